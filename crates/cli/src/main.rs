@@ -1,0 +1,58 @@
+//! `clickrec`: batch recommendations from e-commerce click logs.
+
+mod failure;
+mod generate_cmd;
+mod ingest_cmd;
+mod progress;
+mod run_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clickrec",
+    version,
+    about = "Batch recommender pipeline for e-commerce click logs",
+    after_help = "\
+Examples:
+  clickrec run pipelines/quickstart.toml
+  clickrec ingest --input UserBehavior.csv --format taobao --out runs/taobao
+  clickrec generate --users 1000 --items 2000 --events 60000 --seed 42 --out data/sample.csv
+
+Exit codes: 0 ok, 1 runtime or data error, 2 usage or configuration error."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a pipeline file: every stage, skipping those already up to date.
+    Run(run_cmd::RunArgs),
+    /// Read and validate a click log into a run directory (events.parquet, id maps, ingest.json).
+    Ingest(ingest_cmd::IngestArgs),
+    /// Write a synthetic Taobao-format click log (seeded, deterministic).
+    Generate(generate_cmd::GenerateArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Run(args) => run_cmd::run(args),
+        Command::Ingest(args) => ingest_cmd::run(args),
+        Command::Generate(args) => generate_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            for cause in error.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            ExitCode::from(failure::exit_code(&error))
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `clickrec run`: a whole pipeline from its TOML file.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use clickrec_pipeline::{PipelineConfig, RunOptions, StageStatus};
+
+use crate::failure::UsageError;
+use crate::progress::Bar;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Relative paths in the pipeline file are relative to the file's own folder. Stages whose
+input and configuration are unchanged since the last run into the same directory are
+skipped; their artifacts are reused.
+
+Examples:
+  clickrec run pipelines/quickstart.toml
+  clickrec run pipelines/taobao.toml --set input.path=/data/UserBehavior.csv --out runs/taobao
+  clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force")]
+pub struct RunArgs {
+    /// Pipeline file (TOML).
+    #[arg(value_name = "PIPELINE.toml")]
+    pub pipeline: PathBuf,
+    /// Run directory (overrides run.out).
+    #[arg(long, value_name = "RUN_DIR")]
+    pub out: Option<PathBuf>,
+    /// Override a value of the pipeline file, e.g. --set input.path=data/other.csv (repeatable).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
+    pub overrides: Vec<String>,
+    /// Redo every stage even when its artifacts are up to date.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+    let config_error = |e: clickrec_pipeline::PipelineError| -> anyhow::Error {
+        if e.is_config_error() {
+            UsageError(e.to_string()).into()
+        } else {
+            e.into()
+        }
+    };
+    let base = args
+        .pipeline
+        .parent()
+        .map(|p| p.to_owned())
+        .unwrap_or_default();
+    let plan = PipelineConfig::load(&args.pipeline, &args.overrides)
+        .and_then(|c| c.plan(&args.pipeline, &base, args.out.as_deref()))
+        .map_err(config_error)?;
+    eprintln!("run {} → {}", args.pipeline.display(), plan.out.display());
+    let bar = Bar::new("ingest", "bytes");
+    let options = RunOptions { force: args.force };
+    clickrec_pipeline::run(&plan, options, &bar, &mut |stage| {
+        let rss = stage
+            .record
+            .peak_rss_bytes
+            .map(|b| format!(", peak RSS {:.1} MiB", b as f64 / (1 << 20) as f64))
+            .unwrap_or_default();
+        match stage.status {
+            StageStatus::Ran => eprintln!(
+                "[{}] done in {:.2} s{rss}",
+                stage.name, stage.record.seconds
+            ),
+            StageStatus::Cached => eprintln!("[{}] cached", stage.name),
+        }
+        eprint!("{}", stage.text);
+    })
+    .map_err(config_error)?;
+    eprintln!(
+        "manifest: {}",
+        plan.out.join(clickrec_pipeline::MANIFEST_FILE).display()
+    );
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! Shared vocabulary of clickrec: dense ids, id maps, behaviours and the event log.
+//!
+//! Every stage hands the next one a named type from this crate, never a bare table.
+//! Ids are dense `u32` newtypes so that columns and matrices index by them directly;
+//! [`IdMap`] keeps the way back to the external ids of the source log.
+//!
+//! ```
+//! use clickrec_core::{Behavior, EventLog, IdMap, UserId, ItemId, CategoryId};
+//!
+//! let users = IdMap::<UserId>::from_externals(["alice", "bob"]).unwrap();
+//! let alice = users.lookup_table()["alice"];
+//! assert_eq!(users.external(alice), "alice");
+//!
+//! let log = EventLog::from_columns(
+//!     vec![alice, alice],
+//!     vec![ItemId(1), ItemId(0)],
+//!     vec![CategoryId(0), CategoryId(0)],
+//!     vec![Behavior::Pv, Behavior::Buy],
+//!     vec![20, 10],
+//! )
+//! .unwrap();
+//! assert_eq!(log.timestamps(), &[10, 20]);
+//! ```
+
+mod behavior;
+mod error;
+mod event_log;
+mod id_map;
+mod ids;
+
+pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
+pub use error::CoreError;
+pub use event_log::EventLog;
+pub use id_map::{IdMap, IdMaps};
+pub use ids::{CategoryId, DenseId, ItemId, UserId};

@@ -1,0 +1,284 @@
+//! Parsed blocks of rows → one event log: global ids, rejection policy, quarantine.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clickrec_core::{Behavior, CategoryId, EventLog, IdMaps, ItemId, UserId};
+
+use crate::error::IngestError;
+use crate::ids::{GlobalIds, LocalIds};
+use crate::options::{BadRowPolicy, IngestOptions};
+use crate::rejection::{RejectCounts, Rejection};
+use crate::row::RowSpec;
+
+/// Rows of one block after validation and local id interning.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedBlock {
+    /// Rows seen in the block, kept or not.
+    pub rows: u64,
+    pub users: LocalIds,
+    pub items: LocalIds,
+    pub categories: LocalIds,
+    pub behaviors: Vec<Behavior>,
+    pub timestamps: Vec<i64>,
+    /// Line numbers here count from 1 at the block's first row.
+    pub rejects: Vec<Rejection>,
+}
+
+impl ParsedBlock {
+    pub fn with_capacity(rows: usize) -> Self {
+        ParsedBlock {
+            users: LocalIds::with_capacity(rows),
+            items: LocalIds::with_capacity(rows),
+            categories: LocalIds::with_capacity(rows),
+            behaviors: Vec::with_capacity(rows),
+            timestamps: Vec::with_capacity(rows),
+            ..ParsedBlock::default()
+        }
+    }
+
+    /// Validates one row and keeps it or records its rejection.
+    pub fn row(&mut self, spec: &RowSpec, fields: &[&[u8]], utf8_known_valid: bool, raw: &[u8]) {
+        self.rows += 1;
+        match spec.check(fields, utf8_known_valid) {
+            Ok(v) => {
+                self.users.push(v.user);
+                self.items.push(v.item);
+                self.categories.push(v.category);
+                self.behaviors.push(v.behavior);
+                self.timestamps.push(v.timestamp);
+            }
+            Err(e) => self.rejects.push(Rejection {
+                line: self.rows,
+                reason: e.reason,
+                column: e.field.map(|f| spec.names[f].clone()),
+                value: e.value,
+                raw: raw.to_vec(),
+            }),
+        }
+    }
+
+    pub fn finish(mut self) -> Self {
+        self.users.shrink();
+        self.items.shrink();
+        self.categories.shrink();
+        self
+    }
+}
+
+/// What ingestion produced: the sorted log, its id maps, and the row accounting.
+#[derive(Debug)]
+pub struct Ingested {
+    pub log: EventLog,
+    pub ids: IdMaps,
+    pub rows_read: u64,
+    pub rejected: RejectCounts,
+    /// The quarantine file, when rows were skipped into one.
+    pub quarantine: Option<PathBuf>,
+}
+
+/// Merges blocks in file order and applies the bad-row policy.
+pub(crate) struct Assembler<'a> {
+    input: &'a Path,
+    options: &'a IngestOptions,
+    quarantine_path: &'a Path,
+    quarantine: Option<BufWriter<File>>,
+    /// Line number of the row before the first data row (1 with a header line).
+    line_base: u64,
+    rows_read: u64,
+    rejected: RejectCounts,
+    users: GlobalIds<UserId>,
+    items: GlobalIds<ItemId>,
+    categories: GlobalIds<CategoryId>,
+    user_col: Vec<UserId>,
+    item_col: Vec<ItemId>,
+    category_col: Vec<CategoryId>,
+    behavior_col: Vec<Behavior>,
+    time_col: Vec<i64>,
+}
+
+impl<'a> Assembler<'a> {
+    pub fn new(
+        input: &'a Path,
+        options: &'a IngestOptions,
+        quarantine_path: &'a Path,
+        line_base: u64,
+    ) -> Result<Self, IngestError> {
+        let quarantine = match options.on_bad_row {
+            BadRowPolicy::Fail => None,
+            BadRowPolicy::Skip => {
+                let file = File::create(quarantine_path).map_err(|e| {
+                    IngestError::io(quarantine_path, "cannot create quarantine file", e)
+                })?;
+                let mut w = BufWriter::new(file);
+                w.write_all(b"line,reason,column,value,raw\n")
+                    .map_err(|e| {
+                        IngestError::io(quarantine_path, "cannot write quarantine file", e)
+                    })?;
+                Some(w)
+            }
+        };
+        Ok(Assembler {
+            input,
+            options,
+            quarantine_path,
+            quarantine,
+            line_base,
+            rows_read: 0,
+            rejected: RejectCounts::default(),
+            users: GlobalIds::default(),
+            items: GlobalIds::default(),
+            categories: GlobalIds::default(),
+            user_col: Vec::new(),
+            item_col: Vec::new(),
+            category_col: Vec::new(),
+            behavior_col: Vec::new(),
+            time_col: Vec::new(),
+        })
+    }
+
+    /// Takes the next block in file order.
+    pub fn absorb(&mut self, block: ParsedBlock) -> Result<(), IngestError> {
+        let first_line = self.line_base + self.rows_read;
+        for mut r in block.rejects {
+            r.line += first_line;
+            self.reject(r)?;
+        }
+        self.rows_read += block.rows;
+        let users = self.users.translate(block.users.keys)?;
+        let items = self.items.translate(block.items.keys)?;
+        let categories = self.categories.translate(block.categories.keys)?;
+        self.user_col
+            .extend(block.users.codes.iter().map(|&c| UserId(users[c as usize])));
+        self.item_col
+            .extend(block.items.codes.iter().map(|&c| ItemId(items[c as usize])));
+        self.category_col.extend(
+            block
+                .categories
+                .codes
+                .iter()
+                .map(|&c| CategoryId(categories[c as usize])),
+        );
+        self.behavior_col.extend_from_slice(&block.behaviors);
+        self.time_col.extend_from_slice(&block.timestamps);
+        Ok(())
+    }
+
+    fn reject(&mut self, r: Rejection) -> Result<(), IngestError> {
+        let Some(q) = self.quarantine.as_mut() else {
+            return Err(IngestError::BadRow {
+                path: self.input.to_owned(),
+                line: r.line,
+                reason: r.reason,
+                column: r.column,
+                value: r.value,
+            });
+        };
+        self.rejected.add(r.reason);
+        write_quarantine_row(q, &r).map_err(|e| {
+            IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
+        })?;
+        if let Some(limit @ crate::options::BadRowLimit::Count(_)) = self.options.max_bad_rows {
+            if limit.exceeded(self.rejected.total(), self.rows_read) {
+                self.flush_quarantine()?;
+                return Err(self.too_many(r.line - self.line_base));
+            }
+        }
+        Ok(())
+    }
+
+    fn too_many(&self, read: u64) -> IngestError {
+        IngestError::TooManyBadRows {
+            path: self.input.to_owned(),
+            rejected: self.rejected.total(),
+            read,
+            limit: self
+                .options
+                .max_bad_rows
+                .unwrap_or(crate::options::BadRowLimit::Count(0)),
+            quarantine: self.quarantine_path.to_owned(),
+        }
+    }
+
+    fn flush_quarantine(&mut self) -> Result<(), IngestError> {
+        if let Some(q) = self.quarantine.as_mut() {
+            q.flush().map_err(|e| {
+                IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Checks the limits over the whole file and builds the sorted event log.
+    pub fn finish(mut self, empty: impl FnOnce() -> IngestError) -> Result<Ingested, IngestError> {
+        self.flush_quarantine()?;
+        if self.rows_read == 0 {
+            return Err(empty());
+        }
+        if self.user_col.is_empty() {
+            return Err(IngestError::NoValidRows {
+                path: self.input.to_owned(),
+                read: self.rows_read,
+                quarantine: self.quarantine_path.to_owned(),
+            });
+        }
+        if let Some(limit) = self.options.max_bad_rows {
+            if limit.exceeded(self.rejected.total(), self.rows_read) {
+                return Err(self.too_many(self.rows_read));
+            }
+        }
+        let log = EventLog::from_columns(
+            self.user_col,
+            self.item_col,
+            self.category_col,
+            self.behavior_col,
+            self.time_col,
+        )?;
+        Ok(Ingested {
+            log,
+            ids: IdMaps {
+                users: self.users.map,
+                items: self.items.map,
+                categories: self.categories.map,
+            },
+            rows_read: self.rows_read,
+            rejected: self.rejected,
+            quarantine: self.quarantine.map(|_| self.quarantine_path.to_owned()),
+        })
+    }
+}
+
+/// One CSV row `line,reason,column,value,raw`; `raw` keeps the original bytes.
+fn write_quarantine_row(w: &mut impl Write, r: &Rejection) -> std::io::Result<()> {
+    write!(w, "{},{},", r.line, r.reason.key())?;
+    write_quoted(w, r.column.as_deref().unwrap_or("").as_bytes())?;
+    w.write_all(b",")?;
+    write_quoted(w, r.value.as_bytes())?;
+    w.write_all(b",")?;
+    write_quoted(w, &r.raw)?;
+    w.write_all(b"\n")
+}
+
+fn write_quoted(w: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
+    w.write_all(b"\"")?;
+    for part in bytes.split_inclusive(|&b| b == b'"') {
+        w.write_all(part)?;
+        if part.last() == Some(&b'"') {
+            w.write_all(b"\"")?;
+        }
+    }
+    w.write_all(b"\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_quotes_and_keeps_bytes() {
+        let mut out = Vec::new();
+        write_quoted(&mut out, b"a\"b,\xff").unwrap();
+        assert_eq!(out, b"\"a\"\"b,\xff\"");
+    }
+}

@@ -1,0 +1,409 @@
+//! The user-facing description of an input (CLI flags or a pipeline's `[input]` table),
+//! checked into [`IngestOptions`] before any data is read.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use clickrec_core::{Behavior, BehaviorMapping};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};
+use crate::options::{BadRowLimit, BadRowPolicy, IngestOptions, TimeWindow};
+
+/// The format names accepted in configs and on the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatName {
+    #[default]
+    Taobao,
+    Retailrocket,
+    Csv,
+    Parquet,
+}
+
+/// A configuration value that does not make sense, named by its key.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("{key}: {message}")]
+pub struct ConfigError {
+    pub key: String,
+    pub message: String,
+}
+
+fn config_error(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        key: key.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// An input click log and how to read it. Keys mirror the `clickrec ingest` flags.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputConfig {
+    /// The click-log file (`.csv`, `.csv.gz`, `.parquet`).
+    pub path: PathBuf,
+    #[serde(default)]
+    pub format: FormatName,
+    #[serde(default)]
+    pub on_bad_row: BadRowPolicy,
+    /// `N` rows or `P%` of rows; only with `on_bad_row = "skip"`.
+    pub max_bad_rows: Option<String>,
+    /// First accepted time: a date (start of day) or a date-time, in `utc_offset`.
+    pub window_start: Option<String>,
+    /// Last accepted time: a date (the whole day is accepted) or a date-time (exclusive).
+    pub window_end: Option<String>,
+    /// Offset of local times, e.g. `+08:00` (default `+00:00`): used by the window and by
+    /// strftime time formats.
+    pub utc_offset: Option<String>,
+    // Column mapping, for `csv` and `parquet` only.
+    pub user_col: Option<String>,
+    pub item_col: Option<String>,
+    pub time_col: Option<String>,
+    pub behavior_col: Option<String>,
+    pub category_col: Option<String>,
+    /// One character, or `tab`.
+    pub delimiter: Option<String>,
+    /// Whether the first line names the columns (csv; default true).
+    pub header: Option<bool>,
+    /// `unix-s` (default), `unix-ms`, or a strftime pattern such as `%Y-%m-%d %H`.
+    pub time_format: Option<String>,
+    /// `text` (default for csv/parquet) or `integer`.
+    pub ids: Option<IdRuleName>,
+    /// Raw behaviour values per behaviour, e.g. `{ pv = ["1"], fav = ["2"], cart = ["3"], buy = ["4"] }`.
+    /// Default: the names `pv`, `fav`, `cart`, `buy`.
+    pub behavior_map: Option<BTreeMap<Behavior, Vec<String>>>,
+}
+
+/// [`IdRule`] as written in configs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdRuleName {
+    Integer,
+    Text,
+}
+
+impl InputConfig {
+    /// Checks every value and builds the options; reads no data.
+    pub fn options(&self) -> Result<IngestOptions, ConfigError> {
+        let utc_offset_s = match &self.utc_offset {
+            Some(text) => parse_utc_offset(text).ok_or_else(|| {
+                config_error(
+                    "utc_offset",
+                    format!("expected an offset like +08:00 or -05:30, found {text:?}"),
+                )
+            })?,
+            None => 0,
+        };
+        let format = match self.format {
+            FormatName::Taobao | FormatName::Retailrocket => {
+                self.reject_mapping_keys()?;
+                if self.format == FormatName::Taobao {
+                    LogFormat::Taobao
+                } else {
+                    LogFormat::RetailRocket
+                }
+            }
+            FormatName::Csv => LogFormat::Csv(self.layout(utc_offset_s)?),
+            FormatName::Parquet => LogFormat::Parquet(self.layout(utc_offset_s)?),
+        };
+        let max_bad_rows = match &self.max_bad_rows {
+            None => None,
+            Some(_) if self.on_bad_row == BadRowPolicy::Fail => {
+                return Err(config_error(
+                    "max_bad_rows",
+                    "applies only with on_bad_row = skip (with fail, the first bad row stops ingestion)",
+                ));
+            }
+            Some(text) => Some(
+                text.parse::<BadRowLimit>()
+                    .map_err(|m| config_error("max_bad_rows", m))?,
+            ),
+        };
+        let window = match (&self.window_start, &self.window_end) {
+            (None, None) => None,
+            (start, end) => {
+                let start = match start {
+                    Some(t) => parse_window_time(t, utc_offset_s, false)
+                        .ok_or_else(|| bad_time("window_start", t))?,
+                    None => i64::MIN,
+                };
+                let end = match end {
+                    Some(t) => parse_window_time(t, utc_offset_s, true)
+                        .ok_or_else(|| bad_time("window_end", t))?,
+                    None => i64::MAX,
+                };
+                if start >= end {
+                    return Err(config_error("window_end", "must be after window_start"));
+                }
+                Some(TimeWindow { start, end })
+            }
+        };
+        Ok(IngestOptions {
+            format,
+            on_bad_row: self.on_bad_row,
+            max_bad_rows,
+            window,
+        })
+    }
+
+    fn reject_mapping_keys(&self) -> Result<(), ConfigError> {
+        let given = [
+            ("user_col", self.user_col.is_some()),
+            ("item_col", self.item_col.is_some()),
+            ("time_col", self.time_col.is_some()),
+            ("behavior_col", self.behavior_col.is_some()),
+            ("category_col", self.category_col.is_some()),
+            ("delimiter", self.delimiter.is_some()),
+            ("header", self.header.is_some()),
+            ("time_format", self.time_format.is_some()),
+            ("ids", self.ids.is_some()),
+            ("behavior_map", self.behavior_map.is_some()),
+        ];
+        match given.iter().find(|(_, set)| *set) {
+            Some((key, _)) => Err(config_error(
+                key,
+                "a column mapping applies only to format csv or parquet; the taobao and retailrocket layouts are fixed",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn layout(&self, utc_offset_s: i32) -> Result<Layout, ConfigError> {
+        let required = |key: &str, v: &Option<String>| {
+            v.as_deref()
+                .map(|s| s.parse::<ColumnRef>().unwrap_or_else(|e| match e {}))
+                .ok_or_else(|| {
+                    config_error(
+                        key,
+                        "required for format csv and parquet (a column name or 0-based position)",
+                    )
+                })
+        };
+        let optional = |v: &Option<String>| {
+            v.as_deref()
+                .map(|s| s.parse::<ColumnRef>().unwrap_or_else(|e| match e {}))
+        };
+        let delimiter = match self.delimiter.as_deref() {
+            None => b',',
+            Some("tab" | "\\t" | "\t") => b'\t',
+            Some(d) if d.len() == 1 && d != "\"" => d.as_bytes()[0],
+            Some(d) => {
+                return Err(config_error(
+                    "delimiter",
+                    format!(
+                        "expected one ASCII character other than a quote, or `tab`, found {d:?}"
+                    ),
+                ));
+            }
+        };
+        let behaviors = match &self.behavior_map {
+            None => BehaviorMapping::taobao(),
+            Some(map) => {
+                let mut entries = Vec::new();
+                for (behavior, raws) in map {
+                    for raw in raws {
+                        if entries.iter().any(|(r, _): &(String, Behavior)| r == raw) {
+                            return Err(config_error(
+                                "behavior_map",
+                                format!("the value {raw:?} is mapped twice"),
+                            ));
+                        }
+                        entries.push((raw.clone(), *behavior));
+                    }
+                }
+                if entries.is_empty() {
+                    return Err(config_error("behavior_map", "maps no value"));
+                }
+                BehaviorMapping::new(entries)
+            }
+        };
+        if self.behavior_map.is_some() && self.behavior_col.is_none() {
+            return Err(config_error("behavior_map", "given without behavior_col"));
+        }
+        Ok(Layout {
+            columns: ColumnMapping {
+                user: required("user_col", &self.user_col)?,
+                item: required("item_col", &self.item_col)?,
+                time: required("time_col", &self.time_col)?,
+                behavior: optional(&self.behavior_col),
+                category: optional(&self.category_col),
+            },
+            time: self
+                .time_format
+                .as_deref()
+                .map(|t| t.parse::<TimeFormat>().unwrap_or_else(|e| match e {}))
+                .unwrap_or(TimeFormat::UnixSeconds),
+            utc_offset_s,
+            ids: match self.ids {
+                Some(IdRuleName::Integer) => IdRule::Integer,
+                Some(IdRuleName::Text) | None => IdRule::Text,
+            },
+            behaviors,
+            delimiter,
+            has_header: self.header.unwrap_or(true),
+            field_names: None,
+        })
+    }
+}
+
+fn bad_time(key: &str, text: &str) -> ConfigError {
+    config_error(
+        key,
+        format!(
+            "expected a date like 2017-11-25, a date-time like 2017-11-25T08:00:00, or Unix seconds, found {text:?}"
+        ),
+    )
+}
+
+/// `+08:00`, `-0530`, `Z` → seconds east of UTC.
+pub fn parse_utc_offset(text: &str) -> Option<i32> {
+    if text == "Z" || text == "UTC" {
+        return Some(0);
+    }
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|c| *c != ':').collect();
+    if digits.len() != 4 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits[2..].parse().ok()?;
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
+}
+
+/// A window bound in Unix seconds. A date as the end bound includes that whole day.
+fn parse_window_time(text: &str, utc_offset_s: i32, is_end: bool) -> Option<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return Some(seconds);
+    }
+    let offset = i64::from(utc_offset_s);
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        let day = if is_end { date.succ_opt()? } else { date };
+        return Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp() - offset);
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|p| NaiveDateTime::parse_from_str(text, p).ok())
+    .map(|t| t.and_utc().timestamp() - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn taobao() -> InputConfig {
+        InputConfig {
+            path: "x.csv".into(),
+            ..InputConfig::default()
+        }
+    }
+
+    #[test]
+    fn nominal_taobao_window() {
+        let c = InputConfig {
+            window_start: Some("2017-11-25".into()),
+            window_end: Some("2017-12-03".into()),
+            utc_offset: Some("+08:00".into()),
+            ..taobao()
+        };
+        let w = c.options().unwrap().window.unwrap();
+        // 2017-11-24 16:00 UTC to 2017-12-03 16:00 UTC.
+        assert_eq!((w.start, w.end), (1_511_539_200, 1_512_316_800));
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let cases = [
+            (
+                InputConfig {
+                    utc_offset: Some("8".into()),
+                    ..taobao()
+                },
+                "utc_offset",
+            ),
+            (
+                InputConfig {
+                    user_col: Some("u".into()),
+                    ..taobao()
+                },
+                "user_col",
+            ),
+            (
+                InputConfig {
+                    max_bad_rows: Some("3".into()),
+                    ..taobao()
+                },
+                "max_bad_rows",
+            ),
+            (
+                InputConfig {
+                    window_start: Some("yesterday".into()),
+                    ..taobao()
+                },
+                "window_start",
+            ),
+            (
+                InputConfig {
+                    window_start: Some("2017-12-03".into()),
+                    window_end: Some("2017-11-25".into()),
+                    ..taobao()
+                },
+                "window_end",
+            ),
+            (
+                InputConfig {
+                    format: FormatName::Csv,
+                    ..taobao()
+                },
+                "user_col",
+            ),
+        ];
+        for (config, key) in cases {
+            assert_eq!(config.options().unwrap_err().key, key, "{config:?}");
+        }
+    }
+
+    #[test]
+    fn csv_mapping_builds_a_layout() {
+        let mut map = BTreeMap::new();
+        map.insert(Behavior::Pv, vec!["1".to_owned()]);
+        map.insert(Behavior::Buy, vec!["4".to_owned()]);
+        let c = InputConfig {
+            format: FormatName::Csv,
+            user_col: Some("user_id".into()),
+            item_col: Some("item_id".into()),
+            time_col: Some("time".into()),
+            behavior_col: Some("behavior_type".into()),
+            category_col: Some("4".into()),
+            time_format: Some("%Y-%m-%d %H".into()),
+            delimiter: Some("tab".into()),
+            behavior_map: Some(map),
+            ..taobao()
+        };
+        let LogFormat::Csv(layout) = c.options().unwrap().format else {
+            panic!("expected csv");
+        };
+        assert_eq!(layout.delimiter, b'\t');
+        assert_eq!(layout.columns.category, Some(ColumnRef::Index(4)));
+        assert_eq!(layout.behaviors.lookup(b"4"), Some(Behavior::Buy));
+        assert_eq!(layout.time, TimeFormat::Strftime("%Y-%m-%d %H".into()));
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_utc_offset("+08:00"), Some(28_800));
+        assert_eq!(parse_utc_offset("-0530"), Some(-19_800));
+        assert_eq!(parse_utc_offset("08:00"), None);
+        assert_eq!(parse_utc_offset("+25:00"), None);
+    }
+}

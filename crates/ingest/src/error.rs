@@ -1,0 +1,97 @@
+use std::path::PathBuf;
+
+use clickrec_core::CoreError;
+use thiserror::Error;
+
+use crate::options::BadRowLimit;
+use crate::rejection::RejectReason;
+
+/// Everything that can stop ingestion. Each names the file, and where it applies the
+/// line, column and value.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    #[error("{path}: no such file")]
+    NotFound { path: PathBuf },
+    #[error("{path}: is a directory, expected a click-log file")]
+    IsDirectory { path: PathBuf },
+    #[error("{path}: the file is empty")]
+    Empty { path: PathBuf },
+    #[error("{path}: the file has a header line but no data rows")]
+    HeaderOnly { path: PathBuf },
+    #[error("{path}: {action}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: the header (line 1) is not valid UTF-8")]
+    HeaderNotUtf8 { path: PathBuf },
+    #[error("{path}: the layout names {column} for the {role}, but {available}")]
+    MissingColumn {
+        path: PathBuf,
+        role: &'static str,
+        column: String,
+        available: String,
+    },
+    #[error("{path}: column {column:?} has type {dtype}, which cannot hold the {role}")]
+    ColumnType {
+        path: PathBuf,
+        role: &'static str,
+        column: String,
+        dtype: String,
+    },
+    #[error("{path}:{line}: {reason}{}: {value:?} (use --on-bad-row skip to quarantine bad rows)", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default())]
+    BadRow {
+        path: PathBuf,
+        line: u64,
+        reason: RejectReason,
+        column: Option<String>,
+        value: String,
+    },
+    #[error(
+        "{path}: {rejected} of {read} rows rejected, more than the allowed {limit} (rejected rows are in {quarantine})"
+    )]
+    TooManyBadRows {
+        path: PathBuf,
+        rejected: u64,
+        read: u64,
+        limit: BadRowLimit,
+        quarantine: PathBuf,
+    },
+    #[error("{path}: all {read} rows were rejected, nothing to ingest (see {quarantine})")]
+    NoValidRows {
+        path: PathBuf,
+        read: u64,
+        quarantine: PathBuf,
+    },
+    #[error("time pattern {pattern:?} is not a valid strftime pattern")]
+    BadTimePattern { pattern: String },
+    #[error("{path}: {source}")]
+    Polars {
+        path: PathBuf,
+        #[source]
+        source: polars::error::PolarsError,
+    },
+    #[error("{path}: {message}")]
+    Artifact { path: PathBuf, message: String },
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl IngestError {
+    pub(crate) fn io(path: &std::path::Path, action: &'static str, source: std::io::Error) -> Self {
+        IngestError::Io {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    }
+
+    pub(crate) fn polars(path: &std::path::Path, source: polars::error::PolarsError) -> Self {
+        IngestError::Polars {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! Column layouts of the supported click-log formats.
+
+use clickrec_core::BehaviorMapping;
+use serde::{Deserialize, Serialize};
+
+/// Where a field sits in a row: by 0-based position or by header name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ColumnRef {
+    Index(usize),
+    Name(String),
+}
+
+impl std::fmt::Display for ColumnRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnRef::Index(i) => write!(f, "column {i}"),
+            ColumnRef::Name(n) => write!(f, "column {n:?}"),
+        }
+    }
+}
+
+impl std::str::FromStr for ColumnRef {
+    type Err = std::convert::Infallible;
+    /// A plain number is a position, anything else a header name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s.parse::<usize>() {
+            Ok(i) => ColumnRef::Index(i),
+            Err(_) => ColumnRef::Name(s.to_owned()),
+        })
+    }
+}
+
+/// Which fields hold the user, item, time, and optionally behaviour and category.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnMapping {
+    pub user: ColumnRef,
+    pub item: ColumnRef,
+    pub time: ColumnRef,
+    /// Without a behaviour column every event is a page view.
+    pub behavior: Option<ColumnRef>,
+    /// Without a category column every item is in one category with the external id `""`.
+    pub category: Option<ColumnRef>,
+}
+
+/// How timestamps are written.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TimeFormat {
+    /// Integer Unix seconds.
+    UnixSeconds,
+    /// Integer Unix milliseconds (stored as seconds, rounded down).
+    UnixMillis,
+    /// A chrono/strftime pattern such as `%Y-%m-%d %H:%M:%S`, read in the layout's UTC offset.
+    /// A pattern without minutes (`%Y-%m-%d %H`) or without a time of day is accepted.
+    Strftime(String),
+}
+
+impl std::str::FromStr for TimeFormat {
+    type Err = std::convert::Infallible;
+    /// `unix-s`, `unix-ms`, or a strftime pattern.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "unix-s" | "unix" | "s" => TimeFormat::UnixSeconds,
+            "unix-ms" | "ms" => TimeFormat::UnixMillis,
+            other => TimeFormat::Strftime(other.to_owned()),
+        })
+    }
+}
+
+/// What makes an id valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdRule {
+    /// Non-negative decimal integers (Taobao, RetailRocket).
+    Integer,
+    /// Any non-empty text.
+    Text,
+}
+
+/// Everything needed to turn rows of one source into events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layout {
+    pub columns: ColumnMapping,
+    pub time: TimeFormat,
+    /// Offset from UTC, in seconds, of times written without a zone (strftime patterns).
+    pub utc_offset_s: i32,
+    pub ids: IdRule,
+    /// Raw behaviour values and what they mean (unused without a behaviour column).
+    pub behaviors: BehaviorMapping,
+    /// Field delimiter of text input.
+    pub delimiter: u8,
+    /// Whether the first line of text input names the columns.
+    pub has_header: bool,
+    /// Field names of a headerless format; their number is the expected field count.
+    /// Without them (and without a header) the first line sets the field count.
+    pub field_names: Option<Vec<String>>,
+}
+
+/// The click-log formats clickrec reads.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LogFormat {
+    /// Taobao UserBehavior: no header, `user_id,item_id,category_id,behavior_type,timestamp`,
+    /// behaviours `pv|fav|cart|buy`, Unix seconds, integer ids.
+    Taobao,
+    /// RetailRocket `events.csv`: header `timestamp,visitorid,event,itemid,transactionid`,
+    /// milliseconds, events `view|addtocart|transaction`, no category.
+    RetailRocket,
+    /// Any delimited text file (optionally `.gz`) with an explicit layout.
+    Csv(Layout),
+    /// A Parquet file with an explicit layout (delimiter and header are ignored).
+    Parquet(Layout),
+}
+
+impl LogFormat {
+    /// The layout rows are read with.
+    pub fn layout(&self) -> Layout {
+        match self {
+            LogFormat::Taobao => Layout {
+                columns: ColumnMapping {
+                    user: ColumnRef::Index(0),
+                    item: ColumnRef::Index(1),
+                    category: Some(ColumnRef::Index(2)),
+                    behavior: Some(ColumnRef::Index(3)),
+                    time: ColumnRef::Index(4),
+                },
+                time: TimeFormat::UnixSeconds,
+                utc_offset_s: 0,
+                ids: IdRule::Integer,
+                behaviors: BehaviorMapping::taobao(),
+                delimiter: b',',
+                has_header: false,
+                field_names: Some(
+                    [
+                        "user_id",
+                        "item_id",
+                        "category_id",
+                        "behavior_type",
+                        "timestamp",
+                    ]
+                    .map(String::from)
+                    .to_vec(),
+                ),
+            },
+            LogFormat::RetailRocket => Layout {
+                columns: ColumnMapping {
+                    user: ColumnRef::Name("visitorid".into()),
+                    item: ColumnRef::Name("itemid".into()),
+                    category: None,
+                    behavior: Some(ColumnRef::Name("event".into())),
+                    time: ColumnRef::Name("timestamp".into()),
+                },
+                time: TimeFormat::UnixMillis,
+                utc_offset_s: 0,
+                ids: IdRule::Integer,
+                behaviors: BehaviorMapping::retailrocket(),
+                delimiter: b',',
+                has_header: true,
+                field_names: None,
+            },
+            LogFormat::Csv(layout) | LogFormat::Parquet(layout) => layout.clone(),
+        }
+    }
+
+    /// The format's name as used on the command line.
+    pub fn name(&self) -> &'static str {
+        match self {
+            LogFormat::Taobao => "taobao",
+            LogFormat::RetailRocket => "retailrocket",
+            LogFormat::Csv(_) => "csv",
+            LogFormat::Parquet(_) => "parquet",
+        }
+    }
+}

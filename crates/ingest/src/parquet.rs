@@ -1,0 +1,122 @@
+//! Parquet input: the mapped columns, read in row slices and validated like text rows.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::Progress;
+use crate::assemble::{Assembler, Ingested, ParsedBlock};
+use crate::error::IngestError;
+use crate::format::Layout;
+use crate::options::IngestOptions;
+use crate::row::{Positions, RowSpec};
+use crate::text::resolve_positions;
+
+/// Rows per slice: bounds the memory of the string copies made for validation.
+const SLICE_ROWS: usize = 1 << 20;
+
+pub(crate) fn read_parquet(
+    path: &Path,
+    layout: &Layout,
+    options: &IngestOptions,
+    quarantine: &Path,
+    progress: &dyn Progress,
+) -> Result<Ingested, IngestError> {
+    let polars_err = |e| IngestError::polars(path, e);
+    let mut reader = ParquetReader::new(crate::open_input(path)?);
+    let schema = reader.schema().map_err(polars_err)?;
+    let all_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let all = resolve_positions(path, layout, &all_names)?;
+    let total = reader.num_rows().map_err(polars_err)?;
+
+    // Read only the mapped columns; positions then index into that selection.
+    let mut selected: Vec<usize> = Vec::new();
+    let mut select = |p: usize| match selected.iter().position(|&s| s == p) {
+        Some(i) => i,
+        None => {
+            selected.push(p);
+            selected.len() - 1
+        }
+    };
+    let positions = Positions {
+        user: select(all.user),
+        item: select(all.item),
+        time: select(all.time),
+        category: all.category.map(&mut select),
+        behavior: all.behavior.map(&mut select),
+    };
+    let names: Vec<String> = selected.iter().map(|&p| all_names[p].clone()).collect();
+    for name in &names {
+        let dtype = schema.get(name.as_str()).map(|f| f.dtype().clone());
+        if let Some(dtype) = dtype {
+            use ArrowDataType as T;
+            let readable = matches!(
+                dtype,
+                T::Int8
+                    | T::Int16
+                    | T::Int32
+                    | T::Int64
+                    | T::UInt8
+                    | T::UInt16
+                    | T::UInt32
+                    | T::UInt64
+                    | T::Utf8
+                    | T::LargeUtf8
+                    | T::Utf8View
+            );
+            if !readable {
+                return Err(IngestError::ColumnType {
+                    path: path.to_owned(),
+                    role: "mapped value",
+                    column: name.clone(),
+                    dtype: format!("{dtype:?}"),
+                });
+            }
+        }
+    }
+    let spec = RowSpec::new(layout, positions, names.clone(), options.window)?;
+    let mut assembler = Assembler::new(path, options, quarantine, 0)?;
+    progress.start(total as u64);
+
+    for offset in (0..total).step_by(SLICE_ROWS) {
+        let len = SLICE_ROWS.min(total - offset);
+        let frame = ParquetReader::new(crate::open_input(path)?)
+            .with_columns(Some(names.clone()))
+            .with_slice(Some((offset, len)))
+            .finish()
+            .map_err(polars_err)?;
+        let columns: Vec<StringChunked> = names
+            .iter()
+            .map(|n| {
+                let c = frame.column(n)?.cast(&DataType::String)?;
+                Ok(c.str()?.rechunk().into_owned())
+            })
+            .collect::<PolarsResult<_>>()
+            .map_err(polars_err)?;
+        let values: Vec<Vec<Option<&str>>> = columns.iter().map(|c| c.iter().collect()).collect();
+        let mut block = ParsedBlock::with_capacity(len);
+        let mut fields: Vec<&[u8]> = Vec::with_capacity(values.len());
+        let mut raw = Vec::new();
+        for row in 0..frame.height() {
+            fields.clear();
+            fields.extend(values.iter().map(|col| col[row].unwrap_or("").as_bytes()));
+            // Parquet has no raw line: the quarantine gets `column=value` pairs instead.
+            raw.clear();
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    raw.push(b',');
+                }
+                raw.extend_from_slice(names[i].as_bytes());
+                raw.push(b'=');
+                raw.extend_from_slice(field);
+            }
+            block.row(&spec, &fields, true, &raw);
+        }
+        assembler.absorb(block.finish())?;
+        progress.advance_to((offset + len) as u64);
+    }
+    progress.finish();
+    assembler.finish(|| IngestError::Empty {
+        path: path.to_owned(),
+    })
+}

@@ -1,0 +1,102 @@
+//! Why a row was rejected, and the record kept of it.
+
+use serde::{Deserialize, Serialize};
+
+/// The reason a row was not kept. One reason per row: the first problem found, checked
+/// in the order field count, UTF-8, user, item, category, behaviour, time, window.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectReason {
+    WrongFieldCount,
+    InvalidUtf8,
+    EmptyId,
+    BadId,
+    BadTimestamp,
+    OutOfWindow,
+    UnknownBehavior,
+}
+
+impl RejectReason {
+    /// Every reason, in check order.
+    pub const ALL: [RejectReason; 7] = [
+        RejectReason::WrongFieldCount,
+        RejectReason::InvalidUtf8,
+        RejectReason::EmptyId,
+        RejectReason::BadId,
+        RejectReason::BadTimestamp,
+        RejectReason::OutOfWindow,
+        RejectReason::UnknownBehavior,
+    ];
+
+    /// Stable key used in summaries and the quarantine file.
+    pub fn key(self) -> &'static str {
+        match self {
+            RejectReason::WrongFieldCount => "wrong_field_count",
+            RejectReason::InvalidUtf8 => "invalid_utf8",
+            RejectReason::EmptyId => "empty_id",
+            RejectReason::BadId => "bad_id",
+            RejectReason::BadTimestamp => "bad_timestamp",
+            RejectReason::OutOfWindow => "out_of_window",
+            RejectReason::UnknownBehavior => "unknown_behavior",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            RejectReason::WrongFieldCount => "wrong number of fields",
+            RejectReason::InvalidUtf8 => "invalid UTF-8",
+            RejectReason::EmptyId => "empty id",
+            RejectReason::BadId => "unparsable id",
+            RejectReason::BadTimestamp => "unparsable timestamp",
+            RejectReason::OutOfWindow => "timestamp outside the time window",
+            RejectReason::UnknownBehavior => "unknown behaviour value",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.describe())
+    }
+}
+
+/// One rejected row: where it was, why, and its raw bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    /// 1-based line of a text file (the header is line 1), or 1-based row of a Parquet file.
+    pub line: u64,
+    pub reason: RejectReason,
+    /// The column the problem is in (absent for field-count problems).
+    pub column: Option<String>,
+    /// What was found: the offending field, or a description such as "7 fields, expected 5".
+    pub value: String,
+    /// The whole row as read, without its line end.
+    pub raw: Vec<u8>,
+}
+
+/// Rejected rows counted by reason.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RejectCounts([u64; RejectReason::ALL.len()]);
+
+impl RejectCounts {
+    pub fn add(&mut self, reason: RejectReason) {
+        self.0[reason as usize] += 1;
+    }
+
+    pub fn get(&self, reason: RejectReason) -> u64 {
+        self.0[reason as usize]
+    }
+
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+
+    /// Non-zero counts by reason key, in check order.
+    pub fn by_key(&self) -> std::collections::BTreeMap<String, u64> {
+        RejectReason::ALL
+            .into_iter()
+            .filter(|&r| self.get(r) > 0)
+            .map(|r| (r.key().to_owned(), self.get(r)))
+            .collect()
+    }
+}

@@ -1,0 +1,368 @@
+//! Validation of one row's fields into event values; shared by the text and Parquet readers.
+
+use chrono::format::{Item, StrftimeItems};
+use chrono::{NaiveDate, NaiveDateTime};
+use clickrec_core::{Behavior, BehaviorMapping};
+
+use crate::error::IngestError;
+use crate::format::{IdRule, Layout, TimeFormat};
+use crate::options::TimeWindow;
+use crate::rejection::RejectReason;
+
+/// Field positions and value rules for one input, resolved against its header.
+#[derive(Debug)]
+pub(crate) struct RowSpec {
+    pub field_count: usize,
+    pub user: usize,
+    pub item: usize,
+    pub category: Option<usize>,
+    pub behavior: Option<usize>,
+    pub time: usize,
+    /// A printable name per field position, for messages.
+    pub names: Vec<String>,
+    ids: IdRule,
+    time_parser: TimeParser,
+    behaviors: BehaviorMapping,
+    window: Option<TimeWindow>,
+}
+
+/// The values of a valid row. Ids are still the external bytes.
+#[derive(Debug)]
+pub(crate) struct RowValues<'a> {
+    pub user: &'a [u8],
+    pub item: &'a [u8],
+    pub category: &'a [u8],
+    pub behavior: Behavior,
+    pub timestamp: i64,
+}
+
+/// Why a row is bad: the reason, the field position it is in, and what was found.
+#[derive(Debug)]
+pub(crate) struct RowError {
+    pub reason: RejectReason,
+    pub field: Option<usize>,
+    pub value: String,
+}
+
+/// Positions of the mapped columns, resolved by the caller against a header or schema.
+#[derive(Debug)]
+pub(crate) struct Positions {
+    pub user: usize,
+    pub item: usize,
+    pub category: Option<usize>,
+    pub behavior: Option<usize>,
+    pub time: usize,
+}
+
+impl RowSpec {
+    pub fn new(
+        layout: &Layout,
+        positions: Positions,
+        names: Vec<String>,
+        window: Option<TimeWindow>,
+    ) -> Result<Self, IngestError> {
+        Ok(RowSpec {
+            field_count: names.len(),
+            user: positions.user,
+            item: positions.item,
+            category: positions.category,
+            behavior: positions.behavior,
+            time: positions.time,
+            names,
+            ids: layout.ids,
+            time_parser: TimeParser::new(&layout.time, layout.utc_offset_s)?,
+            behaviors: layout.behaviors.clone(),
+            window,
+        })
+    }
+
+    /// Validates a row. `utf8_known_valid` skips the per-field UTF-8 check when the caller
+    /// already checked the whole block.
+    pub fn check<'a>(
+        &self,
+        fields: &[&'a [u8]],
+        utf8_known_valid: bool,
+    ) -> Result<RowValues<'a>, RowError> {
+        if fields.len() != self.field_count {
+            return Err(RowError {
+                reason: RejectReason::WrongFieldCount,
+                field: None,
+                value: format!("{} fields, expected {}", fields.len(), self.field_count),
+            });
+        }
+        if !utf8_known_valid {
+            if let Some(field) = fields.iter().position(|f| std::str::from_utf8(f).is_err()) {
+                return Err(self.error(RejectReason::InvalidUtf8, field, fields[field]));
+            }
+        }
+        let user = self.id(fields, self.user)?;
+        let item = self.id(fields, self.item)?;
+        let category = match self.category {
+            Some(c) => self.id(fields, c)?,
+            None => b"",
+        };
+        let behavior = match self.behavior {
+            Some(b) => self
+                .behaviors
+                .lookup(fields[b])
+                .ok_or_else(|| self.error(RejectReason::UnknownBehavior, b, fields[b]))?,
+            None => Behavior::Pv,
+        };
+        let raw_time = fields[self.time];
+        let timestamp = self
+            .time_parser
+            .parse(raw_time)
+            .ok_or_else(|| self.error(RejectReason::BadTimestamp, self.time, raw_time))?;
+        if let Some(w) = self.window {
+            if timestamp < w.start || timestamp >= w.end {
+                return Err(self.error(RejectReason::OutOfWindow, self.time, raw_time));
+            }
+        }
+        Ok(RowValues {
+            user,
+            item,
+            category,
+            behavior,
+            timestamp,
+        })
+    }
+
+    fn id<'a>(&self, fields: &[&'a [u8]], at: usize) -> Result<&'a [u8], RowError> {
+        let raw = fields[at];
+        if raw.is_empty() {
+            return Err(self.error(RejectReason::EmptyId, at, raw));
+        }
+        if self.ids == IdRule::Integer && parse_u64(raw).is_none() {
+            return Err(self.error(RejectReason::BadId, at, raw));
+        }
+        Ok(raw)
+    }
+
+    fn error(&self, reason: RejectReason, field: usize, raw: &[u8]) -> RowError {
+        RowError {
+            reason,
+            field: Some(field),
+            value: String::from_utf8_lossy(raw).into_owned(),
+        }
+    }
+}
+
+/// A non-negative decimal integer that fits in `u64`.
+pub(crate) fn parse_u64(raw: &[u8]) -> Option<u64> {
+    if raw.is_empty() || raw.len() > 20 {
+        return None;
+    }
+    raw.iter().try_fold(0u64, |acc, &b| {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(digit))
+    })
+}
+
+fn parse_i64(raw: &[u8]) -> Option<i64> {
+    match raw.strip_prefix(b"-") {
+        Some(digits) => parse_u64(digits).and_then(|v| 0i64.checked_sub_unsigned(v)),
+        None => parse_u64(raw).and_then(|v| i64::try_from(v).ok()),
+    }
+}
+
+/// How much of a date-time a strftime pattern carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PatternPrecision {
+    /// Date, hour and minute (seconds optional): parsed as is.
+    Full,
+    /// Date and hour only (`%Y-%m-%d %H`): minutes are taken as 0.
+    Hour,
+    /// Date only: midnight.
+    Date,
+}
+
+#[derive(Debug)]
+enum TimeParser {
+    Seconds,
+    Millis,
+    Pattern {
+        pattern: String,
+        precision: PatternPrecision,
+        utc_offset_s: i64,
+    },
+}
+
+impl TimeParser {
+    fn new(format: &TimeFormat, utc_offset_s: i32) -> Result<Self, IngestError> {
+        Ok(match format {
+            TimeFormat::UnixSeconds => TimeParser::Seconds,
+            TimeFormat::UnixMillis => TimeParser::Millis,
+            TimeFormat::Strftime(pattern) => {
+                let items: Vec<Item> = StrftimeItems::new(pattern).collect();
+                if items.iter().any(|i| matches!(i, Item::Error)) {
+                    return Err(IngestError::BadTimePattern {
+                        pattern: pattern.clone(),
+                    });
+                }
+                let has = |specs: &[&str]| specs.iter().any(|s| pattern.contains(s));
+                let precision = if has(&["%M", "%R", "%T", "%X", "%c", "%s", "%+"]) {
+                    PatternPrecision::Full
+                } else if has(&["%H", "%I", "%k", "%l"]) {
+                    PatternPrecision::Hour
+                } else {
+                    PatternPrecision::Date
+                };
+                TimeParser::Pattern {
+                    pattern: pattern.clone(),
+                    precision,
+                    utc_offset_s: i64::from(utc_offset_s),
+                }
+            }
+        })
+    }
+
+    /// Unix seconds, or `None` when the text does not fit the format.
+    fn parse(&self, raw: &[u8]) -> Option<i64> {
+        match self {
+            TimeParser::Seconds => parse_i64(raw),
+            TimeParser::Millis => parse_i64(raw).map(|ms| ms.div_euclid(1000)),
+            TimeParser::Pattern {
+                pattern,
+                precision,
+                utc_offset_s,
+            } => {
+                let text = std::str::from_utf8(raw).ok()?;
+                let local = match precision {
+                    PatternPrecision::Full => NaiveDateTime::parse_from_str(text, pattern).ok()?,
+                    PatternPrecision::Hour => NaiveDateTime::parse_from_str(
+                        &format!("{text}\u{1f}00"),
+                        &format!("{pattern}\u{1f}%M"),
+                    )
+                    .ok()?,
+                    PatternPrecision::Date => NaiveDate::parse_from_str(text, pattern)
+                        .ok()?
+                        .and_hms_opt(0, 0, 0)?,
+                };
+                Some(local.and_utc().timestamp() - utc_offset_s)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::LogFormat;
+    use proptest::prelude::*;
+
+    fn taobao_spec(window: Option<TimeWindow>) -> RowSpec {
+        let layout = LogFormat::Taobao.layout();
+        let names = [
+            "user_id",
+            "item_id",
+            "category_id",
+            "behavior_type",
+            "timestamp",
+        ]
+        .map(String::from)
+        .to_vec();
+        let positions = Positions {
+            user: 0,
+            item: 1,
+            category: Some(2),
+            behavior: Some(3),
+            time: 4,
+        };
+        RowSpec::new(&layout, positions, names, window).unwrap()
+    }
+
+    fn check(spec: &RowSpec, line: &str) -> Result<(RejectReason, Option<usize>, String), ()> {
+        let fields: Vec<&[u8]> = line.as_bytes().split(|&b| b == b',').collect();
+        match spec.check(&fields, false) {
+            Ok(_) => Err(()),
+            Err(e) => Ok((e.reason, e.field, e.value)),
+        }
+    }
+
+    #[test]
+    fn accepts_a_taobao_row() {
+        let spec = taobao_spec(None);
+        let fields: Vec<&[u8]> = vec![b"1", b"2268318", b"2520377", b"pv", b"1511544070"];
+        let v = spec.check(&fields, true).unwrap();
+        assert_eq!(
+            (v.user, v.item, v.category),
+            (&b"1"[..], &b"2268318"[..], &b"2520377"[..])
+        );
+        assert_eq!((v.behavior, v.timestamp), (Behavior::Pv, 1_511_544_070));
+    }
+
+    #[test]
+    fn names_the_first_problem() {
+        let spec = taobao_spec(Some(TimeWindow {
+            start: 100,
+            end: 200,
+        }));
+        let cases = [
+            (
+                "1,2,3,pv",
+                (RejectReason::WrongFieldCount, None, "4 fields, expected 5"),
+            ),
+            (",2,3,pv,150", (RejectReason::EmptyId, Some(0), "")),
+            ("1,x2,3,pv,150", (RejectReason::BadId, Some(1), "x2")),
+            ("1,2,-3,pv,150", (RejectReason::BadId, Some(2), "-3")),
+            (
+                "1,2,3,click,150",
+                (RejectReason::UnknownBehavior, Some(3), "click"),
+            ),
+            ("1,2,3,pv,15O", (RejectReason::BadTimestamp, Some(4), "15O")),
+            ("1,2,3,pv,99", (RejectReason::OutOfWindow, Some(4), "99")),
+            ("1,2,3,pv,200", (RejectReason::OutOfWindow, Some(4), "200")),
+        ];
+        for (line, (reason, field, value)) in cases {
+            assert_eq!(
+                check(&spec, line),
+                Ok((reason, field, value.to_owned())),
+                "{line}"
+            );
+        }
+        assert!(
+            check(&spec, "1,2,3,pv,100").is_err(),
+            "window start is inclusive"
+        );
+    }
+
+    #[test]
+    fn invalid_utf8_is_found_per_field() {
+        let spec = taobao_spec(None);
+        let fields: Vec<&[u8]> = vec![b"1", b"2", b"3", b"p\xffv", b"5"];
+        let e = spec.check(&fields, false).unwrap_err();
+        assert_eq!((e.reason, e.field), (RejectReason::InvalidUtf8, Some(3)));
+    }
+
+    #[test]
+    fn strftime_patterns_with_offsets() {
+        let hourly =
+            TimeParser::new(&TimeFormat::Strftime("%Y-%m-%d %H".into()), 8 * 3600).unwrap();
+        // 2014-12-06 02:00 at UTC+8 is 2014-12-05 18:00 UTC.
+        assert_eq!(hourly.parse(b"2014-12-06 02"), Some(1_417_802_400));
+        let full = TimeParser::new(&TimeFormat::Strftime("%Y-%m-%dT%H:%M:%S".into()), 0).unwrap();
+        assert_eq!(full.parse(b"1970-01-01T00:01:05"), Some(65));
+        assert_eq!(full.parse(b"1970-01-01"), None);
+        let date = TimeParser::new(&TimeFormat::Strftime("%d/%m/%Y".into()), 0).unwrap();
+        assert_eq!(date.parse(b"02/01/1970"), Some(86_400));
+        assert!(TimeParser::new(&TimeFormat::Strftime("%Q".into()), 0).is_err());
+        assert_eq!(TimeParser::Millis.parse(b"1999"), Some(1));
+        assert_eq!(TimeParser::Millis.parse(b"-1"), Some(-1));
+    }
+
+    proptest! {
+        #[test]
+        fn integers_round_trip(v in any::<u64>(), s in any::<i64>()) {
+            prop_assert_eq!(parse_u64(v.to_string().as_bytes()), Some(v));
+            prop_assert_eq!(parse_i64(s.to_string().as_bytes()), Some(s));
+        }
+
+        #[test]
+        fn non_digits_are_never_integers(text in "[0-9]{0,5}[^0-9][0-9]{0,5}") {
+            prop_assert_eq!(parse_u64(text.as_bytes()), None);
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The event log and id maps on disk: Parquet tables in a run directory.
+//!
+//! `events.parquet` has the columns `user_id`, `item_id`, `category_id` (u32 dense ids),
+//! `behavior` (u8: 0 pv, 1 fav, 2 cart, 3 buy) and `timestamp` (i64 Unix seconds), sorted
+//! by user then time. `users.parquet`, `items.parquet`, `categories.parquet` each have
+//! one `external_id` string column: row `i` is the external id of dense id `i`.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use clickrec_core::{Behavior, CategoryId, DenseId, EventLog, IdMap, IdMaps, ItemId, UserId};
+use polars::prelude::*;
+
+use crate::error::IngestError;
+
+pub const EVENTS_FILE: &str = "events.parquet";
+pub const USERS_FILE: &str = "users.parquet";
+pub const ITEMS_FILE: &str = "items.parquet";
+pub const CATEGORIES_FILE: &str = "categories.parquet";
+/// Every file of a stored event log.
+pub const EVENT_LOG_FILES: [&str; 4] = [EVENTS_FILE, USERS_FILE, ITEMS_FILE, CATEGORIES_FILE];
+
+/// Writes `frame` to `path` through a temporary file and a rename, so a crash never
+/// leaves a half-written file under the final name.
+fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<(), IngestError> {
+    let tmp = temporary_path(path);
+    let file = File::create(&tmp).map_err(|e| IngestError::io(&tmp, "cannot create", e))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Lz4Raw)
+        .finish(frame)
+        .map_err(|e| IngestError::polars(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| IngestError::io(path, "cannot move into place", e))
+}
+
+/// `dir/name` → `dir/.name.tmp`, a name later stages never read.
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp"))
+}
+
+/// Writes the event log and its id maps into `dir`. Takes the log by value so its
+/// columns move into the Parquet writer without a copy.
+pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), IngestError> {
+    let n = log.len();
+    let (users, items, categories, behaviors, timestamps) = log.into_columns();
+    // Each map reuses its source allocation (same size and alignment).
+    let users: Vec<u32> = users.into_iter().map(|u| u.0).collect();
+    let items: Vec<u32> = items.into_iter().map(|i| i.0).collect();
+    let categories: Vec<u32> = categories.into_iter().map(|c| c.0).collect();
+    let behaviors: Vec<u8> = behaviors.into_iter().map(Behavior::code).collect();
+    let mut frame = DataFrame::new(
+        n,
+        vec![
+            Column::new("user_id".into(), users),
+            Column::new("item_id".into(), items),
+            Column::new("category_id".into(), categories),
+            Column::new("behavior".into(), behaviors),
+            Column::new("timestamp".into(), timestamps),
+        ],
+    )
+    .map_err(|e| IngestError::polars(dir, e))?;
+    write_parquet_atomic(&dir.join(EVENTS_FILE), &mut frame)?;
+    write_id_map(&dir.join(USERS_FILE), &ids.users)?;
+    write_id_map(&dir.join(ITEMS_FILE), &ids.items)?;
+    write_id_map(&dir.join(CATEGORIES_FILE), &ids.categories)
+}
+
+fn write_id_map<Id: DenseId>(path: &Path, map: &IdMap<Id>) -> Result<(), IngestError> {
+    let values: Vec<&str> = map.externals().collect();
+    let mut frame = DataFrame::new(map.len(), vec![Column::new("external_id".into(), values)])
+        .map_err(|e| IngestError::polars(path, e))?;
+    write_parquet_atomic(path, &mut frame)
+}
+
+fn read_parquet_file(path: &Path) -> Result<DataFrame, IngestError> {
+    let file = File::open(path).map_err(|e| IngestError::io(path, "cannot open", e))?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| IngestError::polars(path, e))
+}
+
+fn artifact_error(path: &Path, message: impl Into<String>) -> IngestError {
+    IngestError::Artifact {
+        path: path.to_owned(),
+        message: message.into(),
+    }
+}
+
+fn read_id_map<Id: DenseId>(path: &Path) -> Result<IdMap<Id>, IngestError> {
+    let frame = read_parquet_file(path)?;
+    let column = frame
+        .column("external_id")
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| IngestError::polars(path, e))?;
+    let mut externals = Vec::with_capacity(column.len());
+    for (row, value) in column.iter().enumerate() {
+        externals.push(
+            value.ok_or_else(|| {
+                artifact_error(path, format!("row {} has no external id", row + 1))
+            })?,
+        );
+    }
+    Ok(IdMap::from_externals(externals)?)
+}
+
+/// Reads what [`write_event_log`] wrote, checking that every id is in its map.
+pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), IngestError> {
+    let ids = IdMaps {
+        users: read_id_map(&dir.join(USERS_FILE))?,
+        items: read_id_map(&dir.join(ITEMS_FILE))?,
+        categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
+    };
+    let path = dir.join(EVENTS_FILE);
+    let frame = read_parquet_file(&path)?;
+    let polars_err = |e| IngestError::polars(&path, e);
+    let u32_column = |name: &str, bound: usize| -> Result<Vec<u32>, IngestError> {
+        let c = frame.column(name).map_err(polars_err)?;
+        let c = c.u32().map_err(polars_err)?;
+        let values: Vec<u32> = c.into_no_null_iter().collect();
+        if c.null_count() > 0 {
+            return Err(artifact_error(&path, format!("column {name} has nulls")));
+        }
+        if let Some(bad) = values.iter().find(|&&v| v as usize >= bound) {
+            return Err(artifact_error(
+                &path,
+                format!("column {name} holds id {bad}, but its id map has {bound} ids"),
+            ));
+        }
+        Ok(values)
+    };
+    let users = u32_column("user_id", ids.users.len())?;
+    let items = u32_column("item_id", ids.items.len())?;
+    let categories = u32_column("category_id", ids.categories.len())?;
+    let behavior_codes = frame
+        .column("behavior")
+        .and_then(|c| c.u8().cloned())
+        .map_err(polars_err)?;
+    let behaviors = behavior_codes
+        .iter()
+        .map(|code| {
+            code.and_then(Behavior::from_code)
+                .ok_or_else(|| artifact_error(&path, format!("bad behaviour code {code:?}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let timestamps: Vec<i64> = frame
+        .column("timestamp")
+        .and_then(|c| c.i64().cloned())
+        .map_err(polars_err)?
+        .into_no_null_iter()
+        .collect();
+    let log = EventLog::from_columns(
+        users.into_iter().map(UserId).collect(),
+        items.into_iter().map(ItemId).collect(),
+        categories.into_iter().map(CategoryId).collect(),
+        behaviors,
+        timestamps,
+    )?;
+    Ok((log, ids))
+}

@@ -1,0 +1,119 @@
+//! `ingest.json`: what ingestion read, kept and rejected.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use clickrec_core::BehaviorCounts;
+use serde::{Deserialize, Serialize};
+
+use crate::assemble::Ingested;
+use crate::options::TimeWindow;
+
+/// Row accounting and shape of an ingested log; `rows_read = rows_kept + rows_rejected`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IngestSummary {
+    pub input: String,
+    pub format: String,
+    pub input_bytes: u64,
+    pub rows_read: u64,
+    pub rows_kept: u64,
+    pub rows_rejected: u64,
+    /// Rejected rows by reason key (`wrong_field_count`, `out_of_window`, …); zero counts omitted.
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    /// The quarantine file holding every rejected row (with `--on-bad-row skip`).
+    pub quarantine: Option<String>,
+    pub users: usize,
+    pub items: usize,
+    pub categories: usize,
+    pub behaviors: BehaviorCounts,
+    pub time_span: Option<TimeSpan>,
+    pub window: Option<TimeWindow>,
+    /// Wall time of reading, validating and writing.
+    pub seconds: f64,
+}
+
+/// First and last event time, as Unix seconds and as UTC text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimeSpan {
+    pub first: i64,
+    pub last: i64,
+    pub first_utc: String,
+    pub last_utc: String,
+}
+
+/// `2017-11-25 00:00:00 UTC` for Unix seconds.
+pub fn utc_text(ts: i64) -> String {
+    chrono::DateTime::from_timestamp(ts, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| format!("{ts} (out of range)"))
+}
+
+impl IngestSummary {
+    pub(crate) fn new(
+        input: &std::path::Path,
+        format: &str,
+        input_bytes: u64,
+        ingested: &Ingested,
+        window: Option<TimeWindow>,
+    ) -> Self {
+        let log = &ingested.log;
+        IngestSummary {
+            input: input.display().to_string(),
+            format: format.to_owned(),
+            input_bytes,
+            rows_read: ingested.rows_read,
+            rows_kept: log.len() as u64,
+            rows_rejected: ingested.rejected.total(),
+            rejected_by_reason: ingested.rejected.by_key(),
+            quarantine: ingested
+                .quarantine
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            users: ingested.ids.users.len(),
+            items: ingested.ids.items.len(),
+            categories: ingested.ids.categories.len(),
+            behaviors: BehaviorCounts::of(log.behaviors()),
+            time_span: log.time_span().map(|(first, last)| TimeSpan {
+                first,
+                last,
+                first_utc: utc_text(first),
+                last_utc: utc_text(last),
+            }),
+            window,
+            seconds: 0.0,
+        }
+    }
+
+    /// A few lines for people, printed on stderr.
+    pub fn human(&self) -> String {
+        let mut s = String::new();
+        let rate = self.rows_read as f64 / self.seconds.max(1e-9);
+        let _ = writeln!(
+            s,
+            "ingested {} ({}): {} rows read, {} kept, {} rejected in {:.2} s ({:.2} M rows/s)",
+            self.input,
+            self.format,
+            self.rows_read,
+            self.rows_kept,
+            self.rows_rejected,
+            self.seconds,
+            rate / 1e6
+        );
+        for (reason, n) in &self.rejected_by_reason {
+            let _ = writeln!(s, "  rejected {reason}: {n}");
+        }
+        if let Some(q) = &self.quarantine {
+            let _ = writeln!(s, "  rejected rows are in {q}");
+        }
+        let b = &self.behaviors;
+        let _ = writeln!(
+            s,
+            "  {} users, {} items, {} categories; pv {} / fav {} / cart {} / buy {}",
+            self.users, self.items, self.categories, b.pv, b.fav, b.cart, b.buy
+        );
+        if let Some(t) = &self.time_span {
+            let _ = writeln!(s, "  events from {} to {}", t.first_utc, t.last_utc);
+        }
+        s
+    }
+}

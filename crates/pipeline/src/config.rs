@@ -1,0 +1,249 @@
+//! The pipeline file as written (raw TOML) and its checked form, the [`Plan`].
+
+use std::path::{Path, PathBuf};
+
+use clickrec_ingest::{IngestOptions, InputConfig};
+use serde::{Deserialize, Serialize};
+
+use crate::error::PipelineError;
+
+/// A pipeline file. Unknown keys are errors, so a typo never silently falls back to a default.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    #[serde(default)]
+    pub run: RunConfig,
+    pub input: InputConfig,
+}
+
+/// `[run]`: where artifacts go and the seed every random choice derives from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunConfig {
+    /// Run directory, relative to the pipeline file (default `runs/<pipeline name>` next to
+    /// the `pipelines/` folder is *not* assumed: give it, or pass `--out`).
+    pub out: Option<PathBuf>,
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+}
+
+fn default_seed() -> u64 {
+    42
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            out: None,
+            seed: default_seed(),
+        }
+    }
+}
+
+/// A validated pipeline: absolute paths, checked options. Only a plan can run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// The resolved configuration, recorded in the manifest.
+    pub config: PipelineConfig,
+    pub out: PathBuf,
+    pub input: PathBuf,
+    pub ingest: IngestOptions,
+    pub seed: u64,
+}
+
+impl PipelineConfig {
+    /// Reads a pipeline file and applies `--set key.path=value` overrides.
+    pub fn load(path: &Path, overrides: &[String]) -> Result<Self, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| PipelineError::Read {
+            path: path.to_owned(),
+            source: e,
+        })?;
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| PipelineError::Syntax {
+                    path: path.to_owned(),
+                    message: e.to_string(),
+                })?;
+        for assignment in overrides {
+            apply_override(&mut table, assignment).map_err(|message| PipelineError::Override {
+                assignment: assignment.clone(),
+                message,
+            })?;
+        }
+        PipelineConfig::deserialize(table).map_err(|e| PipelineError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Checks every value, resolving relative paths against `base` (the pipeline file's
+    /// folder). Reads no data; the input must exist.
+    pub fn plan(
+        mut self,
+        file: &Path,
+        base: &Path,
+        out_override: Option<&Path>,
+    ) -> Result<Plan, PipelineError> {
+        let invalid = |key: &str, message: String| PipelineError::Invalid {
+            path: file.to_owned(),
+            message: format!("{key}: {message}"),
+        };
+        self.input.path = resolve(base, &self.input.path);
+        let ingest = self
+            .input
+            .options()
+            .map_err(|e| invalid(&format!("input.{}", e.key), e.message))?;
+        if !self.input.path.is_file() {
+            return Err(invalid(
+                "input.path",
+                format!("{} is not a file", self.input.path.display()),
+            ));
+        }
+        let out = match (out_override, &self.run.out) {
+            (Some(out), _) => out.to_owned(),
+            (None, Some(out)) => resolve(base, out),
+            (None, None) => {
+                return Err(invalid(
+                    "run.out",
+                    "missing: give a run directory or pass --out".into(),
+                ));
+            }
+        };
+        self.run.out = Some(out.clone());
+        Ok(Plan {
+            input: self.input.path.clone(),
+            seed: self.run.seed,
+            config: self,
+            out,
+            ingest,
+        })
+    }
+}
+
+/// `base/path` with `.` and `..` removed lexically (`pipelines/../data` → `data`), so
+/// messages and the manifest show plain paths. Absolute paths are kept as they are.
+fn resolve(base: &Path, path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in base.join(path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
+/// `a.b.c=value`: the value is read as a TOML value (`42`, `true`, `"x"`, `[1, 2]`), and
+/// as a plain string when it is not one (`input.path=data/x.csv`).
+fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), String> {
+    let (key, raw) = assignment
+        .split_once('=')
+        .ok_or_else(|| "expected key.path=value".to_owned())?;
+    let value = format!("v = {raw}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    let parts: Vec<&str> = key.trim().split('.').collect();
+    let (last, parents) = parts.split_last().ok_or_else(|| "empty key".to_owned())?;
+    let mut current = table;
+    for part in parents {
+        current = current
+            .entry(part.to_string())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+            .as_table_mut()
+            .ok_or_else(|| format!("{part} is not a table"))?;
+    }
+    current.insert(last.to_string(), value);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str, overrides: &[&str]) -> Result<PipelineConfig, PipelineError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(&path, text).unwrap();
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        PipelineConfig::load(&path, &overrides)
+    }
+
+    const MINIMAL: &str = "[run]\nout = \"runs/x\"\n[input]\npath = \"data/x.csv\"\n";
+
+    #[test]
+    fn overrides_set_nested_values() {
+        let c = load(
+            MINIMAL,
+            &[
+                "input.path=other.csv",
+                "run.seed=7",
+                "input.on_bad_row=skip",
+            ],
+        )
+        .unwrap();
+        assert_eq!(c.input.path, PathBuf::from("other.csv"));
+        assert_eq!(c.run.seed, 7);
+        assert_eq!(c.input.on_bad_row, clickrec_ingest::BadRowPolicy::Skip);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let unknown = load(&format!("{MINIMAL}colour = 1\n"), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(unknown.contains("colour"), "{unknown}");
+        let wrong_type = load(MINIMAL, &["run.seed=\"seven\""])
+            .unwrap_err()
+            .to_string();
+        assert!(wrong_type.contains("seed"), "{wrong_type}");
+        let bad_enum = load(MINIMAL, &["input.format=xml"])
+            .unwrap_err()
+            .to_string();
+        assert!(bad_enum.contains("xml"), "{bad_enum}");
+        let missing = load("[run]\nseed = 1\n", &[]).unwrap_err().to_string();
+        assert!(missing.contains("input"), "{missing}");
+    }
+
+    #[test]
+    fn plan_checks_values_and_input_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        let config = load(MINIMAL, &[]).unwrap();
+        let err = config
+            .clone()
+            .plan(&file, dir.path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("input.path") && err.contains("is not a file"),
+            "{err}"
+        );
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "1,2,3,pv,4\n").unwrap();
+        let plan = config.clone().plan(&file, dir.path(), None).unwrap();
+        assert_eq!(plan.out, dir.path().join("runs/x"));
+        assert_eq!(
+            resolve(Path::new("pipelines"), Path::new("../data/x.csv")),
+            PathBuf::from("data/x.csv")
+        );
+        assert_eq!(
+            resolve(Path::new(""), Path::new("../x")),
+            PathBuf::from("../x")
+        );
+        let bad = load(MINIMAL, &["input.utc_offset=8"]).unwrap();
+        let err = bad.plan(&file, dir.path(), None).unwrap_err().to_string();
+        assert!(err.contains("input.utc_offset"), "{err}");
+    }
+}

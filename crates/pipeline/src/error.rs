@@ -1,0 +1,45 @@
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Errors of loading, planning or running a pipeline.
+#[derive(Debug, Error)]
+pub enum PipelineError {
+    #[error("{path}: cannot read pipeline file: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: not valid TOML: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+    #[error("--set {assignment:?}: {message}")]
+    Override { assignment: String, message: String },
+    #[error("{path}: {action}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{path}: damaged manifest ({message}); delete it or rerun with --force")]
+    Manifest { path: PathBuf, message: String },
+    #[error(transparent)]
+    Ingest(#[from] clickrec_ingest::IngestError),
+}
+
+impl PipelineError {
+    /// True for errors in the pipeline file or overrides (exit code 2), false for errors
+    /// met while running (exit code 1).
+    pub fn is_config_error(&self) -> bool {
+        matches!(
+            self,
+            PipelineError::Read { .. }
+                | PipelineError::Syntax { .. }
+                | PipelineError::Invalid { .. }
+                | PipelineError::Override { .. }
+        )
+    }
+}

@@ -1,0 +1,64 @@
+//! Shared helpers of the end-to-end tests: where the binary, the samples and the real
+//! data are, and how to run the binary.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+        .to_owned()
+}
+
+/// The `clickrec` binary of this build: next to the test executable's `deps/` folder.
+pub fn binary() -> PathBuf {
+    if let Some(path) = std::env::var_os("CLICKREC_BIN") {
+        return path.into();
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test executables live in target/<profile>/deps");
+    let bin = profile_dir.join(format!("clickrec{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} not found: run the tests with `cargo test --workspace` (which builds it), \
+         or set CLICKREC_BIN",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `clickrec ARGS` from the workspace root.
+pub fn clickrec(args: &[&str]) -> Output {
+    Command::new(binary())
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("clickrec runs")
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// A real data file from `../shared/data`, or `None` (with a note on stderr) when the
+/// shared data is absent, as on machines without it.
+pub fn shared_data(relative: &str) -> Option<PathBuf> {
+    let path = root().join("../shared/data").join(relative);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipped: {} is absent", path.display());
+        None
+    }
+}
