@@ -16,7 +16,7 @@ rows_list=("$@")
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli
-bin=target/release/clickrec
+bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
 
 {
   echo

@@ -30,6 +30,8 @@ pub(crate) struct LocalIds {
     pub keys: Vec<OwnedKey>,
     integers: FxHashMap<u64, u32>,
     texts: FxHashMap<Box<[u8]>, u32>,
+    last_integer: Option<u64>,
+    last_code: u32,
 }
 
 impl LocalIds {
@@ -43,10 +45,17 @@ impl LocalIds {
     pub fn push(&mut self, raw: &[u8]) {
         let next = self.keys.len() as u32;
         let code = match as_canonical_integer(raw) {
-            Some(v) => *self.integers.entry(v).or_insert_with(|| {
-                self.keys.push(OwnedKey::Integer(v));
-                next
-            }),
+            // Click logs repeat the previous row's user, category and often item.
+            Some(v) if self.last_integer == Some(v) => self.last_code,
+            Some(v) => {
+                let code = *self.integers.entry(v).or_insert_with(|| {
+                    self.keys.push(OwnedKey::Integer(v));
+                    next
+                });
+                self.last_integer = Some(v);
+                self.last_code = code;
+                code
+            }
             None => match self.texts.get(raw) {
                 Some(&code) => code,
                 None => {

@@ -1,0 +1,98 @@
+//! `clickrec run` end to end: the quickstart pipeline, caching, config errors.
+
+mod common;
+
+use common::{clickrec, stderr};
+
+#[test]
+fn quickstart_runs_and_reruns_from_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+    let first = clickrec(&["run", "pipelines/quickstart.toml", "--out", out]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("[ingest] done"),
+        "{}",
+        stderr(&first)
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("run/manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["inputs"][0]["path"], "data/sample.csv");
+    assert!(manifest["stages"]["ingest"]["seconds"].as_f64().is_some());
+
+    let second = clickrec(&["run", "pipelines/quickstart.toml", "--out", out]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stderr(&second).contains("[ingest] cached"),
+        "{}",
+        stderr(&second)
+    );
+
+    let forced = clickrec(&["run", "pipelines/quickstart.toml", "--out", out, "--force"]);
+    assert!(
+        stderr(&forced).contains("[ingest] done"),
+        "{}",
+        stderr(&forced)
+    );
+
+    // A changed option invalidates the stage.
+    let changed = clickrec(&[
+        "run",
+        "pipelines/quickstart.toml",
+        "--out",
+        out,
+        "--set",
+        "input.on_bad_row=skip",
+    ]);
+    assert!(
+        stderr(&changed).contains("[ingest] done"),
+        "{}",
+        stderr(&changed)
+    );
+}
+
+#[test]
+fn config_errors_exit_2_and_name_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = dir.path().join("p.toml");
+    let cases = [
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\ncolour = 1\n",
+            "colour",
+        ),
+        (
+            "[run]\nout = \"r\"\nseed = \"seven\"\n[input]\npath = \"x.csv\"\n",
+            "seed",
+        ),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"missing.csv\"\n",
+            "input.path",
+        ),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\nutc_offset = \"8h\"\n",
+            "input.utc_offset",
+        ),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\nformat = \"xml\"\n",
+            "xml",
+        ),
+        ("[run]\nout = \"r\"\n[input\n", "not valid TOML"),
+    ];
+    std::fs::write(dir.path().join("x.csv"), "1,2,3,pv,4\n").unwrap();
+    for (text, expected) in cases {
+        std::fs::write(&pipeline, text).unwrap();
+        let output = clickrec(&["run", pipeline.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(2), "{text}: {}", stderr(&output));
+        let message = stderr(&output);
+        assert!(
+            message.contains("p.toml") || message.contains("x.csv"),
+            "{message}"
+        );
+        assert!(message.contains(expected), "{text}: {message}");
+    }
+    let bad_set = clickrec(&["run", "pipelines/quickstart.toml", "--set", "novalue"]);
+    assert_eq!(bad_set.status.code(), Some(2));
+}
