@@ -61,11 +61,19 @@ class Stats:
         self.top_cat_share = []
         self.in_session_gaps = []
         self.cat_events = Counter()
+        self.night = 0
+        self.last_days = 0
         self.pv_rows = 0
         self.pv_repeat = 0
         self.pv_repeat_in_session = 0
         self.buys = 0
         self.buys_after_touch = 0
+        self.acts = 0
+        self.acts_on_viewed = 0
+        self.acts_viewed_later = 0
+        self.users_with_buy = 0
+        self.pv_same_as_previous_row = 0
+        self.duplicate_rows = 0
         self.seen_users = set()
         self.min_ts = None
         self.max_ts = None
@@ -79,6 +87,7 @@ class Stats:
         self.events_per_user.append(len(rows))
         viewed = set()
         touched = set()
+        all_viewed = {r[0] for r in rows if r[2] == "pv"}
         session_viewed = set()
         items = set()
         user_cats = Counter()
@@ -88,7 +97,15 @@ class Stats:
         session_len = 0
         session_cats = set()
         prev_ts = None
-        for idx, (item, cat, beh, ts) in enumerate(rows):
+        prev_row = None
+        bought = False
+        for idx, row in enumerate(rows):
+            item, cat, beh, ts = row
+            if row == prev_row:
+                self.duplicate_rows += 1
+            if beh == "pv" and prev_row is not None and prev_row[0] == item:
+                self.pv_same_as_previous_row += 1
+            prev_row = row
             if prev_ts is None or ts - prev_ts > self.gap:
                 last_start = idx
                 if prev_ts is not None:
@@ -115,14 +132,22 @@ class Stats:
                 viewed.add(item)
                 session_viewed.add(item)
             elif beh == "buy":
+                bought = True
                 self.buys += 1
                 if item in touched:
                     self.buys_after_touch += 1
+            if beh in ("fav", "cart"):
+                self.acts += 1
+                if item in viewed:
+                    self.acts_on_viewed += 1
+                elif item in all_viewed:
+                    self.acts_viewed_later += 1
             touched.add(item)
         if prev_ts is not None:
             self.events_per_session.append(session_len)
             self.cats_per_session.append(len(session_cats))
         self.sessions_per_user.append(sessions)
+        self.users_with_buy += bought
         if self.recs:
             if sessions >= 2:
                 self.train[user] = {r[0] for r in rows[:last_start]}
@@ -147,6 +172,10 @@ class Stats:
                 self.rows += 1
                 if ts < WINDOW_START or ts >= WINDOW_END:
                     self.outside += 1
+                elif (ts - WINDOW_START) % 86400 < 6 * 3600:
+                    self.night += 1
+                if WINDOW_END - 2 * 86400 <= ts < WINDOW_END:
+                    self.last_days += 1
                 if self.min_ts is None or ts < self.min_ts:
                     self.min_ts = ts
                 if self.max_ts is None or ts > self.max_ts:
@@ -197,6 +226,8 @@ class Stats:
         gaps = sorted(self.in_session_gaps)
         out.append(("in-session gap median / p90 (s)", f"{quantile(gaps, 0.5)} / {quantile(gaps, 0.9)}"))
         out.append(("active days/user (mean)", f"{mean(self.days_per_user):.2f}"))
+        out.append(("events at 00:00-05:59 UTC+8", pct(self.night, self.rows)))
+        out.append(("events on the last 2 days (Dec 2-3)", pct(self.last_days, self.rows)))
         for b in BEHAVIORS:
             out.append((f"share {b}", pct(self.behaviors[b], self.rows)))
         others = self.rows - sum(self.behaviors[b] for b in BEHAVIORS)
@@ -204,7 +235,15 @@ class Stats:
             out.append(("other behaviour values", f"{others:,}"))
         out.append(("repeat-view rate (pv of an item the user viewed before)", pct(self.pv_repeat, self.pv_rows)))
         out.append(("  of which within the same session", pct(self.pv_repeat_in_session, self.pv_rows)))
+        out.append(("  pv of the same item as the row before", pct(self.pv_same_as_previous_row, self.pv_rows)))
+        out.append(("exact duplicate rows (same user, item, behaviour, second)", pct(self.duplicate_rows, self.rows)))
+        out.append((
+            "fav/cart of an item viewed before / only later / never",
+            f"{pct(self.acts_on_viewed, self.acts)} / {pct(self.acts_viewed_later, self.acts)} / "
+            + pct(self.acts - self.acts_on_viewed - self.acts_viewed_later, self.acts),
+        ))
         out.append(("buys of an item the user touched before", pct(self.buys_after_touch, self.buys)))
+        out.append(("users with >= 1 buy", pct(self.users_with_buy, users)))
         out.append(("distinct categories per session (mean)", f"{mean(self.cats_per_session):.2f}"))
         out.append(("top-1 % items' share of events", pct(sum(counts[:top]), self.rows)))
         out.append(("items with 1 event", pct(sum(1 for c in counts if c == 1), len(counts))))

@@ -236,7 +236,12 @@ fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> ParsedBlock {
             block.row(spec, &refs, utf8_valid, line);
         } else {
             fields.clear();
-            fields.extend(line.split(|&b| b == delimiter));
+            let mut field_start = 0;
+            for at in memchr::memchr_iter(delimiter, line) {
+                fields.push(&line[field_start..at]);
+                field_start = at + 1;
+            }
+            fields.push(&line[field_start..]);
             block.row(spec, &fields, utf8_valid, line);
         }
     }

@@ -120,6 +120,7 @@ fn set_knob(p: GeneratorParams, knob: &str) -> Result<GeneratorParams, Box<dyn E
         "session_len_sigma" => p.session_len_sigma(f()?),
         "gap_median" => p.gap_median(f()?),
         "gap_sigma" => p.gap_sigma(f()?),
+        "act_on_viewed" => p.act_on_viewed(f()?),
         "fav_share" => p.fav_share(f()?),
         "cart_share" => p.cart_share(f()?),
         "buy_share" => p.buy_share(f()?),

@@ -95,7 +95,7 @@ pub fn generate<W: Write>(
         let mut scratch = Scratch::default();
         let mut fmt = itoa::Buffer::new();
         let mut user_field = Vec::with_capacity(24);
-        for u in lo..hi {
+        for (u, &n) in (lo..hi).zip(&events[lo..hi]) {
             user_field.clear();
             let ext = user_external_id(u as u32, params.users(), id_key);
             user_field.extend_from_slice(fmt.format(ext).as_bytes());
@@ -104,26 +104,21 @@ pub fn generate<W: Write>(
             let counts = &mut block.behavior_counts;
             let items = &mut block.items;
             let (first, last) = (&mut block.first_ts, &mut block.last_ts);
-            model.user_rows(
-                u as u32,
-                events[u],
-                &mut scratch,
-                &mut |item, cat, behavior, ts| {
-                    buf.extend_from_slice(&user_field);
-                    buf.extend_from_slice(fmt.format(world.item_ext[item as usize]).as_bytes());
-                    buf.push(b',');
-                    buf.extend_from_slice(fmt.format(world.cat_ext[cat as usize]).as_bytes());
-                    buf.push(b',');
-                    buf.extend_from_slice(BEHAVIORS[behavior as usize].as_bytes());
-                    buf.push(b',');
-                    buf.extend_from_slice(fmt.format(ts).as_bytes());
-                    buf.push(b'\n');
-                    counts[behavior as usize] += 1;
-                    items.push(item);
-                    *first = (*first).min(ts);
-                    *last = (*last).max(ts);
-                },
-            );
+            model.user_rows(u as u32, n, &mut scratch, &mut |item, cat, behavior, ts| {
+                buf.extend_from_slice(&user_field);
+                buf.extend_from_slice(fmt.format(world.item_ext[item as usize]).as_bytes());
+                buf.push(b',');
+                buf.extend_from_slice(fmt.format(world.cat_ext[cat as usize]).as_bytes());
+                buf.push(b',');
+                buf.extend_from_slice(BEHAVIORS[behavior as usize].as_bytes());
+                buf.push(b',');
+                buf.extend_from_slice(fmt.format(ts).as_bytes());
+                buf.push(b'\n');
+                counts[behavior as usize] += 1;
+                items.push(item);
+                *first = (*first).min(ts);
+                *last = (*last).max(ts);
+            });
         }
         block
     };

@@ -9,11 +9,13 @@
 //! The shape imitates the real log where recommenders care: heavy-tailed user activity,
 //! Zipf-like category and item popularity, users in taste groups that prefer their own
 //! categories and items (so collaborative filtering beats global popularity), sessions
-//! separated by more than 30 minutes, repeat views, and a pv → fav/cart → buy funnel.
-//! `bench/generator-shape.md` compares it with the real log.
+//! separated by more than 30 minutes, repeat views, and the real log's funnel (most favs
+//! and carts come before any view of the item; buys mostly follow a cart or a view).
+//! `bench/generator-shape.md` compares it with the real log statistic by statistic.
 //!
-//! Same [`CheckedParams`] → same bytes, for any rayon thread count and on any platform: the
-//! PRNG (xoshiro256** seeded by SplitMix64), the samplers and even `ln`/`exp` are our own.
+//! Same [`CheckedParams`] → same bytes, for any rayon thread count and on any IEEE-754
+//! platform: the PRNG (xoshiro256** seeded by SplitMix64), the samplers and even `ln`/`exp`
+//! are our own, so neither a dependency update nor the system libm can change the output.
 //!
 //! ```
 //! use clickrec_synth::{GeneratorParams, generate};

@@ -72,7 +72,7 @@ pub(crate) fn allocate_into(
     assert!(total >= n as u64, "allocate: total {total} < {n} parts");
     let rest = total - n as u64;
     let sum: f64 = weights.iter().sum();
-    let equal = !(sum > 0.0);
+    let equal = sum.is_nan() || sum <= 0.0;
     let rest_f = rest as f64;
     let mut given = 0u64;
     scratch.clear();

@@ -16,20 +16,29 @@ const SECOND_FOCUS: f64 = 0.4;
 const SWITCH_TO_FOCUS: f64 = 0.5;
 /// A side-browse goes to one of the user's interests with this chance, else anywhere.
 const SIDE_TO_INTEREST: f64 = 0.6;
-/// A fav/cart is on the item just viewed with this chance, else on another one viewed in
-/// the session.
-const ACT_ON_LAST_VIEW: f64 = 0.7;
 /// A buy takes an item from the cart with this chance (if the cart is not empty) ...
 const BUY_FROM_CART: f64 = 0.5;
-/// ... else the item just viewed with this chance; otherwise it is a direct buy.
-const BUY_FROM_VIEW: f64 = 0.3;
+/// ... else an item viewed in the session with this chance; otherwise it is a direct buy.
+const BUY_FROM_VIEW: f64 = 0.45;
+/// Chance that a fav or cart of an item not viewed before is followed by a view of it
+/// later (the real log: about a quarter of favs and two fifths of such carts).
+const VIEW_AFTER_FAV: f64 = 0.3;
+const VIEW_AFTER_CART: f64 = 0.45;
+/// Chance that a view takes the oldest item waiting to be viewed after a fav or cart.
+const VIEW_QUEUED: f64 = 0.35;
+/// Random picks tried before giving up on avoiding the previous row's item.
+const TRIES: usize = 4;
 /// The fav/cart/buy shares of one user never exceed this in total.
 const MAX_ACTION_SHARE: f64 = 0.6;
-/// Relative activity by local hour of day (Taobao traffic peaks in the evening).
+/// Relative activity by local hour of day: the real log's hourly shares, rounded (traffic
+/// peaks at 21:00 and is near zero at 03:00-05:00).
 const HOURLY: [f64; 24] = [
-    0.55, 0.30, 0.18, 0.12, 0.10, 0.12, 0.20, 0.35, 0.50, 0.65, 0.75, 0.78, 0.80, 0.80, 0.80, 0.80,
-    0.78, 0.75, 0.80, 0.90, 1.00, 1.00, 0.95, 0.80,
+    3.0, 1.2, 0.6, 0.3, 0.3, 0.5, 1.4, 2.5, 3.3, 4.0, 4.5, 4.6, 4.3, 5.0, 5.0, 5.3, 5.3, 4.7, 4.9,
+    6.5, 7.8, 8.8, 7.9, 6.1,
 ];
+/// Relative activity of the first days of the window: in the real log the last two days
+/// (a weekend before the 12.12 sale) carry a third more traffic. Later days weigh 1.
+const DAILY: [f64; 9] = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.08, 1.32, 1.32];
 
 /// Behaviour codes, in the order of [`crate::BEHAVIORS`].
 pub(crate) const PV: u8 = 0;
@@ -46,7 +55,7 @@ struct Slot {
     group_cat: u32,
 }
 
-/// Per-thread buffers reused from user to user, so users do not allocate.
+/// Buffers reused from user to user within a block, so users do not allocate.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
     weights: Vec<f64>,
@@ -60,6 +69,8 @@ pub(crate) struct Scratch {
     history: Vec<Vec<(u32, u32)>>,
     session_views: Vec<(u32, u32)>,
     carted: Vec<(u32, u32)>,
+    /// Items faved or carted without a view, waiting to be viewed.
+    to_view: std::collections::VecDeque<(u32, u32)>,
 }
 
 /// Everything derived from the params once, shared by all users.
@@ -68,6 +79,7 @@ pub(crate) struct UserModel<'a> {
     world: &'a World,
     p: &'a CheckedParams,
     hourly: Cumulative,
+    daily: Cumulative,
     window: i64,
     max_sessions: u64,
 }
@@ -79,6 +91,9 @@ impl<'a> UserModel<'a> {
             world,
             p,
             hourly: Cumulative::new(HOURLY),
+            daily: Cumulative::new(
+                (0..p.days() as usize).map(|d| DAILY.get(d).copied().unwrap_or(1.0)),
+            ),
             window,
             // Sessions plus their minimum gaps fill at most half the window.
             max_sessions: (window / (2 * (SESSION_GAP + 1))).max(1) as u64,
@@ -157,6 +172,9 @@ impl<'a> UserModel<'a> {
 
         // Rows.
         s.carted.clear();
+        s.to_view.clear();
+        // The real log never has two rows in a row on the same item; nor do we.
+        let mut prev = u32::MAX;
         let start = p.start();
         let mut gap_i = 0;
         for k in 0..s.lens.len() {
@@ -188,16 +206,20 @@ impl<'a> UserModel<'a> {
                 }
                 let r = rng.f64();
                 let (behavior, (item, cat)) = if r < t_buy {
-                    (BUY, self.buy_item(group, cur, &mut rng, s))
+                    (BUY, self.buy_item(group, cur, prev, &mut rng, s))
                 } else if r < t_cart {
-                    let it = self.acted_item(group, cur, &mut rng, s);
+                    let it = self.acted_item(group, cur, prev, VIEW_AFTER_CART, &mut rng, s);
                     s.carted.push(it);
                     (CART, it)
                 } else if r < t_fav {
-                    (FAV, self.acted_item(group, cur, &mut rng, s))
+                    (
+                        FAV,
+                        self.acted_item(group, cur, prev, VIEW_AFTER_FAV, &mut rng, s),
+                    )
                 } else {
-                    (PV, self.viewed_item(group, cur, &mut rng, s))
+                    (PV, self.viewed_item(group, cur, prev, &mut rng, s))
                 };
+                prev = item;
                 emit(item, cat, behavior, ts);
             }
         }
@@ -257,7 +279,7 @@ impl<'a> UserModel<'a> {
         // Start times follow the daily curve; then push them apart where they collide.
         s.starts.clear();
         for _ in 0..sessions {
-            let day = rng.below(u64::from(p.days())) as i64;
+            let day = self.daily.sample(rng) as i64;
             let hour = self.hourly.sample(rng) as i64;
             s.starts
                 .push(day * 86_400 + hour * 3_600 + rng.below(3_600) as i64);
@@ -286,69 +308,135 @@ impl<'a> UserModel<'a> {
         }
     }
 
-    /// A fresh item of slot `slot`: the group's taste or global popularity.
-    fn fresh_item(&self, group: &Group, slot: usize, rng: &mut Rng, s: &Scratch) -> (u32, u32) {
+    /// A fresh item of slot `slot` other than `prev` (if the category allows): the group's
+    /// taste or global popularity.
+    fn fresh_item(
+        &self,
+        group: &Group,
+        slot: usize,
+        prev: u32,
+        rng: &mut Rng,
+        s: &Scratch,
+    ) -> (u32, u32) {
+        let w = self.world;
         let Slot { cat, group_cat } = s.slots[slot];
-        let item = if group_cat != NO_GROUP_CAT && rng.chance(self.p.taste_share()) {
-            self.world.taste_item(&group.cats[group_cat as usize], rng)
-        } else {
-            self.world.popular_item(cat, rng)
-        };
-        (item, cat)
+        let mut item = prev;
+        for _ in 0..TRIES {
+            item = if group_cat != NO_GROUP_CAT && rng.chance(self.p.taste_share()) {
+                w.taste_item(&group.cats[group_cat as usize], rng)
+            } else {
+                w.popular_item(cat, rng)
+            };
+            if item != prev {
+                return (item, cat);
+            }
+        }
+        // Tiny categories: take the next item, or a popular item of another category.
+        let (lo, size) = (w.cat_start[cat as usize], w.cat_size(cat));
+        if size > 1 {
+            return (lo + (item - lo + 1) % size, cat);
+        }
+        for _ in 0..TRIES {
+            let other = w.cat_pop.sample(rng) as u32;
+            if other != cat {
+                return (w.popular_item(other, rng), other);
+            }
+        }
+        (item, cat) // a one-category world
     }
 
     fn viewed_item(
         &self,
         group: &Group,
         slot: usize,
+        prev: u32,
         rng: &mut Rng,
         s: &mut Scratch,
     ) -> (u32, u32) {
+        if s.to_view.front().is_some_and(|it| it.0 != prev)
+            && rng.chance(VIEW_QUEUED)
+            && let Some(it) = s.to_view.pop_front()
+        {
+            s.session_views.push(it);
+            return it;
+        }
         let r = rng.f64();
         let revisit_session = self.p.revisit_session();
-        let it = if r < revisit_session && !s.session_views.is_empty() {
-            s.session_views[rng.index(s.session_views.len())]
-        } else if r < revisit_session + self.p.revisit_history() && !s.history[slot].is_empty() {
-            let h = &s.history[slot];
-            h[rng.index(h.len())]
-        } else {
-            let it = self.fresh_item(group, slot, rng, s);
+        let mut pick = None;
+        if r < revisit_session {
+            pick = pick_other(&s.session_views, prev, rng);
+        } else if r < revisit_session + self.p.revisit_history() {
+            pick = pick_other(&s.history[slot], prev, rng);
+        }
+        let it = pick.unwrap_or_else(|| {
+            let it = self.fresh_item(group, slot, prev, rng, s);
             s.history[slot].push(it);
             it
-        };
+        });
         s.session_views.push(it);
         it
     }
 
-    /// Item of a fav or cart: one the user viewed, preferably just now.
-    fn acted_item(&self, group: &Group, slot: usize, rng: &mut Rng, s: &mut Scratch) -> (u32, u32) {
-        if let Some(&last) = s.session_views.last() {
-            if rng.chance(ACT_ON_LAST_VIEW) {
-                last
-            } else {
-                s.session_views[rng.index(s.session_views.len())]
+    /// Item of a fav or cart: sometimes one the user viewed, mostly a fresh one that may
+    /// be viewed later (as in the real log, where most carts precede any view).
+    fn acted_item(
+        &self,
+        group: &Group,
+        slot: usize,
+        prev: u32,
+        view_after: f64,
+        rng: &mut Rng,
+        s: &mut Scratch,
+    ) -> (u32, u32) {
+        if rng.chance(self.p.act_on_viewed()) {
+            let pick = pick_other(&s.session_views, prev, rng)
+                .or_else(|| pick_other(&s.history[slot], prev, rng));
+            if let Some(it) = pick {
+                return it;
             }
-        } else if !s.history[slot].is_empty() {
-            let h = &s.history[slot];
-            h[rng.index(h.len())]
-        } else {
-            let it = self.fresh_item(group, slot, rng, s);
-            s.history[slot].push(it);
-            it
         }
+        let it = self.fresh_item(group, slot, prev, rng, s);
+        if rng.chance(view_after) {
+            s.to_view.push_back(it);
+        }
+        it
     }
 
-    /// Item of a buy: from the cart, the item just viewed, or a direct buy.
-    fn buy_item(&self, group: &Group, slot: usize, rng: &mut Rng, s: &mut Scratch) -> (u32, u32) {
-        if !s.carted.is_empty() && rng.chance(BUY_FROM_CART) {
-            let i = rng.index(s.carted.len());
-            s.carted.swap_remove(i)
-        } else if let Some(&last) = s.session_views.last().filter(|_| rng.chance(BUY_FROM_VIEW)) {
-            last
-        } else {
-            self.fresh_item(group, slot, rng, s)
+    /// Item of a buy: from the cart, one viewed in the session, or a direct buy.
+    fn buy_item(
+        &self,
+        group: &Group,
+        slot: usize,
+        prev: u32,
+        rng: &mut Rng,
+        s: &mut Scratch,
+    ) -> (u32, u32) {
+        if rng.chance(BUY_FROM_CART)
+            && let Some(i) = pick_other_index(&s.carted, prev, rng)
+        {
+            return s.carted.swap_remove(i);
         }
+        if rng.chance(BUY_FROM_VIEW)
+            && let Some(it) = pick_other(&s.session_views, prev, rng)
+        {
+            return it;
+        }
+        self.fresh_item(group, slot, prev, rng, s)
     }
+}
+
+/// A random entry of `list` whose item is not `prev`, if a few tries find one.
+fn pick_other(list: &[(u32, u32)], prev: u32, rng: &mut Rng) -> Option<(u32, u32)> {
+    pick_other_index(list, prev, rng).map(|i| list[i])
+}
+
+fn pick_other_index(list: &[(u32, u32)], prev: u32, rng: &mut Rng) -> Option<usize> {
+    if list.is_empty() {
+        return None;
+    }
+    (0..TRIES)
+        .map(|_| rng.index(list.len()))
+        .find(|&i| list[i].0 != prev)
 }
 
 /// The slot of `cat`, added (without group taste) if the user has not browsed it yet.
