@@ -9,6 +9,7 @@ mod run_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use clickrec_pipeline::Stage;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -34,6 +35,12 @@ enum Command {
     Run(run_cmd::RunArgs),
     /// Read and validate a click log into a run directory (events.parquet, id maps, ingest.json).
     Ingest(ingest_cmd::IngestArgs),
+    /// Run only the prep stage of a pipeline (cleaning, k-core, sessions) → prepared.parquet.
+    Prep(run_cmd::RunArgs),
+    /// Run only the split stage (train / held-out sessions, leakage guard) → train.parquet, test_set.json.
+    Split(run_cmd::RunArgs),
+    /// Run only the matrix stage (confidence-weighted user-item CSR) → train_matrix.csr.
+    Matrix(run_cmd::RunArgs),
     /// Write a synthetic Taobao-format click log (seeded, deterministic).
     Generate(generate_cmd::GenerateArgs),
 }
@@ -41,8 +48,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Run(args) => run_cmd::run(args),
+        Command::Run(args) => run_cmd::run(args, None),
         Command::Ingest(args) => ingest_cmd::run(args),
+        Command::Prep(args) => run_cmd::run(args, Some(Stage::Prep)),
+        Command::Split(args) => run_cmd::run(args, Some(Stage::Split)),
+        Command::Matrix(args) => run_cmd::run(args, Some(Stage::Matrix)),
         Command::Generate(args) => generate_cmd::run(args),
     };
     match result {

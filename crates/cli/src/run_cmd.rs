@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_pipeline::{PipelineConfig, RunOptions, StageStatus};
+use clickrec_pipeline::{PipelineConfig, RunOptions, Stage, StageStatus};
 
 use crate::failure::UsageError;
 use crate::progress::Bar;
@@ -14,8 +14,13 @@ Relative paths in the pipeline file are relative to the file's own folder. Stage
 input and configuration are unchanged since the last run into the same directory are
 skipped; their artifacts are reused.
 
+Stages: ingest → prep (cleaning, sessions) → split (held-out sessions, leakage guard) →
+matrix (confidence-weighted user-item CSR). `clickrec prep|split|matrix PIPELINE.toml`
+runs one stage over a run directory whose earlier stages are up to date.
+
 Examples:
   clickrec run pipelines/quickstart.toml
+  clickrec split pipelines/quickstart.toml --set split.kind=temporal --set split.cutoff=1512230400
   clickrec run pipelines/taobao.toml --set input.path=/data/UserBehavior.csv --out runs/taobao
   clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force")]
 pub struct RunArgs {
@@ -33,7 +38,8 @@ pub struct RunArgs {
     pub force: bool,
 }
 
-pub fn run(args: &RunArgs) -> anyhow::Result<()> {
+/// Runs the whole pipeline, or with `only` one stage over an up-to-date run directory.
+pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
     let config_error = |e: clickrec_pipeline::PipelineError| -> anyhow::Error {
         if e.is_config_error() {
             UsageError(e.to_string()).into()
@@ -51,7 +57,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .map_err(config_error)?;
     eprintln!("run {} → {}", args.pipeline.display(), plan.out.display());
     let bar = Bar::new("ingest", "bytes");
-    let options = RunOptions { force: args.force };
+    let options = RunOptions {
+        force: args.force,
+        only,
+    };
     clickrec_pipeline::run(&plan, options, &bar, &mut |stage| {
         let rss = stage
             .record

@@ -184,6 +184,7 @@ fn permute<T: Copy>(column: &[T], order: &[usize]) -> Vec<T> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use proptest::prelude::*;
 

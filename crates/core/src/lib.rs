@@ -1,4 +1,5 @@
-//! Shared vocabulary of clickrec: dense ids, id maps, behaviours and the event log.
+//! Shared vocabulary of clickrec: dense ids, id maps, behaviours, the event log, the
+//! user-item matrix and the held-out test set.
 //!
 //! Every stage hands the next one a named type from this crate, never a bare table.
 //! Ids are dense `u32` newtypes so that columns and matrices index by them directly;
@@ -27,9 +28,15 @@ mod error;
 mod event_log;
 mod id_map;
 mod ids;
+mod matrix;
+mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
 pub use event_log::EventLog;
 pub use id_map::{IdMap, IdMaps};
 pub use ids::{CategoryId, DenseId, ItemId, UserId};
+pub use matrix::{
+    Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
+};
+pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

@@ -40,7 +40,10 @@ pub use error::IngestError;
 pub use format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};
 pub use options::{BadRowLimit, BadRowPolicy, IngestOptions, TimeWindow};
 pub use rejection::{RejectCounts, RejectReason, Rejection};
-pub use store::{EVENT_LOG_FILES, EVENTS_FILE, read_event_log, temporary_path, write_event_log};
+pub use store::{
+    EVENT_LOG_FILES, EVENTS_FILE, read_event_log, read_events, read_id_maps, temporary_path,
+    write_event_log, write_events,
+};
 pub use summary::{IngestSummary, TimeSpan, utc_text};
 
 /// File names inside a run directory written by [`ingest_to_dir`].

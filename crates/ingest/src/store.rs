@@ -44,6 +44,19 @@ pub fn temporary_path(path: &Path) -> PathBuf {
 /// Writes the event log and its id maps into `dir`. Takes the log by value so its
 /// columns move into the Parquet writer without a copy.
 pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), IngestError> {
+    write_events(&dir.join(EVENTS_FILE), log, None)?;
+    write_id_map(&dir.join(USERS_FILE), &ids.users)?;
+    write_id_map(&dir.join(ITEMS_FILE), &ids.items)?;
+    write_id_map(&dir.join(CATEGORIES_FILE), &ids.categories)
+}
+
+/// Writes events (and, from preprocessing on, each event's session index as a `session`
+/// u32 column) to one Parquet file.
+pub fn write_events(
+    path: &Path,
+    log: EventLog,
+    sessions: Option<Vec<u32>>,
+) -> Result<(), IngestError> {
     let n = log.len();
     let (users, items, categories, behaviors, timestamps) = log.into_columns();
     // Each map reuses its source allocation (same size and alignment).
@@ -51,21 +64,18 @@ pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), In
     let items: Vec<u32> = items.into_iter().map(|i| i.0).collect();
     let categories: Vec<u32> = categories.into_iter().map(|c| c.0).collect();
     let behaviors: Vec<u8> = behaviors.into_iter().map(Behavior::code).collect();
-    let mut frame = DataFrame::new(
-        n,
-        vec![
-            Column::new("user_id".into(), users),
-            Column::new("item_id".into(), items),
-            Column::new("category_id".into(), categories),
-            Column::new("behavior".into(), behaviors),
-            Column::new("timestamp".into(), timestamps),
-        ],
-    )
-    .map_err(|e| IngestError::polars(dir, e))?;
-    write_parquet_atomic(&dir.join(EVENTS_FILE), &mut frame)?;
-    write_id_map(&dir.join(USERS_FILE), &ids.users)?;
-    write_id_map(&dir.join(ITEMS_FILE), &ids.items)?;
-    write_id_map(&dir.join(CATEGORIES_FILE), &ids.categories)
+    let mut columns = vec![
+        Column::new("user_id".into(), users),
+        Column::new("item_id".into(), items),
+        Column::new("category_id".into(), categories),
+        Column::new("behavior".into(), behaviors),
+        Column::new("timestamp".into(), timestamps),
+    ];
+    if let Some(sessions) = sessions {
+        columns.push(Column::new("session".into(), sessions));
+    }
+    let mut frame = DataFrame::new(n, columns).map_err(|e| IngestError::polars(path, e))?;
+    write_parquet_atomic(path, &mut frame)
 }
 
 fn write_id_map<Id: DenseId>(path: &Path, map: &IdMap<Id>) -> Result<(), IngestError> {
@@ -108,21 +118,32 @@ fn read_id_map<Id: DenseId>(path: &Path) -> Result<IdMap<Id>, IngestError> {
 
 /// Reads what [`write_event_log`] wrote, checking that every id is in its map.
 pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), IngestError> {
-    let ids = IdMaps {
+    let ids = read_id_maps(dir)?;
+    let (log, _) = read_events(&dir.join(EVENTS_FILE), &ids)?;
+    Ok((log, ids))
+}
+
+/// Reads the id maps of a run directory.
+pub fn read_id_maps(dir: &Path) -> Result<IdMaps, IngestError> {
+    Ok(IdMaps {
         users: read_id_map(&dir.join(USERS_FILE))?,
         items: read_id_map(&dir.join(ITEMS_FILE))?,
         categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
-    };
-    let path = dir.join(EVENTS_FILE);
+    })
+}
+
+/// Reads an events file written by [`write_events`], with its session column if it has one.
+pub fn read_events(path: &Path, ids: &IdMaps) -> Result<(EventLog, Option<Vec<u32>>), IngestError> {
+    let path = path.to_owned();
     let frame = read_parquet_file(&path)?;
     let polars_err = |e| IngestError::polars(&path, e);
     let u32_column = |name: &str, bound: usize| -> Result<Vec<u32>, IngestError> {
         let c = frame.column(name).map_err(polars_err)?;
         let c = c.u32().map_err(polars_err)?;
-        let values: Vec<u32> = c.into_no_null_iter().collect();
         if c.null_count() > 0 {
             return Err(artifact_error(&path, format!("column {name} has nulls")));
         }
+        let values: Vec<u32> = c.into_no_null_iter().collect();
         if let Some(bad) = values.iter().find(|&&v| v as usize >= bound) {
             return Err(artifact_error(
                 &path,
@@ -134,6 +155,10 @@ pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), IngestError> {
     let users = u32_column("user_id", ids.users.len())?;
     let items = u32_column("item_id", ids.items.len())?;
     let categories = u32_column("category_id", ids.categories.len())?;
+    let sessions = match frame.column("session") {
+        Ok(_) => Some(u32_column("session", usize::MAX)?),
+        Err(_) => None,
+    };
     let behavior_codes = frame
         .column("behavior")
         .and_then(|c| c.u8().cloned())
@@ -158,5 +183,11 @@ pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), IngestError> {
         behaviors,
         timestamps,
     )?;
-    Ok((log, ids))
+    if let Some(s) = &sessions {
+        // from_columns keeps sorted input as it is; sessions must still line up.
+        if s.len() != log.len() {
+            return Err(artifact_error(&path, "session column length differs"));
+        }
+    }
+    Ok((log, sessions))
 }

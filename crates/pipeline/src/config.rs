@@ -3,17 +3,24 @@
 use std::path::{Path, PathBuf};
 
 use clickrec_ingest::{IngestOptions, InputConfig};
+use clickrec_prep::{CheckedPrep, CheckedSplit, PrepConfig, SplitConfig};
 use serde::{Deserialize, Serialize};
 
 use crate::error::PipelineError;
 
 /// A pipeline file. Unknown keys are errors, so a typo never silently falls back to a default.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PipelineConfig {
     #[serde(default)]
     pub run: RunConfig,
     pub input: InputConfig,
+    /// Cleaning, sessions and matrix weights; every step has a default.
+    #[serde(default)]
+    pub prep: PrepConfig,
+    /// The train/test split (default: each user's last session held out).
+    #[serde(default)]
+    pub split: SplitConfig,
 }
 
 /// `[run]`: where artifacts go and the seed every random choice derives from.
@@ -41,13 +48,15 @@ impl Default for RunConfig {
 }
 
 /// A validated pipeline: absolute paths, checked options. Only a plan can run.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// The resolved configuration, recorded in the manifest.
     pub config: PipelineConfig,
     pub out: PathBuf,
     pub input: PathBuf,
     pub ingest: IngestOptions,
+    pub prep: CheckedPrep,
+    pub split: CheckedSplit,
     pub seed: u64,
 }
 
@@ -93,6 +102,13 @@ impl PipelineConfig {
             .input
             .options()
             .map_err(|e| invalid(&format!("input.{}", e.key), e.message))?;
+        // Their errors already name the full key (`prep.kcore.min_users_per_item: …`).
+        let checked = |message: String| PipelineError::Invalid {
+            path: file.to_owned(),
+            message,
+        };
+        let prep = self.prep.check().map_err(|e| checked(e.to_string()))?;
+        let split = self.split.check().map_err(|e| checked(e.to_string()))?;
         if !self.input.path.is_file() {
             return Err(invalid(
                 "input.path",
@@ -116,6 +132,8 @@ impl PipelineConfig {
             config: self,
             out,
             ingest,
+            prep,
+            split,
         })
     }
 }

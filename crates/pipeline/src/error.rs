@@ -28,6 +28,16 @@ pub enum PipelineError {
     Manifest { path: PathBuf, message: String },
     #[error(transparent)]
     Ingest(#[from] clickrec_ingest::IngestError),
+    #[error("preprocessing: {0}")]
+    Prep(#[from] clickrec_prep::PrepError),
+    #[error("split: {0}")]
+    Split(#[from] clickrec_prep::SplitError),
+    #[error("train matrix: {0}")]
+    Matrix(#[from] clickrec_core::MatrixError),
+    #[error(
+        "stage {stage} is not up to date in {dir}: run `clickrec run` (or `clickrec {stage}`) first"
+    )]
+    MissingStage { stage: &'static str, dir: PathBuf },
 }
 
 impl PipelineError {

@@ -18,8 +18,12 @@ mod config;
 mod error;
 mod manifest;
 mod runner;
+mod stages;
 
 pub use config::{PipelineConfig, Plan, RunConfig};
 pub use error::PipelineError;
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
-pub use runner::{RunOptions, StageReport, StageStatus, run};
+pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};
+pub use stages::{
+    MATRIX_FILE, PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
+};

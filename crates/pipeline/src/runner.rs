@@ -10,6 +10,7 @@ use crate::error::PipelineError;
 use crate::manifest::{
     Manifest, StageRecord, fingerprint, hash_file, peak_rss_bytes, reset_peak_rss,
 };
+use crate::stages::{self, StageOutput};
 
 /// What happened to one stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -29,11 +30,35 @@ pub struct StageReport {
     pub text: String,
 }
 
+/// The stages, in order. Each reads the artifacts of the ones before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Ingest,
+    Prep,
+    Split,
+    Matrix,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Prep => "prep",
+            Stage::Split => "split",
+            Stage::Matrix => "matrix",
+        }
+    }
+}
+
 /// Options of a run that are not part of the pipeline's identity.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RunOptions {
-    /// Redo every stage even when cached.
+    /// Redo the stages run even when cached.
     pub force: bool,
+    /// Run only this stage; the stages before it must be up to date in the run directory.
+    pub only: Option<Stage>,
 }
 
 /// Runs the plan; `on_stage` hears about each stage as it finishes.
@@ -56,35 +81,85 @@ pub fn run(
     let input = hash_file(&plan.input)?;
     manifest.inputs = vec![input.clone()];
 
-    let mut reports = Vec::new();
+    // Each fingerprint covers the one before it, so a change anywhere upstream
+    // invalidates everything downstream.
+    let config = &plan.config;
+    let mut prep_config = serde_json::to_value(&config.prep).unwrap_or_default();
+    if let Some(table) = prep_config.as_object_mut() {
+        table.remove("weights"); // weights only shape the matrix
+    }
     let version = serde_json::json!(manifest.clickrec_version);
     let ingest_fp = fingerprint(&[
         &version,
         &serde_json::json!(input.blake3),
         &serde_json::to_value(&plan.ingest).unwrap_or_default(),
     ]);
-    let report = stage(dir, &mut manifest, "ingest", &ingest_fp, options, || {
-        let summary = clickrec_ingest::ingest_to_dir(&plan.input, &plan.ingest, dir, progress)?;
-        let mut artifacts: Vec<String> = clickrec_ingest::EVENT_LOG_FILES
-            .iter()
-            .chain([&clickrec_ingest::SUMMARY_FILE])
-            .map(|s| s.to_string())
-            .collect();
-        if summary.quarantine.is_some() {
-            artifacts.push(clickrec_ingest::QUARANTINE_FILE.to_owned());
+    let prep_fp = fingerprint(&[&serde_json::json!(ingest_fp), &prep_config]);
+    let split_fp = fingerprint(&[
+        &serde_json::json!(prep_fp),
+        &serde_json::to_value(&config.split).unwrap_or_default(),
+    ]);
+    let matrix_fp = fingerprint(&[
+        &serde_json::json!(split_fp),
+        &serde_json::to_value(&config.prep.weights).unwrap_or_default(),
+    ]);
+
+    let mut reports = Vec::new();
+    for stage_kind in Stage::ALL {
+        let fp = match stage_kind {
+            Stage::Ingest => &ingest_fp,
+            Stage::Prep => &prep_fp,
+            Stage::Split => &split_fp,
+            Stage::Matrix => &matrix_fp,
+        };
+        if let Some(only) = options.only {
+            if stage_kind > only {
+                break;
+            }
+            if stage_kind < only {
+                if manifest.reusable(dir, stage_kind.name(), fp).is_none() {
+                    return Err(PipelineError::MissingStage {
+                        stage: stage_kind.name(),
+                        dir: dir.clone(),
+                    });
+                }
+                continue;
+            }
         }
-        Ok((
-            summary.human(),
-            serde_json::to_value(&summary).unwrap_or_default(),
-            artifacts,
-        ))
-    })?;
-    on_stage(&report);
-    reports.push(report);
+        let report = stage(
+            dir,
+            &mut manifest,
+            stage_kind.name(),
+            fp,
+            options,
+            || match stage_kind {
+                Stage::Ingest => {
+                    let summary =
+                        clickrec_ingest::ingest_to_dir(&plan.input, &plan.ingest, dir, progress)?;
+                    let mut artifacts: Vec<String> = clickrec_ingest::EVENT_LOG_FILES
+                        .iter()
+                        .chain([&clickrec_ingest::SUMMARY_FILE])
+                        .map(|s| s.to_string())
+                        .collect();
+                    if summary.quarantine.is_some() {
+                        artifacts.push(clickrec_ingest::QUARANTINE_FILE.to_owned());
+                    }
+                    Ok(StageOutput {
+                        text: summary.human(),
+                        summary: serde_json::to_value(&summary).unwrap_or_default(),
+                        artifacts,
+                    })
+                }
+                Stage::Prep => stages::run_prep(dir, &plan.prep),
+                Stage::Split => stages::run_split(dir, &plan.split),
+                Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),
+            },
+        )?;
+        on_stage(&report);
+        reports.push(report);
+    }
     Ok(reports)
 }
-
-type StageOutput = (String, serde_json::Value, Vec<String>);
 
 /// Runs or reuses one stage and records it in the manifest.
 fn stage(
@@ -115,7 +190,11 @@ fn stage(
     manifest.save(dir)?;
     reset_peak_rss();
     let started = Instant::now();
-    let (text, summary, artifacts) = body()?;
+    let StageOutput {
+        text,
+        summary,
+        artifacts,
+    } = body()?;
     let record = StageRecord {
         fingerprint: fp.to_owned(),
         artifacts,

@@ -1,0 +1,404 @@
+//! The held-out ground truth of a split, as the evaluator reads it.
+//!
+//! A [`TestSet`] lists every test user (increasing [`UserId`]) with two target sets:
+//! the distinct items of the user's test events, and the distinct items of its cart/buy
+//! test events (the "conversion" variant). Items never seen in training cannot be
+//! recommended by a collaborative model, so they are dropped from the targets and
+//! counted. Both sets are stored CSR-style: one offsets array, one item array.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::{Behavior, ItemId, UserId};
+
+/// A test set that cannot be built or loaded as given.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum TestSetError {
+    /// Users must be added in strictly increasing id order.
+    #[error("test user {user} added after user {previous}: users must strictly increase")]
+    UserOrder { previous: UserId, user: UserId },
+    /// A test event names an item outside the item space of the train log.
+    #[error("test item {item} is outside the {n_items} items of the id space")]
+    ItemOutOfRange { item: ItemId, n_items: usize },
+    /// Loaded data whose parts do not fit together.
+    #[error("test set is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// Totals of a test set, for reports. All target counts are `(user, item)` pairs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestSetCounts {
+    /// Users with at least one test event.
+    pub test_users: u64,
+    /// Test users without any train event (temporal splits); reported separately.
+    pub cold_users: u64,
+    /// Targets kept (distinct items per user, seen in train).
+    pub targets: u64,
+    /// Targets dropped because their item never occurs in train.
+    pub dropped_targets: u64,
+    /// Test users left with no target at all (the evaluator skips and counts them).
+    pub users_without_targets: u64,
+    /// Conversion (cart/buy) targets kept.
+    pub conversion_targets: u64,
+    /// Conversion targets dropped because their item never occurs in train.
+    pub dropped_conversion_targets: u64,
+    /// Test users with at least one conversion target.
+    pub users_with_conversion_targets: u64,
+}
+
+/// One test user's ground truth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TestUser<'a> {
+    pub user: UserId,
+    /// No train events: a model can only fall back to non-personal scores.
+    pub cold: bool,
+    /// Distinct items of the test events, increasing.
+    pub targets: &'a [ItemId],
+    /// Distinct items of the cart/buy test events, increasing.
+    pub conversion_targets: &'a [ItemId],
+}
+
+/// Held-out targets per test user; see the module docs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawTestSet")]
+pub struct TestSet {
+    users: Vec<UserId>,
+    cold: Vec<bool>,
+    /// `targets[target_offsets[k]..target_offsets[k + 1]]` belong to `users[k]`.
+    target_offsets: Vec<usize>,
+    targets: Vec<ItemId>,
+    conversion_offsets: Vec<usize>,
+    conversion_targets: Vec<ItemId>,
+    counts: TestSetCounts,
+}
+
+impl TestSet {
+    /// A builder that drops targets whose item is not marked in `seen_in_train`
+    /// (indexed by item id; its length is the item-id space).
+    pub fn builder(seen_in_train: &[bool]) -> TestSetBuilder<'_> {
+        TestSetBuilder {
+            seen_in_train,
+            set: TestSet {
+                target_offsets: vec![0],
+                conversion_offsets: vec![0],
+                ..TestSet::default()
+            },
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Number of test users.
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    /// True when no user has test events.
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Test users, increasing.
+    pub fn users(&self) -> &[UserId] {
+        &self.users
+    }
+
+    /// The `k`-th test user (in increasing user order). Panics if `k >= len()`.
+    pub fn get(&self, k: usize) -> TestUser<'_> {
+        TestUser {
+            user: self.users[k],
+            cold: self.cold[k],
+            targets: &self.targets[self.target_offsets[k]..self.target_offsets[k + 1]],
+            conversion_targets: &self.conversion_targets
+                [self.conversion_offsets[k]..self.conversion_offsets[k + 1]],
+        }
+    }
+
+    /// The ground truth of `user`, if it is a test user.
+    pub fn find(&self, user: UserId) -> Option<TestUser<'_>> {
+        self.users.binary_search(&user).ok().map(|k| self.get(k))
+    }
+
+    /// All test users in increasing user order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = TestUser<'_>> + '_ {
+        (0..self.len()).map(|k| self.get(k))
+    }
+
+    /// Totals for reports.
+    pub fn counts(&self) -> &TestSetCounts {
+        &self.counts
+    }
+}
+
+/// Builds a [`TestSet`] one user at a time; see [`TestSet::builder`].
+#[derive(Debug)]
+pub struct TestSetBuilder<'a> {
+    seen_in_train: &'a [bool],
+    set: TestSet,
+    /// `(item, is conversion)` of the current user, reused across users.
+    scratch: Vec<(ItemId, bool)>,
+}
+
+impl TestSetBuilder<'_> {
+    /// Adds the next test user (ids strictly increasing) from its test events. `cold`
+    /// says the user has no train events. Duplicate items collapse; unseen items are
+    /// dropped and counted.
+    pub fn push_user(
+        &mut self,
+        user: UserId,
+        cold: bool,
+        events: impl IntoIterator<Item = (ItemId, Behavior)>,
+    ) -> Result<(), TestSetError> {
+        if let Some(&previous) = self.set.users.last()
+            && previous >= user
+        {
+            return Err(TestSetError::UserOrder { previous, user });
+        }
+        let n_items = self.seen_in_train.len();
+        let all = &mut self.scratch;
+        all.clear();
+        for (item, behavior) in events {
+            if item.0 as usize >= n_items {
+                return Err(TestSetError::ItemOutOfRange { item, n_items });
+            }
+            all.push((item, behavior.is_conversion()));
+        }
+        // One sort serves both sets: an item's conversion events sort after its others.
+        all.sort_unstable();
+        let set = &mut self.set;
+        let counts = &mut set.counts;
+        let mut last_target = None;
+        let mut last_conversion = None;
+        for &(item, conversion) in all.iter() {
+            let seen = self.seen_in_train[item.0 as usize];
+            if last_target != Some(item) {
+                last_target = Some(item);
+                if seen {
+                    set.targets.push(item);
+                    counts.targets += 1;
+                } else {
+                    counts.dropped_targets += 1;
+                }
+            }
+            if conversion && last_conversion != Some(item) {
+                last_conversion = Some(item);
+                if seen {
+                    set.conversion_targets.push(item);
+                    counts.conversion_targets += 1;
+                } else {
+                    counts.dropped_conversion_targets += 1;
+                }
+            }
+        }
+        counts.test_users += 1;
+        counts.cold_users += u64::from(cold);
+        if set.targets.len() == *set.target_offsets.last().unwrap_or(&0) {
+            counts.users_without_targets += 1;
+        }
+        if set.conversion_targets.len() > *set.conversion_offsets.last().unwrap_or(&0) {
+            counts.users_with_conversion_targets += 1;
+        }
+        set.users.push(user);
+        set.cold.push(cold);
+        set.target_offsets.push(set.targets.len());
+        set.conversion_offsets.push(set.conversion_targets.len());
+        Ok(())
+    }
+
+    /// The finished test set.
+    pub fn finish(self) -> TestSet {
+        self.set
+    }
+}
+
+/// The serialized form, checked before it becomes a [`TestSet`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTestSet {
+    users: Vec<UserId>,
+    cold: Vec<bool>,
+    target_offsets: Vec<usize>,
+    targets: Vec<ItemId>,
+    conversion_offsets: Vec<usize>,
+    conversion_targets: Vec<ItemId>,
+    counts: TestSetCounts,
+}
+
+impl TryFrom<RawTestSet> for TestSet {
+    type Error = TestSetError;
+
+    fn try_from(raw: RawTestSet) -> Result<Self, TestSetError> {
+        let bad = |m: String| Err(TestSetError::Inconsistent(m));
+        let n = raw.users.len();
+        if raw.users.windows(2).any(|w| w[0] >= w[1]) {
+            return bad("users are not strictly increasing".into());
+        }
+        if raw.cold.len() != n {
+            return bad(format!("{} cold flags for {n} users", raw.cold.len()));
+        }
+        for (name, offsets, items) in [
+            ("target", &raw.target_offsets, &raw.targets),
+            (
+                "conversion",
+                &raw.conversion_offsets,
+                &raw.conversion_targets,
+            ),
+        ] {
+            if offsets.len() != n + 1
+                || offsets.first() != Some(&0)
+                || offsets.last() != Some(&items.len())
+                || offsets.windows(2).any(|w| w[0] > w[1])
+            {
+                return bad(format!("{name} offsets do not delimit {n} users"));
+            }
+            if offsets
+                .windows(2)
+                .any(|w| items[w[0]..w[1]].windows(2).any(|p| p[0] >= p[1]))
+            {
+                return bad(format!(
+                    "{name} items of a user are not strictly increasing"
+                ));
+            }
+        }
+        let c = &raw.counts;
+        let empty = raw
+            .target_offsets
+            .windows(2)
+            .filter(|w| w[0] == w[1])
+            .count();
+        let with_conversions = raw
+            .conversion_offsets
+            .windows(2)
+            .filter(|w| w[0] < w[1])
+            .count();
+        let derived = [
+            ("test_users", c.test_users, n),
+            (
+                "cold_users",
+                c.cold_users,
+                raw.cold.iter().filter(|&&x| x).count(),
+            ),
+            ("targets", c.targets, raw.targets.len()),
+            (
+                "conversion_targets",
+                c.conversion_targets,
+                raw.conversion_targets.len(),
+            ),
+            ("users_without_targets", c.users_without_targets, empty),
+            (
+                "users_with_conversion_targets",
+                c.users_with_conversion_targets,
+                with_conversions,
+            ),
+        ];
+        for (name, stated, actual) in derived {
+            if stated != actual as u64 {
+                return bad(format!(
+                    "counts.{name} is {stated}, the data holds {actual}"
+                ));
+            }
+        }
+        Ok(TestSet {
+            users: raw.users,
+            cold: raw.cold,
+            target_offsets: raw.target_offsets,
+            targets: raw.targets,
+            conversion_offsets: raw.conversion_offsets,
+            conversion_targets: raw.conversion_targets,
+            counts: raw.counts,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use Behavior::*;
+
+    fn sample() -> TestSet {
+        // items 0..4; item 3 never seen in train
+        let seen = [true, true, true, false];
+        let mut b = TestSet::builder(&seen);
+        b.push_user(
+            UserId(1),
+            false,
+            [
+                (ItemId(2), Pv),
+                (ItemId(0), Buy),
+                (ItemId(2), Cart),
+                (ItemId(3), Buy),
+            ],
+        )
+        .unwrap();
+        b.push_user(UserId(4), true, [(ItemId(3), Pv)]).unwrap();
+        b.push_user(UserId(7), false, [(ItemId(1), Fav), (ItemId(1), Pv)])
+            .unwrap();
+        b.finish()
+    }
+
+    #[test]
+    fn targets_are_distinct_sorted_and_drop_unseen_items() {
+        let t = sample();
+        let u1 = t.find(UserId(1)).unwrap();
+        assert_eq!(u1.targets, &[ItemId(0), ItemId(2)]);
+        assert_eq!(u1.conversion_targets, &[ItemId(0), ItemId(2)]);
+        assert!(!u1.cold);
+        let u4 = t.find(UserId(4)).unwrap();
+        assert!(u4.cold && u4.targets.is_empty());
+        assert_eq!(t.find(UserId(7)).unwrap().targets, &[ItemId(1)]);
+        assert!(t.find(UserId(2)).is_none());
+        assert_eq!(
+            *t.counts(),
+            TestSetCounts {
+                test_users: 3,
+                cold_users: 1,
+                targets: 3,
+                dropped_targets: 2,
+                users_without_targets: 1,
+                conversion_targets: 2,
+                dropped_conversion_targets: 1,
+                users_with_conversion_targets: 1,
+            }
+        );
+    }
+
+    #[test]
+    fn builder_rejects_misuse() {
+        let seen = [true];
+        let mut b = TestSet::builder(&seen);
+        b.push_user(UserId(3), false, []).unwrap();
+        assert_eq!(
+            b.push_user(UserId(3), false, []),
+            Err(TestSetError::UserOrder {
+                previous: UserId(3),
+                user: UserId(3)
+            })
+        );
+        assert_eq!(
+            b.push_user(UserId(4), false, [(ItemId(1), Pv)]),
+            Err(TestSetError::ItemOutOfRange {
+                item: ItemId(1),
+                n_items: 1
+            })
+        );
+    }
+
+    #[test]
+    fn json_round_trip_checks_consistency() {
+        let t = sample();
+        let json = serde_json::to_string(&t).unwrap();
+        let back: TestSet = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, t);
+        let broken = json.replace("\"test_users\":3", "\"test_users\":4");
+        let err = serde_json::from_str::<TestSet>(&broken)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("counts.test_users"), "{err}");
+        let unsorted = json.replace("\"users\":[1,4,7]", "\"users\":[4,1,7]");
+        assert_ne!(unsorted, json);
+        let err = serde_json::from_str::<TestSet>(&unsorted)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("strictly increasing"), "{err}");
+    }
+}

@@ -1,0 +1,84 @@
+//! All preprocessing steps in order: [`prepare`].
+
+use clickrec_core::EventLog;
+use thiserror::Error;
+
+use crate::config::CheckedPrep;
+use crate::dedup::dedup;
+use crate::kcore::k_core;
+use crate::min_events::filter_min_events;
+use crate::outliers::remove_outlier_users;
+use crate::report::{LogStats, PrepReport, StepDetails, StepReport};
+use crate::session::sessionize;
+use crate::window::filter_time_window;
+
+/// Preprocessing that cannot finish on this log.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum PrepError {
+    /// Session indices are `u32`.
+    #[error("the log has more than {} sessions; session indices are u32", u64::from(u32::MAX) + 1)]
+    TooManySessions,
+}
+
+/// The cleaned log, a session index per event, and what every step did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    /// Same id space (and id maps) as the input; still sorted by (user, time).
+    pub log: EventLog,
+    /// `sessions[r]` is the session of row `r`; see [`crate::sessionize`].
+    pub sessions: Vec<u32>,
+    pub report: PrepReport,
+}
+
+/// Runs the enabled steps in this order: time window (cheapest, and it keeps later
+/// steps from looking outside the window), dedup, outlier users (before the count
+/// filters, so crawlers do not keep items alive), min events, k-core, sessionize.
+/// Each step filters the columns in place, so the log is never copied whole.
+pub fn prepare(log: EventLog, config: &CheckedPrep) -> Result<Prepared, PrepError> {
+    let input = LogStats::of(&log);
+    let mut stats = input;
+    let mut steps = Vec::new();
+    let mut log = log;
+    let mut record = |log: &EventLog, details: StepDetails, steps: &mut Vec<StepReport>| {
+        let after = LogStats::of(log);
+        steps.push(StepReport::new(stats, after, details));
+        stats = after;
+    };
+    if let Some(window) = config.window() {
+        let (out, d) = filter_time_window(log, window);
+        log = out;
+        record(&log, StepDetails::TimeWindow(d), &mut steps);
+    }
+    if let Some(params) = config.dedup() {
+        let (out, d) = dedup(log, params);
+        log = out;
+        record(&log, StepDetails::Dedup(d), &mut steps);
+    }
+    if let Some(params) = config.outlier_users() {
+        let (out, d) = remove_outlier_users(log, params);
+        log = out;
+        record(&log, StepDetails::OutlierUsers(d), &mut steps);
+    }
+    if let Some(params) = config.min_events() {
+        let (out, d) = filter_min_events(log, params);
+        log = out;
+        record(&log, StepDetails::MinEvents(d), &mut steps);
+    }
+    if let Some(params) = config.kcore() {
+        let (out, d) = k_core(log, params);
+        log = out;
+        record(&log, StepDetails::KCore(d), &mut steps);
+    }
+    let (sessions, d) = sessionize(&log, config.session_gap_s())?;
+    // Sessionizing changes no row: the sizes carry over without a recount.
+    steps.push(StepReport::new(stats, stats, StepDetails::Sessions(d)));
+    Ok(Prepared {
+        log,
+        sessions,
+        report: PrepReport {
+            input,
+            output: stats,
+            steps,
+        },
+    })
+}

@@ -1,0 +1,296 @@
+//! [`split`]: per-user cut points, then train and held-out logs copied by ranges.
+
+use std::fmt;
+use std::ops::Range;
+
+use clickrec_core::{EventLog, TestSet, TestSetCounts, TestSetError};
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::report::LogStats;
+use crate::rows::{item_space, user_runs};
+use crate::split::config::{CheckedSplit, SplitRule};
+use crate::split::guard::{LeakageError, check_leakage};
+
+/// A split that cannot be made or would be unusable.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum SplitError {
+    #[error("{sessions} session indices for a log of {rows} rows")]
+    SessionCount { rows: usize, sessions: usize },
+    #[error("session indices must increase in log order and start anew for each user (row {row})")]
+    SessionOrder { row: usize },
+    /// Nothing left to train on (e.g. a cutoff before the first event).
+    #[error("the {part} split ({rule}) leaves no training events")]
+    NoTrainEvents { part: &'static str, rule: SplitRule },
+    /// Nothing held out (e.g. no user with two sessions, or a cutoff after the last event).
+    #[error("the {part} split ({rule}) holds out no events")]
+    NoHeldOutEvents { part: &'static str, rule: SplitRule },
+    #[error("the {part} split failed the leakage guard: {source}")]
+    Leakage {
+        part: &'static str,
+        source: LeakageError,
+    },
+    #[error(transparent)]
+    TestSet(#[from] TestSetError),
+}
+
+/// Train data, held-out ground truth, and optionally a validation split inside train.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SplitOutput {
+    /// Events models may learn from; same id space as the input log.
+    pub train: EventLog,
+    /// The session index of each train row (taken from the input's).
+    pub train_sessions: Vec<u32>,
+    /// Targets per test user, built from `test_events`.
+    pub test: TestSet,
+    /// The held-out events themselves, sorted by (user, time).
+    pub test_events: EventLog,
+    pub validation: Option<ValidationSplit>,
+    pub report: SplitReport,
+}
+
+/// `train` of [`SplitOutput`] split again by the validation rule: fit on this `train`,
+/// tune on `test`, and the real test set stays untouched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidationSplit {
+    pub train: EventLog,
+    pub train_sessions: Vec<u32>,
+    pub test: TestSet,
+    pub test_events: EventLog,
+}
+
+/// Sizes of one split, for the manifest.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SplitPartReport {
+    pub rule: SplitRule,
+    pub train: LogStats,
+    pub held_out: LogStats,
+    pub targets: TestSetCounts,
+    /// Always true in a report: a split that fails the guard returns an error instead.
+    pub leakage_guard_passed: bool,
+}
+
+/// The test split and, if made, the validation split.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SplitReport {
+    pub test: SplitPartReport,
+    pub validation: Option<SplitPartReport>,
+}
+
+impl fmt::Display for SplitPartReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = &self.targets;
+        write!(
+            f,
+            "{}: train {} rows / {} users / {} items; held out {} rows; {} test users ({} cold, {} without targets); {} targets ({} dropped as unseen in train), {} conversion targets ({} dropped); leakage guard passed",
+            self.rule,
+            self.train.rows,
+            self.train.users,
+            self.train.items,
+            self.held_out.rows,
+            c.test_users,
+            c.cold_users,
+            c.users_without_targets,
+            c.targets,
+            c.dropped_targets,
+            c.conversion_targets,
+            c.dropped_conversion_targets,
+        )
+    }
+}
+
+impl fmt::Display for SplitReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "test split, {}", self.test)?;
+        if let Some(v) = &self.validation {
+            writeln!(f, "validation split, {v}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Splits `log` (with its per-row `sessions`, as from [`crate::sessionize`]) by the
+/// checked rule, runs the leakage guard, and builds the test set; then does the same
+/// inside train when a validation rule is set. Ids and id maps are unchanged. Items
+/// of held-out events that never occur in the corresponding train log are dropped
+/// from the targets and counted.
+pub fn split(
+    log: &EventLog,
+    sessions: &[u32],
+    config: &CheckedSplit,
+) -> Result<SplitOutput, SplitError> {
+    check_sessions(log, sessions)?;
+    let n_items = item_space(log);
+    let test = split_once(log, sessions, config.rule(), n_items, "test")?;
+    let validation = match config.validation() {
+        None => None,
+        Some(rule) => Some(split_once(
+            &test.train,
+            &test.train_sessions,
+            rule,
+            n_items,
+            "validation",
+        )?),
+    };
+    let report = SplitReport {
+        test: test.report,
+        validation: validation.as_ref().map(|v| v.report.clone()),
+    };
+    Ok(SplitOutput {
+        train: test.train,
+        train_sessions: test.train_sessions,
+        test: test.test,
+        test_events: test.test_events,
+        validation: validation.map(|v| ValidationSplit {
+            train: v.train,
+            train_sessions: v.train_sessions,
+            test: v.test,
+            test_events: v.test_events,
+        }),
+        report,
+    })
+}
+
+fn check_sessions(log: &EventLog, sessions: &[u32]) -> Result<(), SplitError> {
+    if sessions.len() != log.len() {
+        return Err(SplitError::SessionCount {
+            rows: log.len(),
+            sessions: sessions.len(),
+        });
+    }
+    let users = log.users();
+    match (1..sessions.len()).find(|&r| {
+        if users[r] == users[r - 1] {
+            sessions[r] < sessions[r - 1]
+        } else {
+            sessions[r] <= sessions[r - 1]
+        }
+    }) {
+        Some(row) => Err(SplitError::SessionOrder { row }),
+        None => Ok(()),
+    }
+}
+
+struct Part {
+    train: EventLog,
+    train_sessions: Vec<u32>,
+    test: TestSet,
+    test_events: EventLog,
+    report: SplitPartReport,
+}
+
+fn split_once(
+    log: &EventLog,
+    sessions: &[u32],
+    rule: SplitRule,
+    n_items: usize,
+    part: &'static str,
+) -> Result<Part, SplitError> {
+    let times = log.timestamps();
+    // Every rule holds out a suffix of each user's (time-ordered) rows: find where it starts.
+    let cuts: Vec<(Range<usize>, usize)> = user_runs(log.users(), 0..log.len())
+        .map(|rows| {
+            let cut = match rule {
+                SplitRule::LastSession => {
+                    let last = sessions[rows.end - 1];
+                    if sessions[rows.start] == last {
+                        rows.end
+                    } else {
+                        rows.start + sessions[rows.clone()].partition_point(|&s| s < last)
+                    }
+                }
+                SplitRule::Temporal { cutoff } => {
+                    rows.start + times[rows.clone()].partition_point(|&t| t < cutoff)
+                }
+                SplitRule::LastEvents { n } => {
+                    let n = n.get() as usize;
+                    if rows.len() > n {
+                        rows.end - n
+                    } else {
+                        rows.end
+                    }
+                }
+            };
+            (rows, cut)
+        })
+        .collect();
+    let train_ranges: Vec<Range<usize>> = cuts
+        .iter()
+        .filter(|(rows, cut)| *cut > rows.start)
+        .map(|(rows, cut)| rows.start..*cut)
+        .collect();
+    let test_ranges: Vec<Range<usize>> = cuts
+        .iter()
+        .filter(|(rows, cut)| *cut < rows.end)
+        .map(|(rows, cut)| *cut..rows.end)
+        .collect();
+    let train = gather(log, &train_ranges);
+    if train.is_empty() {
+        return Err(SplitError::NoTrainEvents { part, rule });
+    }
+    let test_events = gather(log, &test_ranges);
+    if test_events.is_empty() {
+        return Err(SplitError::NoHeldOutEvents { part, rule });
+    }
+    check_leakage(&train, &test_events, &rule)
+        .map_err(|source| SplitError::Leakage { part, source })?;
+    let train_sessions = gather_column(sessions, &train_ranges, train.len());
+
+    let mut seen_in_train = vec![false; n_items];
+    for item in train.items() {
+        seen_in_train[item.0 as usize] = true;
+    }
+    let mut builder = TestSet::builder(&seen_in_train);
+    let (items, behaviors) = (log.items(), log.behaviors());
+    for (rows, cut) in cuts.iter().filter(|(rows, cut)| *cut < rows.end) {
+        let user = log.users()[rows.start];
+        let held_out = *cut..rows.end;
+        builder.push_user(
+            user,
+            *cut == rows.start,
+            items[held_out.clone()]
+                .iter()
+                .copied()
+                .zip(behaviors[held_out].iter().copied()),
+        )?;
+    }
+    let test = builder.finish();
+    let report = SplitPartReport {
+        rule,
+        train: LogStats::of(&train),
+        held_out: LogStats::of(&test_events),
+        targets: *test.counts(),
+        leakage_guard_passed: true,
+    };
+    Ok(Part {
+        train,
+        train_sessions,
+        test,
+        test_events,
+        report,
+    })
+}
+
+/// Copies the given row ranges of every column into a new log (ranges in row order,
+/// so the (user, time) order holds).
+fn gather(log: &EventLog, ranges: &[Range<usize>]) -> EventLog {
+    let len = ranges.iter().map(|r| r.len()).sum();
+    let (mut users, mut items, mut categories, mut behaviors, mut timestamps) = Default::default();
+    rayon::scope(|s| {
+        s.spawn(|_| users = gather_column(log.users(), ranges, len));
+        s.spawn(|_| items = gather_column(log.items(), ranges, len));
+        s.spawn(|_| categories = gather_column(log.categories(), ranges, len));
+        s.spawn(|_| behaviors = gather_column(log.behaviors(), ranges, len));
+        s.spawn(|_| timestamps = gather_column(log.timestamps(), ranges, len));
+    });
+    EventLog::from_columns(users, items, categories, behaviors, timestamps)
+        .expect("gathered columns are equally long")
+}
+
+fn gather_column<T: Copy>(column: &[T], ranges: &[Range<usize>], len: usize) -> Vec<T> {
+    let mut out = Vec::with_capacity(len);
+    for r in ranges {
+        out.extend_from_slice(&column[r.clone()]);
+    }
+    out
+}

@@ -1,0 +1,473 @@
+//! Splits against a naive per-user reference, the leakage guard, config errors.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU32;
+
+use clickrec_core::{EventLog, ItemId, UserId};
+use proptest::prelude::*;
+
+use crate::testing::{Row, arb_rows, log_of, rows_of, with_threads};
+use crate::*;
+
+fn rule_strategy() -> impl Strategy<Value = SplitRule> {
+    prop_oneof![
+        Just(SplitRule::LastSession),
+        (0i64..300).prop_map(|cutoff| SplitRule::Temporal { cutoff }),
+        (1u32..4).prop_map(|n| SplitRule::LastEvents {
+            n: NonZeroU32::new(n).expect("non-zero")
+        }),
+    ]
+}
+
+/// Which rows of each user are held out, by the definitions in DESIGN.md.
+fn naive_held_out(rows: &[Row], sessions: &[u32], rule: SplitRule) -> Vec<bool> {
+    let mut by_user: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, r) in rows.iter().enumerate() {
+        by_user.entry(r.0).or_default().push(i);
+    }
+    let mut held = vec![false; rows.len()];
+    for idx in by_user.values() {
+        match rule {
+            SplitRule::LastSession => {
+                let distinct: BTreeSet<u32> = idx.iter().map(|&i| sessions[i]).collect();
+                if distinct.len() >= 2 {
+                    let last = *distinct.last().expect("non-empty");
+                    for &i in idx {
+                        held[i] = sessions[i] == last;
+                    }
+                }
+            }
+            SplitRule::Temporal { cutoff } => {
+                for &i in idx {
+                    held[i] = rows[i].4 >= cutoff;
+                }
+            }
+            SplitRule::LastEvents { n } => {
+                let n = n.get() as usize;
+                if idx.len() > n {
+                    for &i in &idx[idx.len() - n..] {
+                        held[i] = true;
+                    }
+                }
+            }
+        }
+    }
+    held
+}
+
+/// Per test user: (cold, targets, conversion targets), plus dropped counts.
+type NaiveTargets = (BTreeMap<u32, (bool, Vec<u32>, Vec<u32>)>, u64, u64);
+
+fn naive_targets(train: &[Row], test: &[Row]) -> NaiveTargets {
+    let seen: BTreeSet<u32> = train.iter().map(|r| r.1).collect();
+    let train_users: BTreeSet<u32> = train.iter().map(|r| r.0).collect();
+    let mut all: BTreeMap<u32, (BTreeSet<u32>, BTreeSet<u32>)> = BTreeMap::new();
+    for r in test {
+        let e = all.entry(r.0).or_default();
+        e.0.insert(r.1);
+        if r.3 >= 2 {
+            e.1.insert(r.1);
+        }
+    }
+    let (mut dropped, mut dropped_conv) = (0, 0);
+    let users = all
+        .into_iter()
+        .map(|(u, (t, c))| {
+            dropped += t.iter().filter(|i| !seen.contains(i)).count() as u64;
+            dropped_conv += c.iter().filter(|i| !seen.contains(i)).count() as u64;
+            let keep = |s: BTreeSet<u32>| s.into_iter().filter(|i| seen.contains(i)).collect();
+            (u, (!train_users.contains(&u), keep(t), keep(c)))
+        })
+        .collect();
+    (users, dropped, dropped_conv)
+}
+
+fn targets_of(test: &clickrec_core::TestSet) -> BTreeMap<u32, (bool, Vec<u32>, Vec<u32>)> {
+    let ids = |s: &[ItemId]| s.iter().map(|i| i.0).collect::<Vec<_>>();
+    test.iter()
+        .map(|t| {
+            (
+                t.user.0,
+                (t.cold, ids(t.targets), ids(t.conversion_targets)),
+            )
+        })
+        .collect()
+}
+
+fn sessions_of(log: &EventLog, gap: u32) -> Vec<u32> {
+    sessionize(log, NonZeroU32::new(gap).expect("non-zero"))
+        .expect("few sessions")
+        .0
+}
+
+fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
+    let mut config = SplitConfig::default();
+    match rule {
+        SplitRule::LastSession => {}
+        SplitRule::Temporal { cutoff } => {
+            config.kind = SplitKind::Temporal;
+            config.cutoff = Some(cutoff);
+        }
+        SplitRule::LastEvents { n } => {
+            config.kind = SplitKind::LastEvents;
+            config.n_events = Some(n.get());
+        }
+    }
+    if let Some(v) = validation {
+        config.validation = true;
+        if let SplitRule::Temporal { cutoff } = v {
+            config.validation_cutoff = Some(cutoff);
+        }
+    }
+    config.check().expect("valid split config")
+}
+
+/// The same rule, one step earlier in time for temporal splits.
+fn validation_for(rule: SplitRule) -> SplitRule {
+    match rule {
+        SplitRule::Temporal { cutoff } => SplitRule::Temporal {
+            cutoff: cutoff - 50,
+        },
+        other => other,
+    }
+}
+
+proptest! {
+    /// Train, held-out rows and targets equal the per-user reference, and the guard
+    /// passes on every kind (it runs inside `split`, and again here on the output).
+    #[test]
+    fn every_split_kind_matches_reference_and_passes_the_guard(
+        rows in arb_rows(100, 300),
+        gap in 1u32..60,
+        rule in rule_strategy(),
+    ) {
+        let log = log_of(&rows);
+        let sessions = sessions_of(&log, gap);
+        let held = naive_held_out(&rows, &sessions, rule);
+        let train: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| !**h).map(|(r, _)| *r).collect();
+        let test: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| **h).map(|(r, _)| *r).collect();
+        match split(&log, &sessions, &checked(rule, None)) {
+            Err(SplitError::NoTrainEvents { .. }) => prop_assert!(train.is_empty()),
+            Err(SplitError::NoHeldOutEvents { .. }) => prop_assert!(!train.is_empty() && test.is_empty()),
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+            Ok(out) => {
+                prop_assert_eq!(rows_of(&out.train), train.clone());
+                prop_assert_eq!(rows_of(&out.test_events), test.clone());
+                let expected_sessions: Vec<u32> =
+                    sessions.iter().zip(&held).filter(|(_, h)| !**h).map(|(s, _)| *s).collect();
+                prop_assert_eq!(&out.train_sessions, &expected_sessions);
+                let (targets, dropped, dropped_conv) = naive_targets(&train, &test);
+                prop_assert_eq!(targets_of(&out.test), targets);
+                let c = out.test.counts();
+                prop_assert_eq!((c.dropped_targets, c.dropped_conversion_targets), (dropped, dropped_conv));
+                prop_assert_eq!(c.cold_users, out.test.iter().filter(|t| t.cold).count() as u64);
+                if !matches!(rule, SplitRule::Temporal { .. }) {
+                    // Per-user rules only hold out users that keep train events.
+                    prop_assert_eq!(c.cold_users, 0);
+                }
+                prop_assert_eq!(check_leakage(&out.train, &out.test_events, &rule), Ok(()));
+                prop_assert!(out.report.test.leakage_guard_passed);
+            }
+        }
+    }
+
+    /// Validation is the same rule applied to train: validation ⊂ train, disjoint from
+    /// test, and it passes the guard against the reduced train.
+    #[test]
+    fn validation_is_carved_from_train(rows in arb_rows(150, 300), gap in 1u32..40, rule in rule_strategy()) {
+        let validation = validation_for(rule);
+        let log = log_of(&rows);
+        let sessions = sessions_of(&log, gap);
+        let Ok(out) = split(&log, &sessions, &checked(rule, Some(validation))) else {
+            return Ok(());
+        };
+        let v = out.validation.expect("validation requested");
+        let mut rejoined = rows_of(&v.train);
+        rejoined.extend(rows_of(&v.test_events));
+        rejoined.sort_by_key(|r| (r.0, r.4));
+        let mut train = rows_of(&out.train);
+        train.sort_by_key(|r| (r.0, r.4));
+        prop_assert_eq!(rejoined, train);
+        prop_assert_eq!(check_leakage(&v.train, &v.test_events, &validation), Ok(()));
+        let report = out.report.validation.expect("validation report");
+        prop_assert_eq!(report.rule, validation);
+        prop_assert_eq!(report.train, LogStats::of(&v.train));
+        // Targets only count items seen in the validation train log.
+        let seen: BTreeSet<ItemId> = v.train.items().iter().copied().collect();
+        prop_assert!(v.test.iter().all(|t| t.targets.iter().all(|i| seen.contains(i))));
+    }
+
+    /// The same input gives the same split, whatever the thread count.
+    #[test]
+    fn split_is_deterministic(rows in arb_rows(150, 300), rule in rule_strategy()) {
+        let log = log_of(&rows);
+        let sessions = sessions_of(&log, 20);
+        let config = checked(rule, Some(validation_for(rule)));
+        let run = |threads| with_threads(threads, || split(&log, &sessions, &config));
+        let first = run(1);
+        prop_assert_eq!(&first, &run(3));
+        prop_assert_eq!(&first, &run(1));
+    }
+}
+
+// ---- leakage guard on constructed splits --------------------------------------------
+
+#[test]
+fn guard_catches_a_test_event_before_train() {
+    let train = log_of(&[(0, 1, 0, 0, 100), (1, 1, 0, 0, 50), (1, 2, 0, 0, 300)]);
+    let test = log_of(&[(0, 2, 0, 0, 200), (1, 3, 0, 0, 299)]);
+    for rule in [
+        SplitRule::LastSession,
+        SplitRule::LastEvents {
+            n: NonZeroU32::new(1).expect("non-zero"),
+        },
+    ] {
+        assert_eq!(
+            check_leakage(&train, &test, &rule),
+            Err(LeakageError::TestBeforeTrain {
+                user: UserId(1),
+                test_time: 299,
+                train_time: 300
+            })
+        );
+    }
+    // Swapping train and test of a correct split leaks too.
+    let ok_train = log_of(&[(0, 1, 0, 0, 1)]);
+    let ok_test = log_of(&[(0, 2, 0, 0, 2)]);
+    assert_eq!(
+        check_leakage(&ok_train, &ok_test, &SplitRule::LastSession),
+        Ok(())
+    );
+    assert!(check_leakage(&ok_test, &ok_train, &SplitRule::LastSession).is_err());
+}
+
+#[test]
+fn guard_catches_events_on_the_wrong_side_of_the_cutoff() {
+    let rule = SplitRule::Temporal { cutoff: 100 };
+    let train = log_of(&[(0, 1, 0, 0, 99), (2, 1, 0, 0, 100)]);
+    let test = log_of(&[(0, 2, 0, 0, 150)]);
+    assert_eq!(
+        check_leakage(&train, &test, &rule),
+        Err(LeakageError::TrainNotBeforeCutoff {
+            user: UserId(2),
+            time: 100,
+            cutoff: 100
+        })
+    );
+    let train = log_of(&[(0, 1, 0, 0, 99)]);
+    let test = log_of(&[(3, 2, 0, 0, 150), (4, 2, 0, 0, 10)]);
+    assert_eq!(
+        check_leakage(&train, &test, &rule),
+        Err(LeakageError::TestBeforeCutoff {
+            user: UserId(4),
+            time: 10,
+            cutoff: 100
+        })
+    );
+    // Per-user rules do not need a cutoff: user 4's test event has no train to precede.
+    assert_eq!(
+        check_leakage(&train, &test, &SplitRule::LastSession),
+        Ok(())
+    );
+}
+
+#[test]
+fn ties_between_train_and_test_are_not_leakage() {
+    // Leave-last-1 with two events in the same second: train and test share a time.
+    let log = log_of(&[(0, 1, 0, 0, 5), (0, 2, 0, 2, 5)]);
+    let sessions = sessions_of(&log, 10);
+    let out = split(
+        &log,
+        &sessions,
+        &checked(SplitRule::LastEvents { n: NonZeroU32::MIN }, None),
+    )
+    .expect("split");
+    assert_eq!(rows_of(&out.test_events), vec![(0, 2, 0, 2, 5)]);
+    // Item 2 never occurs in train: dropped from both target sets and counted.
+    let c = out.test.counts();
+    assert_eq!(
+        (
+            c.dropped_targets,
+            c.dropped_conversion_targets,
+            c.users_without_targets
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[test]
+fn temporal_split_counts_cold_users() {
+    let log = log_of(&[
+        (0, 1, 0, 0, 10),
+        (0, 2, 0, 3, 20),
+        (1, 1, 0, 0, 30),
+        (2, 2, 0, 0, 5),
+    ]);
+    let sessions = sessions_of(&log, 1800);
+    let out = split(
+        &log,
+        &sessions,
+        &checked(SplitRule::Temporal { cutoff: 15 }, None),
+    )
+    .expect("split");
+    let t = &out.test;
+    assert_eq!(t.users(), &[UserId(0), UserId(1)]);
+    assert!(!t.get(0).cold && t.get(1).cold);
+    assert_eq!(t.get(0).conversion_targets, &[ItemId(2)]);
+    assert_eq!(t.counts().cold_users, 1);
+    let text = out.report.to_string();
+    assert!(
+        text.contains("2 test users (1 cold, 0 without targets)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn bad_sessions_are_rejected() {
+    let log = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 2), (1, 1, 0, 0, 3)]);
+    let config = CheckedSplit::default();
+    assert_eq!(
+        split(&log, &[0, 0], &config),
+        Err(SplitError::SessionCount {
+            rows: 3,
+            sessions: 2
+        })
+    );
+    assert_eq!(
+        split(&log, &[1, 0, 2], &config),
+        Err(SplitError::SessionOrder { row: 1 })
+    );
+    // A session may not continue into the next user.
+    assert_eq!(
+        split(&log, &[0, 1, 1], &config),
+        Err(SplitError::SessionOrder { row: 2 })
+    );
+}
+
+#[test]
+fn empty_sides_are_errors() {
+    let log = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 2)]);
+    let sessions = sessions_of(&log, 1800);
+    assert!(matches!(
+        split(&log, &sessions, &CheckedSplit::default()),
+        Err(SplitError::NoHeldOutEvents { part: "test", .. })
+    ));
+    assert!(matches!(
+        split(
+            &log,
+            &sessions,
+            &checked(SplitRule::Temporal { cutoff: 0 }, None)
+        ),
+        Err(SplitError::NoTrainEvents { part: "test", .. })
+    ));
+    // Validation splits train again, and says when that part is the empty one.
+    let err = split(
+        &log,
+        &sessions,
+        &checked(
+            SplitRule::LastEvents { n: NonZeroU32::MIN },
+            Some(SplitRule::LastSession),
+        ),
+    );
+    assert!(
+        matches!(
+            err,
+            Err(SplitError::NoHeldOutEvents {
+                part: "validation",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    let err = split(
+        &log,
+        &sessions,
+        &checked(
+            SplitRule::Temporal { cutoff: 2 },
+            Some(SplitRule::Temporal { cutoff: 0 }),
+        ),
+    );
+    assert!(
+        matches!(
+            err,
+            Err(SplitError::NoTrainEvents {
+                part: "validation",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}
+
+// ---- configuration ----------------------------------------------------------------
+
+fn split_config(text: &str) -> Result<CheckedSplit, ConfigError> {
+    toml::from_str::<SplitConfig>(text).expect("parses").check()
+}
+
+#[test]
+fn split_defaults_to_last_session_without_validation() {
+    let c = split_config("").expect("valid");
+    assert_eq!((c.rule(), c.validation()), (SplitRule::LastSession, None));
+    assert_eq!(c, CheckedSplit::default());
+    let c = split_config("kind = \"last_events\"\nvalidation = true").expect("valid");
+    let one = SplitRule::LastEvents { n: NonZeroU32::MIN };
+    assert_eq!((c.rule(), c.validation()), (one, Some(one)));
+    let c = split_config(
+        "kind = \"temporal\"\ncutoff = 100\nvalidation = true\nvalidation_cutoff = 50",
+    )
+    .expect("valid");
+    assert_eq!(c.validation(), Some(SplitRule::Temporal { cutoff: 50 }));
+}
+
+#[test]
+fn unknown_split_kind_is_rejected() {
+    let err = toml::from_str::<SplitConfig>("kind = \"random\"").expect_err("bad enum");
+    assert!(err.to_string().contains("random"), "{err}");
+    let err = toml::from_str::<SplitConfig>("cutof = 5").expect_err("unknown key");
+    assert!(err.to_string().contains("cutof"), "{err}");
+}
+
+#[test]
+fn temporal_split_requires_a_cutoff() {
+    let e = split_config("kind = \"temporal\"").expect_err("missing");
+    assert_eq!((e.key, e.found.as_str()), ("split.cutoff", "nothing"));
+}
+
+#[test]
+fn keys_of_another_kind_are_rejected() {
+    let e = split_config("cutoff = 5").expect_err("not temporal");
+    assert_eq!(e.key, "split.cutoff");
+    assert!(
+        e.to_string()
+            .contains("applies only to split.kind = \"temporal\""),
+        "{e}"
+    );
+    assert_eq!(
+        split_config("n_events = 2")
+            .expect_err("not last_events")
+            .key,
+        "split.n_events"
+    );
+}
+
+#[test]
+fn zero_held_out_events_is_rejected() {
+    let e = split_config("kind = \"last_events\"\nn_events = 0").expect_err("zero");
+    assert_eq!((e.key, e.found.as_str()), ("split.n_events", "0"));
+}
+
+#[test]
+fn validation_cutoff_must_precede_the_cutoff() {
+    let base = "kind = \"temporal\"\ncutoff = 100\nvalidation = true\n";
+    let e = split_config(&format!("{base}validation_cutoff = 100")).expect_err("not before");
+    assert_eq!(e.key, "split.validation_cutoff");
+    let e = split_config(base).expect_err("missing");
+    assert_eq!(
+        (e.key, e.found.as_str()),
+        ("split.validation_cutoff", "nothing")
+    );
+    let e = split_config("kind = \"temporal\"\ncutoff = 100\nvalidation_cutoff = 5")
+        .expect_err("unused");
+    assert_eq!(e.key, "split.validation_cutoff");
+}
