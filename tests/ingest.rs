@@ -1,5 +1,7 @@
 //! `clickrec ingest` end to end: the shipped sample, bad rows, exit codes, real data.
 
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
 mod common;
 
 use common::{clickrec, root, shared_data, stderr, stdout};

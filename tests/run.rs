@@ -1,5 +1,7 @@
 //! `clickrec run` end to end: the quickstart pipeline, caching, config errors.
 
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
 mod common;
 
 use common::{clickrec, stderr};
@@ -55,6 +57,48 @@ fn quickstart_runs_and_reruns_from_cache() {
 }
 
 #[test]
+fn a_stage_needs_its_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let output = clickrec(&["matrix", "pipelines/quickstart.toml", "--out", out]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("stage ingest is not up to date"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The held-out-session split of the real Taobao head sample, when `../shared/data` is present.
+#[test]
+fn real_taobao_head_split() {
+    let Some(input) = common::shared_data("taobao-userbehavior-users-head/UserBehavior_head.csv")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let output = clickrec(&[
+        "run",
+        "pipelines/taobao.toml",
+        "--out",
+        out.to_str().unwrap(),
+        "--set",
+        &format!("input.path={}", input.display()),
+    ]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
+    let test = &split["test"];
+    assert_eq!(test["leakage_guard_passed"], true);
+    assert_eq!(test["targets"]["test_users"], 815);
+    assert_eq!(test["targets"]["cold_users"], 0);
+    let ingest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("ingest.json")).unwrap()).unwrap();
+    assert_eq!(ingest["rejected_by_reason"]["out_of_window"], 35);
+}
+
+#[test]
 fn config_errors_exit_2_and_name_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = dir.path().join("p.toml");
@@ -80,6 +124,18 @@ fn config_errors_exit_2_and_name_file_and_key() {
             "xml",
         ),
         ("[run]\nout = \"r\"\n[input\n", "not valid TOML"),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\n[prep.kcore]\nmin_items_per_user = 0\n",
+            "prep.kcore.min_items_per_user",
+        ),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\n[prep.weights]\ncart = -1\n",
+            "prep.weights.cart",
+        ),
+        (
+            "[run]\nout = \"r\"\n[input]\npath = \"x.csv\"\n[split]\nkind = \"temporal\"\n",
+            "cutoff",
+        ),
     ];
     std::fs::write(dir.path().join("x.csv"), "1,2,3,pv,4\n").unwrap();
     for (text, expected) in cases {

@@ -34,7 +34,7 @@ enum Command {
     /// Run a pipeline file: every stage, skipping those already up to date.
     Run(run_cmd::RunArgs),
     /// Read and validate a click log into a run directory (events.parquet, id maps, ingest.json).
-    Ingest(ingest_cmd::IngestArgs),
+    Ingest(Box<ingest_cmd::IngestArgs>),
     /// Run only the prep stage of a pipeline (cleaning, k-core, sessions) → prepared.parquet.
     Prep(run_cmd::RunArgs),
     /// Run only the split stage (train / held-out sessions, leakage guard) → train.parquet, test_set.json.

@@ -1,6 +1,8 @@
 //! The binary's own surface: help and usage errors. (Cargo builds `clickrec` for these
 //! tests, which the end-to-end tests in `tests/` then reuse.)
 
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
 use std::process::Command;
 
 fn clickrec(args: &[&str]) -> std::process::Output {

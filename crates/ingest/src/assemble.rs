@@ -179,11 +179,11 @@ impl<'a> Assembler<'a> {
         write_quarantine_row(q, &r).map_err(|e| {
             IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
         })?;
-        if let Some(limit @ crate::options::BadRowLimit::Count(_)) = self.options.max_bad_rows {
-            if limit.exceeded(self.rejected.total(), self.rows_read) {
-                self.flush_quarantine()?;
-                return Err(self.too_many(r.line - self.line_base));
-            }
+        if let Some(limit @ crate::options::BadRowLimit::Count(_)) = self.options.max_bad_rows
+            && limit.exceeded(self.rejected.total(), self.rows_read)
+        {
+            self.flush_quarantine()?;
+            return Err(self.too_many(r.line - self.line_base));
         }
         Ok(())
     }
@@ -223,10 +223,10 @@ impl<'a> Assembler<'a> {
                 quarantine: self.quarantine_path.to_owned(),
             });
         }
-        if let Some(limit) = self.options.max_bad_rows {
-            if limit.exceeded(self.rejected.total(), self.rows_read) {
-                return Err(self.too_many(self.rows_read));
-            }
+        if let Some(limit) = self.options.max_bad_rows
+            && limit.exceeded(self.rejected.total(), self.rows_read)
+        {
+            return Err(self.too_many(self.rows_read));
         }
         let log = EventLog::from_columns(
             self.user_col,

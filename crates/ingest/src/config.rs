@@ -49,31 +49,59 @@ pub struct InputConfig {
     #[serde(default)]
     pub on_bad_row: BadRowPolicy,
     /// `N` rows or `P%` of rows; only with `on_bad_row = "skip"`.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub max_bad_rows: Option<String>,
     /// First accepted time: a date (start of day) or a date-time, in `utc_offset`.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub window_start: Option<String>,
     /// Last accepted time: a date (the whole day is accepted) or a date-time (exclusive).
+    #[serde(default, deserialize_with = "text_or_number")]
     pub window_end: Option<String>,
     /// Offset of local times, e.g. `+08:00` (default `+00:00`): used by the window and by
     /// strftime time formats.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub utc_offset: Option<String>,
     // Column mapping, for `csv` and `parquet` only.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub user_col: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub item_col: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub time_col: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub behavior_col: Option<String>,
+    #[serde(default, deserialize_with = "text_or_number")]
     pub category_col: Option<String>,
     /// One character, or `tab`.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub delimiter: Option<String>,
     /// Whether the first line names the columns (csv; default true).
     pub header: Option<bool>,
     /// `unix-s` (default), `unix-ms`, or a strftime pattern such as `%Y-%m-%d %H`.
+    #[serde(default, deserialize_with = "text_or_number")]
     pub time_format: Option<String>,
     /// `text` (default for csv/parquet) or `integer`.
     pub ids: Option<IdRuleName>,
     /// Raw behaviour values per behaviour, e.g. `{ pv = ["1"], fav = ["2"], cart = ["3"], buy = ["4"] }`.
     /// Default: the names `pv`, `fav`, `cart`, `buy`.
     pub behavior_map: Option<BTreeMap<Behavior, Vec<String>>>,
+}
+
+/// Reads a text value that may also be written as a number (`max_bad_rows = 1000`,
+/// `user_col = 0`, `--set input.window_start=1511539200`).
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum TextOrNumber {
+        Text(String),
+        Integer(i64),
+        Float(f64),
+    }
+    Ok(Option::<TextOrNumber>::deserialize(d)?.map(|v| match v {
+        TextOrNumber::Text(t) => t,
+        TextOrNumber::Integer(i) => i.to_string(),
+        TextOrNumber::Float(f) => f.to_string(),
+    }))
 }
 
 /// [`IdRule`] as written in configs.

@@ -90,10 +90,10 @@ impl RowSpec {
                 value: format!("{} fields, expected {}", fields.len(), self.field_count),
             });
         }
-        if !utf8_known_valid {
-            if let Some(field) = fields.iter().position(|f| std::str::from_utf8(f).is_err()) {
-                return Err(self.error(RejectReason::InvalidUtf8, field, fields[field]));
-            }
+        if !utf8_known_valid
+            && let Some(field) = fields.iter().position(|f| std::str::from_utf8(f).is_err())
+        {
+            return Err(self.error(RejectReason::InvalidUtf8, field, fields[field]));
         }
         let user = self.id(fields, self.user)?;
         let item = self.id(fields, self.item)?;
@@ -113,10 +113,10 @@ impl RowSpec {
             .time_parser
             .parse(raw_time)
             .ok_or_else(|| self.error(RejectReason::BadTimestamp, self.time, raw_time))?;
-        if let Some(w) = self.window {
-            if timestamp < w.start || timestamp >= w.end {
-                return Err(self.error(RejectReason::OutOfWindow, self.time, raw_time));
-            }
+        if let Some(w) = self.window
+            && (timestamp < w.start || timestamp >= w.end)
+        {
+            return Err(self.error(RejectReason::OutOfWindow, self.time, raw_time));
         }
         Ok(RowValues {
             user,

@@ -317,11 +317,11 @@ impl BlockReader<'_> {
                 self.done = true;
                 return Ok((!buf.is_empty()).then_some(buf));
             }
-            if buf.len() >= BLOCK_BYTES {
-                if let Some(last_nl) = memchr::memrchr(b'\n', &buf) {
-                    self.carry = buf.split_off(last_nl + 1);
-                    return Ok(Some(buf));
-                }
+            if buf.len() >= BLOCK_BYTES
+                && let Some(last_nl) = memchr::memrchr(b'\n', &buf)
+            {
+                self.carry = buf.split_off(last_nl + 1);
+                return Ok(Some(buf));
             }
         }
     }

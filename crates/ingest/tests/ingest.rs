@@ -1,5 +1,7 @@
 //! Ingestion of small files of every format and every kind of bad row.
 
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -260,6 +260,9 @@ mod tests {
             resolve(Path::new(""), Path::new("../x")),
             PathBuf::from("../x")
         );
+        let numbers = load(MINIMAL, &["input.max_bad_rows=1000", "input.user_col=0"]).unwrap();
+        assert_eq!(numbers.input.max_bad_rows.as_deref(), Some("1000"));
+        assert_eq!(numbers.input.user_col.as_deref(), Some("0"));
         let bad = load(MINIMAL, &["input.utc_offset=8"]).unwrap();
         let err = bad.plan(&file, dir.path(), None).unwrap_err().to_string();
         assert!(err.contains("input.utc_offset"), "{err}");

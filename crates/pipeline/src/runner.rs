@@ -97,11 +97,11 @@ pub fn run(
     let prep_fp = fingerprint(&[&serde_json::json!(ingest_fp), &prep_config]);
     let split_fp = fingerprint(&[
         &serde_json::json!(prep_fp),
-        &serde_json::to_value(&config.split).unwrap_or_default(),
+        &serde_json::to_value(config.split).unwrap_or_default(),
     ]);
     let matrix_fp = fingerprint(&[
         &serde_json::json!(split_fp),
-        &serde_json::to_value(&config.prep.weights).unwrap_or_default(),
+        &serde_json::to_value(config.prep.weights).unwrap_or_default(),
     ]);
 
     let mut reports = Vec::new();
@@ -170,20 +170,20 @@ fn stage(
     options: RunOptions,
     body: impl FnOnce() -> Result<StageOutput, PipelineError>,
 ) -> Result<StageReport, PipelineError> {
-    if !options.force {
-        if let Some(record) = manifest.reusable(dir, name, fp) {
-            let record = record.clone();
-            manifest.save(dir)?;
-            return Ok(StageReport {
-                name,
-                status: StageStatus::Cached,
-                text: format!(
-                    "{name}: unchanged, reusing {}\n",
-                    record.artifacts.join(", ")
-                ),
-                record,
-            });
-        }
+    if !options.force
+        && let Some(record) = manifest.reusable(dir, name, fp)
+    {
+        let record = record.clone();
+        manifest.save(dir)?;
+        return Ok(StageReport {
+            name,
+            status: StageStatus::Cached,
+            text: format!(
+                "{name}: unchanged, reusing {}\n",
+                record.artifacts.join(", ")
+            ),
+            record,
+        });
     }
     // Forget the old record first: if this run dies, nothing vouches for half-new artifacts.
     manifest.stages.remove(name);
