@@ -10,7 +10,8 @@ use crate::progress::Bar;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
-Relative paths in the pipeline file are relative to the file's own folder. Stages whose
+Relative paths in the pipeline file are relative to the file's own folder; relative paths
+given with --set input.path / run.out or --out are relative to the current directory. Stages whose
 input and configuration are unchanged since the last run into the same directory are
 skipped; their artifacts are reused.
 

@@ -172,6 +172,16 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
         .ok()
         .and_then(|mut t| t.remove("v"))
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+    // Paths given on the command line are relative to where the command runs, not to
+    // the pipeline file.
+    let value = match (key.trim(), value) {
+        ("input.path" | "run.out", toml::Value::String(path)) if Path::new(&path).is_relative() => {
+            let cwd = std::env::current_dir()
+                .map_err(|e| format!("cannot read the current directory: {e}"))?;
+            toml::Value::String(cwd.join(path).display().to_string())
+        }
+        (_, value) => value,
+    };
     let parts: Vec<&str> = key.trim().split('.').collect();
     let (last, parents) = parts.split_last().ok_or_else(|| "empty key".to_owned())?;
     let mut current = table;
@@ -211,7 +221,11 @@ mod tests {
             ],
         )
         .unwrap();
-        assert_eq!(c.input.path, PathBuf::from("other.csv"));
+        // Paths given on the command line are relative to the current directory.
+        assert_eq!(
+            c.input.path,
+            std::env::current_dir().unwrap().join("other.csv")
+        );
         assert_eq!(c.run.seed, 7);
         assert_eq!(c.input.on_bad_row, clickrec_ingest::BadRowPolicy::Skip);
     }
