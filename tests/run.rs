@@ -57,6 +57,63 @@ fn quickstart_runs_and_reruns_from_cache() {
 }
 
 #[test]
+fn the_benchmark_pipeline_generates_its_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.csv");
+    let out = dir.path().join("run");
+    let args = |force: bool| {
+        let mut a = vec![
+            "run".to_owned(),
+            "pipelines/synthetic-10m.toml".to_owned(),
+            "--out".to_owned(),
+            out.display().to_string(),
+        ];
+        for set in [
+            "generate.users=500",
+            "generate.items=800",
+            "generate.events=20000",
+        ] {
+            a.extend(["--set".to_owned(), set.to_owned()]);
+        }
+        a.extend([
+            "--set".to_owned(),
+            format!("input.path={}", input.display()),
+        ]);
+        if force {
+            a.push("--force".to_owned());
+        }
+        a
+    };
+    let run = |force: bool| {
+        let a = args(force);
+        clickrec(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let first = run(false);
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("[generate] done"),
+        "{}",
+        stderr(&first)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&input).unwrap().lines().count(),
+        20_000
+    );
+    let second = run(false);
+    assert!(
+        stderr(&second).contains("[generate] cached"),
+        "{}",
+        stderr(&second)
+    );
+    let forced = run(true);
+    assert!(
+        stderr(&forced).contains("[matrix] done"),
+        "{}",
+        stderr(&forced)
+    );
+}
+
+#[test]
 fn a_stage_needs_its_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();

@@ -255,15 +255,7 @@ mod tests {
 
     fn taobao_spec(window: Option<TimeWindow>) -> RowSpec {
         let layout = LogFormat::Taobao.layout();
-        let names = [
-            "user_id",
-            "item_id",
-            "category_id",
-            "behavior_type",
-            "timestamp",
-        ]
-        .map(String::from)
-        .to_vec();
+        let names = layout.field_names.clone().expect("taobao names its fields");
         let positions = Positions {
             user: 0,
             item: 1,

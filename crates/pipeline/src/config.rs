@@ -21,6 +21,18 @@ pub struct PipelineConfig {
     /// The train/test split (default: each user's last session held out).
     #[serde(default)]
     pub split: SplitConfig,
+    /// Generate the input (a synthetic Taobao-format log written to `input.path`) instead
+    /// of reading an existing file: for benchmarks and demos.
+    pub generate: Option<GenerateConfig>,
+}
+
+/// `[generate]`: sizes of the synthetic log; the seed is `run.seed`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateConfig {
+    pub users: u32,
+    pub items: u32,
+    pub events: u64,
 }
 
 /// `[run]`: where artifacts go and the seed every random choice derives from.
@@ -57,6 +69,8 @@ pub struct Plan {
     pub ingest: IngestOptions,
     pub prep: CheckedPrep,
     pub split: CheckedSplit,
+    /// Set when the input is generated rather than read.
+    pub generate: Option<clickrec_synth::CheckedParams>,
     pub seed: u64,
 }
 
@@ -109,7 +123,25 @@ impl PipelineConfig {
         };
         let prep = self.prep.check().map_err(|e| checked(e.to_string()))?;
         let split = self.split.check().map_err(|e| checked(e.to_string()))?;
-        if !self.input.path.is_file() {
+        let generate = match &self.generate {
+            Some(g) => Some(
+                clickrec_synth::GeneratorParams::default()
+                    .users(g.users)
+                    .items(g.items)
+                    .events(g.events)
+                    .seed(self.run.seed)
+                    .check()
+                    .map_err(|e| invalid("generate", e.to_string()))?,
+            ),
+            None => None,
+        };
+        if generate.is_some() && self.input.format != clickrec_ingest::FormatName::Taobao {
+            return Err(invalid(
+                "input.format",
+                "must be taobao when [generate] makes the input".into(),
+            ));
+        }
+        if generate.is_none() && !self.input.path.is_file() {
             return Err(invalid(
                 "input.path",
                 format!("{} is not a file", self.input.path.display()),
@@ -134,6 +166,7 @@ impl PipelineConfig {
             ingest,
             prep,
             split,
+            generate,
         })
     }
 }

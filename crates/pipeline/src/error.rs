@@ -38,6 +38,8 @@ pub enum PipelineError {
         "stage {stage} is not up to date in {dir}: run `clickrec run` (or `clickrec {stage}`) first"
     )]
     MissingStage { stage: &'static str, dir: PathBuf },
+    #[error("generating the input: {0}")]
+    Generate(String),
 }
 
 impl PipelineError {

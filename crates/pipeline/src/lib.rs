@@ -20,7 +20,7 @@ mod manifest;
 mod runner;
 mod stages;
 
-pub use config::{PipelineConfig, Plan, RunConfig};
+pub use config::{GenerateConfig, PipelineConfig, Plan, RunConfig};
 pub use error::PipelineError;
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
 pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};

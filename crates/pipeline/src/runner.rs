@@ -33,6 +33,8 @@ pub struct StageReport {
 /// The stages, in order. Each reads the artifacts of the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
+    /// Only with a `[generate]` table: writes the synthetic input log.
+    Generate,
     Ingest,
     Prep,
     Split,
@@ -40,10 +42,17 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 4] = [Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix];
+    pub const ALL: [Stage; 5] = [
+        Stage::Generate,
+        Stage::Ingest,
+        Stage::Prep,
+        Stage::Split,
+        Stage::Matrix,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
+            Stage::Generate => "generate",
             Stage::Ingest => "ingest",
             Stage::Prep => "prep",
             Stage::Split => "split",
@@ -78,6 +87,25 @@ pub fn run(
     manifest.clickrec_version = env!("CARGO_PKG_VERSION").to_owned();
     manifest.seed = plan.seed;
     manifest.config = serde_json::to_value(&plan.config).unwrap_or_default();
+    let mut reports = Vec::new();
+    let version = serde_json::json!(manifest.clickrec_version);
+    if let Some(params) = &plan.generate {
+        let generate_config = serde_json::to_value(&plan.config.generate).unwrap_or_default();
+        let fp = fingerprint(&[&version, &generate_config, &serde_json::json!(plan.seed)]);
+        let wanted = options.only.is_none_or(|only| only == Stage::Generate);
+        if wanted {
+            let report = stage(
+                dir,
+                &mut manifest,
+                Stage::Generate.name(),
+                &fp,
+                options,
+                || stages::run_generate(&plan.input, params),
+            )?;
+            on_stage(&report);
+            reports.push(report);
+        }
+    }
     let input = hash_file(&plan.input)?;
     manifest.inputs = vec![input.clone()];
 
@@ -88,7 +116,6 @@ pub fn run(
     if let Some(table) = prep_config.as_object_mut() {
         table.remove("weights"); // weights only shape the matrix
     }
-    let version = serde_json::json!(manifest.clickrec_version);
     let ingest_fp = fingerprint(&[
         &version,
         &serde_json::json!(input.blake3),
@@ -104,9 +131,9 @@ pub fn run(
         &serde_json::to_value(config.prep.weights).unwrap_or_default(),
     ]);
 
-    let mut reports = Vec::new();
     for stage_kind in Stage::ALL {
         let fp = match stage_kind {
+            Stage::Generate => continue, // done above, before the input is hashed
             Stage::Ingest => &ingest_fp,
             Stage::Prep => &prep_fp,
             Stage::Split => &split_fp,
@@ -150,6 +177,7 @@ pub fn run(
                         artifacts,
                     })
                 }
+                Stage::Generate => unreachable!("generate runs before the loop"),
                 Stage::Prep => stages::run_prep(dir, &plan.prep),
                 Stage::Split => stages::run_split(dir, &plan.split),
                 Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),

@@ -151,3 +151,45 @@ pub(crate) fn run_matrix(
         artifacts: names(&[MATRIX_FILE, MATRIX_REPORT_FILE]),
     })
 }
+
+/// Writes the synthetic input log (through a temporary file and a rename).
+pub(crate) fn run_generate(
+    path: &Path,
+    params: &clickrec_synth::CheckedParams,
+) -> Result<StageOutput, PipelineError> {
+    let tmp = clickrec_ingest::temporary_path(path);
+    let io = |action, source| PipelineError::Io {
+        path: tmp.clone(),
+        action,
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| io("cannot create folder", e))?;
+    }
+    let file = std::fs::File::create(&tmp).map_err(|e| io("cannot create", e))?;
+    let summary = clickrec_synth::generate(params, std::io::BufWriter::new(file), &|_| {})
+        .map_err(|e| PipelineError::Generate(e.to_string()))?;
+    std::fs::rename(&tmp, path).map_err(|e| io("cannot move into place", e))?;
+    let [pv, fav, cart, buy] = summary.behavior_counts;
+    Ok(StageOutput {
+        text: format!(
+            "generated {}: {} rows, {} users, {} distinct items; pv {pv} / fav {fav} / cart {cart} / buy {buy}\n",
+            path.display(),
+            summary.rows,
+            summary.users,
+            summary.distinct_items
+        ),
+        summary: serde_json::json!({
+            "rows": summary.rows,
+            "users": summary.users,
+            "distinct_items": summary.distinct_items,
+        }),
+        // An absolute path: `Manifest::reusable` joins it onto the run directory unchanged.
+        artifacts: vec![
+            std::path::absolute(path)
+                .unwrap_or_else(|_| path.to_owned())
+                .display()
+                .to_string(),
+        ],
+    })
+}
