@@ -42,14 +42,6 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [
-        Stage::Generate,
-        Stage::Ingest,
-        Stage::Prep,
-        Stage::Split,
-        Stage::Matrix,
-    ];
-
     pub fn name(self) -> &'static str {
         match self {
             Stage::Generate => "generate",
@@ -131,10 +123,10 @@ pub fn run(
         &serde_json::to_value(config.prep.weights).unwrap_or_default(),
     ]);
 
-    for stage_kind in Stage::ALL {
+    // `generate` ran above: the input must exist before it is hashed.
+    for stage_kind in [Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix] {
         let fp = match stage_kind {
-            Stage::Generate => continue, // done above, before the input is hashed
-            Stage::Ingest => &ingest_fp,
+            Stage::Generate | Stage::Ingest => &ingest_fp,
             Stage::Prep => &prep_fp,
             Stage::Split => &split_fp,
             Stage::Matrix => &matrix_fp,
@@ -160,24 +152,7 @@ pub fn run(
             fp,
             options,
             || match stage_kind {
-                Stage::Ingest => {
-                    let summary =
-                        clickrec_ingest::ingest_to_dir(&plan.input, &plan.ingest, dir, progress)?;
-                    let mut artifacts: Vec<String> = clickrec_ingest::EVENT_LOG_FILES
-                        .iter()
-                        .chain([&clickrec_ingest::SUMMARY_FILE])
-                        .map(|s| s.to_string())
-                        .collect();
-                    if summary.quarantine.is_some() {
-                        artifacts.push(clickrec_ingest::QUARANTINE_FILE.to_owned());
-                    }
-                    Ok(StageOutput {
-                        text: summary.human(),
-                        summary: serde_json::to_value(&summary).unwrap_or_default(),
-                        artifacts,
-                    })
-                }
-                Stage::Generate => unreachable!("generate runs before the loop"),
+                Stage::Generate | Stage::Ingest => stages::run_ingest(plan, progress),
                 Stage::Prep => stages::run_prep(dir, &plan.prep),
                 Stage::Split => stages::run_split(dir, &plan.split),
                 Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),

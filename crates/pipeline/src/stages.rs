@@ -6,6 +6,9 @@ use std::path::Path;
 use clickrec_ingest::{EVENTS_FILE, read_events, read_id_maps, write_events, write_json_atomic};
 use clickrec_prep::{CheckedPrep, CheckedSplit, CheckedWeights, build_matrix, prepare, split};
 
+use clickrec_ingest::Progress;
+
+use crate::config::Plan;
 use crate::error::PipelineError;
 
 pub const PREPARED_FILE: &str = "prepared.parquet";
@@ -33,6 +36,24 @@ fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 
 fn names(files: &[&str]) -> Vec<String> {
     files.iter().map(|f| f.to_string()).collect()
+}
+
+/// Reads and validates the input log into the run directory.
+pub(crate) fn run_ingest(
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<StageOutput, PipelineError> {
+    let summary = clickrec_ingest::ingest_to_dir(&plan.input, &plan.ingest, &plan.out, progress)?;
+    let mut artifacts = names(&clickrec_ingest::EVENT_LOG_FILES);
+    artifacts.push(clickrec_ingest::SUMMARY_FILE.to_owned());
+    if summary.quarantine.is_some() {
+        artifacts.push(clickrec_ingest::QUARANTINE_FILE.to_owned());
+    }
+    Ok(StageOutput {
+        text: summary.human(),
+        summary: json(&summary),
+        artifacts,
+    })
 }
 
 /// Cleaning and sessions: `events.parquet` → `prepared.parquet` (with a `session` column).
