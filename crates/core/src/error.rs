@@ -21,6 +21,9 @@ pub enum CoreError {
     /// More distinct ids than a `u32` can number.
     #[error("more than {max} distinct {kind} ids", max = u32::MAX)]
     TooManyIds { kind: &'static str },
+    /// Rows that had to arrive sorted by (user, time) did not.
+    #[error("event rows are not sorted by (user, time): row {row} comes before the row above it")]
+    NotSorted { row: usize },
     /// A dense id outside its id map.
     #[error("{kind} id {id} is outside the id map of {len} ids")]
     IdOutOfRange {

@@ -27,6 +27,35 @@ impl EventLog {
         behaviors: Vec<Behavior>,
         timestamps: Vec<i64>,
     ) -> Result<Self, CoreError> {
+        Ok(
+            Self::checked_lengths(users, items, categories, behaviors, timestamps)?
+                .sorted_by_user_time(),
+        )
+    }
+
+    /// Builds a log from columns that must already be sorted by (user, time), for callers
+    /// whose parallel data (such as a session per row) must stay aligned with the rows.
+    pub fn from_sorted_columns(
+        users: Vec<UserId>,
+        items: Vec<ItemId>,
+        categories: Vec<CategoryId>,
+        behaviors: Vec<Behavior>,
+        timestamps: Vec<i64>,
+    ) -> Result<Self, CoreError> {
+        let log = Self::checked_lengths(users, items, categories, behaviors, timestamps)?;
+        match log.first_unsorted_row() {
+            Some(row) => Err(CoreError::NotSorted { row }),
+            None => Ok(log),
+        }
+    }
+
+    fn checked_lengths(
+        users: Vec<UserId>,
+        items: Vec<ItemId>,
+        categories: Vec<CategoryId>,
+        behaviors: Vec<Behavior>,
+        timestamps: Vec<i64>,
+    ) -> Result<Self, CoreError> {
         let expected = users.len();
         for (column, found) in [
             ("item", items.len()),
@@ -42,14 +71,13 @@ impl EventLog {
                 });
             }
         }
-        let log = EventLog {
+        Ok(EventLog {
             users,
             items,
             categories,
             behaviors,
             timestamps,
-        };
-        Ok(log.sorted_by_user_time())
+        })
     }
 
     /// Returns the log sorted by (user, time), stable for equal keys.
@@ -57,7 +85,7 @@ impl EventLog {
     /// A counting sort by user followed by a per-user sort by time: linear in the rows
     /// for logs that, like most click logs, are already grouped or time-ordered.
     pub fn sorted_by_user_time(self) -> Self {
-        if self.is_sorted() {
+        if self.first_unsorted_row().is_none() {
             return self;
         }
         let order = self.user_time_order();
@@ -70,9 +98,10 @@ impl EventLog {
         }
     }
 
-    fn is_sorted(&self) -> bool {
-        (1..self.len()).all(|i| {
-            (self.users[i - 1], self.timestamps[i - 1]) <= (self.users[i], self.timestamps[i])
+    /// The first row that sorts before the row above it, if any.
+    fn first_unsorted_row(&self) -> Option<usize> {
+        (1..self.len()).find(|&i| {
+            (self.users[i - 1], self.timestamps[i - 1]) > (self.users[i], self.timestamps[i])
         })
     }
 
@@ -218,6 +247,24 @@ mod tests {
                 found: 0
             }
         );
+    }
+
+    #[test]
+    fn sorted_constructor_rejects_unsorted_rows() {
+        let cols = |ts: Vec<i64>| {
+            EventLog::from_sorted_columns(
+                vec![UserId(0); ts.len()],
+                vec![ItemId(0); ts.len()],
+                vec![CategoryId(0); ts.len()],
+                vec![Behavior::Pv; ts.len()],
+                ts,
+            )
+        };
+        assert_eq!(
+            cols(vec![1, 3, 2]).unwrap_err(),
+            CoreError::NotSorted { row: 2 }
+        );
+        assert_eq!(cols(vec![1, 1, 2]).unwrap().timestamps(), &[1, 1, 2]);
     }
 
     #[test]

@@ -176,18 +176,15 @@ pub fn read_events(path: &Path, ids: &IdMaps) -> Result<(EventLog, Option<Vec<u3
         .map_err(polars_err)?
         .into_no_null_iter()
         .collect();
-    let log = EventLog::from_columns(
+    // Written logs are sorted; reading them back must not reorder rows, or the session
+    // column would no longer line up.
+    let log = EventLog::from_sorted_columns(
         users.into_iter().map(UserId).collect(),
         items.into_iter().map(ItemId).collect(),
         categories.into_iter().map(CategoryId).collect(),
         behaviors,
         timestamps,
-    )?;
-    if let Some(s) = &sessions {
-        // from_columns keeps sorted input as it is; sessions must still line up.
-        if s.len() != log.len() {
-            return Err(artifact_error(&path, "session column length differs"));
-        }
-    }
+    )
+    .map_err(|e| artifact_error(&path, e.to_string()))?;
     Ok((log, sessions))
 }
