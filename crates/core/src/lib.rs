@@ -29,6 +29,7 @@ mod event_log;
 mod id_map;
 mod ids;
 mod matrix;
+mod recommend;
 mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
@@ -38,5 +39,9 @@ pub use id_map::{IdMap, IdMaps};
 pub use ids::{CategoryId, DenseId, ItemId, UserId};
 pub use matrix::{
     Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
+};
+pub use recommend::{
+    BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
+    Recommender, TopN, recommend, recommend_blocks,
 };
 pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

@@ -1,0 +1,633 @@
+//! What every model shares: the [`Recommender`] trait, typed requests, top-N selection
+//! and the batch loop that turns scores into ranked lists.
+//!
+//! Models only score. Filtering of seen items, candidate restriction, batching and top-N
+//! selection are written once here, so every model ranks, breaks ties and excludes in the
+//! same way: higher score first, then lower item id. NaN scores are never recommended.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::{ItemId, UserId, UserItemMatrix};
+
+/// Which items may be recommended, before exclusion of seen items.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Candidates {
+    /// Every item of the model.
+    #[default]
+    All,
+    /// Only these items (any order; duplicates ignored).
+    Only(Vec<ItemId>),
+    /// Every item but these.
+    Exclude(Vec<ItemId>),
+}
+
+/// A batch recommendation request; see [`recommend`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecommendRequest {
+    /// Length of each list (shorter when fewer items are allowed or scored).
+    pub n: usize,
+    pub candidates: Candidates,
+    /// Leave out items the user has in the history matrix.
+    pub exclude_seen: bool,
+}
+
+impl RecommendRequest {
+    /// Top-`n` over all items, excluding seen items.
+    pub fn top(n: usize) -> Self {
+        RecommendRequest {
+            n,
+            candidates: Candidates::All,
+            exclude_seen: true,
+        }
+    }
+}
+
+/// Scores of one block of users, written by [`Recommender::score_block`] in one of two
+/// shapes: dense rows over all items (factor models), or sparse `(item, score)` lists
+/// (neighbourhood models, where most items score nothing). Items absent from a sparse list
+/// are not recommended.
+#[derive(Debug, Default)]
+pub struct BlockScores {
+    n_items: usize,
+    n_users: usize,
+    dense: Vec<f32>,
+    sparse: Vec<Vec<(ItemId, f32)>>,
+    is_sparse: bool,
+}
+
+impl BlockScores {
+    fn reset(&mut self, n_users: usize, n_items: usize) {
+        self.n_users = n_users;
+        self.n_items = n_items;
+        self.is_sparse = false;
+    }
+
+    /// Dense scores: `users × n_items`, row-major, zero-filled.
+    pub fn dense(&mut self) -> &mut [f32] {
+        self.is_sparse = false;
+        let len = self.n_users * self.n_items;
+        self.dense.clear();
+        self.dense.resize(len, 0.0);
+        &mut self.dense
+    }
+
+    /// Sparse scores: one empty list per user of the block.
+    pub fn sparse(&mut self) -> &mut [Vec<(ItemId, f32)>] {
+        self.is_sparse = true;
+        self.sparse.resize_with(self.n_users, Vec::new);
+        self.sparse.truncate(self.n_users);
+        self.sparse.iter_mut().for_each(Vec::clear);
+        &mut self.sparse
+    }
+}
+
+/// A fitted model, as far as recommending goes: it scores items for users.
+///
+/// `history` is the matrix the user rows come from (usually the train matrix); models that
+/// score from a user's own items (item-kNN) read it, factor models use their fitted factors.
+pub trait Recommender: Send + Sync {
+    /// Size of the item-id space the model scores.
+    fn n_items(&self) -> usize;
+
+    /// Scores every item for each user of `users`, into `out` (dense or sparse). Users
+    /// outside the model's user space must get scores that do not depend on them
+    /// (e.g. all zero), never a panic.
+    fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores);
+
+    /// Users per scoring block; factor models prefer large blocks for the matrix multiply.
+    /// The default keeps a dense block near 32 MiB.
+    fn block_size(&self) -> usize {
+        (8 << 20) / self.n_items().max(1)
+    }
+}
+
+/// A request that cannot be served.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum RecommendError {
+    #[error("candidate item {item} is outside the model's {n_items} items")]
+    CandidateOutOfRange { item: ItemId, n_items: usize },
+    #[error("history matrix has {found} items but the model has {expected}")]
+    ItemSpace { expected: usize, found: usize },
+    #[error("users must be strictly increasing: user {user} follows {previous}")]
+    UserOrder { previous: UserId, user: UserId },
+    #[error("recommendation list for user {user} repeats item {item}")]
+    DuplicateItem { user: UserId, item: ItemId },
+}
+
+/// Ranked lists for many users, CSR-style: users strictly increasing, each with its items
+/// best first.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recommendations {
+    users: Vec<UserId>,
+    offsets: Vec<usize>,
+    items: Vec<ItemId>,
+    scores: Vec<f32>,
+}
+
+/// One user's ranked list.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RankedList<'a> {
+    pub user: UserId,
+    /// Best first.
+    pub items: &'a [ItemId],
+    /// Same length as `items`; NaN where the source gave ranks only.
+    pub scores: &'a [f32],
+}
+
+impl Recommendations {
+    pub fn new() -> Self {
+        Recommendations {
+            offsets: vec![0],
+            ..Recommendations::default()
+        }
+    }
+
+    /// Appends `user`'s list, best first. Users must strictly increase and a list must not
+    /// repeat an item.
+    pub fn push(
+        &mut self,
+        user: UserId,
+        list: impl IntoIterator<Item = (ItemId, f32)>,
+    ) -> Result<(), RecommendError> {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        if let Some(&previous) = self.users.last()
+            && previous >= user
+        {
+            return Err(RecommendError::UserOrder { previous, user });
+        }
+        let start = self.items.len();
+        for (item, score) in list {
+            self.items.push(item);
+            self.scores.push(score);
+        }
+        let mut seen: Vec<ItemId> = self.items[start..].to_vec();
+        seen.sort_unstable();
+        if let Some(pair) = seen.windows(2).find(|w| w[0] == w[1]) {
+            let item = pair[0];
+            self.items.truncate(start);
+            self.scores.truncate(start);
+            return Err(RecommendError::DuplicateItem { user, item });
+        }
+        self.users.push(user);
+        self.offsets.push(self.items.len());
+        Ok(())
+    }
+
+    /// Appends all lists of `other`, whose users must all follow ours.
+    pub fn append(&mut self, other: Recommendations) -> Result<(), RecommendError> {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        if let (Some(&previous), Some(&user)) = (self.users.last(), other.users.first())
+            && previous >= user
+        {
+            return Err(RecommendError::UserOrder { previous, user });
+        }
+        let base = self.items.len();
+        self.users.extend_from_slice(&other.users);
+        self.offsets
+            .extend(other.offsets.iter().skip(1).map(|o| o + base));
+        self.items.extend_from_slice(&other.items);
+        self.scores.extend_from_slice(&other.scores);
+        Ok(())
+    }
+
+    /// Number of users with a list (possibly empty).
+    pub fn len(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.users.is_empty()
+    }
+
+    /// Users, increasing.
+    pub fn users(&self) -> &[UserId] {
+        &self.users
+    }
+
+    /// Total number of recommended `(user, item)` pairs.
+    pub fn n_pairs(&self) -> usize {
+        self.items.len()
+    }
+
+    /// The `k`-th list. Panics if `k >= len()`.
+    pub fn get(&self, k: usize) -> RankedList<'_> {
+        let range = self.offsets[k]..self.offsets[k + 1];
+        RankedList {
+            user: self.users[k],
+            items: &self.items[range.clone()],
+            scores: &self.scores[range],
+        }
+    }
+
+    /// The list of `user`, if it has one.
+    pub fn find(&self, user: UserId) -> Option<RankedList<'_>> {
+        self.users.binary_search(&user).ok().map(|k| self.get(k))
+    }
+
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = RankedList<'_>> + '_ {
+        (0..self.len()).map(|k| self.get(k))
+    }
+}
+
+/// `(item, score)` ordered so that the *worse* entry is greater: the max-heap then keeps
+/// the current worst of the top-N on top.
+#[derive(Clone, Copy, Debug)]
+struct Entry(ItemId, f32);
+
+/// True when `a` ranks before `b`: higher score, then lower item id.
+fn ranks_before(a: (ItemId, f32), b: (ItemId, f32)) -> bool {
+    a.1 > b.1 || (a.1 == b.1 && a.0 < b.0)
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> Ordering {
+        // Scores are never NaN here (filtered before), so total_cmp agrees with `>`.
+        other
+            .1
+            .total_cmp(&self.1)
+            .then_with(|| self.0.cmp(&other.0))
+    }
+}
+
+/// Keeps the best `n` of a stream of `(item, score)` without sorting the stream: a
+/// bounded heap, O(len · log n). NaN scores are skipped.
+#[derive(Debug, Default)]
+pub struct TopN {
+    n: usize,
+    heap: BinaryHeap<Entry>,
+}
+
+impl TopN {
+    pub fn new(n: usize) -> Self {
+        TopN {
+            n,
+            heap: BinaryHeap::with_capacity(n + 1),
+        }
+    }
+
+    /// Offers one candidate.
+    #[inline]
+    pub fn push(&mut self, item: ItemId, score: f32) {
+        if self.n == 0 || score.is_nan() {
+            return;
+        }
+        if self.heap.len() < self.n {
+            self.heap.push(Entry(item, score));
+        } else if let Some(worst) = self.heap.peek()
+            && ranks_before((item, score), (worst.0, worst.1))
+        {
+            self.heap.pop();
+            self.heap.push(Entry(item, score));
+        }
+    }
+
+    /// The kept entries, best first; the selector is empty afterwards.
+    pub fn drain_sorted(&mut self, out: &mut Vec<(ItemId, f32)>) {
+        out.clear();
+        out.extend(self.heap.drain().map(|e| (e.0, e.1)));
+        out.sort_unstable_by(|a, b| Entry(a.0, a.1).cmp(&Entry(b.0, b.1)));
+    }
+}
+
+/// Filters applied to every user's scores: a candidate mask and the seen items.
+#[derive(Debug)]
+struct Filter {
+    /// `Some(allowed)` when the request restricts candidates (Only or Exclude).
+    allowed: Option<Vec<bool>>,
+    /// Candidate list for `Only`, increasing, so dense scoring visits only these.
+    only: Option<Vec<ItemId>>,
+    exclude_seen: bool,
+}
+
+impl Filter {
+    fn new(request: &RecommendRequest, n_items: usize) -> Result<Self, RecommendError> {
+        let check = |items: &[ItemId]| {
+            items.iter().try_for_each(|&item| {
+                if item.0 as usize >= n_items {
+                    Err(RecommendError::CandidateOutOfRange { item, n_items })
+                } else {
+                    Ok(())
+                }
+            })
+        };
+        let (allowed, only) = match &request.candidates {
+            Candidates::All => (None, None),
+            Candidates::Only(items) => {
+                check(items)?;
+                let mut allowed = vec![false; n_items];
+                items.iter().for_each(|i| allowed[i.0 as usize] = true);
+                let mut only = items.clone();
+                only.sort_unstable();
+                only.dedup();
+                (Some(allowed), Some(only))
+            }
+            Candidates::Exclude(items) => {
+                check(items)?;
+                let mut allowed = vec![true; n_items];
+                items.iter().for_each(|i| allowed[i.0 as usize] = false);
+                (Some(allowed), None)
+            }
+        };
+        Ok(Filter {
+            allowed,
+            only,
+            exclude_seen: request.exclude_seen,
+        })
+    }
+
+    fn is_allowed(&self, item: ItemId) -> bool {
+        self.allowed.as_ref().is_none_or(|a| a[item.0 as usize])
+    }
+}
+
+/// Selects one user's top-N from a dense score row, honouring the filter.
+fn select_dense(
+    row: &mut [f32],
+    seen: &[u32],
+    filter: &Filter,
+    top: &mut TopN,
+    out: &mut Vec<(ItemId, f32)>,
+) {
+    if filter.exclude_seen {
+        seen.iter().for_each(|&i| row[i as usize] = f32::NAN);
+    }
+    match (&filter.only, &filter.allowed) {
+        (Some(only), _) => only.iter().for_each(|&i| top.push(i, row[i.0 as usize])),
+        (None, Some(allowed)) => row
+            .iter()
+            .zip(allowed)
+            .enumerate()
+            .filter(|(_, (_, ok))| **ok)
+            .for_each(|(i, (&s, _))| top.push(ItemId(i as u32), s)),
+        (None, None) => row
+            .iter()
+            .enumerate()
+            .for_each(|(i, &s)| top.push(ItemId(i as u32), s)),
+    }
+    top.drain_sorted(out);
+}
+
+/// Selects one user's top-N from sparse scores (items absent score nothing).
+fn select_sparse(
+    list: &[(ItemId, f32)],
+    seen: &[u32],
+    filter: &Filter,
+    top: &mut TopN,
+    out: &mut Vec<(ItemId, f32)>,
+) {
+    for &(item, score) in list {
+        if filter.is_allowed(item) && !(filter.exclude_seen && seen.binary_search(&item.0).is_ok())
+        {
+            top.push(item, score);
+        }
+    }
+    top.drain_sorted(out);
+}
+
+/// Top-N lists for `users` (strictly increasing), scored by `model` against `history`.
+///
+/// Users are scored in blocks of [`Recommender::block_size`], blocks in parallel; each
+/// user's list depends only on its own scores, so the result is identical at any thread
+/// count. `on_block` receives the blocks in user order (e.g. to stream them to a file);
+/// memory stays bounded by a few blocks.
+pub fn recommend_blocks<M: Recommender + ?Sized>(
+    model: &M,
+    history: &UserItemMatrix,
+    users: &[UserId],
+    request: &RecommendRequest,
+    mut on_block: impl FnMut(Recommendations) -> Result<(), RecommendError>,
+) -> Result<(), RecommendError> {
+    let n_items = model.n_items();
+    if history.n_items() != n_items {
+        return Err(RecommendError::ItemSpace {
+            expected: n_items,
+            found: history.n_items(),
+        });
+    }
+    if let Some(pair) = users.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(RecommendError::UserOrder {
+            previous: pair[0],
+            user: pair[1],
+        });
+    }
+    let filter = Filter::new(request, n_items)?;
+    let block = model.block_size().clamp(1, 4096);
+    let threads = rayon::current_num_threads().max(1);
+    // A wave of a few blocks per thread runs in parallel, then is handed out in order.
+    for wave in users.chunks(block * threads * 2) {
+        let lists: Vec<Recommendations> = wave
+            .par_chunks(block)
+            .map_init(
+                || (BlockScores::default(), TopN::new(request.n), Vec::new()),
+                |(scores, top, out), chunk| {
+                    scores.reset(chunk.len(), n_items);
+                    model.score_block(chunk, history, scores);
+                    let mut lists = Recommendations::new();
+                    for (k, &user) in chunk.iter().enumerate() {
+                        let seen = if (user.0 as usize) < history.n_users() {
+                            history.row(user).0
+                        } else {
+                            &[]
+                        };
+                        if scores.is_sparse {
+                            select_sparse(&scores.sparse[k], seen, &filter, top, out);
+                        } else {
+                            let row = &mut scores.dense[k * n_items..(k + 1) * n_items];
+                            select_dense(row, seen, &filter, top, out);
+                        }
+                        lists.push(user, out.iter().copied())?;
+                    }
+                    Ok(lists)
+                },
+            )
+            .collect::<Result<_, RecommendError>>()?;
+        for list in lists {
+            on_block(list)?;
+        }
+    }
+    Ok(())
+}
+
+/// Top-N lists for `users`, collected; see [`recommend_blocks`].
+pub fn recommend<M: Recommender + ?Sized>(
+    model: &M,
+    history: &UserItemMatrix,
+    users: &[UserId],
+    request: &RecommendRequest,
+) -> Result<Recommendations, RecommendError> {
+    let mut all = Recommendations::new();
+    recommend_blocks(model, history, users, request, |block| all.append(block))?;
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn top_by_full_sort(scores: &[f32], n: usize) -> Vec<(ItemId, f32)> {
+        let mut all: Vec<(ItemId, f32)> = scores
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_nan())
+            .map(|(i, &s)| (ItemId(i as u32), s))
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(n);
+        all
+    }
+
+    proptest! {
+        #[test]
+        fn top_n_matches_full_sort(
+            // Few distinct values so ties are common.
+            scores in prop::collection::vec(prop_oneof![
+                (0i32..6).prop_map(|v| v as f32),
+                Just(f32::NAN),
+            ], 0..200),
+            n in 0usize..30,
+        ) {
+            let mut top = TopN::new(n);
+            scores.iter().enumerate().for_each(|(i, &s)| top.push(ItemId(i as u32), s));
+            let mut out = Vec::new();
+            top.drain_sorted(&mut out);
+            let expected = top_by_full_sort(&scores, n);
+            prop_assert_eq!(out.len(), expected.len());
+            for (a, b) in out.iter().zip(&expected) {
+                prop_assert_eq!(a.0, b.0);
+                prop_assert_eq!(a.1.to_bits(), b.1.to_bits());
+            }
+        }
+    }
+
+    /// Scores item `i` as `i % 3` for everyone: many ties.
+    #[derive(Debug)]
+    struct Modulo {
+        n_items: usize,
+        sparse: bool,
+    }
+
+    impl Recommender for Modulo {
+        fn n_items(&self) -> usize {
+            self.n_items
+        }
+        fn score_block(&self, users: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
+            if self.sparse {
+                for list in out.sparse() {
+                    list.extend((0..self.n_items).map(|i| (ItemId(i as u32), (i % 3) as f32)));
+                }
+            } else {
+                let n = self.n_items;
+                for (k, row) in out.dense().chunks_mut(n).enumerate() {
+                    assert!(k < users.len());
+                    row.iter_mut()
+                        .enumerate()
+                        .for_each(|(i, s)| *s = (i % 3) as f32);
+                }
+            }
+        }
+        fn block_size(&self) -> usize {
+            2
+        }
+    }
+
+    fn history() -> UserItemMatrix {
+        // user 0 saw items 2 and 5; user 1 nothing; user 2 saw item 8.
+        UserItemMatrix::from_triples(
+            3,
+            9,
+            [
+                (UserId(0), ItemId(2), 1.0),
+                (UserId(0), ItemId(5), 1.0),
+                (UserId(2), ItemId(8), 1.0),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn items(list: RankedList<'_>) -> Vec<u32> {
+        list.items.iter().map(|i| i.0).collect()
+    }
+
+    #[test]
+    fn shared_filters_apply_to_dense_and_sparse_scores() {
+        let users = [UserId(0), UserId(1), UserId(2)];
+        for sparse in [false, true] {
+            let model = Modulo { n_items: 9, sparse };
+            let recs = recommend(&model, &history(), &users, &RecommendRequest::top(4)).unwrap();
+            // Ties broken by item id; seen items 2, 5 and 8 left out.
+            assert_eq!(items(recs.get(0)), vec![8, 1, 4, 7]);
+            assert_eq!(items(recs.get(1)), vec![2, 5, 8, 1]);
+            assert_eq!(items(recs.get(2)), vec![2, 5, 1, 4]);
+
+            let mut keep_seen = RecommendRequest::top(3);
+            keep_seen.exclude_seen = false;
+            keep_seen.candidates = Candidates::Only(vec![ItemId(5), ItemId(0), ItemId(4)]);
+            let recs = recommend(&model, &history(), &users, &keep_seen).unwrap();
+            assert_eq!(items(recs.get(0)), vec![5, 4, 0]);
+
+            let mut exclude = RecommendRequest::top(2);
+            exclude.candidates = Candidates::Exclude(vec![ItemId(2), ItemId(8)]);
+            let recs = recommend(&model, &history(), &users, &exclude).unwrap();
+            assert_eq!(items(recs.get(1)), vec![5, 1]);
+        }
+    }
+
+    #[test]
+    fn requests_outside_the_item_space_are_refused() {
+        let model = Modulo {
+            n_items: 9,
+            sparse: false,
+        };
+        let mut request = RecommendRequest::top(2);
+        request.candidates = Candidates::Only(vec![ItemId(9)]);
+        let err = recommend(&model, &history(), &[UserId(0)], &request).unwrap_err();
+        assert_eq!(
+            err,
+            RecommendError::CandidateOutOfRange {
+                item: ItemId(9),
+                n_items: 9
+            }
+        );
+        let err = recommend(&model, &history(), &[UserId(1), UserId(0)], &request).unwrap_err();
+        assert!(matches!(err, RecommendError::UserOrder { .. }));
+    }
+
+    #[test]
+    fn lists_reject_repeated_items_and_unordered_users() {
+        let mut recs = Recommendations::new();
+        recs.push(UserId(3), [(ItemId(1), 1.0)]).unwrap();
+        assert!(matches!(
+            recs.push(UserId(3), []),
+            Err(RecommendError::UserOrder { .. })
+        ));
+        assert_eq!(
+            recs.push(UserId(4), [(ItemId(1), 1.0), (ItemId(1), 0.5)]),
+            Err(RecommendError::DuplicateItem {
+                user: UserId(4),
+                item: ItemId(1)
+            })
+        );
+        assert_eq!(recs.len(), 1);
+        assert_eq!(recs.n_pairs(), 1);
+    }
+}
