@@ -1,10 +1,12 @@
 //! `clickrec`: batch recommendations from e-commerce click logs.
 
+mod evaluate_cmd;
 mod failure;
 mod generate_cmd;
 mod ingest_cmd;
 mod progress;
 mod run_cmd;
+mod similar_cmd;
 
 use std::process::ExitCode;
 
@@ -21,6 +23,8 @@ Examples:
   clickrec run pipelines/quickstart.toml
   clickrec ingest --input UserBehavior.csv --format taobao --out runs/taobao
   clickrec generate --users 1000 --items 2000 --events 60000 --seed 42 --out data/sample.csv
+  clickrec similar --run runs/quickstart --model item_knn --item 1234 --n 10
+  clickrec evaluate --recs other-tool.csv --run runs/quickstart --k 10,20,50
 
 Exit codes: 0 ok, 1 runtime or data error, 2 usage or configuration error."
 )]
@@ -41,6 +45,14 @@ enum Command {
     Split(run_cmd::RunArgs),
     /// Run only the matrix stage (confidence-weighted user-item CSR) → train_matrix.csr.
     Matrix(run_cmd::RunArgs),
+    /// Run only the train stage: fit the [models.*] of a pipeline → models/*.model.
+    Train(run_cmd::RunArgs),
+    /// Run only the recommend stage: top-N per model → recs/<model>.parquet|csv.
+    Recommend(run_cmd::RunArgs),
+    /// Score recommendation lists: the evaluate stage of a pipeline, or any system's file.
+    Evaluate(Box<evaluate_cmd::EvaluateArgs>),
+    /// Items most similar to given items, from a fitted item-kNN, ALS or BPR model.
+    Similar(similar_cmd::SimilarArgs),
     /// Write a synthetic Taobao-format click log (seeded, deterministic).
     Generate(generate_cmd::GenerateArgs),
 }
@@ -53,6 +65,10 @@ fn main() -> ExitCode {
         Command::Prep(args) => run_cmd::run(args, Some(Stage::Prep)),
         Command::Split(args) => run_cmd::run(args, Some(Stage::Split)),
         Command::Matrix(args) => run_cmd::run(args, Some(Stage::Matrix)),
+        Command::Train(args) => run_cmd::run(args, Some(Stage::Train)),
+        Command::Recommend(args) => run_cmd::run(args, Some(Stage::Recommend)),
+        Command::Evaluate(args) => evaluate_cmd::run(args),
+        Command::Similar(args) => similar_cmd::run(args),
         Command::Generate(args) => generate_cmd::run(args),
     };
     match result {

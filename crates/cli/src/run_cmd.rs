@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_pipeline::{PipelineConfig, RunOptions, Stage, StageStatus};
+use clickrec_ingest::Progress;
+use clickrec_pipeline::{Bars, PipelineConfig, RunOptions, Stage, StageStatus};
 
 use crate::failure::UsageError;
 use crate::progress::Bar;
@@ -16,14 +17,19 @@ input and configuration are unchanged since the last run into the same directory
 skipped; their artifacts are reused.
 
 Stages: ingest → prep (cleaning, sessions) → split (held-out sessions, leakage guard) →
-matrix (confidence-weighted user-item CSR). `clickrec prep|split|matrix PIPELINE.toml`
-runs one stage over a run directory whose earlier stages are up to date.
+matrix (confidence-weighted user-item CSR) → train (the [models.*] tables) → recommend
+(top-N lists in recs/) → evaluate (metrics.json, report.md, report.html). The last three
+run only when the pipeline has a [models.*] table.
+`clickrec prep|split|matrix|train|recommend|evaluate PIPELINE.toml` runs one stage over a
+run directory whose earlier stages are up to date.
 
 Examples:
   clickrec run pipelines/quickstart.toml
   clickrec split pipelines/quickstart.toml --set split.kind=temporal --set split.cutoff=1512230400
   clickrec run pipelines/taobao.toml --set input.path=/data/UserBehavior.csv --out runs/taobao
-  clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force")]
+  clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force
+  clickrec train pipelines/quickstart.toml --set models.als.factors=32
+  clickrec recommend pipelines/quickstart.toml --set recommend.users=all --set recommend.format=csv")]
 pub struct RunArgs {
     /// Pipeline file (TOML).
     #[arg(value_name = "PIPELINE.toml")]
@@ -57,12 +63,11 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
         .and_then(|c| c.plan(&args.pipeline, &base, args.out.as_deref()))
         .map_err(config_error)?;
     eprintln!("run {} → {}", args.pipeline.display(), plan.out.display());
-    let bar = Bar::new("ingest", "bytes");
     let options = RunOptions {
         force: args.force,
         only,
     };
-    clickrec_pipeline::run(&plan, options, &bar, &mut |stage| {
+    clickrec_pipeline::run(&plan, options, &TerminalBars, &mut |stage| {
         let rss = stage
             .record
             .peak_rss_bytes
@@ -75,7 +80,12 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
             ),
             StageStatus::Cached => eprintln!("[{}] cached", stage.name),
         }
-        eprint!("{}", stage.text);
+        // The metrics table is the run's result: stdout, so it can be piped.
+        if stage.name == Stage::Evaluate.name() {
+            print!("{}", stage.text);
+        } else {
+            eprint!("{}", stage.text);
+        }
     })
     .map_err(config_error)?;
     eprintln!(
@@ -83,4 +93,13 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
         plan.out.join(clickrec_pipeline::MANIFEST_FILE).display()
     );
     Ok(())
+}
+
+/// A progress bar on stderr per long step.
+struct TerminalBars;
+
+impl Bars for TerminalBars {
+    fn bar(&self, label: &str, unit: &str) -> Box<dyn Progress> {
+        Box::new(Bar::new(label, unit))
+    }
 }

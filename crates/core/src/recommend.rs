@@ -260,10 +260,11 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        // Scores are never NaN here (filtered before), so total_cmp agrees with `>`.
+        // Scores are never NaN here (filtered before); -0.0 and 0.0 tie, as in `ranks_before`.
         other
             .1
-            .total_cmp(&self.1)
+            .partial_cmp(&self.1)
+            .unwrap_or(Ordering::Equal)
             .then_with(|| self.0.cmp(&other.0))
     }
 }
@@ -303,8 +304,11 @@ impl TopN {
     /// The kept entries, best first; the selector is empty afterwards.
     pub fn drain_sorted(&mut self, out: &mut Vec<(ItemId, f32)>) {
         out.clear();
-        out.extend(self.heap.drain().map(|e| (e.0, e.1)));
-        out.sort_unstable_by(|a, b| Entry(a.0, a.1).cmp(&Entry(b.0, b.1)));
+        // Ascending order of `Entry` is best first; the emptied buffer is reused.
+        let mut entries = std::mem::take(&mut self.heap).into_sorted_vec();
+        out.extend(entries.iter().map(|e| (e.0, e.1)));
+        entries.clear();
+        self.heap = BinaryHeap::from(entries);
     }
 }
 

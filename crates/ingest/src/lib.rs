@@ -24,6 +24,7 @@ mod format;
 mod ids;
 mod options;
 mod parquet;
+mod recs;
 mod rejection;
 mod row;
 mod store;
@@ -39,6 +40,11 @@ pub use config::{ConfigError, FormatName, IdRuleName, InputConfig, parse_utc_off
 pub use error::IngestError;
 pub use format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};
 pub use options::{BadRowLimit, BadRowPolicy, IngestOptions, TimeWindow};
+pub use recs::{
+    ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsReadReport, RecsWriter,
+    TestPairsReport, ValueProblem, read_recommendations, read_recommendations_with,
+    read_test_pairs,
+};
 pub use rejection::{RejectCounts, RejectReason, Rejection};
 pub use store::{
     EVENT_LOG_FILES, EVENTS_FILE, read_event_log, read_events, read_id_maps, temporary_path,

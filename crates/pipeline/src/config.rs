@@ -2,7 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+use clickrec_eval::{CheckedEval, EvalConfig};
 use clickrec_ingest::{IngestOptions, InputConfig};
+use clickrec_models::{CheckedModel, ModelsConfig};
 use clickrec_prep::{CheckedPrep, CheckedSplit, PrepConfig, SplitConfig};
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +26,83 @@ pub struct PipelineConfig {
     /// Generate the input (a synthetic Taobao-format log written to `input.path`) instead
     /// of reading an existing file: for benchmarks and demos.
     pub generate: Option<GenerateConfig>,
+    /// `[models.*]`: the models to fit; none means the run stops after the matrix.
+    #[serde(default)]
+    pub models: ModelsConfig,
+    #[serde(default)]
+    pub train: TrainConfig,
+    #[serde(default)]
+    pub recommend: RecommendConfig,
+    /// `[evaluate]`: cut-offs, bootstrap resamples, seed of the evaluator.
+    #[serde(default)]
+    pub evaluate: EvalConfig,
+}
+
+/// `[train]`: options of the train stage that are not model parameters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Compute the training loss after each ALS/BPR iteration, for the manifest and the
+    /// report's loss chart. Costs about one extra pass over the data per iteration. Default true.
+    pub record_loss: bool,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig { record_loss: true }
+    }
+}
+
+/// Which users get recommendations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecommendUsers {
+    /// The held-out test users (what the evaluator scores).
+    Test,
+    /// Every user of the train matrix.
+    All,
+}
+
+/// File format of the recommendation lists.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecsFormat {
+    Parquet,
+    Csv,
+}
+
+impl RecsFormat {
+    pub fn extension(self) -> &'static str {
+        match self {
+            RecsFormat::Parquet => "parquet",
+            RecsFormat::Csv => "csv",
+        }
+    }
+}
+
+/// `[recommend]`: the top-N lists written to `recs/<model>.<format>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecommendConfig {
+    /// List length. Default 100; must be at least the largest `evaluate.ks`.
+    pub n: usize,
+    /// Default `test`.
+    pub users: RecommendUsers,
+    /// Leave out items the user has in train (the "new items" protocol). Default true.
+    pub exclude_seen: bool,
+    /// Default `parquet`.
+    pub format: RecsFormat,
+}
+
+impl Default for RecommendConfig {
+    fn default() -> Self {
+        RecommendConfig {
+            n: 100,
+            users: RecommendUsers::Test,
+            exclude_seen: true,
+            format: RecsFormat::Parquet,
+        }
+    }
 }
 
 /// `[generate]`: sizes of the synthetic log; the seed is `run.seed`.
@@ -72,6 +151,9 @@ pub struct Plan {
     /// Set when the input is generated rather than read.
     pub generate: Option<clickrec_synth::CheckedParams>,
     pub seed: u64,
+    /// The models to fit, in `ModelKind::ALL` order.
+    pub models: Vec<CheckedModel>,
+    pub evaluate: CheckedEval,
 }
 
 impl PipelineConfig {
@@ -157,8 +239,27 @@ impl PipelineConfig {
                 ));
             }
         };
+        let models = self.models.check().map_err(|e| checked(e.to_string()))?;
+        let evaluate = self.evaluate.check().map_err(|e| checked(e.to_string()))?;
+        if self.recommend.n == 0 {
+            return Err(invalid("recommend.n", "must be ≥ 1".into()));
+        }
+        if let Some(&k) = evaluate.ks().iter().max()
+            && !models.is_empty()
+            && self.recommend.n < k
+        {
+            return Err(invalid(
+                "recommend.n",
+                format!(
+                    "{} is smaller than the largest evaluate.ks ({k}): lists would be cut short",
+                    self.recommend.n
+                ),
+            ));
+        }
         self.run.out = Some(out.clone());
         Ok(Plan {
+            models,
+            evaluate,
             input: self.input.path.clone(),
             seed: self.run.seed,
             config: self,

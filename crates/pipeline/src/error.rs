@@ -40,6 +40,12 @@ pub enum PipelineError {
     MissingStage { stage: &'static str, dir: PathBuf },
     #[error("generating the input: {0}")]
     Generate(String),
+    #[error("{0}")]
+    Model(String),
+    #[error(
+        "the pipeline has no [models.*] table: add one (e.g. `[models.popularity]`) to train, recommend or evaluate"
+    )]
+    NoModels,
 }
 
 impl PipelineError {
@@ -52,6 +58,7 @@ impl PipelineError {
                 | PipelineError::Syntax { .. }
                 | PipelineError::Invalid { .. }
                 | PipelineError::Override { .. }
+                | PipelineError::NoModels
         )
     }
 }

@@ -4,11 +4,11 @@
 //!
 //! ```no_run
 //! use clickrec_pipeline::{run, PipelineConfig, RunOptions};
-//! use clickrec_ingest::NoProgress;
+//! use clickrec_pipeline::NoBars;
 //!
 //! let file = std::path::Path::new("pipelines/quickstart.toml");
 //! let plan = PipelineConfig::load(file, &[])?.plan(file, file.parent().unwrap(), None)?;
-//! for stage in run(&plan, RunOptions::default(), &NoProgress, &mut |_| {})? {
+//! for stage in run(&plan, RunOptions::default(), &NoBars, &mut |_| {})? {
 //!     print!("{}", stage.text);
 //! }
 //! # Ok::<(), clickrec_pipeline::PipelineError>(())
@@ -17,13 +17,21 @@
 mod config;
 mod error;
 mod manifest;
+mod model_stages;
 mod runner;
 mod stages;
 
-pub use config::{GenerateConfig, PipelineConfig, Plan, RunConfig};
+pub use config::{
+    GenerateConfig, PipelineConfig, Plan, RecommendConfig, RecommendUsers, RecsFormat, RunConfig,
+    TrainConfig,
+};
 pub use error::PipelineError;
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
-pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};
+pub use model_stages::{
+    EvalInputs, FitRecord, METRICS_FILE, MODELS_DIR, RECS_DIR, REPORT_HTML_FILE, REPORT_MD_FILE,
+    RecommendRecord, TRAIN_REPORT_FILE, load_model, model_file, write_reports,
+};
+pub use runner::{Bars, NoBars, RunOptions, Stage, StageReport, StageStatus, run};
 pub use stages::{
     MATRIX_FILE, PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
 };

@@ -10,6 +10,7 @@ use crate::error::PipelineError;
 use crate::manifest::{
     Manifest, StageRecord, fingerprint, hash_file, peak_rss_bytes, reset_peak_rss,
 };
+use crate::model_stages;
 use crate::stages::{self, StageOutput};
 
 /// What happened to one stage.
@@ -30,6 +31,21 @@ pub struct StageReport {
     pub text: String,
 }
 
+/// Makes one progress display per long step ("ingest" in bytes, "als" in iterations, …).
+pub trait Bars {
+    fn bar(&self, label: &str, unit: &str) -> Box<dyn Progress>;
+}
+
+/// No progress displays.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBars;
+
+impl Bars for NoBars {
+    fn bar(&self, _: &str, _: &str) -> Box<dyn Progress> {
+        Box::new(clickrec_ingest::NoProgress)
+    }
+}
+
 /// The stages, in order. Each reads the artifacts of the ones before it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
@@ -39,6 +55,12 @@ pub enum Stage {
     Prep,
     Split,
     Matrix,
+    /// Only with `[models.*]` tables: fit and save each model.
+    Train,
+    /// Top-N lists per model → `recs/`.
+    Recommend,
+    /// Metrics and reports of the lists on the test set.
+    Evaluate,
 }
 
 impl Stage {
@@ -49,6 +71,9 @@ impl Stage {
             Stage::Prep => "prep",
             Stage::Split => "split",
             Stage::Matrix => "matrix",
+            Stage::Train => "train",
+            Stage::Recommend => "recommend",
+            Stage::Evaluate => "evaluate",
         }
     }
 }
@@ -66,7 +91,7 @@ pub struct RunOptions {
 pub fn run(
     plan: &Plan,
     options: RunOptions,
-    progress: &dyn Progress,
+    bars: &dyn Bars,
     on_stage: &mut dyn FnMut(&StageReport),
 ) -> Result<Vec<StageReport>, PipelineError> {
     let dir = &plan.out;
@@ -122,14 +147,37 @@ pub fn run(
         &serde_json::json!(split_fp),
         &serde_json::to_value(config.prep.weights).unwrap_or_default(),
     ]);
+    let train_fp = fingerprint(&[
+        &serde_json::json!(matrix_fp),
+        &serde_json::to_value(&config.models).unwrap_or_default(),
+        &serde_json::to_value(config.train).unwrap_or_default(),
+        &serde_json::json!(plan.seed),
+    ]);
+    let recommend_fp = fingerprint(&[
+        &serde_json::json!(train_fp),
+        &serde_json::to_value(config.recommend).unwrap_or_default(),
+    ]);
+    let evaluate_fp = fingerprint(&[
+        &serde_json::json!(recommend_fp),
+        &serde_json::to_value(&config.evaluate).unwrap_or_default(),
+    ]);
+    let mut stage_kinds = vec![Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix];
+    if !plan.models.is_empty() {
+        stage_kinds.extend([Stage::Train, Stage::Recommend, Stage::Evaluate]);
+    } else if options.only.is_some_and(|only| only > Stage::Matrix) {
+        return Err(PipelineError::NoModels);
+    }
 
     // `generate` ran above: the input must exist before it is hashed.
-    for stage_kind in [Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix] {
+    for stage_kind in stage_kinds {
         let fp = match stage_kind {
             Stage::Generate | Stage::Ingest => &ingest_fp,
             Stage::Prep => &prep_fp,
             Stage::Split => &split_fp,
             Stage::Matrix => &matrix_fp,
+            Stage::Train => &train_fp,
+            Stage::Recommend => &recommend_fp,
+            Stage::Evaluate => &evaluate_fp,
         };
         if let Some(only) = options.only {
             if stage_kind > only {
@@ -152,10 +200,16 @@ pub fn run(
             fp,
             options,
             || match stage_kind {
-                Stage::Generate | Stage::Ingest => stages::run_ingest(plan, progress),
+                Stage::Generate | Stage::Ingest => {
+                    let bar = bars.bar("ingest", "bytes");
+                    stages::run_ingest(plan, bar.as_ref())
+                }
                 Stage::Prep => stages::run_prep(dir, &plan.prep),
                 Stage::Split => stages::run_split(dir, &plan.split),
                 Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),
+                Stage::Train => model_stages::run_train(plan, bars),
+                Stage::Recommend => model_stages::run_recommend(plan, bars),
+                Stage::Evaluate => model_stages::run_evaluate(plan),
             },
         )?;
         on_stage(&report);

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Models side by side with Python implicit 0.7.3: same run directory (same split, same
+# train matrix), same threads (2), 64 factors, 15 iterations, top-50 for every test user,
+# and both sides' lists scored by `clickrec evaluate` (same ruler).
+#
+#   bench/models.sh synthetic    # generated Taobao-format log, 100k users × 50k items × 10M events
+#   bench/models.sh head         # ../shared/data/taobao-userbehavior-users-head
+#   bench/models.sh              # both
+#
+# Needs the peer's virtualenv (bench/peers/README.md):
+#   python3 -m venv /work/venv-implicit && /work/venv-implicit/bin/pip install -r bench/peers/requirements.txt
+# Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended
+# to bench/results/models.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+datasets=("$@")
+[ ${#datasets[@]} -gt 0 ] || datasets=(synthetic head)
+data=${BENCH_DATA:-/tmp/clickrec-bench}
+python=${PEER_PYTHON:-/work/venv-implicit/bin/python}
+threads=2
+mkdir -p "$data" bench/results
+cargo build --release -p clickrec-cli
+bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
+export RAYON_NUM_THREADS=$threads
+
+# Same protocol for both sides: lists of 50, seen items excluded, Recall/NDCG at 10/20/50;
+# no per-iteration loss (implicit does not compute it either).
+common=(--set recommend.n=50 --set "evaluate.ks=[10, 20, 50]" --set train.record_loss=false)
+
+for dataset in "${datasets[@]}"; do
+  run="$data/models-$dataset"
+  case "$dataset" in
+    synthetic)
+      args=(pipelines/synthetic-10m.toml --set "input.path=$data/synthetic-10m-input.csv") ;;
+    head)
+      head_csv=../shared/data/taobao-userbehavior-users-head/UserBehavior_head.csv
+      [ -f "$head_csv" ] || { echo "skipped head: $head_csv is absent"; continue; }
+      args=(pipelines/taobao.toml --set "input.path=$head_csv") ;;
+    *) echo "unknown dataset $dataset (synthetic|head)"; exit 2 ;;
+  esac
+  "$bin" run "${args[@]}" "${common[@]}" --out "$run"
+  for model in als bpr item_knn; do
+    "$python" bench/peers/implicit_run.py --run "$run" --model "$model" --factors 64 --iterations 15 \
+      --regularization 0.01 --alpha 1.0 --learning-rate 0.01 --k 100 --n 50 \
+      --threads $threads --seed 42 --out "$run/peer/$model"
+    cp "$run/peer/$model/recs.csv" "$run/peer/implicit_$model.csv"
+  done
+  recs=()
+  for model in popularity item_knn als bpr; do recs+=(--recs "$run/recs/$model.parquet"); done
+  for model in item_knn als bpr; do recs+=(--recs "$run/peer/implicit_$model.csv"); done
+  "$bin" evaluate "${recs[@]}" --run "$run" --k 10,20,50 --exclude-seen --report-dir "$run/compare"
+  python3 bench/models_table.py "$run" "$dataset" "bench/models.sh $dataset" >> bench/results/models.md
+  tail -n 20 bench/results/models.md
+done

@@ -1,0 +1,140 @@
+//! `clickrec evaluate`: the evaluate stage of a pipeline, or any system's recommendation
+//! files scored against a run directory's held-out test set with the same ruler.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use clap::Args;
+use clickrec_eval::{EvalConfig, Protocol, build_report, evaluate_model};
+use clickrec_pipeline::{EvalInputs, Stage, write_reports};
+
+use crate::failure::{UsageError, usage};
+use crate::run_cmd::{self, RunArgs};
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Two ways to call it:
+
+  clickrec evaluate PIPELINE.toml
+      the evaluate stage of a pipeline (its recs/ lists against its test set).
+
+  clickrec evaluate --recs FILE [--recs FILE ...] --run RUN_DIR [--k 10,20,50]
+      lists from any system, CSV or Parquet with columns user_id,item_id,rank or
+      user_id,item_id,score (external ids, rank 1 = best; with only a score, higher is
+      better), scored against RUN_DIR's held-out test set (test_set.json), train matrix and
+      id maps. Each file is a model named after the file stem. Writes metrics.json,
+      report.md and report.html into --report-dir (default: the current directory) and
+      prints the metrics table.
+
+Malformed lists (missing columns, duplicate ranks or items, non-numeric ranks) are errors
+naming the file, line and value. Users or items the run does not know are errors unless
+--skip-unknown, which drops them and reports how many.
+
+Examples:
+  clickrec evaluate pipelines/quickstart.toml
+  clickrec evaluate --recs implicit-als.csv --recs runs/quickstart/recs/als.parquet --run runs/quickstart --k 10,20,50")]
+pub struct EvaluateArgs {
+    /// Pipeline file whose evaluate stage to run.
+    #[arg(value_name = "PIPELINE.toml", conflicts_with_all = ["recs", "run"])]
+    pub pipeline: Option<PathBuf>,
+    /// Run directory of the pipeline (overrides run.out).
+    #[arg(long, value_name = "RUN_DIR", requires = "pipeline")]
+    pub out: Option<PathBuf>,
+    /// Override a value of the pipeline file (repeatable).
+    #[arg(long = "set", value_name = "KEY.PATH=VALUE", requires = "pipeline")]
+    pub overrides: Vec<String>,
+    /// Redo the stage even when it is up to date.
+    #[arg(long, requires = "pipeline")]
+    pub force: bool,
+    /// A recommendation file to score (repeatable).
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub recs: Vec<PathBuf>,
+    /// Run directory with the held-out test set, train matrix and id maps.
+    #[arg(long, value_name = "RUN_DIR", requires = "recs")]
+    pub run: Option<PathBuf>,
+    /// Cut-offs, comma-separated (default 5,10,20,50,100).
+    #[arg(long, value_delimiter = ',', value_name = "K,K,...")]
+    pub k: Vec<usize>,
+    /// Bootstrap resamples for the confidence intervals (default 1000).
+    #[arg(long)]
+    pub bootstrap: Option<usize>,
+    /// Seed of the bootstrap (default 42).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Record in the report that the lists exclude items seen in train.
+    #[arg(long)]
+    pub exclude_seen: bool,
+    /// Drop rows whose user or item the run does not know, and count them.
+    #[arg(long)]
+    pub skip_unknown: bool,
+    /// Folder for metrics.json, report.md and report.html.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub report_dir: PathBuf,
+}
+
+pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
+    if let Some(pipeline) = &args.pipeline {
+        let run_args = RunArgs {
+            pipeline: pipeline.clone(),
+            out: args.out.clone(),
+            overrides: args.overrides.clone(),
+            force: args.force,
+        };
+        return run_cmd::run(&run_args, Some(Stage::Evaluate));
+    }
+    let Some(run_dir) = &args.run else {
+        return usage("give a PIPELINE.toml, or --recs FILE with --run RUN_DIR (see --help)");
+    };
+    let mut config = EvalConfig::default();
+    if !args.k.is_empty() {
+        config.ks = args.k.clone();
+    }
+    if let Some(b) = args.bootstrap {
+        config.bootstrap_samples = b;
+    }
+    if let Some(seed) = args.seed {
+        config.seed = seed;
+    }
+    let config = config
+        .check()
+        .map_err(|e| UsageError(e.to_string().replace("evaluate.ks", "--k")))?;
+    let inputs = EvalInputs::read(run_dir)?;
+    let data = inputs.data();
+    let options = clickrec_ingest::ReadOptions {
+        skip_unknown: args.skip_unknown,
+    };
+    let mut evaluations = Vec::new();
+    let mut longest = 0;
+    for path in &args.recs {
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| path.display().to_string());
+        let (recs, read) = clickrec_ingest::read_recommendations_with(path, &inputs.ids, &options)?;
+        eprintln!(
+            "{}: {} rows, {} lists ordered by {:?}; unknown users {} ({} rows), unknown items {} rows",
+            path.display(),
+            read.rows,
+            read.users,
+            read.order,
+            read.unknown_users,
+            read.unknown_user_rows,
+            read.unknown_item_rows
+        );
+        longest = longest.max(recs.iter().map(|l| l.items.len()).max().unwrap_or(0));
+        evaluations.push(evaluate_model(&name, &recs, &data, &config)?);
+    }
+    let protocol = Protocol {
+        split: format!("test set of {}", run_dir.display()),
+        exclude_seen: args.exclude_seen,
+        n_recommended: longest,
+    };
+    let report = build_report(protocol, &data, &evaluations, &BTreeMap::new(), &config);
+    write_reports(&args.report_dir, &report)?;
+    print!("{}", report.terminal_table());
+    eprintln!(
+        "wrote metrics.json, report.md, report.html to {}",
+        args.report_dir.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! `clickrec similar`: nearest neighbours of items from a fitted model of a run directory.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use clickrec_ingest::read_id_maps;
+use clickrec_models::ModelKind;
+
+use crate::failure::usage;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Prints CSV on stdout: item_id,rank,similar_item_id,score (external ids). Item-kNN lists its
+stored neighbours; ALS and BPR rank by cosine of item factors.
+
+Examples:
+  clickrec similar --run runs/quickstart --model item_knn --item 1234 --n 10
+  clickrec similar --run runs/quickstart --model als --item 1234 --item 977")]
+pub struct SimilarArgs {
+    /// Run directory whose train stage fitted the model.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub run: PathBuf,
+    /// item_knn, als or bpr.
+    #[arg(long)]
+    pub model: String,
+    /// External item id (repeatable).
+    #[arg(long = "item", value_name = "ITEM_ID", required = true)]
+    pub items: Vec<String>,
+    /// Neighbours per item.
+    #[arg(long, default_value_t = 10)]
+    pub n: usize,
+}
+
+pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
+    let Some(kind) = ModelKind::from_name(&args.model) else {
+        return usage(format!(
+            "--model {:?}: expected one of item_knn, als, bpr",
+            args.model
+        ));
+    };
+    let ids = read_id_maps(&args.run)?;
+    let lookup = ids.items.lookup_table();
+    let mut items = Vec::new();
+    for external in &args.items {
+        match lookup.get(external.as_str()) {
+            Some(&item) => items.push((external, item)),
+            None => {
+                return usage(format!(
+                    "--item {external:?}: not an item of {} ({} items)",
+                    args.run.display(),
+                    ids.items.len()
+                ));
+            }
+        }
+    }
+    let model = clickrec_pipeline::load_model(&args.run, &ids, kind)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    writeln!(out, "item_id,rank,similar_item_id,score")?;
+    for (external, item) in items {
+        for (rank, (other, score)) in model.similar_items(item, args.n)?.into_iter().enumerate() {
+            writeln!(
+                out,
+                "{},{},{},{score}",
+                csv_field(external),
+                rank + 1,
+                csv_field(ids.items.external(other))
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Quotes a CSV field when it needs it.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}

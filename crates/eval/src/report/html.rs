@@ -1,0 +1,267 @@
+//! `report.html`: one self-contained page, inline CSS and SVG, no scripts, no network.
+
+use std::fmt::Write;
+
+use crate::bootstrap::percent;
+use crate::metric::{Metric, Segment, Variant};
+
+use super::Report;
+use super::svg::{
+    BarSeries, Curve, CurvePoint, PopularityBar, esc, grouped_bars, k_curves, loss_chart,
+    popularity_bars,
+};
+use super::tables::{Anchor, Section, Table, sections, thousands};
+
+const STYLE: &str = "
+:root { color-scheme: light; }
+body { font: 15px/1.5 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1b1b1b; background: #fff; margin: 0; }
+main { max-width: 1400px; margin: 0 auto; padding: 1.5rem 2rem 4rem; }
+h1 { font-size: 1.6rem; margin: 0.5rem 0 1rem; }
+h2 { font-size: 1.25rem; margin: 2.2rem 0 0.6rem; border-bottom: 1px solid #ddd; padding-bottom: 0.2rem; }
+p, li { max-width: 75rem; }
+.tablewrap { overflow-x: auto; margin: 0.4rem 0 1.2rem; }
+table { border-collapse: collapse; font-size: 13px; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-style: italic; color: #555; padding: 0.2rem 0; }
+th, td { border: 1px solid #d8d8d8; padding: 0.25rem 0.55rem; white-space: nowrap; }
+th { background: #f3f5f7; text-align: left; }
+td.num { text-align: right; }
+tbody tr:nth-child(even) { background: #fafafa; }
+.charts { display: flex; flex-wrap: wrap; gap: 1.2rem; }
+figure { margin: 0; border: 1px solid #e3e3e3; border-radius: 6px; padding: 0.5rem; background: #fff; }
+figcaption { font-size: 13px; color: #444; max-width: 640px; }
+svg.chart { display: block; max-width: 100%; height: auto; }
+svg.chart text { font: 12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; fill: #222; }
+svg.chart .chart-title { font-size: 14px; font-weight: 600; }
+svg.chart .axis-title { font-size: 12px; fill: #444; }
+svg.chart .tick.sub { fill: #666; font-size: 11px; }
+svg.chart .value { font-size: 10px; fill: #333; }
+svg.chart line.grid { stroke: #e6e6e6; stroke-width: 1; }
+svg.chart line.axis { stroke: #555; stroke-width: 1; }
+.swatch { display: inline-block; width: 0.8em; height: 0.8em; margin-right: 0.3em; vertical-align: baseline; }
+";
+
+fn table(out: &mut String, t: &Table) {
+    let _ = write!(
+        out,
+        "<div class=\"tablewrap\"><table><caption>{}</caption><thead><tr>",
+        esc(&t.caption)
+    );
+    for h in &t.header {
+        let _ = write!(out, "<th scope=\"col\">{}</th>", esc(h));
+    }
+    out.push_str("</tr></thead><tbody>");
+    for row in &t.rows {
+        out.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            if i < t.label_columns {
+                let _ = write!(out, "<td>{}</td>", esc(cell));
+            } else {
+                let _ = write!(out, "<td class=\"num\">{}</td>", esc(cell));
+            }
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</tbody></table></div>\n");
+}
+
+fn section(out: &mut String, s: &Section) {
+    let _ = writeln!(out, "<section id=\"{}\"><h2>{}</h2>", s.id, esc(&s.heading));
+    for p in &s.paragraphs {
+        let _ = writeln!(out, "<p>{}</p>", esc(p));
+    }
+    if !s.bullets.is_empty() {
+        out.push_str("<ul>");
+        for b in &s.bullets {
+            let _ = write!(out, "<li>{}</li>", esc(b));
+        }
+        out.push_str("</ul>\n");
+    }
+    for t in &s.tables {
+        table(out, t);
+    }
+    out.push_str("</section>\n");
+}
+
+fn figure(out: &mut String, svg: &str, caption: &str) {
+    let _ = writeln!(
+        out,
+        "<figure>{svg}<figcaption>{}</figcaption></figure>",
+        esc(caption)
+    );
+}
+
+/// The charts section: Recall and NDCG over K, activity buckets, popularity, losses.
+fn charts(report: &Report) -> String {
+    let mut out = String::from("<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">\n");
+    let ks = &report.settings.ks;
+    let k = report.headline_k();
+    let conf = percent(report.settings.confidence);
+    for metric in [Metric::Recall, Metric::Ndcg] {
+        let curves: Vec<Curve> = report
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| Curve {
+                name: &m.name,
+                colour: i,
+                points: ks
+                    .iter()
+                    .map(|&k| {
+                        m.estimate(Variant::All, metric, k).map(|e| CurvePoint {
+                            mean: e.mean,
+                            ci: e.ci_low.zip(e.ci_high),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let svg = k_curves(
+            &format!("{metric}@K by model (all targets / all items)"),
+            metric.name(),
+            ks,
+            &curves,
+            &conf,
+        );
+        figure(
+            &mut out,
+            &svg,
+            &format!(
+                "{metric} at each cut-off K; whiskers show {conf} bootstrap intervals over users."
+            ),
+        );
+    }
+    let reference = report.models.first();
+    let groups: Vec<(String, Option<String>)> = Segment::ACTIVITY
+        .iter()
+        .map(|&s| {
+            let users = reference.map_or(0, |m| m.variant(Variant::All).segments[s.index()].users);
+            (
+                s.label().to_owned(),
+                Some(format!("{} users", thousands(users))),
+            )
+        })
+        .collect();
+    let ki = ks.iter().position(|&x| x == k).unwrap_or(0);
+    for metric in [Metric::Recall, Metric::Ndcg] {
+        let series: Vec<BarSeries> = report
+            .models
+            .iter()
+            .enumerate()
+            .map(|(i, m)| BarSeries {
+                name: &m.name,
+                colour: i,
+                values: Segment::ACTIVITY
+                    .iter()
+                    .map(|&s| {
+                        m.variant(Variant::All).segments[s.index()]
+                            .at_k
+                            .get(ki)
+                            .map(|v| *v.get(metric))
+                    })
+                    .collect(),
+            })
+            .collect();
+        let aria = format!(
+            "Grouped bar chart of {metric}@{k} by train activity bucket (train events per user) for each model"
+        );
+        let svg = grouped_bars(
+            &format!("{metric}@{k} by train activity (train events per user)"),
+            &format!("{metric}@{k}"),
+            &groups,
+            &series,
+            &aria,
+        );
+        figure(
+            &mut out,
+            &svg,
+            &format!(
+                "{metric}@{k} per activity bucket, all targets / all items; buckets without users have no bar."
+            ),
+        );
+    }
+    let bars: Vec<PopularityBar> = report
+        .models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            let at = m.variant(Variant::All).at_k.iter().find(|a| a.k == k);
+            PopularityBar {
+                name: &m.name,
+                colour: i,
+                percentile: at.and_then(|a| a.popularity_percentile),
+                coverage: at.map_or(0.0, |a| a.coverage),
+            }
+        })
+        .collect();
+    figure(
+        &mut out,
+        &popularity_bars(
+            &format!("Popularity of the top-{k} recommended items"),
+            k,
+            &bars,
+        ),
+        &format!(
+            "Mean train-popularity percentile of each user's top-{k} items (100 = the most popular items), and the share of the catalogue recommended to anyone (coverage)."
+        ),
+    );
+    for (i, m) in report.models.iter().enumerate() {
+        if let Some(values) = report.training_loss.get(&m.name)
+            && values.iter().any(|v| v.is_finite())
+        {
+            figure(
+                &mut out,
+                &loss_chart(&m.name, i, values),
+                &format!("Training loss of {} per iteration.", m.name),
+            );
+        }
+    }
+    // Losses of names that are not among the models still get a chart.
+    for (j, (name, values)) in report.training_loss.iter().enumerate() {
+        if report.model(name).is_none() && values.iter().any(|v| v.is_finite()) {
+            figure(
+                &mut out,
+                &loss_chart(name, report.models.len() + j, values),
+                &format!("Training loss of {name} per iteration."),
+            );
+        }
+    }
+    out.push_str("</div></section>\n");
+    out
+}
+
+pub(crate) fn render(report: &Report) -> String {
+    let names: Vec<&str> = report.models.iter().map(|m| m.name.as_str()).collect();
+    let title = if names.is_empty() {
+        "clickrec evaluation report".to_owned()
+    } else {
+        format!("clickrec evaluation: {}", names.join(", "))
+    };
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<link rel=\"icon\" href=\"data:,\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n<h1>{}</h1>\n",
+        esc(&title),
+        esc(&title)
+    );
+    if !report.models.is_empty() {
+        out.push_str("<p>");
+        for (i, name) in names.iter().enumerate() {
+            let _ = write!(
+                out,
+                "<span class=\"swatch\" style=\"background:{}\"></span>{}{}",
+                super::svg::colour(i),
+                esc(name),
+                if i + 1 < names.len() { " &nbsp; " } else { "" }
+            );
+        }
+        out.push_str("</p>\n");
+    }
+    for s in sections(report) {
+        section(&mut out, &s);
+        if s.anchor == Anchor::Charts {
+            out.push_str(&charts(report));
+        }
+    }
+    out.push_str("</main>\n</body>\n</html>\n");
+    out
+}

@@ -1,0 +1,466 @@
+//! The report: every number of every model with its K, variant and interval, the
+//! protocol and the counts (`metrics.json`), rendered as Markdown, one self-contained
+//! HTML page with SVG charts, and a compact terminal table.
+
+mod html;
+mod markdown;
+mod svg;
+mod tables;
+mod terminal;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use clickrec_core::TestSetCounts;
+use serde::{Deserialize, Serialize};
+
+use crate::bootstrap::{
+    Estimate, PairedComparison, interval, paired_from_draws_raw, resample_means,
+};
+use crate::config::{CheckedEval, headline_k};
+use crate::error::EvalError;
+use crate::evaluate::{EvalData, ModelEvaluation, SegmentSummary};
+use crate::metric::{Metric, Metrics, Variant};
+
+/// How the lists were made and the test set was cut, as the caller describes it; the
+/// report prints it next to the numbers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Protocol {
+    /// The split, in words (e.g. "last session per user, 30 min gap").
+    pub split: String,
+    /// Whether the lists leave out items the user has in train.
+    pub exclude_seen: bool,
+    /// Length of the lists as produced.
+    pub n_recommended: usize,
+}
+
+/// The evaluation settings, echoed in the report.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settings {
+    pub ks: Vec<usize>,
+    /// The K that charts and summary sentences single out.
+    pub headline_k: usize,
+    pub bootstrap_samples: usize,
+    pub confidence: f64,
+    pub seed: u64,
+    /// How intervals are computed, in words.
+    pub interval_method: String,
+}
+
+/// Users evaluated and skipped in one variant (the same for every model).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VariantCounts {
+    pub variant: Variant,
+    pub label: String,
+    pub evaluated_users: u64,
+    /// Test users whose target set in this variant is empty.
+    pub skipped_users: u64,
+}
+
+/// One model at one K of one variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AtK {
+    pub k: usize,
+    /// The ranking metrics with bootstrap intervals.
+    #[serde(flatten)]
+    pub metrics: Metrics<Estimate>,
+    /// Distinct items in the top-K lists of the evaluated users / catalogue size.
+    pub coverage: f64,
+    pub distinct_items: u64,
+    /// Mean train-popularity percentile of the top-K items (0–100, 100 = most popular).
+    pub popularity_percentile: Option<f64>,
+    /// Share of the top-K items the user already had in train.
+    pub seen_share: Option<f64>,
+}
+
+/// One model in one variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VariantReport {
+    pub variant: Variant,
+    pub evaluated_users: u64,
+    pub skipped_users: u64,
+    /// Evaluated users without a list, or with an empty list after the variant's filter.
+    pub users_without_recommendations: u64,
+    pub at_k: Vec<AtK>,
+    /// Activity buckets, then cold and warm (point estimates).
+    pub segments: Vec<SegmentSummary>,
+}
+
+/// One model.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelReport {
+    pub name: String,
+    /// Test users without a list (scored 0).
+    pub users_without_recommendations: u64,
+    /// Lists of users outside the test set (ignored).
+    pub ignored_lists: u64,
+    /// Whether intervals and comparisons were computed for this model.
+    pub bootstrapped: bool,
+    /// The four variants, main one first.
+    pub variants: Vec<VariantReport>,
+}
+
+impl ModelReport {
+    pub fn variant(&self, variant: Variant) -> &VariantReport {
+        &self.variants[variant.index()]
+    }
+
+    /// The estimate of `metric` at `k` in `variant`.
+    pub fn estimate(&self, variant: Variant, metric: Metric, k: usize) -> Option<Estimate> {
+        self.variant(variant)
+            .at_k
+            .iter()
+            .find(|a| a.k == k)
+            .map(|a| *a.metrics.get(metric))
+    }
+}
+
+/// Resample means kept for [`Report::compare`] (not serialized).
+#[derive(Debug)]
+struct Draws {
+    /// Per model (`None`: not bootstrapped): `[resample][variant][slot]`.
+    per_model: Vec<Option<Vec<f64>>>,
+    /// Values per resample: variants × slots.
+    width: usize,
+    /// Values per variant: metrics × cut-offs.
+    slots: usize,
+}
+
+/// Everything the evaluator found; see the module docs. Serialize it for `metrics.json`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub protocol: Protocol,
+    pub settings: Settings,
+    /// Items of the train matrix (the denominator of coverage).
+    pub catalogue_items: usize,
+    /// Test users, cold users, kept and dropped targets, users without targets.
+    pub test_set: TestSetCounts,
+    /// Evaluated and skipped users per variant.
+    pub variants: Vec<VariantCounts>,
+    pub models: Vec<ModelReport>,
+    /// Every pair of bootstrapped models on Recall and NDCG at every K, all targets / all
+    /// items.
+    pub comparisons: Vec<PairedComparison>,
+    /// Training loss per iteration, by model name (as given).
+    pub training_loss: BTreeMap<String, Vec<f64>>,
+    /// Anything that limits the report (models evaluated on other data, repeated names).
+    pub warnings: Vec<String>,
+    #[serde(skip)]
+    draws: Option<Arc<Draws>>,
+}
+
+/// Builds the report: bootstrap intervals for every metric, K and variant of every
+/// model, and paired comparisons of every pair of models on Recall and NDCG at every K
+/// (all targets / all items).
+///
+/// Models must have been evaluated on `data` with `config`'s cut-offs; a model that was
+/// not is reported with its averages only, and a warning says why.
+pub fn build_report(
+    protocol: Protocol,
+    data: &EvalData,
+    models: &[ModelEvaluation],
+    training_loss: &BTreeMap<String, Vec<f64>>,
+    config: &CheckedEval,
+) -> Report {
+    let membership = data.membership();
+    let n_test = membership.len() as u64;
+    let mut warnings = Vec::new();
+    let usable: Vec<bool> = models
+        .iter()
+        .map(|m| {
+            if m.ks() != config.ks() {
+                warnings.push(format!(
+                    "model {:?} was evaluated at K = {:?}, not at the configured {:?}: it has no intervals or comparisons",
+                    m.name(),
+                    m.ks(),
+                    config.ks()
+                ));
+                false
+            } else if m.membership() != membership.as_slice() {
+                warnings.push(format!(
+                    "model {:?} was evaluated on other test users or another train matrix: it has no intervals or comparisons",
+                    m.name()
+                ));
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    for (i, m) in models.iter().enumerate() {
+        if models[..i].iter().any(|o| o.name() == m.name()) {
+            warnings.push(format!(
+                "two models are named {:?}: comparisons by name use the first",
+                m.name()
+            ));
+        }
+    }
+    let chosen: Vec<&ModelEvaluation> = models
+        .iter()
+        .zip(&usable)
+        .filter(|(_, ok)| **ok)
+        .map(|(m, _)| m)
+        .collect();
+    let samples = config.bootstrap_samples();
+    let slots = Metric::ALL.len() * config.ks().len();
+    let width = Variant::ALL.len() * slots;
+    let mut means = if samples > 0 && !chosen.is_empty() {
+        resample_means(&chosen, &membership, &Variant::ALL, samples, config.seed())
+    } else {
+        Vec::new()
+    }
+    .into_iter();
+    let per_model: Vec<Option<Vec<f64>>> = usable
+        .iter()
+        .map(|&ok| if ok { means.next() } else { None })
+        .collect();
+
+    let model_reports = models
+        .iter()
+        .zip(&per_model)
+        .map(|(m, draws)| model_report(m, draws.as_deref(), width, config.confidence()))
+        .collect::<Vec<_>>();
+
+    let draws = Draws {
+        per_model,
+        width,
+        slots,
+    };
+    let mut comparisons = Vec::new();
+    for i in 0..models.len() {
+        for j in i + 1..models.len() {
+            if !(usable[i] && usable[j]) {
+                continue;
+            }
+            for metric in [Metric::Recall, Metric::Ndcg] {
+                for &k in config.ks() {
+                    if let Ok(c) = compare_indices(
+                        &model_reports,
+                        &draws,
+                        (i, j),
+                        (metric, k, Variant::All),
+                        config.confidence(),
+                    ) {
+                        comparisons.push(c);
+                    }
+                }
+            }
+        }
+    }
+
+    let variants = Variant::ALL
+        .iter()
+        .map(|&variant| {
+            let evaluated = membership
+                .iter()
+                .filter(|&&m| m & (1 << variant.index()) != 0)
+                .count() as u64;
+            VariantCounts {
+                variant,
+                label: variant.label().to_owned(),
+                evaluated_users: evaluated,
+                skipped_users: n_test - evaluated,
+            }
+        })
+        .collect();
+    Report {
+        protocol,
+        settings: Settings {
+            ks: config.ks().to_vec(),
+            headline_k: config.headline_k(),
+            bootstrap_samples: samples,
+            confidence: config.confidence(),
+            seed: config.seed(),
+            interval_method: format!(
+                "percentile bootstrap over test users: {samples} resamples (seed {}), the same resampled users for every model; paired comparisons bootstrap the per-user difference",
+                config.seed()
+            ),
+        },
+        catalogue_items: data.train.n_items(),
+        test_set: *data.test.counts(),
+        variants,
+        models: model_reports,
+        comparisons,
+        training_loss: training_loss.clone(),
+        warnings,
+        draws: Some(Arc::new(draws)),
+    }
+}
+
+fn model_report(
+    m: &ModelEvaluation,
+    draws: Option<&[f64]>,
+    width: usize,
+    confidence: f64,
+) -> ModelReport {
+    let nk = m.ks().len();
+    let slots = Metric::ALL.len() * nk;
+    let variants = m
+        .variants()
+        .iter()
+        .map(|v| {
+            let at_k = v
+                .at_k
+                .iter()
+                .enumerate()
+                .map(|(ki, s)| {
+                    let metrics = Metrics::from_fn(|metric| {
+                        let mean = *s.metrics.get(metric);
+                        let column = v.variant.index() * slots + metric.index() * nk + ki;
+                        let ci = draws.and_then(|d| {
+                            interval(
+                                d.chunks_exact(width).map(|row| row[column]).collect(),
+                                confidence,
+                            )
+                        });
+                        Estimate::new(mean, ci)
+                    });
+                    AtK {
+                        k: s.k,
+                        metrics,
+                        coverage: s.coverage,
+                        distinct_items: s.distinct_items,
+                        popularity_percentile: s.popularity_percentile,
+                        seen_share: s.seen_share,
+                    }
+                })
+                .collect();
+            VariantReport {
+                variant: v.variant,
+                evaluated_users: v.evaluated_users,
+                skipped_users: v.skipped_users,
+                users_without_recommendations: v.users_without_recommendations,
+                at_k,
+                segments: v.segments.clone(),
+            }
+        })
+        .collect();
+    ModelReport {
+        name: m.name().to_owned(),
+        users_without_recommendations: m.users_without_recommendations(),
+        ignored_lists: m.ignored_lists(),
+        bootstrapped: draws.is_some(),
+        variants,
+    }
+}
+
+fn compare_indices(
+    models: &[ModelReport],
+    draws: &Draws,
+    (i, j): (usize, usize),
+    (metric, k, variant): (Metric, usize, Variant),
+    confidence: f64,
+) -> Result<PairedComparison, EvalError> {
+    let (a, b) = (&models[i], &models[j]);
+    let mean = |m: &ModelReport| {
+        m.estimate(variant, metric, k)
+            .map(|e| e.mean)
+            .ok_or_else(|| EvalError::UnknownK {
+                k,
+                ks: m.variant(variant).at_k.iter().map(|a| a.k).collect(),
+            })
+    };
+    let (mean_a, mean_b) = (mean(a)?, mean(b)?);
+    let nk = draws.slots / Metric::ALL.len();
+    let ki = a
+        .variant(variant)
+        .at_k
+        .iter()
+        .position(|x| x.k == k)
+        .unwrap_or(0);
+    let column = variant.index() * draws.slots + metric.index() * nk + ki;
+    let resampled = match (&draws.per_model[i], &draws.per_model[j]) {
+        (Some(da), Some(db)) => Some((da.as_slice(), db.as_slice(), draws.width, column)),
+        _ => None,
+    };
+    Ok(paired_from_draws_raw(
+        (&a.name, &b.name),
+        (metric, k, variant),
+        (mean_a, mean_b),
+        resampled,
+        confidence,
+    ))
+}
+
+impl Report {
+    /// Paired bootstrap comparison of models `a` and `b` (by name) on `metric` at `k` in
+    /// `variant`, from the report's resamples: equal to [`crate::compare_models`] on the
+    /// two evaluations with the report's settings.
+    pub fn compare(
+        &self,
+        a: &str,
+        b: &str,
+        metric: Metric,
+        k: usize,
+        variant: Variant,
+    ) -> Result<PairedComparison, EvalError> {
+        let find = |name: &str| {
+            self.models
+                .iter()
+                .position(|m| m.name == name)
+                .ok_or_else(|| EvalError::UnknownModel(name.to_owned()))
+        };
+        let (i, j) = (find(a)?, find(b)?);
+        if !self.settings.ks.contains(&k) {
+            return Err(EvalError::UnknownK {
+                k,
+                ks: self.settings.ks.clone(),
+            });
+        }
+        let empty = Draws {
+            per_model: vec![None; self.models.len()],
+            width: 0,
+            slots: Metric::ALL.len() * self.settings.ks.len(),
+        };
+        let draws = self.draws.as_deref().unwrap_or(&empty);
+        if self.settings.bootstrap_samples > 0
+            && (draws.per_model[i].is_none() || draws.per_model[j].is_none())
+        {
+            return Err(EvalError::NotComparable {
+                a: a.to_owned(),
+                b: b.to_owned(),
+                reason: "one of them was not evaluated on the report's test users and cut-offs"
+                    .into(),
+            });
+        }
+        compare_indices(
+            &self.models,
+            draws,
+            (i, j),
+            (metric, k, variant),
+            self.settings.confidence,
+        )
+    }
+
+    /// The model named `name`.
+    pub fn model(&self, name: &str) -> Option<&ModelReport> {
+        self.models.iter().find(|m| m.name == name)
+    }
+
+    /// The K that charts and summary sentences single out.
+    pub fn headline_k(&self) -> usize {
+        headline_k(&self.settings.ks)
+    }
+
+    /// `metrics.json`: the report as pretty-printed JSON (non-finite numbers as `null`).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
+    }
+
+    /// `report.md`.
+    pub fn markdown(&self) -> String {
+        markdown::render(self)
+    }
+
+    /// `report.html`: one self-contained page (inline CSS and SVG, no scripts).
+    pub fn html(&self) -> String {
+        html::render(self)
+    }
+
+    /// A compact table per model for the terminal: Recall, NDCG, HitRate and MRR at each
+    /// K (all targets / all items) with intervals, then the headline comparisons.
+    pub fn terminal_table(&self) -> String {
+        terminal::render(self)
+    }
+}

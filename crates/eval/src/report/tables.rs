@@ -1,0 +1,474 @@
+//! The report's text content as plain sections and tables, rendered identically by the
+//! Markdown and HTML writers.
+
+use crate::bootstrap::{Estimate, percent};
+use crate::metric::{Metric, Segment, Variant};
+
+use super::Report;
+
+/// A table of text cells; the first `label_columns` columns are labels, the rest numbers.
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub caption: String,
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    pub label_columns: usize,
+}
+
+/// Where the HTML page puts its charts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Anchor {
+    None,
+    /// Charts follow this section.
+    Charts,
+}
+
+#[derive(Debug)]
+pub(crate) struct Section {
+    pub id: &'static str,
+    pub heading: String,
+    pub paragraphs: Vec<String>,
+    pub bullets: Vec<String>,
+    pub tables: Vec<Table>,
+    pub anchor: Anchor,
+}
+
+impl Section {
+    fn new(id: &'static str, heading: impl Into<String>) -> Self {
+        Section {
+            id,
+            heading: heading.into(),
+            paragraphs: Vec::new(),
+            bullets: Vec::new(),
+            tables: Vec::new(),
+            anchor: Anchor::None,
+        }
+    }
+}
+
+pub(crate) fn num(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "–".into()
+    }
+}
+
+pub(crate) fn pct1(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// "0.0712 (0.0698–0.0725)", or the mean alone without an interval.
+pub(crate) fn estimate(e: &Estimate) -> String {
+    match (e.ci_low, e.ci_high) {
+        (Some(lo), Some(hi)) => format!("{} ({}–{})", num(e.mean), num(lo), num(hi)),
+        _ => num(e.mean),
+    }
+}
+
+/// 1234567 → "1,234,567".
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+pub(crate) fn sections(report: &Report) -> Vec<Section> {
+    let mut out = vec![summary(report), protocol(report), counts(report)];
+    for variant in Variant::ALL {
+        out.push(results(report, variant));
+    }
+    out.push(breakdown(
+        report,
+        "activity",
+        "Breakdown by train activity (all targets / all items)",
+        &Segment::ACTIVITY,
+        "Train events",
+    ));
+    out.push(breakdown(
+        report,
+        "coldness",
+        "Breakdown cold vs warm users (all targets / all items)",
+        &Segment::COLDNESS,
+        "Users",
+    ));
+    out.push(comparisons(report));
+    if report.training_loss.values().any(|v| !v.is_empty()) {
+        out.push(losses(report));
+    }
+    if !report.warnings.is_empty() {
+        let mut s = Section::new("warnings", "Warnings");
+        s.bullets = report.warnings.clone();
+        out.push(s);
+    }
+    out.push(definitions(report));
+    out
+}
+
+fn summary(report: &Report) -> Section {
+    let k = report.headline_k();
+    let mut s = Section::new("summary", format!("Summary at K = {k}"));
+    s.anchor = Anchor::Charts;
+    let main = report.variants.first().map_or(0, |v| v.evaluated_users);
+    s.paragraphs.push(format!(
+        "{} models on {} evaluated test users (all targets / all items); intervals are {} bootstrap intervals over users.",
+        report.models.len(),
+        thousands(main),
+        percent(report.settings.confidence)
+    ));
+    for m in &report.models {
+        let part = |metric: Metric| {
+            m.estimate(Variant::All, metric, k)
+                .map_or("–".into(), |e| format!("{metric}@{k} {}", estimate(&e)))
+        };
+        s.bullets.push(format!(
+            "{}: {}; {}; {}",
+            m.name,
+            part(Metric::Recall),
+            part(Metric::Ndcg),
+            part(Metric::HitRate)
+        ));
+    }
+    for c in &report.comparisons {
+        if c.k == k && c.metric == Metric::Recall {
+            s.bullets.push(format!("{}.", c.sentence));
+        }
+    }
+    s
+}
+
+fn protocol(report: &Report) -> Section {
+    let p = &report.protocol;
+    let st = &report.settings;
+    let mut s = Section::new("protocol", "Protocol");
+    s.bullets = vec![
+        format!("Split: {}", p.split),
+        format!(
+            "Items seen in train excluded from the lists: {}",
+            yes_no(p.exclude_seen)
+        ),
+        format!("List length: {}", p.n_recommended),
+        format!(
+            "Cut-offs K: {}",
+            st.ks
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "Catalogue: {} items",
+            thousands(report.catalogue_items as u64)
+        ),
+        if st.bootstrap_samples > 0 {
+            format!(
+                "Intervals: {} {}",
+                percent(st.confidence),
+                st.interval_method
+            )
+        } else {
+            "Intervals: none (bootstrap turned off)".into()
+        },
+    ];
+    s
+}
+
+fn counts(report: &Report) -> Section {
+    let c = &report.test_set;
+    let mut s = Section::new("counts", "Users and targets");
+    let row = |label: &str, n: u64| vec![label.to_owned(), thousands(n)];
+    s.tables.push(Table {
+        caption: "Test set".into(),
+        header: vec!["Quantity".into(), "Count".into()],
+        rows: vec![
+            row("Test users", c.test_users),
+            row("Cold test users (no train events)", c.cold_users),
+            row("Targets kept (distinct user–item pairs)", c.targets),
+            row("Targets dropped (item never in train)", c.dropped_targets),
+            row(
+                "Test users without targets (skipped)",
+                c.users_without_targets,
+            ),
+            row("Conversion targets kept", c.conversion_targets),
+            row("Conversion targets dropped", c.dropped_conversion_targets),
+            row(
+                "Test users with conversion targets",
+                c.users_with_conversion_targets,
+            ),
+        ],
+        label_columns: 1,
+    });
+    s.tables.push(Table {
+        caption: "Evaluated users per variant (the same for every model)".into(),
+        header: vec![
+            "Variant".into(),
+            "Evaluated users".into(),
+            "Skipped (empty target set)".into(),
+        ],
+        rows: report
+            .variants
+            .iter()
+            .map(|v| {
+                vec![
+                    v.label.clone(),
+                    thousands(v.evaluated_users),
+                    thousands(v.skipped_users),
+                ]
+            })
+            .collect(),
+        label_columns: 1,
+    });
+    let mut header = vec![
+        "Model".into(),
+        "Test users without a list".into(),
+        "Ignored lists (users not in test)".into(),
+    ];
+    header.extend(
+        Variant::ALL
+            .iter()
+            .map(|v| format!("Empty lists: {}", v.label())),
+    );
+    s.tables.push(Table {
+        caption: "Recommendations per model".into(),
+        header,
+        rows: report
+            .models
+            .iter()
+            .map(|m| {
+                let mut row = vec![
+                    m.name.clone(),
+                    thousands(m.users_without_recommendations),
+                    thousands(m.ignored_lists),
+                ];
+                row.extend(
+                    m.variants
+                        .iter()
+                        .map(|v| thousands(v.users_without_recommendations)),
+                );
+                row
+            })
+            .collect(),
+        label_columns: 1,
+    });
+    s
+}
+
+fn results(report: &Report, variant: Variant) -> Section {
+    let id = match variant {
+        Variant::All => "results-all",
+        Variant::Conversion => "results-conversion",
+        Variant::NewItems => "results-new-items",
+        Variant::ConversionNewItems => "results-conversion-new-items",
+    };
+    let mut s = Section::new(id, format!("Results: {}", variant.label()));
+    let counts = &report.variants[variant.index()];
+    s.paragraphs.push(format!(
+        "{} evaluated users, {} skipped (empty target set). Recall, NDCG, HitRate and MRR with {} intervals in parentheses.",
+        thousands(counts.evaluated_users),
+        thousands(counts.skipped_users),
+        percent(report.settings.confidence)
+    ));
+    let mut header = vec!["Model".to_owned(), "K".to_owned()];
+    header.extend(Metric::ALL.iter().map(|m| m.name().to_owned()));
+    header.extend([
+        "Coverage".to_owned(),
+        "Popularity pct.".to_owned(),
+        "Seen share".to_owned(),
+    ]);
+    let mut rows = Vec::new();
+    for m in &report.models {
+        for a in &m.variant(variant).at_k {
+            let mut row = vec![m.name.clone(), a.k.to_string()];
+            row.extend(Metric::ALL.iter().map(|&metric| {
+                let e = a.metrics.get(metric);
+                if Metric::MAIN.contains(&metric) {
+                    estimate(e)
+                } else {
+                    num(e.mean)
+                }
+            }));
+            row.push(pct1(a.coverage));
+            row.push(
+                a.popularity_percentile
+                    .map_or("–".into(), |p| format!("{p:.1}")),
+            );
+            row.push(a.seen_share.map_or("–".into(), pct1));
+            rows.push(row);
+        }
+    }
+    s.tables.push(Table {
+        caption: format!("Models × metrics at each K ({})", variant.label()),
+        header,
+        rows,
+        label_columns: 2,
+    });
+    s
+}
+
+fn breakdown(
+    report: &Report,
+    id: &'static str,
+    heading: &str,
+    segments: &[Segment],
+    segment_header: &str,
+) -> Section {
+    let mut s = Section::new(id, heading);
+    s.paragraphs
+        .push("Point estimates (no intervals) over the evaluated users of each group.".into());
+    let ks = &report.settings.ks;
+    let mut header = vec![
+        "Model".to_owned(),
+        segment_header.to_owned(),
+        "Users".to_owned(),
+    ];
+    for metric in [Metric::Recall, Metric::Ndcg] {
+        header.extend(ks.iter().map(|k| format!("{metric}@{k}")));
+    }
+    let mut rows = Vec::new();
+    for m in &report.models {
+        for &segment in segments {
+            let summary = &m.variant(Variant::All).segments[segment.index()];
+            let mut row = vec![
+                m.name.clone(),
+                segment.label().to_owned(),
+                thousands(summary.users),
+            ];
+            for metric in [Metric::Recall, Metric::Ndcg] {
+                row.extend((0..ks.len()).map(|ki| {
+                    summary
+                        .at_k
+                        .get(ki)
+                        .map_or("–".into(), |v| num(*v.get(metric)))
+                }));
+            }
+            rows.push(row);
+        }
+    }
+    s.tables.push(Table {
+        caption: heading.to_owned(),
+        header,
+        rows,
+        label_columns: 2,
+    });
+    s
+}
+
+fn comparisons(report: &Report) -> Section {
+    let mut s = Section::new(
+        "comparisons",
+        "Paired comparisons (all targets / all items)",
+    );
+    if report.comparisons.is_empty() {
+        s.paragraphs.push(
+            "No comparisons: they need at least two models evaluated on the same users.".into(),
+        );
+        return s;
+    }
+    s.paragraphs.push(format!(
+        "Each pair of models on the same users: the difference of the means and its {} paired-bootstrap interval; \"does not differ significantly\" when the interval contains 0. P(≤0) is the share of resamples in which the first model did not do better.",
+        percent(report.settings.confidence)
+    ));
+    s.bullets = report
+        .comparisons
+        .iter()
+        .map(|c| format!("{}.", c.sentence))
+        .collect();
+    s.tables.push(Table {
+        caption: "Paired differences (first model − second model)".into(),
+        header: vec![
+            "Model A".into(),
+            "Model B".into(),
+            "Metric".into(),
+            "A".into(),
+            "B".into(),
+            "A − B".into(),
+            "CI low".into(),
+            "CI high".into(),
+            "P(A − B ≤ 0)".into(),
+        ],
+        rows: report
+            .comparisons
+            .iter()
+            .map(|c| {
+                vec![
+                    c.model_a.clone(),
+                    c.model_b.clone(),
+                    format!("{}@{}", c.metric, c.k),
+                    num(c.mean_a),
+                    num(c.mean_b),
+                    num(c.difference),
+                    c.ci_low.map_or("–".into(), num),
+                    c.ci_high.map_or("–".into(), num),
+                    c.share_at_most_zero
+                        .map_or("–".into(), |p| format!("{p:.3}")),
+                ]
+            })
+            .collect(),
+        label_columns: 3,
+    });
+    s
+}
+
+fn losses(report: &Report) -> Section {
+    let mut s = Section::new("training-loss", "Training loss");
+    let rows = report
+        .training_loss
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, v)| {
+            let finite = || v.iter().copied().filter(|x| x.is_finite());
+            vec![
+                name.clone(),
+                v.len().to_string(),
+                v.first().map_or("–".into(), |x| format!("{x:.6}")),
+                v.last().map_or("–".into(), |x| format!("{x:.6}")),
+                finite()
+                    .reduce(f64::min)
+                    .map_or("–".into(), |x| format!("{x:.6}")),
+            ]
+        })
+        .collect();
+    s.tables.push(Table {
+        caption: "Training loss per model".into(),
+        header: vec![
+            "Model".into(),
+            "Iterations".into(),
+            "First".into(),
+            "Last".into(),
+            "Lowest".into(),
+        ],
+        rows,
+        label_columns: 1,
+    });
+    s
+}
+
+fn definitions(report: &Report) -> Section {
+    let mut s = Section::new("definitions", "Definitions");
+    s.paragraphs.push(
+        "Per evaluated user with target set T and the 1-based ranks r₁ < r₂ < … of the targets among the first K items of its list (hits); macro averages over evaluated users; users without a list score 0.".into(),
+    );
+    s.bullets = vec![
+        "Recall@K = hits / |T|; CappedRecall@K = hits / min(K, |T|); Precision@K = hits / K (short lists are not padded).".into(),
+        "HitRate@K = 1 if hits > 0; MRR@K = 1 / r₁ (0 without a hit).".into(),
+        "NDCG@K = Σ 1/log₂(rⱼ + 1) ÷ ideal DCG of min(K, |T|) items (binary gains); MAP@K = Σ (j / rⱼ) ÷ min(K, |T|).".into(),
+        format!(
+            "Coverage@K = distinct items in the evaluated users' top-K lists ÷ catalogue ({} items).",
+            thousands(report.catalogue_items as u64)
+        ),
+        "Popularity pct.@K: per user the mean train-popularity percentile of its top-K items (percentile = 100 × share of the catalogue at most as popular; popularity = train users with the item; 100 = most popular), averaged over evaluated users with a non-empty list.".into(),
+        "Seen share@K: per user the share of its top-K items already in its train history, averaged over evaluated users with a non-empty list.".into(),
+        "Variants: targets = all test items or conversions (cart/buy) only; items = all, or new to the user only (train items removed from targets and list, ranks renumbered). Users whose target set is empty in a variant are skipped there and counted.".into(),
+    ];
+    s
+}

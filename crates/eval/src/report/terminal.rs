@@ -1,0 +1,101 @@
+//! The compact terminal table.
+
+use std::fmt::Write;
+
+use crate::bootstrap::{Estimate, percent};
+use crate::metric::{Metric, Variant};
+
+use super::Report;
+use super::tables::{num, thousands};
+
+fn cell(e: Option<Estimate>) -> String {
+    match e {
+        Some(Estimate {
+            mean,
+            ci_low: Some(lo),
+            ci_high: Some(hi),
+        }) => format!("{} [{}, {}]", num(mean), num(lo), num(hi)),
+        Some(e) => num(e.mean),
+        None => "–".into(),
+    }
+}
+
+pub(crate) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let main = &report.variants[Variant::All.index()];
+    let _ = writeln!(
+        out,
+        "Evaluation (all targets / all items): {} users evaluated, {} skipped (no targets); {}",
+        thousands(main.evaluated_users),
+        thousands(main.skipped_users),
+        if report.settings.bootstrap_samples > 0 {
+            format!(
+                "[{} bootstrap CI, {} resamples]",
+                percent(report.settings.confidence),
+                report.settings.bootstrap_samples
+            )
+        } else {
+            "no intervals".into()
+        }
+    );
+    for m in &report.models {
+        let mut rows: Vec<Vec<String>> = vec![
+            std::iter::once("K".to_owned())
+                .chain(Metric::MAIN.iter().map(|m| m.name().to_owned()))
+                .collect(),
+        ];
+        for &k in &report.settings.ks {
+            rows.push(
+                std::iter::once(k.to_string())
+                    .chain(
+                        Metric::MAIN
+                            .iter()
+                            .map(|&metric| cell(m.estimate(Variant::All, metric, k))),
+                    )
+                    .collect(),
+            );
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+            .collect();
+        let _ = writeln!(
+            out,
+            "\n{}  (lists missing for {} test users; {} lists ignored)",
+            m.name,
+            thousands(m.users_without_recommendations),
+            thousands(m.ignored_lists)
+        );
+        for row in &rows {
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(c, (text, &w))| {
+                    if c == 0 {
+                        format!("{text:>w$}")
+                    } else {
+                        format!("{text:<w$}")
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "  {}", line.join("  ").trim_end());
+        }
+    }
+    let k = report.headline_k();
+    let headline: Vec<&str> = report
+        .comparisons
+        .iter()
+        .filter(|c| c.k == k)
+        .map(|c| c.sentence.as_str())
+        .collect();
+    if !headline.is_empty() {
+        out.push('\n');
+        for s in headline {
+            let _ = writeln!(out, "{s}.");
+        }
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
+}

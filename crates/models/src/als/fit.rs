@@ -1,0 +1,309 @@
+//! Fitting: seeded initialisation, the alternating half-sweeps and the training loss.
+
+use clickrec_core::{ItemId, UserId};
+use ndarray::ArrayView2;
+use rayon::prelude::*;
+
+use super::cg::{RowSolver, Scratch};
+use super::{Als, CheckedAls};
+use crate::{Factors, FitError, FitOptions, TrainData};
+
+/// Rows per partial Gram matrix and per partial loss sum. Fixed, so sums are added in the
+/// same order at any thread count.
+const CHUNK_ROWS: usize = 4096;
+
+/// Fewest rows a rayon task solves, so task overhead stays small next to the solves.
+const MIN_ROWS_PER_TASK: usize = 32;
+
+/// Which factor matrix a random stream initialises.
+#[derive(Clone, Copy, Debug)]
+enum Side {
+    Users = 1,
+    Items = 2,
+}
+
+/// SplitMix64 (Steele, Lea, Flood 2014): tiny, and good enough for initial factors.
+#[derive(Debug)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `[0, 1)`, 24 random bits.
+    fn next_f32(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
+    }
+}
+
+/// `rows × dim` factors uniform in `[0, scale)`; row `r`'s values come from a stream seeded
+/// by `(seed, side, r)`, so they do not depend on how rows are spread over threads.
+fn init_factors(rows: usize, dim: usize, seed: u64, side: Side, scale: f32) -> Factors {
+    let mut f = Factors::zeros(rows, dim);
+    let side_seed = SplitMix64(seed ^ (side as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64();
+    f.as_mut_slice()
+        .par_chunks_mut(dim)
+        .enumerate()
+        .with_min_len(1024)
+        .for_each(|(r, row)| {
+            let mut rng = SplitMix64(side_seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            rng.next_u64();
+            row.iter_mut().for_each(|v| *v = rng.next_f32() * scale);
+        });
+    f
+}
+
+/// `FᵀF + reg·I`, row-major `dim × dim`, from partial Gram matrices of fixed row chunks
+/// computed in parallel and summed in chunk order.
+pub(super) fn gram(f: &Factors, reg: f32) -> Vec<f32> {
+    let dim = f.dim();
+    let partials: Vec<ndarray::Array2<f32>> = f
+        .as_slice()
+        .par_chunks(CHUNK_ROWS * dim)
+        .map(|chunk| {
+            let m = ArrayView2::from_shape((chunk.len() / dim, dim), chunk)
+                .unwrap_or_else(|_| unreachable!("a chunk holds whole rows"));
+            m.t().dot(&m)
+        })
+        .collect();
+    let mut g = vec![0f32; dim * dim];
+    for part in &partials {
+        for (acc, v) in g.iter_mut().zip(part.iter()) {
+            *acc += v;
+        }
+    }
+    // Exactly symmetric (the matrix multiply may round the two triangles differently).
+    for i in 0..dim {
+        for j in 0..i {
+            g[i * dim + j] = g[j * dim + i];
+        }
+        g[i * dim + i] += reg;
+    }
+    g
+}
+
+/// One half-sweep: every row of `x` takes `cg_steps` CG steps given `other`, in parallel.
+/// `row(r)` gives row `r`'s observed columns and values.
+fn solve_side<'a>(
+    x: &mut Factors,
+    other: &Factors,
+    row: impl Fn(usize) -> (&'a [u32], &'a [f32]) + Sync,
+    reg: f32,
+    alpha: f32,
+    cg_steps: usize,
+) {
+    let dim = x.dim();
+    let g = gram(other, reg);
+    let solver = RowSolver {
+        gram: &g,
+        other,
+        alpha,
+        cg_steps,
+    };
+    x.as_mut_slice()
+        .par_chunks_mut(dim)
+        .enumerate()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .for_each_init(
+            || Scratch::new(dim),
+            |scratch, (r, xr)| {
+                let (cols, vals) = row(r);
+                solver.solve(scratch, cols, vals, xr);
+            },
+        );
+}
+
+/// Sum of `f(row)` over `rows` rows in f64: fixed chunks in parallel, chunks added in order.
+fn ordered_sum(rows: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
+    let chunks = rows.div_ceil(CHUNK_ROWS);
+    let partials: Vec<f64> = (0..chunks)
+        .into_par_iter()
+        .map(|c| {
+            (c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(rows))
+                .map(&f)
+                .sum::<f64>()
+        })
+        .collect();
+    partials.into_iter().sum()
+}
+
+/// implicit's `calculate_loss`: `Σ_ui C_ui (p_ui − x_uᵀy_i)² + λ(Σ‖x_u‖² + Σ‖y_i‖²)`,
+/// divided by the total confidence over all pairs, `Σ_observed C + (users·items − nnz)`.
+fn training_loss(
+    data: &TrainData<'_>,
+    users: &Factors,
+    items: &Factors,
+    reg: f32,
+    alpha: f32,
+    total_confidence: f64,
+) -> f64 {
+    let dim = users.dim();
+    let yty = gram(items, 0.0);
+    let solver = RowSolver {
+        gram: &yty,
+        other: items,
+        alpha,
+        cg_steps: 0,
+    };
+    let chunks = users.rows().div_ceil(CHUNK_ROWS);
+    let partials: Vec<f64> = (0..chunks)
+        .into_par_iter()
+        .map_init(
+            || Scratch::new(dim),
+            |scratch, c| {
+                (c * CHUNK_ROWS..((c + 1) * CHUNK_ROWS).min(users.rows()))
+                    .map(|u| {
+                        let (cols, vals) = data.matrix.row(UserId(u as u32));
+                        solver.row_loss(scratch, cols, vals, users.row(u))
+                    })
+                    .sum::<f64>()
+            },
+        )
+        .collect();
+    let loss: f64 = partials.into_iter().sum();
+    let sq_norms = |f: &Factors| {
+        ordered_sum(f.rows(), |r| {
+            f.row(r).iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+        })
+    };
+    let norms = sq_norms(users) + sq_norms(items);
+    let pairs = data.n_users() as f64 * data.n_items() as f64;
+    (loss + f64::from(reg) * norms) / (total_confidence + pairs - data.matrix.nnz() as f64)
+}
+
+fn all_finite(f: &Factors) -> bool {
+    f.as_slice()
+        .par_chunks(CHUNK_ROWS)
+        .all(|c| c.iter().all(|v| v.is_finite()))
+}
+
+impl Als {
+    /// Fits implicit ALS with the conjugate-gradient solver on `data.matrix` (users ×
+    /// items) and `data.item_users` (its transpose). Results are bit-identical at any
+    /// rayon thread count for the same seed.
+    pub fn fit(
+        params: &CheckedAls,
+        data: &TrainData<'_>,
+        options: &FitOptions<'_>,
+    ) -> Result<Self, FitError> {
+        const MODEL: &str = "als";
+        let p = params.params();
+        let (n_users, n_items) = (data.n_users(), data.n_items());
+        if data.matrix.nnz() == 0 {
+            return Err(FitError::EmptyTrain { model: MODEL });
+        }
+        let t = data.item_users;
+        if t.n_items() != n_items || t.n_users() != n_users || t.nnz() != data.matrix.nnz() {
+            return Err(FitError::Data {
+                model: MODEL,
+                reason: format!(
+                    "the item-user matrix ({} items × {} users, {} pairs) is not the transpose \
+                     of the user-item matrix ({n_users} users × {n_items} items, {} pairs)",
+                    t.n_items(),
+                    t.n_users(),
+                    t.nnz(),
+                    data.matrix.nnz()
+                ),
+            });
+        }
+
+        let mut users = init_factors(n_users, p.factors, options.seed, Side::Users, p.init_scale);
+        let mut items = init_factors(n_items, p.factors, options.seed, Side::Items, p.init_scale);
+        let total_confidence: f64 = if options.record_loss {
+            ordered_sum(n_users, |u| {
+                let (_, vals) = data.matrix.row(UserId(u as u32));
+                vals.iter().map(|&v| f64::from(p.alpha * v.abs())).sum()
+            })
+        } else {
+            0.0
+        };
+
+        let mut losses = Vec::new();
+        for it in 0..p.iterations {
+            solve_side(
+                &mut users,
+                &items,
+                |u| data.matrix.row(UserId(u as u32)),
+                p.regularization,
+                p.alpha,
+                p.cg_steps,
+            );
+            solve_side(
+                &mut items,
+                &users,
+                |i| data.item_users.row(ItemId(i as u32)),
+                p.regularization,
+                p.alpha,
+                p.cg_steps,
+            );
+            let loss = options.record_loss.then(|| {
+                training_loss(
+                    data,
+                    &users,
+                    &items,
+                    p.regularization,
+                    p.alpha,
+                    total_confidence,
+                )
+            });
+            if !(all_finite(&users) && all_finite(&items)) || loss.is_some_and(|l| !l.is_finite()) {
+                return Err(FitError::Diverged {
+                    model: MODEL,
+                    iteration: it + 1,
+                    loss: loss.unwrap_or(f64::NAN),
+                });
+            }
+            if let Some(l) = loss {
+                losses.push(l);
+            }
+            options.progress.iteration(it + 1, p.iterations, loss);
+        }
+        Ok(Als {
+            params: p.clone(),
+            users,
+            items,
+            loss: losses,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn init_is_seeded_per_row_and_in_range() {
+        let a = init_factors(100, 8, 7, Side::Users, 0.01);
+        let b = init_factors(100, 8, 7, Side::Users, 0.01);
+        let c = init_factors(100, 8, 7, Side::Items, 0.01);
+        let d = init_factors(100, 8, 8, Side::Users, 0.01);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, d);
+        assert!(a.as_slice().iter().all(|&v| (0.0..0.01).contains(&v)));
+        // A row's values do not depend on how many rows there are.
+        let e = init_factors(5000, 8, 7, Side::Users, 0.01);
+        assert_eq!(a.row(42), e.row(42));
+    }
+
+    #[test]
+    fn gram_matches_a_naive_sum_and_is_symmetric() {
+        let f = init_factors(CHUNK_ROWS * 2 + 17, 5, 1, Side::Items, 1.0);
+        let g = gram(&f, 0.5);
+        for i in 0..5 {
+            for j in 0..5 {
+                let naive: f64 = (0..f.rows())
+                    .map(|r| f64::from(f.row(r)[i]) * f64::from(f.row(r)[j]))
+                    .sum::<f64>()
+                    + if i == j { 0.5 } else { 0.0 };
+                assert!((f64::from(g[i * 5 + j]) - naive).abs() < 1e-3 * naive.abs().max(1.0));
+                assert_eq!(g[i * 5 + j].to_bits(), g[j * 5 + i].to_bits());
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `[models.als]`: ALS parameters, their defaults and their checking.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ParamError;
+
+/// Parameters of implicit ALS, as in the `[models.als]` config table. Keys left out take
+/// the documented defaults (the defaults of Python `implicit` 0.7.3, but 64 factors).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlsParams {
+    /// Number of latent factors per user and item. Default 64; must be ≥ 1.
+    pub factors: usize,
+    /// L2 regularization λ added to the diagonal of every normal equation. Default 0.01;
+    /// must be finite and ≥ 0.
+    pub regularization: f32,
+    /// Confidence scale: an observed pair with matrix value `r` has confidence
+    /// `C = alpha·|r|` (implicit's convention). Default 1.0; must be finite and ≥ 0.
+    pub alpha: f32,
+    /// ALS sweeps (each solves all users, then all items). Default 15; must be ≥ 1.
+    pub iterations: usize,
+    /// Conjugate-gradient steps per row and sweep, warm-started from the previous factor.
+    /// Default 3; must be ≥ 1.
+    pub cg_steps: usize,
+    /// Initial factors are drawn uniformly from `[0, init_scale)` (implicit draws
+    /// `rand() * 0.01`). Default 0.01; must be finite and > 0.
+    pub init_scale: f32,
+}
+
+impl Default for AlsParams {
+    fn default() -> Self {
+        AlsParams {
+            factors: 64,
+            regularization: 0.01,
+            alpha: 1.0,
+            iterations: 15,
+            cg_steps: 3,
+            init_scale: 0.01,
+        }
+    }
+}
+
+/// ALS parameters that passed [`AlsParams::check`]; only these can fit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CheckedAls {
+    params: AlsParams,
+}
+
+impl CheckedAls {
+    /// The checked values.
+    pub fn params(&self) -> &AlsParams {
+        &self.params
+    }
+}
+
+impl AlsParams {
+    /// Returns the params as [`CheckedAls`], or the first impossible value as a
+    /// [`ParamError`] naming its key.
+    pub fn check(&self) -> Result<CheckedAls, ParamError> {
+        let err = |param, expected, found: &dyn ToString| {
+            Err(ParamError::new("als", param, expected, found.to_string()))
+        };
+        if self.factors == 0 {
+            return err("factors", "an integer ≥ 1", &self.factors);
+        }
+        if !(self.regularization.is_finite() && self.regularization >= 0.0) {
+            return err(
+                "regularization",
+                "a finite number ≥ 0",
+                &self.regularization,
+            );
+        }
+        if !(self.alpha.is_finite() && self.alpha >= 0.0) {
+            return err("alpha", "a finite number ≥ 0", &self.alpha);
+        }
+        if self.iterations == 0 {
+            return err("iterations", "an integer ≥ 1", &self.iterations);
+        }
+        if self.cg_steps == 0 {
+            return err("cg_steps", "an integer ≥ 1", &self.cg_steps);
+        }
+        if !(self.init_scale.is_finite() && self.init_scale > 0.0) {
+            return err("init_scale", "a finite number > 0", &self.init_scale);
+        }
+        Ok(CheckedAls {
+            params: self.clone(),
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! Errors of parameter checking, fitting, and saving/loading models.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// A model parameter with an impossible value, named by its config key.
+#[derive(Clone, Debug, Error, PartialEq)]
+#[error("models.{model}.{param}: expected {expected}, found {found}")]
+pub struct ParamError {
+    /// Model section, e.g. `als`.
+    pub model: &'static str,
+    /// Parameter name, e.g. `factors`.
+    pub param: &'static str,
+    pub expected: &'static str,
+    pub found: String,
+}
+
+impl ParamError {
+    pub fn new(
+        model: &'static str,
+        param: &'static str,
+        expected: &'static str,
+        found: impl ToString,
+    ) -> Self {
+        ParamError {
+            model,
+            param,
+            expected,
+            found: found.to_string(),
+        }
+    }
+}
+
+/// Fitting failed on the data given.
+#[derive(Debug, Error)]
+pub enum FitError {
+    #[error("cannot fit {model}: the train matrix is empty (no user-item pairs)")]
+    EmptyTrain { model: &'static str },
+    #[error("cannot fit {model}: {reason}")]
+    Data { model: &'static str, reason: String },
+    #[error("{model} diverged at iteration {iteration}: loss is {loss}")]
+    Diverged {
+        model: &'static str,
+        iteration: usize,
+        loss: f64,
+    },
+}
+
+/// Saving, loading or using a saved model failed.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    #[error("{path}: cannot {action}: {source}")]
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a clickrec model file (bad magic bytes)")]
+    BadMagic { path: PathBuf },
+    #[error("{path}: model format version {found}, this build reads version {expected}")]
+    Version {
+        path: PathBuf,
+        found: u32,
+        expected: u32,
+    },
+    #[error("{path}: corrupt model file: {reason}")]
+    Corrupt { path: PathBuf, reason: String },
+    #[error(
+        "{path}: the model was fitted on other id maps ({found_users} users, {found_items} items, fingerprint {found}) than this run's ({expected_users} users, {expected_items} items, fingerprint {expected}); refit it on this run or use the run it came from"
+    )]
+    IdMapsDiffer {
+        path: PathBuf,
+        found: String,
+        expected: String,
+        found_users: u64,
+        found_items: u64,
+        expected_users: u64,
+        expected_items: u64,
+    },
+    #[error("{kind} cannot list similar items (only item-kNN, ALS and BPR can)")]
+    NoSimilarItems { kind: &'static str },
+    #[error("item {item} is outside the model's {n_items} items")]
+    ItemOutOfRange { item: u32, n_items: usize },
+}

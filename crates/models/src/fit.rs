@@ -1,0 +1,70 @@
+//! What fitting reads, and how it reports progress.
+
+use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
+
+/// Training data handed to every model's `fit`.
+#[derive(Clone, Copy, Debug)]
+pub struct TrainData<'a> {
+    /// Behaviour-weighted confidences, users × items (the pipeline's `train_matrix.csr`).
+    pub matrix: &'a UserItemMatrix,
+    /// Its transpose, items × users, for item-side steps.
+    pub item_users: &'a ItemUserMatrix,
+    /// The train events, sorted by (user, time), for time-aware models (recent popularity).
+    pub log: &'a EventLog,
+    /// Confidence of one event per behaviour, indexed by `Behavior::code()` (pv, fav,
+    /// cart, buy), as used to build `matrix`.
+    pub behavior_weights: [f32; 4],
+}
+
+impl TrainData<'_> {
+    pub fn n_users(&self) -> usize {
+        self.matrix.n_users()
+    }
+
+    pub fn n_items(&self) -> usize {
+        self.matrix.n_items()
+    }
+}
+
+/// Progress of an iterative fit: one call per finished iteration.
+pub trait FitProgress: Sync {
+    /// `loss` is set when the fit computes it (it may cost a pass over the data).
+    fn iteration(&self, done: usize, total: usize, loss: Option<f64>);
+}
+
+/// Reports nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoFitProgress;
+
+impl FitProgress for NoFitProgress {
+    fn iteration(&self, _: usize, _: usize, _: Option<f64>) {}
+}
+
+/// Run-wide fitting options (not model parameters).
+#[derive(Clone, Copy)]
+pub struct FitOptions<'a> {
+    /// Every random choice of a fit derives from this seed.
+    pub seed: u64,
+    /// Compute and record the training loss per iteration (costs time).
+    pub record_loss: bool,
+    pub progress: &'a dyn FitProgress,
+}
+
+impl std::fmt::Debug for FitOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FitOptions")
+            .field("seed", &self.seed)
+            .field("record_loss", &self.record_loss)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for FitOptions<'_> {
+    fn default() -> Self {
+        FitOptions {
+            seed: 42,
+            record_loss: false,
+            progress: &NoFitProgress,
+        }
+    }
+}

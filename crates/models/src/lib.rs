@@ -1,0 +1,28 @@
+//! clickrec's recommenders. Each model fits on [`TrainData`] and implements
+//! [`clickrec_core::Recommender`] (scoring only); filtering, batching and top-N selection
+//! are shared in `clickrec_core`.
+//!
+//! - [`popularity`]: most popular items, all time or over the last days, weighted by behaviour.
+//! - [`knn`]: item-kNN, cosine over the weighted matrix (optionally BM25/TF-IDF weighted).
+//! - [`als`]: implicit ALS (Hu, Koren, Volinsky 2008) with the conjugate-gradient solver.
+//! - [`bpr`]: Bayesian personalised ranking with SGD, thread-count independent.
+//!
+//! Every model has a params struct with documented defaults and a `check()` that returns
+//! valid params or a [`ParamError`]; only checked params can fit. [`Model`] wraps any of
+//! them for the pipeline, with a versioned binary save/load ([`Model::save`], [`Model::load`]).
+
+pub mod als;
+pub mod bpr;
+mod error;
+mod factors;
+mod fit;
+mod io;
+pub mod knn;
+mod model;
+pub mod popularity;
+
+pub use error::{FitError, ModelError, ParamError};
+pub use factors::Factors;
+pub use fit::{FitOptions, FitProgress, NoFitProgress, TrainData};
+pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
+pub use model::{CheckedModel, Model, ModelKind, ModelsConfig};
