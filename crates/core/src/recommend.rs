@@ -275,6 +275,9 @@ impl Ord for Entry {
 pub struct TopN {
     n: usize,
     heap: BinaryHeap<Entry>,
+    /// The worst kept score once `n` are kept (−∞ before): anything below it is rejected
+    /// with one comparison, which is what almost every item of a long scan gets.
+    threshold: f32,
 }
 
 impl TopN {
@@ -282,15 +285,21 @@ impl TopN {
         TopN {
             n,
             heap: BinaryHeap::with_capacity(n + 1),
+            threshold: f32::NEG_INFINITY,
         }
     }
 
     /// Offers one candidate.
     #[inline]
     pub fn push(&mut self, item: ItemId, score: f32) {
-        if self.n == 0 || score.is_nan() {
+        // Also rejects NaN, for which every comparison is false.
+        if !(score >= self.threshold) || self.n == 0 {
             return;
         }
+        self.push_slow(item, score);
+    }
+
+    fn push_slow(&mut self, item: ItemId, score: f32) {
         if self.heap.len() < self.n {
             self.heap.push(Entry(item, score));
         } else if let Some(worst) = self.heap.peek()
@@ -298,6 +307,11 @@ impl TopN {
         {
             self.heap.pop();
             self.heap.push(Entry(item, score));
+        }
+        if self.heap.len() == self.n
+            && let Some(worst) = self.heap.peek()
+        {
+            self.threshold = worst.1;
         }
     }
 
@@ -309,6 +323,7 @@ impl TopN {
         out.extend(entries.iter().map(|e| (e.0, e.1)));
         entries.clear();
         self.heap = BinaryHeap::from(entries);
+        self.threshold = f32::NEG_INFINITY;
     }
 }
 

@@ -112,8 +112,16 @@ pub struct SegmentSummary {
     pub segment: Segment,
     /// Evaluated users in the segment.
     pub users: u64,
-    /// One entry per cut-off, in the order of the cut-offs; empty when `users` is 0.
-    pub at_k: Vec<Metrics<f64>>,
+    /// One entry per cut-off, increasing; empty when `users` is 0.
+    pub at_k: Vec<SegmentAtK>,
+}
+
+/// A segment's averages at one cut-off.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct SegmentAtK {
+    pub k: usize,
+    #[serde(flatten)]
+    pub metrics: Metrics<f64>,
 }
 
 /// One variant's results for one model.
@@ -730,7 +738,10 @@ impl VariantMerge {
                     Vec::new()
                 } else {
                     weighted_means(&weights, &values, slots, users, &mut means);
-                    metrics_at(&means)
+                    ks.iter()
+                        .zip(metrics_at(&means))
+                        .map(|(&k, metrics)| SegmentAtK { k, metrics })
+                        .collect()
                 };
                 SegmentSummary {
                     segment,

@@ -59,7 +59,8 @@ pub use bootstrap::{Estimate, PairedComparison, Verdict, compare_models};
 pub use config::{CheckedEval, EvalConfig, MAX_BOOTSTRAP_SAMPLES, MAX_CUT_OFFS};
 pub use error::EvalError;
 pub use evaluate::{
-    EvalData, KSummary, ModelEvaluation, SegmentSummary, VariantEvaluation, evaluate_model,
+    EvalData, KSummary, ModelEvaluation, SegmentAtK, SegmentSummary, VariantEvaluation,
+    evaluate_model,
 };
 pub use metric::{Metric, Metrics, Segment, Variant};
 pub use popularity::popularity_percentiles;

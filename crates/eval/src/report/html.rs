@@ -28,7 +28,7 @@ td.num { text-align: right; }
 tbody tr:nth-child(even) { background: #fafafa; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.2rem; }
 figure { margin: 0; border: 1px solid #e3e3e3; border-radius: 6px; padding: 0.5rem; background: #fff; }
-figcaption { font-size: 13px; color: #444; max-width: 640px; }
+figcaption { font-size: 13px; color: #444; max-width: 520px; }
 svg.chart { display: block; max-width: 100%; height: auto; }
 svg.chart text { font: 12px system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; fill: #222; }
 svg.chart .chart-title { font-size: 14px; font-weight: 600; }
@@ -156,7 +156,7 @@ fn charts(report: &Report) -> String {
                         m.variant(Variant::All).segments[s.index()]
                             .at_k
                             .get(ki)
-                            .map(|v| *v.get(metric))
+                            .map(|v| *v.metrics.get(metric))
                     })
                     .collect(),
             })

@@ -84,8 +84,9 @@ pub(crate) fn nice_ticks(lo: f64, hi: f64, target: usize) -> (Vec<f64>, usize) {
             f if f <= 5.0 => 5.0,
             _ => 10.0,
         };
-    let start = (lo / step - 1e-9).floor() * step;
-    let end = (hi / step + 1e-9).ceil() * step;
+    // The epsilons keep a bound that is a multiple of the step (such as 0) as it is.
+    let start = (lo / step + 1e-9).floor() * step;
+    let end = (hi / step - 1e-9).ceil() * step;
     let count = ((end - start) / step).round().max(1.0) as usize;
     let ticks = (0..=count).map(|i| start + i as f64 * step).collect();
     let mut decimals = 0;
@@ -136,7 +137,7 @@ impl Frame {
     }
 }
 
-const WIDTH: f64 = 640.0;
+const WIDTH: f64 = 520.0;
 const HEIGHT: f64 = 380.0;
 
 /// Legend entries placed in rows under the title; returns the rows' height.
@@ -489,13 +490,7 @@ pub(crate) fn popularity_bars(title: &str, k: usize, bars: &[PopularityBar]) -> 
     let mut out = String::new();
     let frame = open(&mut out, title, &aria, &legend, (64.0, 66.0));
     let ticks: Vec<f64> = (0..=5).map(|i| f64::from(i) * 20.0).collect();
-    y_axis(
-        &mut out,
-        &frame,
-        &ticks,
-        0,
-        "popularity percentile (100 = most popular)",
-    );
+    y_axis(&mut out, &frame, &ticks, 0, "popularity percentile");
     x_axis(&mut out, &frame, "");
     let band = frame.plot_width() / bars.len().max(1) as f64;
     let width = (band * 0.6).min(90.0);
@@ -608,4 +603,28 @@ pub(crate) fn loss_chart(name: &str, colour_index: usize, values: &[f64]) -> Str
     }
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_cover_the_range_from_zero() {
+        let (t, d) = nice_ticks(0.0, 0.76, 5);
+        assert_eq!(t.first().copied(), Some(0.0));
+        assert!(*t.last().unwrap_or(&0.0) >= 0.76 && t.len() <= 7, "{t:?}");
+        assert_eq!(d, 1);
+        let (t, _) = nice_ticks(3.87, 9.5, 5);
+        assert!(
+            t[0] <= 3.87 && t[0] > 1.0 && *t.last().unwrap_or(&0.0) >= 9.5,
+            "{t:?}"
+        );
+        let (t, _) = nice_ticks(0.0, 0.0, 5);
+        assert_eq!((t[0], *t.last().unwrap_or(&0.0)), (0.0, 1.0));
+        assert_eq!(
+            esc("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
+    }
 }

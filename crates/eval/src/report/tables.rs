@@ -348,7 +348,7 @@ fn breakdown(
                     summary
                         .at_k
                         .get(ki)
-                        .map_or("–".into(), |v| num(*v.get(metric)))
+                        .map_or("–".into(), |v| num(*v.metrics.get(metric)))
                 }));
             }
             rows.push(row);

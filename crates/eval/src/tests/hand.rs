@@ -285,11 +285,11 @@ fn breakdowns_by_hand() {
     assert_eq!(seg(Segment::Cold).users, 0);
     assert_eq!(seg(Segment::Warm).users, 3);
     // Recall@2: u0 1/3; u1 1, u2 0 → bucket 1–4: (1 + 0)/2 = 0.5; warm = overall = 4/9.
-    close(seg(Segment::Events5To19).at_k[1].recall, 1.0 / 3.0);
-    close(seg(Segment::Events1To4).at_k[1].recall, 0.5);
-    close(seg(Segment::Warm).at_k[1].recall, 4.0 / 9.0);
+    close(seg(Segment::Events5To19).at_k[1].metrics.recall, 1.0 / 3.0);
+    close(seg(Segment::Events1To4).at_k[1].metrics.recall, 0.5);
+    close(seg(Segment::Warm).at_k[1].metrics.recall, 4.0 / 9.0);
     // NDCG@5 in bucket 1–4: (D2 + 0) / 2.
-    close(seg(Segment::Events1To4).at_k[2].ndcg, D2 / 2.0);
+    close(seg(Segment::Events1To4).at_k[2].metrics.ndcg, D2 / 2.0);
 }
 
 #[test]

@@ -305,8 +305,9 @@ proptest! {
                     .unwrap_or((0, vec![], vec![]));
                 prop_assert_eq!(s.users, users);
                 for (ki, m) in s.at_k.iter().enumerate() {
-                    prop_assert!(near(m.recall, recall[ki] / users as f64));
-                    prop_assert!(near(m.ndcg, ndcg[ki] / users as f64));
+                    prop_assert_eq!(m.k, x.ks[ki]);
+                    prop_assert!(near(m.metrics.recall, recall[ki] / users as f64));
+                    prop_assert!(near(m.metrics.ndcg, ndcg[ki] / users as f64));
                 }
             }
         }

@@ -180,6 +180,8 @@ fn json_holds_every_number_with_k_variant_and_interval() {
     }
     assert_eq!(main["segments"].as_array().unwrap().len(), 7);
     assert_eq!(main["segments"][0]["segment"], "events_0");
+    assert_eq!(main["segments"][1]["at_k"][2]["k"], 20);
+    assert!(main["segments"][1]["at_k"][2]["recall"].is_f64());
     let c = &json["comparisons"][0];
     for key in ["difference", "ci_low", "ci_high", "share_at_most_zero"] {
         assert!(c[key].is_number(), "{key}");
