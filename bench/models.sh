@@ -10,7 +10,7 @@
 # Needs the peer's virtualenv (bench/peers/README.md):
 #   python3 -m venv /work/venv-implicit && /work/venv-implicit/bin/pip install -r bench/peers/requirements.txt
 # Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended
-# to bench/results/models.md.
+# to bench/results/models.md. Every stage is rerun (--force), so all times come from this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,7 +39,7 @@ for dataset in "${datasets[@]}"; do
       args=(pipelines/taobao.toml --set "input.path=$head_csv") ;;
     *) echo "unknown dataset $dataset (synthetic|head)"; exit 2 ;;
   esac
-  "$bin" run "${args[@]}" "${common[@]}" --out "$run"
+  "$bin" run "${args[@]}" "${common[@]}" --out "$run" --force
   for model in als bpr item_knn; do
     "$python" bench/peers/implicit_run.py --run "$run" --model "$model" --factors 64 --iterations 15 \
       --regularization 0.01 --alpha 1.0 --learning-rate 0.01 --k 100 --n 50 \

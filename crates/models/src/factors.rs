@@ -2,7 +2,8 @@
 //! matrix multiply, similar items by cosine, save/load.
 
 use clickrec_core::{BlockScores, ItemId, TopN, UserId};
-use ndarray::ArrayView2;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::{ModelError, ModelReader, ModelWriter};
 
@@ -68,12 +69,11 @@ impl Factors {
         }
         let block = ArrayView2::from_shape((users.len(), dim), &block)
             .unwrap_or_else(|_| unreachable!("users × dim values"));
-        let scores = block.dot(&items.view().t());
+        // The product goes straight into the block's score buffer: no temporary matrix.
         let dense = out.dense();
-        // `scores` is a fresh standard-layout array, so its slice is row-major.
-        if let Some(all) = scores.as_slice() {
-            dense.copy_from_slice(all);
-        }
+        let mut scores = ArrayViewMut2::from_shape((users.len(), items.rows), dense)
+            .unwrap_or_else(|_| unreachable!("users × items scores"));
+        general_mat_mul(1.0, &block, &items.view().t(), 0.0, &mut scores);
     }
 
     /// The `n` rows most similar to `row` by cosine, without `row` itself, best first
