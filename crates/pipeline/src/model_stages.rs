@@ -319,7 +319,12 @@ pub(crate) fn run_evaluate(plan: &Plan) -> Result<StageOutput, PipelineError> {
     }
     let losses = read_losses(dir)?;
     let protocol = Protocol {
-        split: format!("{:?}", plan.config.split),
+        // The [split] table as written (e.g. {"kind":"last_session",…}), plus the session gap.
+        split: format!(
+            "{} with sessions cut after {} s of inactivity",
+            serde_json::to_string(&plan.config.split).unwrap_or_default(),
+            plan.config.prep.session.gap_s
+        ),
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
     };
