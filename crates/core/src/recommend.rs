@@ -292,8 +292,7 @@ impl TopN {
     /// Offers one candidate.
     #[inline]
     pub fn push(&mut self, item: ItemId, score: f32) {
-        // Also rejects NaN, for which every comparison is false.
-        if !(score >= self.threshold) || self.n == 0 {
+        if score < self.threshold || score.is_nan() || self.n == 0 {
             return;
         }
         self.push_slow(item, score);

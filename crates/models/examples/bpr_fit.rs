@@ -13,7 +13,8 @@
 //! With `--run DIR` it fits on a pipeline run's `train_matrix.csr` instead, then
 //! recommends the top `--n` (50) unseen items to every user of `test_set.json` and prints
 //! Recall@n (hits / min(targets, n), averaged over users with targets); `--recs PATH`
-//! also writes the lists as `user,rank,item` dense ids.
+//! also writes the lists as `user,rank,item` dense ids. `--write-csr PATH` saves the
+//! matrix fitted on (e.g. the synthetic one, to time another library on it).
 
 use std::time::Instant;
 
@@ -85,6 +86,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => synthetic(users, items, draws)?,
     };
+    if let Some(path) = text("--write-csr") {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        matrix.write_to(&mut out)?;
+        out.flush()?;
+    }
     let item_users = matrix.transpose();
     let log = EventLog::default();
     let data = TrainData {

@@ -47,6 +47,11 @@ pub(super) struct Fitted {
     pub(super) loss: Vec<f64>,
 }
 
+/// `⌊log2 w⌋ + 1`, 0 for 0: the magnitude bucket of a weight.
+fn magnitude(w: usize) -> u32 {
+    usize::BITS - w.leading_zeros()
+}
+
 /// Ids split into blocks.
 #[derive(Debug)]
 struct Partition {
@@ -59,10 +64,11 @@ struct Partition {
 }
 
 impl Partition {
-    /// Splits ids `0..weights.len()` into `blocks` blocks with near-equal total weight and
-    /// count: ids in a seeded random order, stably sorted by decreasing weight, each to the
-    /// block with the least weight so far (then fewest ids, then lowest index). Popular
-    /// ids spread over all blocks, and contiguous id ranges do not stay together.
+    /// Splits ids `0..weights.len()` into `blocks` blocks of similar total weight, at
+    /// random: ids in a seeded random order, heavier magnitudes (powers of two) first, each
+    /// to the lighter (then smaller) of two random blocks. Popular ids spread over all
+    /// blocks, contiguous id ranges do not stay together, and which ids share a block
+    /// changes with the seed, even among the most popular.
     fn balanced(weights: &[usize], blocks: usize, seed: u64, tags: &[u64]) -> Self {
         let n = weights.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
@@ -70,15 +76,12 @@ impl Partition {
         for k in (1..n).rev() {
             order.swap(k, rng.below(k + 1));
         }
-        order.sort_by_key(|&id| std::cmp::Reverse(weights[id as usize]));
+        order.sort_by_key(|&id| std::cmp::Reverse(magnitude(weights[id as usize])));
         let mut load = vec![(0usize, 0usize); blocks];
         let mut block = vec![0u32; n];
         for &id in &order {
-            let (best, _) = load
-                .iter()
-                .enumerate()
-                .min_by_key(|&(b, &(w, c))| (w, c, b))
-                .unwrap_or((0, &(0, 0)));
+            let (a, b) = (rng.below(blocks), rng.below(blocks));
+            let best = if load[b] < load[a] { b } else { a };
             load[best].0 += weights[id as usize];
             load[best].1 += 1;
             block[id as usize] = best as u32;
@@ -687,15 +690,21 @@ mod tests {
 
     #[test]
     fn partition_balances_weight_and_keeps_members_sorted() {
-        let weights: Vec<usize> = (0..1000).map(|i| if i < 10 { 1000 } else { 1 }).collect();
-        let part = Partition::balanced(&weights, 4, 1, &[0]);
+        // A heavy head and a long tail, as item popularity.
+        let weights: Vec<usize> = (0..5000).map(|i| 20_000 / (i + 10)).collect();
+        let part = Partition::balanced(&weights, 8, 1, &[0]);
         let loads: Vec<usize> = part
             .members
             .iter()
             .map(|m| m.iter().map(|&i| weights[i as usize]).sum())
             .collect();
-        let (lo, hi) = (loads.iter().min().unwrap(), loads.iter().max().unwrap());
-        assert!(hi - lo <= 1000, "{loads:?}");
+        let mean = weights.iter().sum::<usize>() / 8;
+        assert!(
+            loads.iter().all(|&l| l.abs_diff(mean) < mean / 10),
+            "{loads:?} mean {mean}"
+        );
+        let other = Partition::balanced(&weights, 8, 1, &[1]);
+        assert_ne!(part.block[..8], other.block[..8]);
         for (b, m) in part.members.iter().enumerate() {
             assert!(m.windows(2).all(|w| w[0] < w[1]));
             for (r, &id) in m.iter().enumerate() {

@@ -21,12 +21,17 @@
 //! same update as implicit's `bpr_update`.
 //!
 //! Unlike implicit's lock-free Hogwild threads, the epoch is stratified as in DSGD
-//! (Gemulla et al. 2011): users and items are split into `blocks` balanced blocks; the
-//! positives of user block `a` are paired with negatives from their own item block, and
-//! the `blocks` strata of a round share no rows, so they run in parallel with no races.
-//! Every stratum samples from its own stream seeded by `(seed, epoch, stratum)`, so the
-//! fitted factors are bit-identical at any thread count (they do change with `blocks`).
-//! See `fit.rs` for details.
+//! (Gemulla et al. 2011): users and items are split into `blocks` blocks balanced by
+//! non-zeros (items re-drawn every epoch); the positives of user block `a` with items of
+//! block `b` form a stratum and take their negatives from block `b` too (drawn in
+//! proportion to popularity within the block, or uniformly); the `blocks` strata of a
+//! round share no rows, so they run in parallel with no races. Every stratum samples
+//! from its own stream seeded by `(seed, epoch, stratum)`, so the fitted factors are
+//! bit-identical at any thread count (they do change with `blocks`). Confining a
+//! triple's negative to its positive's block is the price of the parallelism; re-drawing
+//! the item blocks each epoch spreads a positive's negatives over the catalogue across
+//! epochs. Small strata also keep the rows a thread touches in cache, which is most of
+//! the speed. See `fit.rs` for details.
 //!
 //! With `record_loss`, the loss recorded after each epoch is the mean of
 //! `−ln σ(x_uij) + (λ/2)(‖w_u‖² + ‖h_i‖² + ‖h_j‖²)` over a fixed seeded sample of up to
