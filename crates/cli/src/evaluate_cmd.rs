@@ -18,11 +18,12 @@ Two ways to call it:
   clickrec evaluate PIPELINE.toml
       the evaluate stage of a pipeline (its recs/ lists against its test set).
 
-  clickrec evaluate --recs FILE [--recs FILE ...] --run RUN_DIR [--k 10,20,50]
+  clickrec evaluate --recs FILE [--recs FILE ...] --run RUN_DIR [--test FILE] [--k 10,20,50]
       lists from any system, CSV or Parquet with columns user_id,item_id,rank or
       user_id,item_id,score (external ids, rank 1 = best; with only a score, higher is
       better), scored against RUN_DIR's held-out test set (test_set.json), train matrix and
-      id maps. Each file is a model named after the file stem. Writes metrics.json,
+      id maps (or against the user_id,item_id[,behavior] pairs of --test FILE). Each file
+      is a model named after the file stem. Writes metrics.json,
       report.md and report.html into --report-dir (default: the current directory) and
       prints the metrics table.
 
@@ -52,6 +53,10 @@ pub struct EvaluateArgs {
     /// Run directory with the held-out test set, train matrix and id maps.
     #[arg(long, value_name = "RUN_DIR", requires = "recs")]
     pub run: Option<PathBuf>,
+    /// Test pairs instead of the run's held-out sessions: CSV or Parquet with columns
+    /// user_id,item_id and optionally behavior (pv/fav/cart/buy), external ids of the run.
+    #[arg(long, value_name = "FILE", requires = "run")]
+    pub test: Option<PathBuf>,
     /// Cut-offs, comma-separated (default 5,10,20,50,100).
     #[arg(long, value_delimiter = ',', value_name = "K,K,...")]
     pub k: Vec<usize>,
@@ -98,7 +103,27 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let config = config
         .check()
         .map_err(|e| UsageError(e.to_string().replace("evaluate.ks", "--k")))?;
-    let inputs = EvalInputs::read(run_dir)?;
+    let mut inputs = EvalInputs::read(run_dir)?;
+    if let Some(path) = &args.test {
+        let mut seen = vec![false; inputs.ids.items.len()];
+        inputs
+            .train
+            .csr()
+            .indices()
+            .iter()
+            .for_each(|&i| seen[i as usize] = true);
+        let (test, read) = clickrec_ingest::read_test_pairs(path, &inputs.ids, &seen)?;
+        eprintln!(
+            "{}: {} rows, {} test users; unknown users {} ({} rows), unknown items {} rows",
+            path.display(),
+            read.rows,
+            read.test_users,
+            read.unknown_users,
+            read.unknown_user_rows,
+            read.unknown_item_rows
+        );
+        inputs.test = test;
+    }
     let data = inputs.data();
     let options = clickrec_ingest::ReadOptions {
         skip_unknown: args.skip_unknown,
@@ -124,8 +149,16 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         longest = longest.max(recs.iter().map(|l| l.items.len()).max().unwrap_or(0));
         evaluations.push(evaluate_model(&name, &recs, &data, &config)?);
     }
+    let split = match &args.test {
+        Some(path) => format!(
+            "test pairs of {} (train and ids of {})",
+            path.display(),
+            run_dir.display()
+        ),
+        None => format!("held-out test set of {}", run_dir.display()),
+    };
     let protocol = Protocol {
-        split: format!("test set of {}", run_dir.display()),
+        split,
         exclude_seen: args.exclude_seen,
         n_recommended: longest,
     };
