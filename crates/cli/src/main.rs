@@ -21,6 +21,7 @@ use clickrec_pipeline::Stage;
     after_help = "\
 Examples:
   clickrec run pipelines/quickstart.toml
+  clickrec run pipelines/two-stage-quickstart.toml
   clickrec ingest --input UserBehavior.csv --format taobao --out runs/taobao
   clickrec generate --users 1000 --items 2000 --events 60000 --seed 42 --out data/sample.csv
   clickrec similar --run runs/quickstart --model item_knn --item 1234 --n 10
@@ -47,8 +48,12 @@ enum Command {
     Matrix(run_cmd::RunArgs),
     /// Run only the train stage: fit the [models.*] of a pipeline → models/*.model.
     Train(run_cmd::RunArgs),
+    /// Run only the segment stage: k-means user segments of [segment] → segments/, segment_popular.
+    Segment(run_cmd::RunArgs),
     /// Run only the recommend stage: top-N per model → recs/<model>.parquet|csv.
     Recommend(run_cmd::RunArgs),
+    /// Run only the rerank stage: learn the [rerank] logistic regression on the validation split, re-rank → recs/rerank.*.
+    Rerank(run_cmd::RunArgs),
     /// Score recommendation lists: the evaluate stage of a pipeline, or any system's file.
     Evaluate(Box<evaluate_cmd::EvaluateArgs>),
     /// Items most similar to given items, from a fitted item-kNN, ALS or BPR model.
@@ -66,7 +71,9 @@ fn main() -> ExitCode {
         Command::Split(args) => run_cmd::run(args, Some(Stage::Split)),
         Command::Matrix(args) => run_cmd::run(args, Some(Stage::Matrix)),
         Command::Train(args) => run_cmd::run(args, Some(Stage::Train)),
+        Command::Segment(args) => run_cmd::run(args, Some(Stage::Segment)),
         Command::Recommend(args) => run_cmd::run(args, Some(Stage::Recommend)),
+        Command::Rerank(args) => run_cmd::run(args, Some(Stage::Rerank)),
         Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Similar(args) => similar_cmd::run(args),
         Command::Generate(args) => generate_cmd::run(args),

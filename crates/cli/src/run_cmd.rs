@@ -17,11 +17,13 @@ input and configuration are unchanged since the last run into the same directory
 skipped; their artifacts are reused.
 
 Stages: ingest → prep (cleaning, sessions) → split (held-out sessions, leakage guard) →
-matrix (confidence-weighted user-item CSR) → train (the [models.*] tables) → recommend
-(top-N lists in recs/) → evaluate (metrics.json, report.md, report.html). The last three
-run only when the pipeline has a [models.*] table.
-`clickrec prep|split|matrix|train|recommend|evaluate PIPELINE.toml` runs one stage over a
-run directory whose earlier stages are up to date.
+matrix (confidence-weighted user-item CSR) → train (the [models.*] tables) → segment
+(k-means user segments, only with [segment]) → recommend (top-N lists in recs/) → rerank
+(the two-stage re-ranker, only with [rerank]) → evaluate (metrics.json, report.md,
+report.html). The stages from train on run only when the pipeline has a [models.*] or
+[segment] table.
+`clickrec prep|split|matrix|train|segment|recommend|rerank|evaluate PIPELINE.toml` runs one
+stage over a run directory whose earlier stages are up to date.
 
 Examples:
   clickrec run pipelines/quickstart.toml
@@ -29,7 +31,9 @@ Examples:
   clickrec run pipelines/taobao.toml --set input.path=/data/UserBehavior.csv --out runs/taobao
   clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force
   clickrec train pipelines/quickstart.toml --set models.als.factors=32
-  clickrec recommend pipelines/quickstart.toml --set recommend.users=all --set recommend.format=csv")]
+  clickrec recommend pipelines/quickstart.toml --set recommend.users=all --set recommend.format=csv
+  clickrec segment pipelines/two-stage-quickstart.toml --set segment.k=8 --set 'segment.sweep=[4,8,16]'
+  clickrec rerank pipelines/taobao-two-stage.toml --set rerank.negatives_per_positive=20")]
 pub struct RunArgs {
     /// Pipeline file (TOML).
     #[arg(value_name = "PIPELINE.toml")]

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use clickrec_eval::{CheckedEval, EvalConfig};
 use clickrec_ingest::{IngestOptions, InputConfig};
-use clickrec_models::{CheckedModel, ModelsConfig};
+use clickrec_models::{CheckedModel, ModelKind, ModelsConfig};
 use clickrec_prep::{CheckedPrep, CheckedSplit, PrepConfig, SplitConfig};
 use serde::{Deserialize, Serialize};
 
@@ -31,8 +31,13 @@ pub struct PipelineConfig {
     pub models: ModelsConfig,
     #[serde(default)]
     pub train: TrainConfig,
+    /// `[segment]`: k-means user segments and the segment-popular list (`segment_popular`).
+    pub segment: Option<clickrec_segment::SegmentParams>,
     #[serde(default)]
     pub recommend: RecommendConfig,
+    /// `[rerank]`: the two-stage recommender, a logistic regression over the candidates of
+    /// several generators, trained on the validation split (needs `split.validation = true`).
+    pub rerank: Option<clickrec_rerank::RerankParams>,
     /// `[evaluate]`: cut-offs, bootstrap resamples, seed of the evaluator.
     #[serde(default)]
     pub evaluate: EvalConfig,
@@ -153,7 +158,62 @@ pub struct Plan {
     pub seed: u64,
     /// The models to fit, in `ModelKind::ALL` order.
     pub models: Vec<CheckedModel>,
+    pub segment: Option<clickrec_segment::CheckedSegment>,
+    /// The re-ranker and its generators, in the order given.
+    pub rerank: Option<(clickrec_rerank::CheckedRerank, Vec<ListSource>)>,
     pub evaluate: CheckedEval,
+}
+
+/// Where a recommendation list comes from: a fitted model, the segment-popular list of the
+/// segment stage, or the re-ranker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ListSource {
+    Model(ModelKind),
+    SegmentPopular,
+    Rerank,
+}
+
+impl ListSource {
+    /// The list's name in files (`recs/<name>.parquet`), reports and `rerank.generators`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ListSource::Model(kind) => kind.name(),
+            ListSource::SegmentPopular => "segment_popular",
+            ListSource::Rerank => "rerank",
+        }
+    }
+
+    /// A generator named in `rerank.generators`.
+    pub fn generator(name: &str) -> Option<Self> {
+        match name {
+            "segment_popular" => Some(ListSource::SegmentPopular),
+            other => ModelKind::from_name(other).map(ListSource::Model),
+        }
+    }
+}
+
+impl Plan {
+    /// The lists the recommend stage writes (every model, then segment-popular), in order.
+    pub fn generated_lists(&self) -> Vec<ListSource> {
+        let mut lists: Vec<ListSource> = self
+            .models
+            .iter()
+            .map(|m| ListSource::Model(m.kind()))
+            .collect();
+        if self.segment.is_some() {
+            lists.push(ListSource::SegmentPopular);
+        }
+        lists
+    }
+
+    /// Every list the evaluate stage scores: the generated ones, then the re-ranked one.
+    pub fn evaluated_lists(&self) -> Vec<ListSource> {
+        let mut lists = self.generated_lists();
+        if self.rerank.is_some() {
+            lists.push(ListSource::Rerank);
+        }
+        lists
+    }
 }
 
 impl PipelineConfig {
@@ -256,8 +316,63 @@ impl PipelineConfig {
                 ),
             ));
         }
+        let segment = match &self.segment {
+            Some(params) => {
+                let checked = params.check().map_err(|e| checked(e.to_string()))?;
+                if params.vectors == clickrec_segment::VectorSource::AlsFactors
+                    && !models.iter().any(|m| m.kind() == ModelKind::Als)
+                {
+                    return Err(invalid(
+                        "segment.vectors",
+                        "als_factors needs a [models.als] table".into(),
+                    ));
+                }
+                Some(checked)
+            }
+            None => None,
+        };
+        let rerank = match &self.rerank {
+            Some(params) => {
+                let checked_params = params.check().map_err(|e| checked(e.to_string()))?;
+                if !self.split.validation {
+                    return Err(invalid(
+                        "rerank",
+                        "needs a validation split to learn from: set split.validation = true"
+                            .into(),
+                    ));
+                }
+                let mut generators = Vec::new();
+                for name in &params.generators {
+                    let source = ListSource::generator(name).ok_or_else(|| {
+                        invalid(
+                            "rerank.generators",
+                            format!(
+                                "unknown generator {name:?}: expected popularity, item_knn, als, bpr or segment_popular"
+                            ),
+                        )
+                    })?;
+                    let configured = match source {
+                        ListSource::Model(kind) => models.iter().any(|m| m.kind() == kind),
+                        _ => segment.is_some(),
+                    };
+                    if !configured {
+                        return Err(invalid(
+                            "rerank.generators",
+                            format!(
+                                "{name:?} is not configured: add its [models.{name}] or [segment] table"
+                            ),
+                        ));
+                    }
+                    generators.push(source);
+                }
+                Some((checked_params, generators))
+            }
+            None => None,
+        };
         self.run.out = Some(out.clone());
         Ok(Plan {
+            segment,
+            rerank,
             models,
             evaluate,
             input: self.input.path.clone(),

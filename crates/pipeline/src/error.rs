@@ -46,6 +46,8 @@ pub enum PipelineError {
         "the pipeline has no [models.*] table: add one (e.g. `[models.popularity]`) to train, recommend or evaluate"
     )]
     NoModels,
+    #[error("the pipeline has no [{0}] table: add one to run the {0} stage")]
+    NotConfigured(&'static str),
 }
 
 impl PipelineError {
@@ -59,6 +61,7 @@ impl PipelineError {
                 | PipelineError::Invalid { .. }
                 | PipelineError::Override { .. }
                 | PipelineError::NoModels
+                | PipelineError::NotConfigured(_)
         )
     }
 }

@@ -2,18 +2,23 @@
 //! evaluate those lists on the held-out test set.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use clickrec_core::{IdMaps, RecommendRequest, UserId, UserItemMatrix, recommend_blocks};
+use clickrec_core::{
+    IdMaps, RecommendError, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
+    recommend_blocks,
+};
 use clickrec_eval::{EvalData, Protocol, build_report, evaluate_model};
 use clickrec_ingest::{
     Progress, RecsWriter, read_events, read_id_maps, read_recommendations, write_json_atomic,
 };
-use clickrec_models::{FitOptions, FitProgress, IdFingerprint, Model, ModelKind, TrainData};
+use clickrec_models::{
+    CheckedModel, FitOptions, FitProgress, IdFingerprint, Model, ModelKind, TrainData,
+};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{Plan, RecommendUsers};
+use crate::config::{ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::runner::Bars;
@@ -31,11 +36,11 @@ pub fn model_file(kind: ModelKind) -> String {
     format!("{MODELS_DIR}/{}.model", kind.name())
 }
 
-/// `recs/<kind>.<ext>`, relative to the run directory.
-pub fn recs_file(plan: &Plan, kind: ModelKind) -> String {
+/// `recs/<list>.<ext>`, relative to the run directory.
+pub fn recs_file(plan: &Plan, source: ListSource) -> String {
     format!(
         "{RECS_DIR}/{}.{}",
-        kind.name(),
+        source.name(),
         plan.config.recommend.format.extension()
     )
 }
@@ -50,10 +55,11 @@ pub struct FitRecord {
     pub training_loss: Vec<f64>,
 }
 
-/// One model's recommendation pass.
+/// One list's recommendation pass.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RecommendRecord {
-    pub model: ModelKind,
+    /// `ListSource::name`: a model kind, `segment_popular` or `rerank`.
+    pub model: String,
     pub users: usize,
     pub rows: usize,
     pub seconds: f64,
@@ -78,8 +84,12 @@ pub(crate) fn read_matrix(dir: &Path) -> Result<UserItemMatrix, PipelineError> {
     ))?)
 }
 
-fn read_test_set(dir: &Path) -> Result<clickrec_core::TestSet, PipelineError> {
-    let path = dir.join(TEST_SET_FILE);
+pub(crate) fn read_test_set(dir: &Path) -> Result<clickrec_core::TestSet, PipelineError> {
+    read_test_set_file(dir.join(TEST_SET_FILE))
+}
+
+/// Reads a `TestSet` written by the split stage (`test_set.json`, `validation_set.json`).
+pub(crate) fn read_test_set_file(path: PathBuf) -> Result<clickrec_core::TestSet, PipelineError> {
     let text = std::fs::read_to_string(&path).map_err(io_error(&path, "cannot read"))?;
     serde_json::from_str(&text).map_err(|e| PipelineError::Manifest {
         path,
@@ -99,6 +109,36 @@ impl FitProgress for IterationBar<'_> {
     }
 }
 
+/// Confidence of one event per behaviour (pv, fav, cart, buy), as the matrix stage uses.
+pub(crate) fn behavior_weights(plan: &Plan) -> [f32; 4] {
+    let weights = plan.prep.weights();
+    [0u8, 1, 2, 3].map(|code| {
+        clickrec_core::Behavior::from_code(code)
+            .map(|b| weights.weight(b) as f32)
+            .unwrap_or(0.0)
+    })
+}
+
+/// Fits one model with the run's seed, reporting iterations to `bar`.
+pub(crate) fn fit_model(
+    plan: &Plan,
+    checked: &CheckedModel,
+    data: &TrainData<'_>,
+    bar: Box<dyn Progress>,
+) -> Result<Model, PipelineError> {
+    let progress = IterationBar(bar.as_ref());
+    let options = FitOptions {
+        seed: plan.seed,
+        record_loss: plan.config.train.record_loss,
+        progress: &progress,
+    };
+    let model = checked
+        .fit(data, &options)
+        .map_err(|e| PipelineError::Model(format!("fitting {}: {e}", checked.kind())))?;
+    bar.finish();
+    Ok(model)
+}
+
 /// Fits every configured model on the train matrix and saves it under `models/`.
 pub(crate) fn run_train(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
@@ -106,16 +146,11 @@ pub(crate) fn run_train(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, Pip
     let (log, _) = read_events(&dir.join(TRAIN_FILE), &ids)?;
     let matrix = read_matrix(dir)?;
     let item_users = matrix.transpose();
-    let weights = plan.prep.weights();
     let data = TrainData {
         matrix: &matrix,
         item_users: &item_users,
         log: &log,
-        behavior_weights: [0u8, 1, 2, 3].map(|code| {
-            clickrec_core::Behavior::from_code(code)
-                .map(|b| weights.weight(b) as f32)
-                .unwrap_or(0.0)
-        }),
+        behavior_weights: behavior_weights(plan),
     };
     let models_dir = dir.join(MODELS_DIR);
     std::fs::create_dir_all(&models_dir).map_err(io_error(&models_dir, "cannot create"))?;
@@ -124,19 +159,9 @@ pub(crate) fn run_train(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, Pip
     let mut text = String::new();
     for checked in &plan.models {
         let kind = checked.kind();
-        let bar = bars.bar(kind.name(), "iterations");
         reset_peak_rss();
         let started = Instant::now();
-        let progress = IterationBar(bar.as_ref());
-        let options = FitOptions {
-            seed: plan.seed,
-            record_loss: plan.config.train.record_loss,
-            progress: &progress,
-        };
-        let model = checked
-            .fit(&data, &options)
-            .map_err(|e| PipelineError::Model(format!("fitting {kind}: {e}")))?;
-        bar.finish();
+        let model = fit_model(plan, checked, &data, bars.bar(kind.name(), "iterations"))?;
         let seconds = started.elapsed().as_secs_f64();
         let record = FitRecord {
             model: kind,
@@ -170,67 +195,112 @@ pub fn load_model(dir: &Path, ids: &IdMaps, kind: ModelKind) -> Result<Model, Pi
         .map_err(|e| PipelineError::Model(e.to_string()))
 }
 
+/// The users who get lists: the test users, or every user of the train matrix.
+pub(crate) fn recommend_users(
+    plan: &Plan,
+    matrix: &UserItemMatrix,
+) -> Result<Vec<UserId>, PipelineError> {
+    Ok(match plan.config.recommend.users {
+        RecommendUsers::Test => read_test_set(&plan.out)?.users().to_vec(),
+        RecommendUsers::All => (0..matrix.n_users() as u32).map(UserId).collect(),
+    })
+}
+
+/// Loads a fitted model or the segment stage's segment-popular model, for scoring.
+pub(crate) fn load_recommender(
+    dir: &Path,
+    ids: &IdMaps,
+    source: ListSource,
+) -> Result<Box<dyn Recommender>, PipelineError> {
+    Ok(match source {
+        ListSource::Model(kind) => Box::new(load_model(dir, ids, kind)?),
+        ListSource::SegmentPopular => Box::new(crate::two_stage::load_segment_popular(dir)?),
+        ListSource::Rerank => {
+            return Err(PipelineError::Model(
+                "the re-ranker is not a generator".into(),
+            ));
+        }
+    })
+}
+
+/// Streams the lists that `produce` hands out, block by block in user order, into
+/// `recs/<source>.<ext>` with a progress bar over `users` users.
+pub(crate) fn write_lists<E: std::fmt::Display>(
+    plan: &Plan,
+    ids: &IdMaps,
+    source: ListSource,
+    users: usize,
+    bars: &dyn Bars,
+    produce: impl FnOnce(&mut dyn FnMut(Recommendations)) -> Result<(), E>,
+) -> Result<RecommendRecord, PipelineError> {
+    let started = Instant::now();
+    let file = recs_file(plan, source);
+    let path = plan.out.join(&file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(io_error(parent, "cannot create"))?;
+    }
+    let mut writer = RecsWriter::create(&path, ids).map_err(recs_error)?;
+    let bar = bars.bar(source.name(), "users");
+    bar.start(users as u64);
+    let mut done = 0u64;
+    let mut write_error = None;
+    produce(&mut |block: Recommendations| {
+        done += block.len() as u64;
+        bar.advance_to(done);
+        if write_error.is_none()
+            && let Err(e) = writer.write(&block)
+        {
+            write_error = Some(e);
+        }
+    })
+    .map_err(|e| PipelineError::Model(format!("recommending with {}: {e}", source.name())))?;
+    if let Some(e) = write_error {
+        return Err(recs_error(e));
+    }
+    bar.finish();
+    let written = writer.finish().map_err(recs_error)?;
+    Ok(RecommendRecord {
+        model: source.name().to_owned(),
+        users,
+        rows: written.rows as usize,
+        seconds: started.elapsed().as_secs_f64(),
+        peak_rss_bytes: peak_rss_bytes(),
+        file,
+    })
+}
+
 /// Writes each model's top-N lists for the test users (or all users) to `recs/`.
 pub(crate) fn run_recommend(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let config = &plan.config.recommend;
     let ids = read_id_maps(dir)?;
     let matrix = read_matrix(dir)?;
-    let users: Vec<UserId> = match config.users {
-        RecommendUsers::Test => read_test_set(dir)?.users().to_vec(),
-        RecommendUsers::All => (0..matrix.n_users() as u32).map(UserId).collect(),
-    };
+    let users = recommend_users(plan, &matrix)?;
     let request = RecommendRequest {
         n: config.n,
         candidates: clickrec_core::Candidates::All,
         exclude_seen: config.exclude_seen,
     };
-    let recs_dir = dir.join(RECS_DIR);
-    std::fs::create_dir_all(&recs_dir).map_err(io_error(&recs_dir, "cannot create"))?;
     let mut records = Vec::new();
     let mut text = String::new();
-    for checked in &plan.models {
-        let kind = checked.kind();
+    for source in plan.generated_lists() {
         reset_peak_rss();
-        let started = Instant::now();
-        let model = load_model(dir, &ids, kind)?;
-        let file = recs_file(plan, kind);
-        let path = dir.join(&file);
-        let mut writer = RecsWriter::create(&path, &ids).map_err(recs_error)?;
-        let bar = bars.bar(kind.name(), "users");
-        bar.start(users.len() as u64);
-        let mut done = 0u64;
-        let mut write_error = None;
-        recommend_blocks(&model, &matrix, &users, &request, |block| {
-            done += block.len() as u64;
-            bar.advance_to(done);
-            if write_error.is_none()
-                && let Err(e) = writer.write(&block)
-            {
-                write_error = Some(e);
-            }
-            Ok(())
-        })
-        .map_err(|e| PipelineError::Model(format!("recommending with {kind}: {e}")))?;
-        if let Some(e) = write_error {
-            return Err(recs_error(e));
-        }
-        bar.finish();
-        let written = writer.finish().map_err(recs_error)?;
-        let seconds = started.elapsed().as_secs_f64();
+        let model = load_recommender(dir, &ids, source)?;
+        let record = write_lists(plan, &ids, source, users.len(), bars, |on_block| {
+            recommend_blocks(model.as_ref(), &matrix, &users, &request, |block| {
+                on_block(block);
+                Ok::<(), RecommendError>(())
+            })
+        })?;
         text.push_str(&format!(
-            "{kind}: top-{} for {} users in {seconds:.2} s → {file}\n",
+            "{}: top-{} for {} users in {:.2} s → {}\n",
+            source.name(),
             config.n,
-            users.len()
+            users.len(),
+            record.seconds,
+            record.file
         ));
-        records.push(RecommendRecord {
-            model: kind,
-            users: users.len(),
-            rows: written.rows as usize,
-            seconds,
-            peak_rss_bytes: peak_rss_bytes(),
-            file,
-        });
+        records.push(record);
     }
     let artifacts = records.iter().map(|r| r.file.clone()).collect();
     Ok(StageOutput {
@@ -309,12 +379,12 @@ pub(crate) fn run_evaluate(plan: &Plan) -> Result<StageOutput, PipelineError> {
     let inputs = EvalInputs::read(dir)?;
     let data = inputs.data();
     let mut evaluations = Vec::new();
-    for checked in &plan.models {
-        let kind = checked.kind();
-        let path = dir.join(recs_file(plan, kind));
+    for source in plan.evaluated_lists() {
+        let name = source.name();
+        let path = dir.join(recs_file(plan, source));
         let (recs, _) = read_recommendations(&path, &inputs.ids).map_err(recs_error)?;
-        let evaluation = evaluate_model(kind.name(), &recs, &data, &plan.evaluate)
-            .map_err(|e| PipelineError::Model(format!("evaluating {kind}: {e}")))?;
+        let evaluation = evaluate_model(name, &recs, &data, &plan.evaluate)
+            .map_err(|e| PipelineError::Model(format!("evaluating {name}: {e}")))?;
         evaluations.push(evaluation);
     }
     let losses = read_losses(dir)?;
@@ -328,7 +398,11 @@ pub(crate) fn run_evaluate(plan: &Plan) -> Result<StageOutput, PipelineError> {
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
     };
-    let report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
+    let mut report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
+    if plan.rerank.is_some() {
+        let (name, table) = crate::two_stage::read_coefficients(dir)?;
+        report.coefficients.insert(name, table);
+    }
     let artifacts = write_reports(dir, &report)?;
     Ok(StageOutput {
         text: report.terminal_table(),
@@ -354,7 +428,7 @@ fn read_losses(dir: &Path) -> Result<BTreeMap<String, Vec<f64>>, PipelineError> 
 }
 
 /// Writes through a temporary file and a rename.
-fn write_text(path: &Path, text: &str) -> Result<(), PipelineError> {
+pub(crate) fn write_text(path: &Path, text: &str) -> Result<(), PipelineError> {
     let tmp = clickrec_ingest::temporary_path(path);
     std::fs::write(&tmp, text).map_err(io_error(&tmp, "cannot write"))?;
     std::fs::rename(&tmp, path).map_err(io_error(path, "cannot move into place"))

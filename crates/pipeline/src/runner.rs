@@ -12,6 +12,7 @@ use crate::manifest::{
 };
 use crate::model_stages;
 use crate::stages::{self, StageOutput};
+use crate::two_stage;
 
 /// What happened to one stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,8 +58,12 @@ pub enum Stage {
     Matrix,
     /// Only with `[models.*]` tables: fit and save each model.
     Train,
+    /// Only with `[segment]`: k-means user segments and the segment-popular model.
+    Segment,
     /// Top-N lists per model → `recs/`.
     Recommend,
+    /// Only with `[rerank]`: the logistic-regression re-ranker → `recs/rerank.*`.
+    Rerank,
     /// Metrics and reports of the lists on the test set.
     Evaluate,
 }
@@ -72,7 +77,9 @@ impl Stage {
             Stage::Split => "split",
             Stage::Matrix => "matrix",
             Stage::Train => "train",
+            Stage::Segment => "segment",
             Stage::Recommend => "recommend",
+            Stage::Rerank => "rerank",
             Stage::Evaluate => "evaluate",
         }
     }
@@ -153,19 +160,41 @@ pub fn run(
         &serde_json::to_value(config.train).unwrap_or_default(),
         &serde_json::json!(plan.seed),
     ]);
-    let recommend_fp = fingerprint(&[
+    let segment_fp = fingerprint(&[
         &serde_json::json!(train_fp),
+        &serde_json::to_value(&config.segment).unwrap_or_default(),
+    ]);
+    let recommend_fp = fingerprint(&[
+        &serde_json::json!(segment_fp),
         &serde_json::to_value(config.recommend).unwrap_or_default(),
     ]);
-    let evaluate_fp = fingerprint(&[
+    let rerank_fp = fingerprint(&[
         &serde_json::json!(recommend_fp),
+        &serde_json::to_value(&config.rerank).unwrap_or_default(),
+    ]);
+    let evaluate_fp = fingerprint(&[
+        &serde_json::json!(rerank_fp),
         &serde_json::to_value(&config.evaluate).unwrap_or_default(),
     ]);
     let mut stage_kinds = vec![Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix];
-    if !plan.models.is_empty() {
-        stage_kinds.extend([Stage::Train, Stage::Recommend, Stage::Evaluate]);
+    if !plan.generated_lists().is_empty() {
+        stage_kinds.push(Stage::Train);
+        if plan.segment.is_some() {
+            stage_kinds.push(Stage::Segment);
+        }
+        stage_kinds.push(Stage::Recommend);
+        if plan.rerank.is_some() {
+            stage_kinds.push(Stage::Rerank);
+        }
+        stage_kinds.push(Stage::Evaluate);
     } else if options.only.is_some_and(|only| only > Stage::Matrix) {
         return Err(PipelineError::NoModels);
+    }
+    if let Some(only) = options.only
+        && only > Stage::Matrix
+        && !stage_kinds.contains(&only)
+    {
+        return Err(PipelineError::NotConfigured(only.name()));
     }
 
     // `generate` ran above: the input must exist before it is hashed.
@@ -176,7 +205,9 @@ pub fn run(
             Stage::Split => &split_fp,
             Stage::Matrix => &matrix_fp,
             Stage::Train => &train_fp,
+            Stage::Segment => &segment_fp,
             Stage::Recommend => &recommend_fp,
+            Stage::Rerank => &rerank_fp,
             Stage::Evaluate => &evaluate_fp,
         };
         if let Some(only) = options.only {
@@ -208,7 +239,9 @@ pub fn run(
                 Stage::Split => stages::run_split(dir, &plan.split),
                 Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),
                 Stage::Train => model_stages::run_train(plan, bars),
+                Stage::Segment => two_stage::run_segment(plan, bars),
                 Stage::Recommend => model_stages::run_recommend(plan, bars),
+                Stage::Rerank => two_stage::run_rerank(plan, bars),
                 Stage::Evaluate => model_stages::run_evaluate(plan),
             },
         )?;

@@ -143,6 +143,11 @@ pub struct Report {
     pub comparisons: Vec<PairedComparison>,
     /// Training loss per iteration, by model name (as given).
     pub training_loss: BTreeMap<String, Vec<f64>>,
+    /// Fitted coefficients by model name, for models that have them (the re-ranker's
+    /// logistic regression): (feature, coefficient) in the model's order. Empty unless
+    /// the caller adds some.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub coefficients: BTreeMap<String, Vec<(String, f64)>>,
     /// Anything that limits the report (models evaluated on other data, repeated names).
     pub warnings: Vec<String>,
     #[serde(skip)]
@@ -282,6 +287,7 @@ pub fn build_report(
         models: model_reports,
         comparisons,
         training_loss: training_loss.clone(),
+        coefficients: BTreeMap::new(),
         warnings,
         draws: Some(Arc::new(draws)),
     }

@@ -106,6 +106,9 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
     if report.training_loss.values().any(|v| !v.is_empty()) {
         out.push(losses(report));
     }
+    if !report.coefficients.is_empty() {
+        out.push(coefficients(report));
+    }
     if !report.warnings.is_empty() {
         let mut s = Section::new("warnings", "Warnings");
         s.bullets = report.warnings.clone();
@@ -470,5 +473,25 @@ fn definitions(report: &Report) -> Section {
         "Seen share@K: per user the share of its top-K items already in its train history, averaged over evaluated users with a non-empty list.".into(),
         "Variants: targets = all test items or conversions (cart/buy) only; items = all, or new to the user only (train items removed from targets and list, ranks renumbered). Users whose target set is empty in a variant are skipped there and counted.".into(),
     ];
+    s
+}
+
+/// One table per model with fitted coefficients (the re-ranker's logistic regression).
+fn coefficients(report: &Report) -> Section {
+    let mut s = Section::new("coefficients", "Model coefficients");
+    s.paragraphs.push(
+        "Coefficients of the models that have them, on standardised features (mean 0, standard deviation 1 over the training rows): the change in log-odds per standard deviation.".to_owned(),
+    );
+    for (model, values) in &report.coefficients {
+        s.tables.push(Table {
+            caption: format!("Coefficients of {model}"),
+            header: vec!["Feature".to_owned(), "Coefficient".to_owned()],
+            rows: values
+                .iter()
+                .map(|(name, value)| vec![name.clone(), format!("{value:+.4}")])
+                .collect(),
+            label_columns: 1,
+        });
+    }
     s
 }

@@ -1,0 +1,182 @@
+//! The two-stage recommender end to end through the binary: segments, segment-popular,
+//! the re-ranker learned on the validation split, its evaluation against every generator,
+//! and the leakage check (the re-ranker must not change when only the test targets do).
+
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
+mod common;
+
+use std::path::Path;
+
+use common::{clickrec, stderr, stdout};
+
+fn two_stage(out: &Path, command: &str, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        command,
+        "pipelines/two-stage-quickstart.toml",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    clickrec(&args)
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn two_stage_quickstart_segments_reranks_and_compares() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = two_stage(&out, "run", &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+
+    let segments = json(&out.join("segments/summary.json"));
+    assert_eq!(segments["k"], 8);
+    assert_eq!(segments["sweep"].as_array().unwrap().len(), 3);
+    let sizes: u64 = segments["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["users"].as_u64().unwrap())
+        .sum();
+    let assigned = std::fs::read_to_string(out.join("segments/assignments.csv"))
+        .unwrap()
+        .lines()
+        .count() as u64
+        - 1;
+    assert_eq!(sizes, assigned);
+
+    let rerank = json(&out.join("rerank.json"));
+    let coefficients = rerank["coefficients"].as_array().unwrap();
+    assert!(
+        coefficients
+            .iter()
+            .any(|c| c[0] == "als_score" && c[1].as_f64().unwrap().is_finite()),
+        "{rerank}"
+    );
+    assert!(rerank["training"]["positives"].as_u64().unwrap() > 0);
+
+    let metrics = json(&out.join("metrics.json"));
+    let names: Vec<&str> = metrics["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["popularity", "item_knn", "als", "segment_popular", "rerank"]
+    );
+    // The paired comparisons include the re-ranker against each generator.
+    let comparisons = metrics["comparisons"].to_string();
+    for generator in ["popularity", "item_knn", "als", "segment_popular"] {
+        assert!(
+            comparisons.contains(generator) && comparisons.contains("rerank"),
+            "{generator}"
+        );
+    }
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("Coefficients of rerank"), "{report}");
+    assert!(stdout(&run).contains("rerank"));
+}
+
+#[test]
+fn reranker_learns_nothing_from_the_test_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = two_stage(&out, "run", &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let learned = std::fs::read(out.join("models/rerank.json")).unwrap();
+
+    // Move every test target to a neighbouring item id (kept increasing per user, as the
+    // test set requires); the test users stay the same.
+    let n_items = json(&out.join("matrix.json"))["items"].as_u64().unwrap();
+    let path = out.join("test_set.json");
+    let mut test: serde_json::Value = json(&path);
+    let offsets: Vec<usize> = test["target_offsets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_u64().unwrap() as usize)
+        .collect();
+    let targets = test["targets"].as_array_mut().unwrap();
+    assert!(!targets.is_empty());
+    for w in offsets.windows(2) {
+        let mut moved: Vec<u64> = targets[w[0]..w[1]]
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .map(|t| if t ^ 1 < n_items { t ^ 1 } else { t })
+            .collect();
+        moved.sort_unstable();
+        for (slot, item) in targets[w[0]..w[1]].iter_mut().zip(moved) {
+            *slot = serde_json::json!(item);
+        }
+    }
+    std::fs::write(&path, test.to_string()).unwrap();
+
+    let again = two_stage(&out, "rerank", &["--force"]);
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert_eq!(
+        std::fs::read(out.join("models/rerank.json")).unwrap(),
+        learned,
+        "the re-ranker changed when only the test targets did"
+    );
+}
+
+#[test]
+fn rerank_is_identical_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for threads in ["1", "3"] {
+        let out = dir.path().join(format!("run-{threads}"));
+        let run = std::process::Command::new(common::binary())
+            .args([
+                "run",
+                "pipelines/two-stage-quickstart.toml",
+                "--out",
+                out.to_str().unwrap(),
+                "--set",
+                "recommend.format=csv",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(common::root())
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", stderr(&run));
+        files.push((
+            std::fs::read(out.join("models/rerank.json")).unwrap(),
+            std::fs::read(out.join("recs/rerank.csv")).unwrap(),
+            std::fs::read(out.join("segments/assignments.csv")).unwrap(),
+        ));
+    }
+    assert!(
+        files[0] == files[1],
+        "results differ between 1 and 3 threads"
+    );
+}
+
+#[test]
+fn rerank_without_validation_split_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = two_stage(&out, "run", &["--set", "split.validation=false"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("split.validation = true"),
+        "{}",
+        stderr(&run)
+    );
+    let run = two_stage(
+        &out,
+        "run",
+        &["--set", "rerank.generators=[\"als\", \"bpr\"]"],
+    );
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("\"bpr\" is not configured"),
+        "{}",
+        stderr(&run)
+    );
+}
