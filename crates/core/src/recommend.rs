@@ -47,9 +47,10 @@ impl RecommendRequest {
 }
 
 /// Scores of one block of users, written by [`Recommender::score_block`] in one of two
-/// shapes: dense rows over all items (factor models), or sparse `(item, score)` lists
-/// (neighbourhood models, where most items score nothing). Items absent from a sparse list
-/// are not recommended.
+/// shapes: dense rows over all items, or over [`Recommender::scored_items`] when the model
+/// names them (factor models), or sparse `(item, score)` lists (neighbourhood models, where
+/// most items score nothing). Items absent from a sparse list or from the scored items are
+/// not recommended.
 #[derive(Debug, Default)]
 pub struct BlockScores {
     n_items: usize,
@@ -66,7 +67,7 @@ impl BlockScores {
         self.is_sparse = false;
     }
 
-    /// Dense scores: `users × n_items`, row-major, zero-filled.
+    /// Dense scores: `users × n_items` (or `users × scored_items`), row-major, zero-filled.
     pub fn dense(&mut self) -> &mut [f32] {
         self.is_sparse = false;
         let len = self.n_users * self.n_items;
@@ -92,6 +93,14 @@ impl BlockScores {
 pub trait Recommender: Send + Sync {
     /// Size of the item-id space the model scores.
     fn n_items(&self) -> usize;
+
+    /// The only items the model can rank (increasing, each `< n_items`), when it knows
+    /// that the others carry no information (e.g. items never seen in training): dense
+    /// rows then have one column per listed item, so neither scoring nor top-N selection
+    /// visits the rest. `None` (the default): every item.
+    fn scored_items(&self) -> Option<&[ItemId]> {
+        None
+    }
 
     /// Scores every item for each user of `users`, into `out` (dense or sparse). Users
     /// outside the model's user space must get scores that do not depend on them
@@ -377,29 +386,79 @@ impl Filter {
     }
 }
 
-/// Selects one user's top-N from a dense score row, honouring the filter.
+/// The items behind the columns of dense rows when a model scores only some items.
+#[derive(Debug)]
+struct Columns<'a> {
+    /// Column → item, increasing.
+    items: &'a [ItemId],
+    /// Item → column, `u32::MAX` for items without one.
+    column_of: Vec<u32>,
+}
+
+impl<'a> Columns<'a> {
+    fn new(items: &'a [ItemId], n_items: usize) -> Self {
+        let mut column_of = vec![u32::MAX; n_items];
+        for (column, item) in items.iter().enumerate() {
+            assert!(
+                (item.0 as usize) < n_items,
+                "scored item {item} outside the model's {n_items} items"
+            );
+            column_of[item.0 as usize] = column as u32;
+        }
+        Columns { items, column_of }
+    }
+
+    fn column(&self, item: u32) -> Option<usize> {
+        let column = self.column_of[item as usize];
+        (column != u32::MAX).then_some(column as usize)
+    }
+}
+
+/// Selects one user's top-N from a dense score row (one column per item, or per item of
+/// `columns`), honouring the filter.
 fn select_dense(
     row: &mut [f32],
+    columns: Option<&Columns<'_>>,
     seen: &[u32],
     filter: &Filter,
     top: &mut TopN,
     out: &mut Vec<(ItemId, f32)>,
 ) {
+    let column = |item: u32| match columns {
+        Some(c) => c.column(item),
+        None => Some(item as usize),
+    };
+    let item_at = |column: usize| match columns {
+        Some(c) => c.items[column],
+        None => ItemId(column as u32),
+    };
     if filter.exclude_seen {
-        seen.iter().for_each(|&i| row[i as usize] = f32::NAN);
+        seen.iter()
+            .filter_map(|&i| column(i))
+            .for_each(|c| row[c] = f32::NAN);
     }
     match (&filter.only, &filter.allowed) {
-        (Some(only), _) => only.iter().for_each(|&i| top.push(i, row[i.0 as usize])),
-        (None, Some(allowed)) => row
-            .iter()
-            .zip(allowed)
-            .enumerate()
-            .filter(|(_, (_, ok))| **ok)
-            .for_each(|(i, (&s, _))| top.push(ItemId(i as u32), s)),
-        (None, None) => row
-            .iter()
-            .enumerate()
-            .for_each(|(i, &s)| top.push(ItemId(i as u32), s)),
+        (Some(only), _) => only.iter().for_each(|&i| {
+            if let Some(c) = column(i.0) {
+                top.push(i, row[c]);
+            }
+        }),
+        (None, Some(allowed)) => row.iter().enumerate().for_each(|(c, &s)| {
+            let item = item_at(c);
+            if allowed[item.0 as usize] {
+                top.push(item, s);
+            }
+        }),
+        (None, None) => match columns {
+            Some(c) => row
+                .iter()
+                .zip(c.items)
+                .for_each(|(&s, &item)| top.push(item, s)),
+            None => row
+                .iter()
+                .enumerate()
+                .for_each(|(i, &s)| top.push(ItemId(i as u32), s)),
+        },
     }
     top.drain_sorted(out);
 }
@@ -448,6 +507,10 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
         });
     }
     let filter = Filter::new(request, n_items)?;
+    let columns = model
+        .scored_items()
+        .map(|items| Columns::new(items, n_items));
+    let width = columns.as_ref().map_or(n_items, |c| c.items.len());
     let block = model.block_size().clamp(1, 4096);
     let threads = rayon::current_num_threads().max(1);
     // A wave of a few blocks per thread runs in parallel, then is handed out in order.
@@ -457,7 +520,7 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
             .map_init(
                 || (BlockScores::default(), TopN::new(request.n), Vec::new()),
                 |(scores, top, out), chunk| {
-                    scores.reset(chunk.len(), n_items);
+                    scores.reset(chunk.len(), width);
                     model.score_block(chunk, history, scores);
                     let mut lists = Recommendations::new();
                     for (k, &user) in chunk.iter().enumerate() {
@@ -469,8 +532,8 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
                         if scores.is_sparse {
                             select_sparse(&scores.sparse[k], seen, &filter, top, out);
                         } else {
-                            let row = &mut scores.dense[k * n_items..(k + 1) * n_items];
-                            select_dense(row, seen, &filter, top, out);
+                            let row = &mut scores.dense[k * width..(k + 1) * width];
+                            select_dense(row, columns.as_ref(), seen, &filter, top, out);
                         }
                         lists.push(user, out.iter().copied())?;
                     }
@@ -608,6 +671,76 @@ mod tests {
             let recs = recommend(&model, &history(), &users, &exclude).unwrap();
             assert_eq!(items(recs.get(1)), vec![5, 1]);
         }
+    }
+
+    /// Scores only `items` (as `i % 3`): dense over those columns, or as sparse lists.
+    struct Subset {
+        items: Vec<ItemId>,
+        dense: bool,
+    }
+
+    impl Recommender for Subset {
+        fn n_items(&self) -> usize {
+            9
+        }
+        fn scored_items(&self) -> Option<&[ItemId]> {
+            self.dense.then_some(&self.items[..])
+        }
+        fn score_block(&self, _: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
+            let score = |i: &ItemId| (i.0 % 3) as f32;
+            if self.dense {
+                for row in out.dense().chunks_mut(self.items.len()) {
+                    row.iter_mut()
+                        .zip(&self.items)
+                        .for_each(|(s, i)| *s = score(i));
+                }
+            } else {
+                for list in out.sparse() {
+                    list.extend(self.items.iter().map(|i| (*i, score(i))));
+                }
+            }
+        }
+        fn block_size(&self) -> usize {
+            2
+        }
+    }
+
+    #[test]
+    fn dense_scores_over_scored_items_rank_like_sparse_lists_of_them() {
+        let users = [UserId(0), UserId(1), UserId(2)];
+        let scored = [0, 2, 4, 5, 7, 8].map(ItemId).to_vec();
+        let requests = {
+            let mut keep_seen = RecommendRequest::top(4);
+            keep_seen.exclude_seen = false;
+            let mut only = RecommendRequest::top(3);
+            only.candidates = Candidates::Only(vec![ItemId(5), ItemId(1), ItemId(4)]);
+            let mut exclude = RecommendRequest::top(3);
+            exclude.candidates = Candidates::Exclude(vec![ItemId(4), ItemId(7)]);
+            [RecommendRequest::top(4), keep_seen, only, exclude]
+        };
+        for request in &requests {
+            let run = |dense| {
+                let model = Subset {
+                    items: scored.clone(),
+                    dense,
+                };
+                recommend(&model, &history(), &users, request).unwrap()
+            };
+            let (dense, sparse) = (run(true), run(false));
+            assert_eq!(dense, sparse, "{request:?}");
+            assert!(
+                dense
+                    .iter()
+                    .all(|l| l.items.iter().all(|i| scored.contains(i)))
+            );
+        }
+        // User 0 saw 2 and 5: 8 scores 2, then 4 and 7 score 1, then 0; 1 is never scored.
+        let model = Subset {
+            items: scored,
+            dense: true,
+        };
+        let recs = recommend(&model, &history(), &users, &RecommendRequest::top(5)).unwrap();
+        assert_eq!(items(recs.get(0)), vec![8, 4, 7, 0]);
     }
 
     #[test]

@@ -7,6 +7,46 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::{ModelError, ModelReader, ModelWriter};
 
+/// The item-factor rows worth scoring: all but the all-zero ones. The factor models give
+/// items without train events zero rows; such an item scores 0 for every user, which says
+/// nothing, and skipping it keeps scoring and top-N proportional to the items that were
+/// trained (after a k-core, a fraction of the ingested id space).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ScoredRows {
+    items: Vec<ItemId>,
+    factors: Factors,
+}
+
+impl ScoredRows {
+    /// `None` when no row is all zero: the full matrix is scored as it is.
+    pub(crate) fn of(all: &Factors) -> Option<ScoredRows> {
+        let items: Vec<ItemId> = (0..all.rows)
+            .filter(|&r| all.row(r).iter().any(|&v| v != 0.0))
+            .map(|r| ItemId(r as u32))
+            .collect();
+        if items.len() == all.rows {
+            return None;
+        }
+        let mut data = Vec::with_capacity(items.len() * all.dim);
+        items
+            .iter()
+            .for_each(|i| data.extend_from_slice(all.row(i.0 as usize)));
+        Some(ScoredRows {
+            factors: Factors::from_vec(items.len(), all.dim, data),
+            items,
+        })
+    }
+
+    pub(crate) fn items(&self) -> &[ItemId] {
+        &self.items
+    }
+
+    /// The rows to score: `scored` when some rows are skipped, else `all`.
+    pub(crate) fn or_all<'a>(scored: &'a Option<ScoredRows>, all: &'a Factors) -> &'a Factors {
+        scored.as_ref().map_or(all, |s| &s.factors)
+    }
+}
+
 /// A `rows × dim` matrix of f32 factors, row-major.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Factors {

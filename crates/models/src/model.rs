@@ -220,6 +220,10 @@ impl Recommender for Model {
         self.as_recommender().n_items()
     }
 
+    fn scored_items(&self) -> Option<&[ItemId]> {
+        self.as_recommender().scored_items()
+    }
+
     fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores) {
         self.as_recommender().score_block(users, history, out)
     }

@@ -263,12 +263,7 @@ impl Als {
             }
             options.progress.iteration(it + 1, p.iterations, loss);
         }
-        Ok(Als {
-            params: p.clone(),
-            users,
-            items,
-            loss: losses,
-        })
+        Ok(Als::new(p.clone(), users, items, losses))
     }
 }
 

@@ -36,6 +36,7 @@ use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
 
 pub use params::{AlsParams, CheckedAls};
 
+use crate::factors::ScoredRows;
 use crate::{Factors, ModelError, ModelReader, ModelWriter};
 
 /// A fitted implicit-ALS model: user and item factors, scored by dot product.
@@ -44,11 +45,23 @@ pub struct Als {
     params: AlsParams,
     users: Factors,
     items: Factors,
+    /// The item rows scored when recommending (`None`: all).
+    scored: Option<ScoredRows>,
     /// Training loss after each iteration, when the fit recorded it.
     loss: Vec<f64>,
 }
 
 impl Als {
+    pub(crate) fn new(params: AlsParams, users: Factors, items: Factors, loss: Vec<f64>) -> Self {
+        Als {
+            params,
+            users,
+            scored: ScoredRows::of(&items),
+            items,
+            loss,
+        }
+    }
+
     /// The parameters the model was fitted with.
     pub fn params(&self) -> &AlsParams {
         &self.params
@@ -115,12 +128,7 @@ impl Als {
                 return Err(r.corrupt(format!("{side} factors hold non-finite values")));
             }
         }
-        Ok(Als {
-            params,
-            users,
-            items,
-            loss,
-        })
+        Ok(Als::new(params, users, items, loss))
     }
 }
 
@@ -129,12 +137,18 @@ impl Recommender for Als {
         self.items.rows()
     }
 
+    fn scored_items(&self) -> Option<&[ItemId]> {
+        self.scored.as_ref().map(ScoredRows::items)
+    }
+
     fn score_block(&self, users: &[UserId], _history: &UserItemMatrix, out: &mut BlockScores) {
-        self.users.score_block(&self.items, users, out)
+        let items = ScoredRows::or_all(&self.scored, &self.items);
+        self.users.score_block(items, users, out)
     }
 
     /// Users per block so a dense block of scores stays near 32 MiB, between 16 and 1024.
     fn block_size(&self) -> usize {
-        ((8 << 20) / self.items.rows().max(1)).clamp(16, 1024)
+        let width = ScoredRows::or_all(&self.scored, &self.items).rows();
+        ((8 << 20) / width.max(1)).clamp(16, 1024)
     }
 }

@@ -3,8 +3,8 @@
 use std::sync::Mutex;
 
 use clickrec_core::{
-    EventLog, ItemId, ItemUserMatrix, RecommendRequest, Recommender, UserId, UserItemMatrix,
-    recommend,
+    BlockScores, EventLog, ItemId, ItemUserMatrix, RecommendRequest, Recommender, UserId,
+    UserItemMatrix, recommend,
 };
 
 use super::cg::{RowSolver, Scratch};
@@ -217,6 +217,59 @@ fn fit_is_bit_identical_at_any_thread_count() {
     // The empty user and items have zero factors.
     assert!(one.user_factors().row(700).iter().all(|&v| v == 0.0));
     assert!(one.item_factors().row(301).iter().all(|&v| v == 0.0));
+}
+
+/// Scores every item id, the zero rows of untrained items included.
+struct FullScoring<'a>(&'a Als);
+
+impl Recommender for FullScoring<'_> {
+    fn n_items(&self) -> usize {
+        self.0.n_items()
+    }
+    fn score_block(&self, users: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
+        self.0
+            .user_factors()
+            .score_block(self.0.item_factors(), users, out)
+    }
+}
+
+#[test]
+fn untrained_items_are_not_scored_and_the_rest_rank_as_with_full_scoring() {
+    let data = random_data(200, 100, 5);
+    let model = Als::fit(&params(8, 3), &data.train(), &options(false)).unwrap();
+    let mut trained: Vec<ItemId> = (0..200)
+        .flat_map(|u| data.matrix.row(UserId(u)).0.to_vec())
+        .map(ItemId)
+        .collect();
+    trained.sort_unstable();
+    trained.dedup();
+    assert!(
+        trained.len() < model.n_items(),
+        "the data has untrained items"
+    );
+    assert_eq!(model.scored_items(), Some(&trained[..]));
+
+    let users: Vec<UserId> = (0..201).map(UserId).collect();
+    let n = 10;
+    let lists = recommend(&model, &data.matrix, &users, &RecommendRequest::top(n)).unwrap();
+    let untrained = model.n_items() - trained.len();
+    let full = recommend(
+        &FullScoring(&model),
+        &data.matrix,
+        &users,
+        &RecommendRequest::top(n + untrained),
+    )
+    .unwrap();
+    for (list, full) in lists.iter().zip(full.iter()) {
+        let expected: Vec<ItemId> = full
+            .items
+            .iter()
+            .copied()
+            .filter(|i| trained.binary_search(i).is_ok())
+            .take(n)
+            .collect();
+        assert_eq!(list.items, &expected[..], "user {}", list.user);
+    }
 }
 
 #[derive(Default)]

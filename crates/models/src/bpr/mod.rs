@@ -45,6 +45,7 @@ pub use params::{BprParams, CheckedBpr, NegativeSampling};
 
 use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
 
+use crate::factors::ScoredRows;
 use crate::{Factors, FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData};
 
 /// A fitted BPR model.
@@ -53,6 +54,8 @@ pub struct Bpr {
     params: CheckedBpr,
     user_factors: Factors,
     item_factors: Factors,
+    /// The item rows scored when recommending (`None`: all).
+    scored: Option<ScoredRows>,
     loss: Vec<f64>,
 }
 
@@ -68,6 +71,7 @@ impl Bpr {
         Ok(Bpr {
             params: params.clone(),
             user_factors: fitted.user_factors,
+            scored: ScoredRows::of(&fitted.item_factors),
             item_factors: fitted.item_factors,
             loss: fitted.loss,
         })
@@ -139,6 +143,7 @@ impl Bpr {
         Ok(Bpr {
             params,
             user_factors,
+            scored: ScoredRows::of(&item_factors),
             item_factors,
             loss,
         })
@@ -150,14 +155,19 @@ impl Recommender for Bpr {
         self.item_factors.rows()
     }
 
+    fn scored_items(&self) -> Option<&[ItemId]> {
+        self.scored.as_ref().map(ScoredRows::items)
+    }
+
     fn score_block(&self, users: &[UserId], _history: &UserItemMatrix, out: &mut BlockScores) {
-        self.user_factors
-            .score_block(&self.item_factors, users, out)
+        let items = ScoredRows::or_all(&self.scored, &self.item_factors);
+        self.user_factors.score_block(items, users, out)
     }
 
     /// A dense block of at most ~32 MiB of scores, 16 to 1024 users.
     fn block_size(&self) -> usize {
-        ((8 << 20) / self.n_items().max(1)).clamp(16, 1024)
+        let width = ScoredRows::or_all(&self.scored, &self.item_factors).rows();
+        ((8 << 20) / width.max(1)).clamp(16, 1024)
     }
 }
 
