@@ -30,6 +30,7 @@ mod id_map;
 mod ids;
 mod matrix;
 mod recommend;
+mod rng;
 mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
@@ -44,4 +45,5 @@ pub use recommend::{
     BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
     Recommender, TopN, recommend, recommend_blocks,
 };
+pub use rng::SplitMix64;
 pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

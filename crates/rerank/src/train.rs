@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use clickrec_core::{TestSet, UserId, UserItemMatrix};
+use clickrec_core::{SplitMix64, TestSet, UserId, UserItemMatrix};
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_logistic::LogisticRegression;
@@ -244,29 +244,6 @@ fn fit_logistic(
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
     let coefficients = fitted.params().iter().map(|w| sign * w).collect();
     Ok((coefficients, sign * fitted.intercept()))
-}
-
-/// splitmix64: a tiny seeded generator, so sampling never changes with a dependency.
-#[derive(Clone, Debug)]
-pub(crate) struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub(crate) fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform-enough in `0..n` (n > 0) by multiply-shift.
-    fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
 }
 
 /// A seed for `(seed, tag, value)`: each user draws from its own stream.

@@ -11,6 +11,7 @@
 
 use std::time::Instant;
 
+use clickrec_core::SplitMix64;
 use clickrec_segment::{SegmentParams, UserVectors, fit_segments};
 use linfa::DatasetBase;
 use linfa::prelude::Fit;
@@ -18,23 +19,6 @@ use linfa_clustering::{KMeans, KMeansInit};
 use ndarray::ArrayView2;
 use rand_xoshiro::Xoshiro256Plus;
 use rand_xoshiro::rand_core::SeedableRng;
-
-/// splitmix64: enough for test data, and never changes with a dependency.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
-    }
-}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,15 +36,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     let started = Instant::now();
-    let mut rng = SplitMix(42);
-    let centres: Vec<f32> = (0..k * dims).map(|_| rng.unit()).collect();
+    let mut rng = SplitMix64::new(42);
+    let centres: Vec<f32> = (0..k * dims).map(|_| rng.next_f32()).collect();
     let mut data = Vec::with_capacity(users * dims);
     for _ in 0..users {
         let c = (rng.next_u64() % k as u64) as usize;
         data.extend(
             centres[c * dims..(c + 1) * dims]
                 .iter()
-                .map(|&x| x + rng.unit() - 0.5),
+                .map(|&x| x + rng.next_f32() - 0.5),
         );
     }
     let vectors = UserVectors::from_factors(users, dims, &data);

@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)]
 
 use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, UserId, UserItemMatrix, recommend,
+    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, SplitMix64, UserId, UserItemMatrix,
+    recommend,
 };
 
 use crate::kmeans::lloyd;
@@ -11,15 +12,8 @@ use crate::*;
 
 /// Seeded data in `blobs` clusters: centre + uniform noise, `n × dim` row-major.
 fn blob_data(n: usize, dim: usize, blobs: usize, noise: f32, seed: u64) -> Vec<f32> {
-    let mut state = seed;
-    let mut unit = move || {
-        // splitmix64
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f32 / (1u64 << 24) as f32
-    };
+    let mut rng = SplitMix64::new(seed);
+    let mut unit = move || rng.next_f32();
     let centres: Vec<f32> = (0..blobs * dim).map(|_| unit() * 4.0).collect();
     let mut data = Vec::with_capacity(n * dim);
     for p in 0..n {

@@ -1,6 +1,6 @@
 //! Fitting: seeded initialisation, the alternating half-sweeps and the training loss.
 
-use clickrec_core::{ItemId, UserId};
+use clickrec_core::{ItemId, SplitMix64, UserId};
 use ndarray::ArrayView2;
 use rayon::prelude::*;
 
@@ -22,36 +22,19 @@ enum Side {
     Items = 2,
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, and good enough for initial factors.
-#[derive(Debug)]
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`, 24 random bits.
-    fn next_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
-    }
-}
-
 /// `rows × dim` factors uniform in `[0, scale)`; row `r`'s values come from a stream seeded
 /// by `(seed, side, r)`, so they do not depend on how rows are spread over threads.
 fn init_factors(rows: usize, dim: usize, seed: u64, side: Side, scale: f32) -> Factors {
     let mut f = Factors::zeros(rows, dim);
-    let side_seed = SplitMix64(seed ^ (side as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64();
+    let side_seed =
+        SplitMix64::new(seed ^ (side as u64).wrapping_mul(0xD1B5_4A32_D192_ED03)).next_u64();
     f.as_mut_slice()
         .par_chunks_mut(dim)
         .enumerate()
         .with_min_len(1024)
         .for_each(|(r, row)| {
-            let mut rng = SplitMix64(side_seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+            let mut rng =
+                SplitMix64::new(side_seed ^ (r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
             rng.next_u64();
             row.iter_mut().for_each(|v| *v = rng.next_f32() * scale);
         });
