@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::Args;
 use clickrec_core::Behavior;
 use clickrec_ingest::{BadRowPolicy, FormatName, IdRuleName, InputConfig};
@@ -209,6 +210,9 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
             "bytes"
         },
     );
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create run directory", args.out.display()))?;
+    let _lock = clickrec_io::RunDirLock::acquire(&args.out)?;
     let summary = clickrec_ingest::ingest_to_dir(&args.input, &options, &args.out, &bar)?;
     eprint!("{}", summary.human());
     eprintln!("  wrote {}", args.out.display());

@@ -6,7 +6,8 @@
 //! * JSON artifacts ([`write_json`], [`read_json`]);
 //! * atomic writes ([`AtomicFile`], [`write_atomic`]): every file appears whole under
 //!   its final name or not at all, through a unique temporary file, `fsync` of the file
-//!   and of its folder.
+//!   and of its folder;
+//! * one writer per run directory ([`RunDirLock`]).
 //!
 //! ```no_run
 //! use clickrec_io::{read_event_log, write_json};
@@ -20,6 +21,7 @@ mod atomic;
 mod error;
 mod event_log;
 mod json;
+mod lock;
 mod recs;
 
 pub use atomic::{AtomicFile, write_atomic, write_atomic_with};
@@ -29,6 +31,7 @@ pub use event_log::{
     read_events, read_id_maps, write_event_log, write_events,
 };
 pub use json::{read_json, write_json};
+pub use lock::{LOCK_FILE, LockError, RunDirLock};
 pub use recs::{
     ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsReadReport, RecsWriter,
     TestPairsReport, ValueProblem, read_recommendations, read_recommendations_with,

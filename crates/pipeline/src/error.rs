@@ -30,6 +30,8 @@ pub enum PipelineError {
     #[error("{path}: damaged manifest ({message}); delete it or rerun with --force")]
     Manifest { path: PathBuf, message: String },
     #[error(transparent)]
+    Lock(#[from] clickrec_io::LockError),
+    #[error(transparent)]
     Artifact(#[from] ArtifactError),
     #[error(transparent)]
     Recs(#[from] RecsError),

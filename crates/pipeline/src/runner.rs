@@ -77,7 +77,8 @@ pub struct RunOptions {
     pub only: Option<Stage>,
 }
 
-/// Runs the plan; `on_stage` hears about each stage as it finishes.
+/// Runs the plan; `on_stage` hears about each stage as it finishes. The run directory is
+/// locked for the whole run ([`clickrec_io::RunDirLock`]).
 pub fn run(
     plan: &Plan,
     options: RunOptions,
@@ -90,6 +91,8 @@ pub fn run(
         action: "cannot create run directory",
         source: e,
     })?;
+    // Held until the run ends: a second run on this directory fails at once.
+    let _lock = clickrec_io::RunDirLock::acquire(dir)?;
     let mut manifest = Manifest::load(dir)?;
     manifest.clickrec_version = env!("CARGO_PKG_VERSION").to_owned();
     manifest.seed = plan.seed;
