@@ -1,7 +1,7 @@
 //! The quickstart's `report.html` opened in headless Chromium: it renders (the screenshot
 //! is not blank), its charts are in the rendered DOM, and the page logs nothing to the
 //! console. Skips, saying so, where Chromium is not installed (`.ci/run` installs
-//! Debian's `chromium`).
+//! Debian's `chromium`); under `CI=true` a missing Chromium fails the test.
 
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
@@ -44,7 +44,7 @@ fn headless(chromium: &Path, profile: &Path, page: &Path, extra: &[&str]) -> std
 #[test]
 fn quickstart_report_renders_in_headless_chromium() {
     let Some(chromium) = chromium() else {
-        eprintln!("skipped: Chromium is not installed (.ci/run installs Debian's chromium)");
+        common::skip_or_fail("Chromium is not installed (.ci/run installs Debian's chromium)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();

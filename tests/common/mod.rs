@@ -51,14 +51,28 @@ pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
+/// True under CI (`CI=true`), where a missing prerequisite must fail a test, not skip it:
+/// a skipped test there would hide a broken install step.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// Skips a test whose prerequisite is missing, saying why; under `CI=true` fails it
+/// with the same reason instead.
+pub fn skip_or_fail(reason: &str) {
+    assert!(!in_ci(), "prerequisite missing under CI=true: {reason}");
+    eprintln!("skipped: {reason}");
+}
+
 /// A real data file from `../shared/data`, or `None` (with a note on stderr) when the
-/// shared data is absent, as on machines without it.
+/// shared data is absent, as on machines without it. Under `CI=true` an absent file fails
+/// the test.
 pub fn shared_data(relative: &str) -> Option<PathBuf> {
     let path = root().join("../shared/data").join(relative);
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("skipped: {} is absent", path.display());
+        skip_or_fail(&format!("{} is absent", path.display()));
         None
     }
 }

@@ -11,7 +11,10 @@ pub enum CoreError {
         found: usize,
     },
     /// An id map may not list the same external id twice.
-    #[error("{kind} id map lists external id {external:?} twice (dense ids {first} and {second})")]
+    #[error(
+        "{kind} id map lists external id {} twice (dense ids {first} and {second})",
+        crate::Excerpt(external)
+    )]
     DuplicateExternalId {
         kind: &'static str,
         external: String,
@@ -32,6 +35,6 @@ pub enum CoreError {
         len: usize,
     },
     /// A behaviour name that is none of pv, fav, cart, buy.
-    #[error("unknown behaviour {0:?}: expected one of pv, fav, cart, buy")]
+    #[error("unknown behaviour {}: expected one of pv, fav, cart, buy", crate::Excerpt(.0))]
     UnknownBehaviorName(String),
 }

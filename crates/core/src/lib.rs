@@ -26,6 +26,7 @@
 mod behavior;
 mod error;
 mod event_log;
+mod excerpt;
 mod id_map;
 mod ids;
 mod matrix;
@@ -37,6 +38,7 @@ mod split;
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
 pub use event_log::EventLog;
+pub use excerpt::{EXCERPT_CHARS, Excerpt};
 pub use id_map::{IdMap, IdMaps};
 pub use ids::{CategoryId, DenseId, ItemId, UserId};
 pub use matrix::{

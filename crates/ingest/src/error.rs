@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use clickrec_core::CoreError;
+use clickrec_core::{CoreError, Excerpt};
 use thiserror::Error;
 
 use crate::options::BadRowLimit;
@@ -41,7 +41,7 @@ pub enum IngestError {
         column: String,
         dtype: String,
     },
-    #[error("{path}:{line}: {reason}{}: {value:?} (use --on-bad-row skip to quarantine bad rows)", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default())]
+    #[error("{path}:{line}: {reason}{}: {} (use --on-bad-row skip to quarantine bad rows)", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default(), Excerpt(value))]
     BadRow {
         path: PathBuf,
         line: u64,

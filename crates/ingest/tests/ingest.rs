@@ -438,3 +438,18 @@ fn large_input_is_deterministic_across_thread_counts() {
     assert_eq!(one.log.len(), 400_000);
     assert_eq!(one.ids.users.len(), 5_000);
 }
+
+#[test]
+fn a_huge_bad_value_is_cut_in_the_error_with_its_length() {
+    let dir = tempfile::tempdir().unwrap();
+    let huge = "9".repeat(100_000);
+    let text = format!("10,500,7,pv,1511544070\n{huge},500,7,pv,{huge}\n");
+    let input = write(dir.path(), "log.csv", text.as_bytes());
+    let q = dir.path().join("q.csv");
+    let err = ingest_file(&input, &taobao(BadRowPolicy::Fail), &q, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 600, "{} characters: {}", err.len(), &err[..600]);
+    assert!(err.contains(":2: "), "{err}");
+    assert!(err.contains("… (100000 characters)"), "{err}");
+}

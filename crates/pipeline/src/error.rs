@@ -18,7 +18,7 @@ pub enum PipelineError {
     Syntax { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
-    #[error("--set {assignment:?}: {message}")]
+    #[error("--set {}: {message}", clickrec_core::Excerpt(assignment))]
     Override { assignment: String, message: String },
     #[error("{path}: {action}: {source}")]
     Io {

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clickrec_core::{RecommendError, TestSetError, UserId};
+use clickrec_core::{Excerpt, RecommendError, TestSetError, UserId};
 use thiserror::Error;
 
 /// Where a value sits in its file.
@@ -117,7 +117,7 @@ pub enum RecsError {
     },
     #[error("{path}: {at}: a quoted field is still open at the end of the file")]
     UnclosedQuote { path: PathBuf, at: Location },
-    #[error("{path}: {at}, column {column}, value {value:?}: {problem}")]
+    #[error("{path}: {at}, column {column}, value {}: {problem}", Excerpt(value))]
     BadValue {
         path: PathBuf,
         at: Location,
@@ -126,7 +126,8 @@ pub enum RecsError {
         problem: ValueProblem,
     },
     #[error(
-        "{path}: {at}, column {column}, value \"{rank}\": user {user:?} already has rank {rank} (at {first})"
+        "{path}: {at}, column {column}, value \"{rank}\": user {} already has rank {rank} (at {first})",
+        Excerpt(user)
     )]
     DuplicateRank {
         path: PathBuf,
@@ -138,7 +139,9 @@ pub enum RecsError {
         first: Location,
     },
     #[error(
-        "{path}: {at}, column {column}, value {value:?}: item repeated in the list of user {user:?} (first at {first})"
+        "{path}: {at}, column {column}, value {}: item repeated in the list of user {} (first at {first})",
+        Excerpt(value),
+        Excerpt(user)
     )]
     DuplicateItem {
         path: PathBuf,
@@ -149,9 +152,10 @@ pub enum RecsError {
         first: Location,
     },
     #[error(
-        "{path}: {at}, column {column}, value {value:?}: not in the id maps of the run \
+        "{path}: {at}, column {column}, value {}: not in the id maps of the run \
          ({unknown_user_rows} rows have an unknown user, {unknown_item_rows} rows an unknown item; \
-         set ReadOptions::skip_unknown to drop and count them)"
+         set ReadOptions::skip_unknown to drop and count them)",
+        Excerpt(value)
     )]
     UnknownIds {
         path: PathBuf,
