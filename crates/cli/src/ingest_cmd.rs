@@ -20,7 +20,7 @@ Examples:
   clickrec ingest --input log.tsv --format csv --delimiter tab --user-col uid \\
       --item-col sku --time-col ts --time-format unix-ms --out runs/shop
   clickrec ingest --input yoochoose-clicks-100k_train_tr.txt --format sessions --out runs/rsc15
-  clickrec ingest --input clicks.csv --format csv --session-col session_id --item-col item_id \
+  clickrec ingest --input clicks.csv --format csv --session-col session_id --item-col item_id \\
       --time-col time --out runs/sessions
   clickrec ingest --input tianchi.csv --format csv --user-col user_id --item-col item_id \\
       --category-col item_category --time-col time --time-format '%Y-%m-%d %H' \\
