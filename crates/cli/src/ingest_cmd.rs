@@ -20,6 +20,9 @@ Examples:
   clickrec ingest --input events.csv.gz --format retailrocket --out runs/rr --json
   clickrec ingest --input log.tsv --format csv --delimiter tab --user-col uid \\
       --item-col sku --time-col ts --time-format unix-ms --out runs/shop
+  clickrec ingest --input yoochoose-clicks-100k_train_tr.txt --format sessions --out runs/rsc15
+  clickrec ingest --input clicks.csv --format csv --session-col session_id --item-col item_id \\
+      --time-col time --out runs/sessions
   clickrec ingest --input tianchi.csv --format csv --user-col user_id --item-col item_id \\
       --category-col item_category --time-col time --time-format '%Y-%m-%d %H' \\
       --utc-offset +08:00 --behavior-col behavior_type \\
@@ -30,8 +33,9 @@ pub struct IngestArgs {
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
     /// Layout of the file: taobao (no header: user_id,item_id,category_id,behavior_type,timestamp),
-    /// retailrocket (header timestamp,visitorid,event,itemid,transactionid), or csv / parquet with
-    /// the column flags below.
+    /// retailrocket (header timestamp,visitorid,event,itemid,transactionid), sessions (header
+    /// SessionId<TAB>ItemId<TAB>Time, as session-rec and GRU4Rec preprocessing write), or
+    /// csv / parquet with the column flags below.
     #[arg(long, value_enum, default_value = "taobao")]
     pub format: FormatArg,
     /// Run directory to write events.parquet, id maps, ingest.json and quarantine.csv into.
@@ -55,13 +59,22 @@ pub struct IngestArgs {
     /// UTC offset of window dates and of local times in the file, e.g. +08:00.
     #[arg(long, value_name = "+HH:MM", allow_hyphen_values = true)]
     pub utc_offset: Option<String>,
-    /// csv/parquet: user id column (name, or 0-based position).
+    /// csv/parquet: user id column (name, or 0-based position). Give a user column, a
+    /// session column, or both.
     #[arg(
         long,
         value_name = "COLUMN",
         help_heading = "Column mapping (csv, parquet)"
     )]
     pub user_col: Option<String>,
+    /// csv/parquet: session id column. Without --user-col every session is its own user;
+    /// with it the given sessions replace the inactivity gap and the user links them.
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        help_heading = "Column mapping (csv, parquet)"
+    )]
+    pub session_col: Option<String>,
     /// csv/parquet: item id column.
     #[arg(
         long,
@@ -100,7 +113,9 @@ pub struct IngestArgs {
     /// csv: the file has no header line (columns are then given by position).
     #[arg(long, help_heading = "Column mapping (csv, parquet)")]
     pub no_header: bool,
-    /// csv/parquet: unix-s (default), unix-ms, or a strftime pattern such as '%Y-%m-%d %H:%M:%S'.
+    /// csv/parquet: unix-s (default; a fraction such as 1396437466.94 is accepted), unix-ms,
+    /// or a strftime pattern such as '%Y-%m-%d %H:%M:%S'. Sub-second parts order events
+    /// within a second; times are kept as whole seconds.
     #[arg(
         long,
         value_name = "FORMAT",
@@ -124,6 +139,7 @@ pub struct IngestArgs {
 pub enum FormatArg {
     Taobao,
     Retailrocket,
+    Sessions,
     Csv,
     Parquet,
 }
@@ -148,6 +164,7 @@ impl IngestArgs {
             format: match self.format {
                 FormatArg::Taobao => FormatName::Taobao,
                 FormatArg::Retailrocket => FormatName::Retailrocket,
+                FormatArg::Sessions => FormatName::Sessions,
                 FormatArg::Csv => FormatName::Csv,
                 FormatArg::Parquet => FormatName::Parquet,
             },
@@ -160,6 +177,7 @@ impl IngestArgs {
             window_end: self.window_end.clone(),
             utc_offset: self.utc_offset.clone(),
             user_col: self.user_col.clone(),
+            session_col: self.session_col.clone(),
             item_col: self.item_col.clone(),
             time_col: self.time_col.clone(),
             behavior_col: self.behavior_col.clone(),

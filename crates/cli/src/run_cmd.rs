@@ -12,7 +12,8 @@ use crate::progress::Bar;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Relative paths in the pipeline file are relative to the file's own folder; relative paths
-given with --set input.path / run.out or --out are relative to the current directory. Stages whose
+given with --set input.path / split.test_path / run.out or --out are relative to the current
+directory. Stages whose
 input and configuration are unchanged since the last run into the same directory are
 skipped; their artifacts are reused.
 
@@ -30,6 +31,7 @@ Examples:
   clickrec split pipelines/quickstart.toml --set split.kind=temporal --set split.cutoff=1512230400
   clickrec run pipelines/taobao.toml --set input.path=/data/UserBehavior.csv --out runs/taobao
   clickrec run pipelines/quickstart.toml --set input.on_bad_row=skip --force
+  clickrec run sessions.toml --set input.path=train_tr.txt --set split.test_path=train_valid.txt
   clickrec train pipelines/quickstart.toml --set models.als.factors=32
   clickrec recommend pipelines/quickstart.toml --set recommend.users=all --set recommend.format=csv
   clickrec segment pipelines/two-stage-quickstart.toml --set segment.k=8 --set 'segment.sweep=[4,8,16]'

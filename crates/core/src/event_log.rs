@@ -2,12 +2,13 @@
 
 use std::ops::Range;
 
-use crate::{Behavior, CategoryId, CoreError, ItemId, UserId};
+use crate::{Behavior, CategoryId, CoreError, ItemId, SessionId, UserId};
 
 /// Click-log events as columns of dense ids, always sorted by (user, timestamp).
 ///
-/// Events of one user with the same timestamp keep the order they had in the source,
-/// so every later stage sees the same order for the same input.
+/// Events of one user with the same timestamp keep the order they had in the source
+/// (or the order of their sub-second times, see [`EventColumns::subsec_nanos`]), so every
+/// later stage sees the same order for the same input.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EventLog {
     users: Vec<UserId>,
@@ -16,6 +17,25 @@ pub struct EventLog {
     behaviors: Vec<Behavior>,
     /// Unix seconds.
     timestamps: Vec<i64>,
+    /// The session of each row as named by the input, when the input has a session column.
+    sessions: Option<Vec<SessionId>>,
+}
+
+/// Columns of events as read from a source, in any order: the input of
+/// [`EventLog::from_event_columns`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventColumns {
+    pub users: Vec<UserId>,
+    pub items: Vec<ItemId>,
+    pub categories: Vec<CategoryId>,
+    pub behaviors: Vec<Behavior>,
+    /// Unix seconds (rounded down).
+    pub timestamps: Vec<i64>,
+    /// The sub-second part of each time in nanoseconds, or empty when the source has none.
+    /// It only orders events within a second and is not kept: times stay whole seconds.
+    pub subsec_nanos: Vec<u32>,
+    /// The session of each row, when the source names sessions.
+    pub sessions: Option<Vec<SessionId>>,
 }
 
 impl EventLog {
@@ -27,10 +47,41 @@ impl EventLog {
         behaviors: Vec<Behavior>,
         timestamps: Vec<i64>,
     ) -> Result<Self, CoreError> {
-        Ok(
-            Self::checked_lengths(users, items, categories, behaviors, timestamps)?
-                .sorted_by_user_time(),
-        )
+        Self::from_event_columns(EventColumns {
+            users,
+            items,
+            categories,
+            behaviors,
+            timestamps,
+            ..EventColumns::default()
+        })
+    }
+
+    /// Builds a log from a source's columns, sorted by (user, time, sub-second time) with
+    /// equal keys in their source order; the given sessions move with their rows.
+    pub fn from_event_columns(columns: EventColumns) -> Result<Self, CoreError> {
+        let EventColumns {
+            users,
+            items,
+            categories,
+            behaviors,
+            timestamps,
+            subsec_nanos,
+            sessions,
+        } = columns;
+        let log = Self::checked_lengths(users, items, categories, behaviors, timestamps)?;
+        if !subsec_nanos.is_empty() && subsec_nanos.len() != log.len() {
+            return Err(CoreError::ColumnLength {
+                column: "sub-second time",
+                expected: log.len(),
+                found: subsec_nanos.len(),
+            });
+        }
+        let log = match sessions {
+            Some(sessions) => log.with_given_sessions(sessions)?,
+            None => log,
+        };
+        Ok(log.sorted_by_user_time(&subsec_nanos))
     }
 
     /// Builds a log from columns that must already be sorted by (user, time), for callers
@@ -77,24 +128,52 @@ impl EventLog {
             categories,
             behaviors,
             timestamps,
+            sessions: None,
         })
+    }
+
+    /// Attaches the input's session of each row (rows already in their final order).
+    pub fn with_given_sessions(mut self, sessions: Vec<SessionId>) -> Result<Self, CoreError> {
+        if sessions.len() != self.len() {
+            return Err(CoreError::ColumnLength {
+                column: "session",
+                expected: self.len(),
+                found: sessions.len(),
+            });
+        }
+        self.sessions = Some(sessions);
+        Ok(self)
+    }
+
+    /// Takes the given sessions out of the log (e.g. once sessions are numbered).
+    pub fn take_given_sessions(&mut self) -> Option<Vec<SessionId>> {
+        self.sessions.take()
+    }
+
+    /// The session of each row as named by the input, if it has a session column.
+    pub fn given_sessions(&self) -> Option<&[SessionId]> {
+        self.sessions.as_deref()
     }
 
     /// Returns the log sorted by (user, time), stable for equal keys.
     ///
     /// A counting sort by user followed by a per-user sort by time: linear in the rows
     /// for logs that, like most click logs, are already grouped or time-ordered.
-    pub fn sorted_by_user_time(self) -> Self {
-        if self.first_unsorted_row().is_none() {
+    /// `subsec_nanos` (empty, or one value per row) orders rows within a second.
+    fn sorted_by_user_time(self, subsec_nanos: &[u32]) -> Self {
+        let subsec = |row: usize| subsec_nanos.get(row).copied().unwrap_or(0);
+        let key = |row: usize| (self.users[row], self.timestamps[row], subsec(row));
+        if (1..self.len()).all(|i| key(i - 1) <= key(i)) {
             return self;
         }
-        let order = self.user_time_order();
+        let order = self.user_time_order(&subsec);
         EventLog {
             users: permute(&self.users, &order),
             items: permute(&self.items, &order),
             categories: permute(&self.categories, &order),
             behaviors: permute(&self.behaviors, &order),
             timestamps: permute(&self.timestamps, &order),
+            sessions: self.sessions.as_deref().map(|s| permute(s, &order)),
         }
     }
 
@@ -105,8 +184,8 @@ impl EventLog {
         })
     }
 
-    /// Row indices in (user, time) order.
-    fn user_time_order(&self) -> Vec<usize> {
+    /// Row indices in (user, time, sub-second time) order.
+    fn user_time_order(&self, subsec: &impl Fn(usize) -> u32) -> Vec<usize> {
         let n_users = self
             .users
             .iter()
@@ -127,10 +206,11 @@ impl EventLog {
             order[*slot] = row;
             *slot += 1;
         }
+        let time = |r: &usize| (self.timestamps[*r], subsec(*r));
         for w in starts.windows(2) {
             let segment = &mut order[w[0]..w[1]];
-            if !segment.is_sorted_by_key(|&r| self.timestamps[r]) {
-                segment.sort_by_key(|&r| self.timestamps[r]);
+            if !segment.is_sorted_by_key(time) {
+                segment.sort_by_key(time);
             }
         }
         order
@@ -186,7 +266,8 @@ impl EventLog {
         Some((*min, *max))
     }
 
-    /// Takes the columns apart: (users, items, categories, behaviors, timestamps).
+    /// Takes the columns apart: (users, items, categories, behaviors, timestamps). The
+    /// given sessions, if any, are dropped: take them first with [`Self::take_given_sessions`].
     #[allow(clippy::type_complexity)]
     pub fn into_columns(
         self,
@@ -276,6 +357,39 @@ mod tests {
         assert_eq!(l.time_span(), Some((1, 5)));
     }
 
+    #[test]
+    fn sub_second_times_order_rows_within_a_second_and_sessions_follow() {
+        // User 0 has three events in second 10, written out of sub-second order, and
+        // two with equal times (file order kept).
+        let log = EventLog::from_event_columns(EventColumns {
+            users: vec![UserId(0); 5],
+            items: (0..5).map(ItemId).collect(),
+            categories: vec![CategoryId(0); 5],
+            behaviors: vec![Behavior::Pv; 5],
+            timestamps: vec![10, 10, 10, 9, 10],
+            subsec_nanos: vec![900, 100, 500, 0, 500],
+            sessions: Some((0..5).map(SessionId).collect()),
+        })
+        .unwrap();
+        assert_eq!(log.timestamps(), &[9, 10, 10, 10, 10]);
+        assert_eq!(
+            log.items(),
+            &[ItemId(3), ItemId(1), ItemId(2), ItemId(4), ItemId(0)]
+        );
+        let sessions: Vec<u32> = log.given_sessions().unwrap().iter().map(|s| s.0).collect();
+        assert_eq!(sessions, [3, 1, 2, 4, 0]);
+        let ragged = EventColumns {
+            users: vec![UserId(0)],
+            items: vec![ItemId(0)],
+            categories: vec![CategoryId(0)],
+            behaviors: vec![Behavior::Pv],
+            timestamps: vec![1],
+            subsec_nanos: vec![1, 2],
+            sessions: None,
+        };
+        assert!(EventLog::from_event_columns(ragged).is_err());
+    }
+
     proptest! {
         /// The counting sort agrees with a stable sort by (user, time) of (row, key) pairs.
         #[test]
@@ -288,6 +402,33 @@ mod tests {
                 .map(|i| (l.users()[i].0, l.timestamps()[i], l.items()[i].0))
                 .collect();
             prop_assert_eq!(got, expected);
+        }
+
+        /// With sub-second times the order is a stable sort by (user, second, nanos).
+        #[test]
+        fn subsecond_sort_matches_stable_sort(
+            rows in proptest::collection::vec((0u32..4, 0i64..3, 0u32..3), 0..60)
+        ) {
+            let n = rows.len();
+            let l = EventLog::from_event_columns(EventColumns {
+                users: rows.iter().map(|r| UserId(r.0)).collect(),
+                items: (0..n as u32).map(ItemId).collect(),
+                categories: vec![CategoryId(0); n],
+                behaviors: vec![Behavior::Pv; n],
+                timestamps: rows.iter().map(|r| r.1).collect(),
+                subsec_nanos: rows.iter().map(|r| r.2).collect(),
+                sessions: Some((0..n as u32).map(SessionId).collect()),
+            })
+            .unwrap();
+            let mut expected: Vec<u32> = (0..n as u32).collect();
+            expected.sort_by_key(|&i| {
+                let r = rows[i as usize];
+                (r.0, r.1, r.2)
+            });
+            let got: Vec<u32> = l.items().iter().map(|i| i.0).collect();
+            prop_assert_eq!(&got, &expected);
+            let sessions: Vec<u32> = l.given_sessions().unwrap().iter().map(|s| s.0).collect();
+            prop_assert_eq!(sessions, expected);
         }
     }
 }

@@ -52,3 +52,8 @@ dense_id!(
     CategoryId,
     "category"
 );
+dense_id!(
+    /// A session named by the input (a session column), dense in order of first appearance.
+    SessionId,
+    "session"
+);

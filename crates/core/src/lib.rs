@@ -37,10 +37,10 @@ mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
-pub use event_log::EventLog;
+pub use event_log::{EventColumns, EventLog};
 pub use excerpt::{EXCERPT_CHARS, Excerpt};
 pub use id_map::{IdMap, IdMaps};
-pub use ids::{CategoryId, DenseId, ItemId, UserId};
+pub use ids::{CategoryId, DenseId, ItemId, SessionId, UserId};
 pub use matrix::{
     Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
 };

@@ -4,7 +4,9 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use clickrec_core::{Behavior, CategoryId, EventLog, IdMaps, ItemId, UserId};
+use clickrec_core::{
+    Behavior, CategoryId, EventColumns, EventLog, IdMaps, ItemId, SessionId, UserId,
+};
 
 use crate::error::IngestError;
 use crate::ids::{GlobalIds, LocalIds};
@@ -18,18 +20,54 @@ pub(crate) struct ParsedBlock {
     /// Rows seen in the block, kept or not.
     pub rows: u64,
     pub users: LocalIds,
+    /// Only for a log with both a user and a session column.
+    pub sessions: Option<LocalIds>,
     pub items: LocalIds,
     pub categories: LocalIds,
     pub behaviors: Vec<Behavior>,
     pub timestamps: Vec<i64>,
+    pub subsec_nanos: SubsecondColumn,
     /// Line numbers here count from 1 at the block's first row.
     pub rejects: Vec<Rejection>,
 }
 
+/// The sub-second parts of the kept rows' times. Most logs have none, so the column
+/// stays empty (all zero) until the first non-zero value and costs nothing.
+#[derive(Debug, Default)]
+pub(crate) struct SubsecondColumn(Vec<u32>);
+
+impl SubsecondColumn {
+    /// Appends the value of row `row` (0-based among the kept rows).
+    fn push(&mut self, row: usize, nanos: u32) {
+        if nanos != 0 || !self.0.is_empty() {
+            self.0.resize(row, 0);
+            self.0.push(nanos);
+        }
+    }
+
+    /// Appends `other`, a column of `other_rows` rows, after `rows` rows.
+    fn extend(&mut self, rows: usize, other: SubsecondColumn, other_rows: usize) {
+        if !other.0.is_empty() || !self.0.is_empty() {
+            self.0.resize(rows, 0);
+            self.0.extend_from_slice(&other.0);
+            self.0.resize(rows + other_rows, 0);
+        }
+    }
+
+    /// One value per row, or empty when every value is zero.
+    fn into_column(mut self, rows: usize) -> Vec<u32> {
+        if !self.0.is_empty() {
+            self.0.resize(rows, 0);
+        }
+        self.0
+    }
+}
+
 impl ParsedBlock {
-    pub fn with_capacity(rows: usize) -> Self {
+    pub fn with_capacity(spec: &RowSpec, rows: usize) -> Self {
         ParsedBlock {
             users: LocalIds::with_capacity(rows),
+            sessions: spec.session.map(|_| LocalIds::with_capacity(rows)),
             items: LocalIds::with_capacity(rows),
             categories: LocalIds::with_capacity(rows),
             behaviors: Vec::with_capacity(rows),
@@ -43,11 +81,16 @@ impl ParsedBlock {
         self.rows += 1;
         match spec.check(fields, utf8_known_valid) {
             Ok(v) => {
+                let row = self.timestamps.len();
                 self.users.push(v.user);
+                if let (Some(sessions), Some(session)) = (self.sessions.as_mut(), v.session) {
+                    sessions.push(session);
+                }
                 self.items.push(v.item);
                 self.categories.push(v.category);
                 self.behaviors.push(v.behavior);
                 self.timestamps.push(v.timestamp);
+                self.subsec_nanos.push(row, v.subsec_nanos);
             }
             Err(e) => self.rejects.push(Rejection {
                 line: self.rows,
@@ -61,6 +104,9 @@ impl ParsedBlock {
 
     pub fn finish(mut self) -> Self {
         self.users.shrink();
+        if let Some(sessions) = self.sessions.as_mut() {
+            sessions.shrink();
+        }
         self.items.shrink();
         self.categories.shrink();
         self
@@ -70,6 +116,8 @@ impl ParsedBlock {
 /// What ingestion produced: the sorted log, its id maps, and the row accounting.
 #[derive(Debug)]
 pub struct Ingested {
+    /// Carries the input's sessions ([`EventLog::given_sessions`]) when the layout names a
+    /// session column; for a session-only log each user is one session.
     pub log: EventLog,
     pub ids: IdMaps,
     pub rows_read: u64,
@@ -89,21 +137,27 @@ pub(crate) struct Assembler<'a> {
     rows_read: u64,
     rejected: RejectCounts,
     users: GlobalIds<UserId>,
+    sessions: GlobalIds<SessionId>,
     items: GlobalIds<ItemId>,
     categories: GlobalIds<CategoryId>,
     user_col: Vec<UserId>,
+    session_col: Vec<SessionId>,
     item_col: Vec<ItemId>,
     category_col: Vec<CategoryId>,
     behavior_col: Vec<Behavior>,
     time_col: Vec<i64>,
+    subsec_col: SubsecondColumn,
 }
 
 impl<'a> Assembler<'a> {
+    /// `known` holds ids from files read before this one (the train file of a pre-split
+    /// pair): their dense ids stay, and new ids continue after them.
     pub fn new(
         input: &'a Path,
         options: &'a IngestOptions,
         quarantine_path: &'a Path,
         line_base: u64,
+        known: Option<&IdMaps>,
     ) -> Result<Self, IngestError> {
         let quarantine = match options.on_bad_row {
             BadRowPolicy::Fail => None,
@@ -127,14 +181,18 @@ impl<'a> Assembler<'a> {
             line_base,
             rows_read: 0,
             rejected: RejectCounts::default(),
-            users: GlobalIds::default(),
-            items: GlobalIds::default(),
-            categories: GlobalIds::default(),
+            users: known.map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.users)),
+            sessions: GlobalIds::default(),
+            items: known.map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.items)),
+            categories: known
+                .map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.categories)),
             user_col: Vec::new(),
+            session_col: Vec::new(),
             item_col: Vec::new(),
             category_col: Vec::new(),
             behavior_col: Vec::new(),
             time_col: Vec::new(),
+            subsec_col: SubsecondColumn::default(),
         })
     }
 
@@ -151,6 +209,15 @@ impl<'a> Assembler<'a> {
         let categories = self.categories.translate(block.categories.keys)?;
         self.user_col
             .extend(block.users.codes.iter().map(|&c| UserId(users[c as usize])));
+        if let Some(block_sessions) = block.sessions {
+            let sessions = self.sessions.translate(block_sessions.keys)?;
+            self.session_col.extend(
+                block_sessions
+                    .codes
+                    .iter()
+                    .map(|&c| SessionId(sessions[c as usize])),
+            );
+        }
         self.item_col
             .extend(block.items.codes.iter().map(|&c| ItemId(items[c as usize])));
         self.category_col.extend(
@@ -161,7 +228,10 @@ impl<'a> Assembler<'a> {
                 .map(|&c| CategoryId(categories[c as usize])),
         );
         self.behavior_col.extend_from_slice(&block.behaviors);
+        let kept_before = self.time_col.len();
         self.time_col.extend_from_slice(&block.timestamps);
+        self.subsec_col
+            .extend(kept_before, block.subsec_nanos, block.timestamps.len());
         Ok(())
     }
 
@@ -210,8 +280,13 @@ impl<'a> Assembler<'a> {
         Ok(())
     }
 
-    /// Checks the limits over the whole file and builds the sorted event log.
-    pub fn finish(mut self, empty: impl FnOnce() -> IngestError) -> Result<Ingested, IngestError> {
+    /// Checks the limits over the whole file and builds the sorted event log. With a
+    /// `spec` naming sessions, the log carries them (a session-only log: one per user).
+    pub fn finish(
+        mut self,
+        spec: &RowSpec,
+        empty: impl FnOnce() -> IngestError,
+    ) -> Result<Ingested, IngestError> {
         self.flush_quarantine()?;
         if self.rows_read == 0 {
             return Err(empty());
@@ -228,13 +303,23 @@ impl<'a> Assembler<'a> {
         {
             return Err(self.too_many(self.rows_read));
         }
-        let log = EventLog::from_columns(
-            self.user_col,
-            self.item_col,
-            self.category_col,
-            self.behavior_col,
-            self.time_col,
-        )?;
+        let rows = self.time_col.len();
+        let sessions = if spec.sessions_are_users {
+            Some(self.user_col.iter().map(|u| SessionId(u.0)).collect())
+        } else if spec.session.is_some() {
+            Some(self.session_col)
+        } else {
+            None
+        };
+        let log = EventLog::from_event_columns(EventColumns {
+            users: self.user_col,
+            items: self.item_col,
+            categories: self.category_col,
+            behaviors: self.behavior_col,
+            timestamps: self.time_col,
+            subsec_nanos: self.subsec_col.into_column(rows),
+            sessions,
+        })?;
         Ok(Ingested {
             log,
             ids: IdMaps {
@@ -274,6 +359,22 @@ fn write_quoted(w: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subsecond_column_stays_empty_until_needed() {
+        let mut block = SubsecondColumn::default();
+        block.push(0, 0);
+        block.push(1, 0);
+        assert!(block.0.is_empty());
+        block.push(2, 7);
+        block.push(3, 0);
+        assert_eq!(block.0, [0, 0, 7, 0]);
+        let mut all = SubsecondColumn::default();
+        all.extend(0, SubsecondColumn::default(), 3);
+        assert!(all.0.is_empty());
+        all.extend(3, block, 5);
+        assert_eq!(all.into_column(9), [0, 0, 0, 0, 0, 7, 0, 0, 0]);
+    }
 
     #[test]
     fn quoting_doubles_quotes_and_keeps_bytes() {

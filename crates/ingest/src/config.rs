@@ -19,6 +19,8 @@ pub enum FormatName {
     #[default]
     Taobao,
     Retailrocket,
+    /// `SessionId<TAB>ItemId<TAB>Time` with a header (session-rec, GRU4Rec).
+    Sessions,
     Csv,
     Parquet,
 }
@@ -62,8 +64,13 @@ pub struct InputConfig {
     #[serde(default, deserialize_with = "text_or_number")]
     pub utc_offset: Option<String>,
     // Column mapping, for `csv` and `parquet` only.
+    /// The user column. At least one of `user_col` and `session_col` is required.
     #[serde(default, deserialize_with = "text_or_number")]
     pub user_col: Option<String>,
+    /// The session column: without `user_col` every session is its own user; with it the
+    /// given sessions replace the inactivity gap and the user links them.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub session_col: Option<String>,
     #[serde(default, deserialize_with = "text_or_number")]
     pub item_col: Option<String>,
     #[serde(default, deserialize_with = "text_or_number")]
@@ -125,12 +132,12 @@ impl InputConfig {
             None => 0,
         };
         let format = match self.format {
-            FormatName::Taobao | FormatName::Retailrocket => {
+            FormatName::Taobao | FormatName::Retailrocket | FormatName::Sessions => {
                 self.reject_mapping_keys()?;
-                if self.format == FormatName::Taobao {
-                    LogFormat::Taobao
-                } else {
-                    LogFormat::RetailRocket
+                match self.format {
+                    FormatName::Taobao => LogFormat::Taobao,
+                    FormatName::Retailrocket => LogFormat::RetailRocket,
+                    _ => LogFormat::Sessions,
                 }
             }
             FormatName::Csv => LogFormat::Csv(self.layout(utc_offset_s)?),
@@ -179,6 +186,7 @@ impl InputConfig {
     fn reject_mapping_keys(&self) -> Result<(), ConfigError> {
         let given = [
             ("user_col", self.user_col.is_some()),
+            ("session_col", self.session_col.is_some()),
             ("item_col", self.item_col.is_some()),
             ("time_col", self.time_col.is_some()),
             ("behavior_col", self.behavior_col.is_some()),
@@ -192,7 +200,7 @@ impl InputConfig {
         match given.iter().find(|(_, set)| *set) {
             Some((key, _)) => Err(config_error(
                 key,
-                "a column mapping applies only to format csv or parquet; the taobao and retailrocket layouts are fixed",
+                "a column mapping applies only to format csv or parquet; the taobao, retailrocket and sessions layouts are fixed",
             )),
             None => Ok(()),
         }
@@ -250,9 +258,16 @@ impl InputConfig {
         if self.behavior_map.is_some() && self.behavior_col.is_none() {
             return Err(config_error("behavior_map", "given without behavior_col"));
         }
+        if self.user_col.is_none() && self.session_col.is_none() {
+            return Err(config_error(
+                "user_col",
+                "required for format csv and parquet unless session_col is given (a column name or 0-based position)",
+            ));
+        }
         Ok(Layout {
             columns: ColumnMapping {
-                user: required("user_col", &self.user_col)?,
+                user: optional(&self.user_col),
+                session: optional(&self.session_col),
                 item: required("item_col", &self.item_col)?,
                 time: required("time_col", &self.time_col)?,
                 behavior: optional(&self.behavior_col),

@@ -65,6 +65,10 @@ pub enum IngestError {
         read: u64,
         quarantine: PathBuf,
     },
+    #[error(
+        "the layout names neither a user nor a session column (set user_col, session_col or both)"
+    )]
+    NoUserOrSession,
     #[error("time pattern {pattern:?} is not a valid strftime pattern")]
     BadTimePattern { pattern: String },
     #[error("{path}: {source}")]

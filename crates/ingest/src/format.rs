@@ -31,10 +31,17 @@ impl std::str::FromStr for ColumnRef {
     }
 }
 
-/// Which fields hold the user, item, time, and optionally behaviour and category.
+/// Which fields hold the user and/or session, item, time, and optionally behaviour and
+/// category.
+///
+/// A log names its users, its sessions, or both (at least one):
+/// - user only: sessions come later from the inactivity gap (`[prep.session]`);
+/// - session only: every session is its own user, so per-user steps see one session each;
+/// - both: the given sessions are kept through preprocessing, and the user links them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ColumnMapping {
-    pub user: ColumnRef,
+    pub user: Option<ColumnRef>,
+    pub session: Option<ColumnRef>,
     pub item: ColumnRef,
     pub time: ColumnRef,
     /// Without a behaviour column every event is a page view.
@@ -44,11 +51,15 @@ pub struct ColumnMapping {
 }
 
 /// How timestamps are written.
+///
+/// Times are stored as whole Unix seconds (rounded down). A fractional part (or the
+/// milliseconds of `UnixMillis`) is not lost for ordering: events of one user within the
+/// same second are sorted by it, and events with equal times keep their file order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimeFormat {
-    /// Integer Unix seconds.
+    /// Unix seconds, optionally with a decimal fraction (`1396437466.94`).
     UnixSeconds,
-    /// Integer Unix milliseconds (stored as seconds, rounded down).
+    /// Unix milliseconds, optionally with a decimal fraction.
     UnixMillis,
     /// A chrono/strftime pattern such as `%Y-%m-%d %H:%M:%S`, read in the layout's UTC offset.
     /// A pattern without minutes (`%Y-%m-%d %H`) or without a time of day is accepted.
@@ -104,6 +115,10 @@ pub enum LogFormat {
     /// RetailRocket `events.csv`: header `timestamp,visitorid,event,itemid,transactionid`,
     /// milliseconds, events `view|addtocart|transaction`, no category.
     RetailRocket,
+    /// Session files as session-rec and GRU4Rec-style preprocessing write them: header
+    /// `SessionId<TAB>ItemId<TAB>Time`, Unix seconds with a fraction, no user (every
+    /// session is its own user), no behaviour (every event is a view), no category.
+    Sessions,
     /// Any delimited text file (optionally `.gz`) with an explicit layout.
     Csv(Layout),
     /// A Parquet file with an explicit layout (delimiter and header are ignored).
@@ -116,7 +131,8 @@ impl LogFormat {
         match self {
             LogFormat::Taobao => Layout {
                 columns: ColumnMapping {
-                    user: ColumnRef::Index(0),
+                    user: Some(ColumnRef::Index(0)),
+                    session: None,
                     item: ColumnRef::Index(1),
                     category: Some(ColumnRef::Index(2)),
                     behavior: Some(ColumnRef::Index(3)),
@@ -142,7 +158,8 @@ impl LogFormat {
             },
             LogFormat::RetailRocket => Layout {
                 columns: ColumnMapping {
-                    user: ColumnRef::Name("visitorid".into()),
+                    user: Some(ColumnRef::Name("visitorid".into())),
+                    session: None,
                     item: ColumnRef::Name("itemid".into()),
                     category: None,
                     behavior: Some(ColumnRef::Name("event".into())),
@@ -156,6 +173,23 @@ impl LogFormat {
                 has_header: true,
                 field_names: None,
             },
+            LogFormat::Sessions => Layout {
+                columns: ColumnMapping {
+                    user: None,
+                    session: Some(ColumnRef::Name("SessionId".into())),
+                    item: ColumnRef::Name("ItemId".into()),
+                    category: None,
+                    behavior: None,
+                    time: ColumnRef::Name("Time".into()),
+                },
+                time: TimeFormat::UnixSeconds,
+                utc_offset_s: 0,
+                ids: IdRule::Text,
+                behaviors: BehaviorMapping::taobao(),
+                delimiter: b'\t',
+                has_header: true,
+                field_names: None,
+            },
             LogFormat::Csv(layout) | LogFormat::Parquet(layout) => layout.clone(),
         }
     }
@@ -165,6 +199,7 @@ impl LogFormat {
         match self {
             LogFormat::Taobao => "taobao",
             LogFormat::RetailRocket => "retailrocket",
+            LogFormat::Sessions => "sessions",
             LogFormat::Csv(_) => "csv",
             LogFormat::Parquet(_) => "parquet",
         }

@@ -94,6 +94,23 @@ impl<Id: DenseId> Default for GlobalIds<Id> {
 }
 
 impl<Id: DenseId> GlobalIds<Id> {
+    /// A table that already holds `map`'s ids (with their dense ids), so a second file
+    /// read into it shares the first one's id space.
+    pub fn from_map(map: &IdMap<Id>) -> Self {
+        let mut ids = GlobalIds {
+            map: map.clone(),
+            ..GlobalIds::default()
+        };
+        for (index, external) in map.externals().enumerate() {
+            let index = index as u32;
+            match as_canonical_integer(external.as_bytes()) {
+                Some(v) => ids.integers.insert(v, index),
+                None => ids.texts.insert(external.as_bytes().into(), index),
+            };
+        }
+        ids
+    }
+
     /// Global codes for a block's local keys, assigning new dense ids to unseen keys.
     pub fn translate(&mut self, keys: Vec<OwnedKey>) -> Result<Vec<u32>, CoreError> {
         let mut out = Vec::with_capacity(keys.len());
@@ -141,6 +158,18 @@ mod tests {
         assert_eq!(translated, vec![0, 1, 2, 3]);
         let externals: Vec<&str> = global.map.externals().collect();
         assert_eq!(externals, ["10", "abc", "010", "0"]);
+    }
+
+    #[test]
+    fn a_table_from_a_map_continues_its_ids() {
+        let map = IdMap::<ItemId>::from_externals(["10", "abc", "010"]).unwrap();
+        let mut global = GlobalIds::from_map(&map);
+        let mut local = LocalIds::default();
+        for raw in ["abc", "7", "10", "010"] {
+            local.push(raw.as_bytes());
+        }
+        assert_eq!(global.translate(local.keys).unwrap(), vec![1, 3, 0, 2]);
+        assert_eq!(global.map.len(), 4);
     }
 
     proptest! {

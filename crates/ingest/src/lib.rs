@@ -34,8 +34,8 @@ use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
 
-use clickrec_core::Progress;
-use clickrec_io::{write_event_log, write_json};
+use clickrec_core::{IdMaps, Progress};
+use clickrec_io::{write_event_log, write_input_events, write_json};
 
 pub use assemble::Ingested;
 pub use config::{ConfigError, FormatName, IdRuleName, InputConfig, parse_utc_offset};
@@ -48,6 +48,10 @@ pub use summary::{IngestSummary, TimeSpan, utc_text};
 /// File names inside a run directory written by [`ingest_to_dir`].
 pub const SUMMARY_FILE: &str = "ingest.json";
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
+/// Written by [`ingest_pair_to_dir`] for the test file of a pre-split pair.
+pub const TEST_FILE_EVENTS_FILE: &str = "test_file_events.parquet";
+pub const TEST_SUMMARY_FILE: &str = "test_ingest.json";
+pub const TEST_QUARANTINE_FILE: &str = "test_quarantine.csv";
 
 /// Opens an input file, with one clear error each for a missing file or a directory.
 pub(crate) fn open_input(path: &Path) -> Result<File, IngestError> {
@@ -76,13 +80,43 @@ pub fn ingest_file(
     quarantine: &Path,
     progress: &dyn Progress,
 ) -> Result<Ingested, IngestError> {
+    read_any(input, options, quarantine, progress, None)
+}
+
+/// Like [`ingest_file`], in the id space of `known` (the maps of a file read before):
+/// known ids keep their dense ids, new ones are appended, so the returned maps extend
+/// `known`. This is how the test file of a pre-split pair shares the train file's ids.
+pub fn ingest_file_with_ids(
+    input: &Path,
+    options: &IngestOptions,
+    quarantine: &Path,
+    progress: &dyn Progress,
+    known: &IdMaps,
+) -> Result<Ingested, IngestError> {
+    read_any(input, options, quarantine, progress, Some(known))
+}
+
+fn read_any(
+    input: &Path,
+    options: &IngestOptions,
+    quarantine: &Path,
+    progress: &dyn Progress,
+    known: Option<&IdMaps>,
+) -> Result<Ingested, IngestError> {
     let layout = options.format.layout();
     match &options.format {
         LogFormat::Parquet(_) => {
-            parquet::read_parquet(input, &layout, options, quarantine, progress)
+            parquet::read_parquet(input, &layout, options, quarantine, progress, known)
         }
-        _ => text::read_text(input, &layout, options, quarantine, progress),
+        _ => text::read_text(input, &layout, options, quarantine, progress, known),
     }
+}
+
+fn file_len(path: &Path) -> Result<u64, IngestError> {
+    Ok(open_input(path)?
+        .metadata()
+        .map_err(|e| IngestError::io(path, "cannot read file metadata", e))?
+        .len())
 }
 
 /// Ingests `input` into the run directory `out`: `events.parquet`, the id maps,
@@ -96,20 +130,48 @@ pub fn ingest_to_dir(
     let started = Instant::now();
     std::fs::create_dir_all(out)
         .map_err(|e| IngestError::io(out, "cannot create run directory", e))?;
-    let input_bytes = open_input(input)?
-        .metadata()
-        .map_err(|e| IngestError::io(input, "cannot read file metadata", e))?
-        .len();
+    let input_bytes = file_len(input)?;
     let ingested = ingest_file(input, options, &out.join(QUARANTINE_FILE), progress)?;
-    let mut summary = IngestSummary::new(
-        input,
-        options.format.name(),
-        input_bytes,
-        &ingested,
-        options.window,
-    );
+    let mut summary = IngestSummary::new(input, options, input_bytes, &ingested, None);
     write_event_log(out, ingested.log, &ingested.ids)?;
     summary.seconds = started.elapsed().as_secs_f64();
     write_json(&out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
+}
+
+/// Ingests a pre-split pair into the run directory `out`: `input` as by [`ingest_to_dir`],
+/// then `test` (same format and mapping) into the same id space as
+/// `test_file_events.parquet` with its own `test_ingest.json` and `test_quarantine.csv`.
+/// The id maps written cover both files. Returns the two summaries; their `seconds` are
+/// the reading and validating of each file (the stage's wall time includes the writing).
+pub fn ingest_pair_to_dir(
+    input: &Path,
+    test: &Path,
+    options: &IngestOptions,
+    out: &Path,
+    progress: &dyn Progress,
+) -> Result<(IngestSummary, IngestSummary), IngestError> {
+    let started = Instant::now();
+    std::fs::create_dir_all(out)
+        .map_err(|e| IngestError::io(out, "cannot create run directory", e))?;
+    let (input_bytes, test_bytes) = (file_len(input)?, file_len(test)?);
+    let train = ingest_file(input, options, &out.join(QUARANTINE_FILE), progress)?;
+    let mut summary = IngestSummary::new(input, options, input_bytes, &train, None);
+    summary.seconds = started.elapsed().as_secs_f64();
+    let test_started = Instant::now();
+    let tested = ingest_file_with_ids(
+        test,
+        options,
+        &out.join(TEST_QUARANTINE_FILE),
+        progress,
+        &train.ids,
+    )?;
+    let mut test_summary = IngestSummary::new(test, options, test_bytes, &tested, Some(&train.ids));
+    test_summary.seconds = test_started.elapsed().as_secs_f64();
+    write_input_events(&out.join(TEST_FILE_EVENTS_FILE), tested.log)?;
+    // The maps of the test file extend the train file's: they cover both.
+    write_event_log(out, train.log, &tested.ids)?;
+    write_json(&out.join(SUMMARY_FILE), &summary)?;
+    write_json(&out.join(TEST_SUMMARY_FILE), &test_summary)?;
+    Ok((summary, test_summary))
 }

@@ -10,7 +10,7 @@ use crate::format::Layout;
 use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
 use crate::text::resolve_positions;
-use clickrec_core::Progress;
+use clickrec_core::{IdMaps, Progress};
 
 /// Rows per slice: bounds the memory of the string copies made for validation.
 const SLICE_ROWS: usize = 1 << 20;
@@ -21,6 +21,7 @@ pub(crate) fn read_parquet(
     options: &IngestOptions,
     quarantine: &Path,
     progress: &dyn Progress,
+    known: Option<&IdMaps>,
 ) -> Result<Ingested, IngestError> {
     let polars_err = |e| IngestError::polars(path, e);
     let mut reader = ParquetReader::new(crate::open_input(path)?);
@@ -39,7 +40,8 @@ pub(crate) fn read_parquet(
         }
     };
     let positions = Positions {
-        user: select(all.user),
+        user: all.user.map(&mut select),
+        session: all.session.map(&mut select),
         item: select(all.item),
         time: select(all.time),
         category: all.category.map(&mut select),
@@ -60,6 +62,8 @@ pub(crate) fn read_parquet(
                     | T::UInt16
                     | T::UInt32
                     | T::UInt64
+                    | T::Float32
+                    | T::Float64
                     | T::Utf8
                     | T::LargeUtf8
                     | T::Utf8View
@@ -75,7 +79,7 @@ pub(crate) fn read_parquet(
         }
     }
     let spec = RowSpec::new(layout, positions, names.clone(), options.window)?;
-    let mut assembler = Assembler::new(path, options, quarantine, 0)?;
+    let mut assembler = Assembler::new(path, options, quarantine, 0, known)?;
     progress.start(total as u64);
 
     for offset in (0..total).step_by(SLICE_ROWS) {
@@ -94,7 +98,7 @@ pub(crate) fn read_parquet(
             .collect::<PolarsResult<_>>()
             .map_err(polars_err)?;
         let values: Vec<Vec<Option<&str>>> = columns.iter().map(|c| c.iter().collect()).collect();
-        let mut block = ParsedBlock::with_capacity(len);
+        let mut block = ParsedBlock::with_capacity(&spec, len);
         let mut fields: Vec<&[u8]> = Vec::with_capacity(values.len());
         let mut raw = Vec::new();
         for row in 0..frame.height() {
@@ -116,7 +120,7 @@ pub(crate) fn read_parquet(
         progress.advance_to((offset + len) as u64);
     }
     progress.finish();
-    assembler.finish(|| IngestError::Empty {
+    assembler.finish(&spec, || IngestError::Empty {
         path: path.to_owned(),
     })
 }

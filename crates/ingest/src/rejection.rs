@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The reason a row was not kept. One reason per row: the first problem found, checked
-/// in the order field count, UTF-8, user, item, category, behaviour, time, window.
+/// in the order field count, UTF-8, user, session, item, category, behaviour, time, window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {

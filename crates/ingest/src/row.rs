@@ -13,7 +13,12 @@ use crate::rejection::RejectReason;
 #[derive(Debug)]
 pub(crate) struct RowSpec {
     pub field_count: usize,
+    /// The field the user id comes from: the session field when the log has no user.
     pub user: usize,
+    /// The session field of a log with both a user and a session column.
+    pub session: Option<usize>,
+    /// True for a session-only log: the user id *is* the session.
+    pub sessions_are_users: bool,
     pub item: usize,
     pub category: Option<usize>,
     pub behavior: Option<usize>,
@@ -30,10 +35,15 @@ pub(crate) struct RowSpec {
 #[derive(Debug)]
 pub(crate) struct RowValues<'a> {
     pub user: &'a [u8],
+    /// Only for a log with both a user and a session column.
+    pub session: Option<&'a [u8]>,
     pub item: &'a [u8],
     pub category: &'a [u8],
     pub behavior: Behavior,
+    /// Whole Unix seconds (rounded down).
     pub timestamp: i64,
+    /// The sub-second part of the time, in nanoseconds.
+    pub subsec_nanos: u32,
 }
 
 /// Why a row is bad: the reason, the field position it is in, and what was found.
@@ -47,7 +57,9 @@ pub(crate) struct RowError {
 /// Positions of the mapped columns, resolved by the caller against a header or schema.
 #[derive(Debug)]
 pub(crate) struct Positions {
-    pub user: usize,
+    /// At least one of `user` and `session` is set (checked by [`RowSpec::new`]).
+    pub user: Option<usize>,
+    pub session: Option<usize>,
     pub item: usize,
     pub category: Option<usize>,
     pub behavior: Option<usize>,
@@ -61,9 +73,16 @@ impl RowSpec {
         names: Vec<String>,
         window: Option<TimeWindow>,
     ) -> Result<Self, IngestError> {
+        let (user, session) = match (positions.user, positions.session) {
+            (Some(u), s) => (u, s),
+            (None, Some(s)) => (s, None),
+            (None, None) => return Err(IngestError::NoUserOrSession),
+        };
         Ok(RowSpec {
             field_count: names.len(),
-            user: positions.user,
+            user,
+            session,
+            sessions_are_users: positions.user.is_none(),
             item: positions.item,
             category: positions.category,
             behavior: positions.behavior,
@@ -96,6 +115,7 @@ impl RowSpec {
             return Err(self.error(RejectReason::InvalidUtf8, field, fields[field]));
         }
         let user = self.id(fields, self.user)?;
+        let session = self.session.map(|s| self.id(fields, s)).transpose()?;
         let item = self.id(fields, self.item)?;
         let category = match self.category {
             Some(c) => self.id(fields, c)?,
@@ -109,7 +129,7 @@ impl RowSpec {
             None => Behavior::Pv,
         };
         let raw_time = fields[self.time];
-        let timestamp = self
+        let (timestamp, subsec_nanos) = self
             .time_parser
             .parse(raw_time)
             .ok_or_else(|| self.error(RejectReason::BadTimestamp, self.time, raw_time))?;
@@ -120,10 +140,12 @@ impl RowSpec {
         }
         Ok(RowValues {
             user,
+            session,
             item,
             category,
             behavior,
             timestamp,
+            subsec_nanos,
         })
     }
 
@@ -161,11 +183,44 @@ pub(crate) fn parse_u64(raw: &[u8]) -> Option<u64> {
     })
 }
 
-fn parse_i64(raw: &[u8]) -> Option<i64> {
-    match raw.strip_prefix(b"-") {
-        Some(digits) => parse_u64(digits).and_then(|v| 0i64.checked_sub_unsigned(v)),
-        None => parse_u64(raw).and_then(|v| i64::try_from(v).ok()),
+const NANOS_PER_SECOND: i128 = 1_000_000_000;
+
+/// A decimal time `[-]digits[.digits]` in units of `10^-unit_exp` seconds (0 for seconds,
+/// 3 for milliseconds) → (whole seconds rounded down, nanoseconds into that second).
+/// Fraction digits finer than a nanosecond are checked but not kept.
+fn parse_decimal_time(raw: &[u8], unit_exp: u32) -> Option<(i64, u32)> {
+    let (negative, rest) = match raw.strip_prefix(b"-") {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (whole, fraction): (&[u8], &[u8]) = match memchr::memchr(b'.', rest) {
+        Some(dot) if dot + 1 < rest.len() => (&rest[..dot], &rest[dot + 1..]),
+        Some(_) => return None,
+        None => (rest, &[]),
+    };
+    let whole = i128::from(parse_u64(whole)?);
+    // Nanoseconds per unit, and how many fraction digits fit in a nanosecond.
+    let fraction_digits = 9 - unit_exp as usize;
+    let nanos_per_unit = 10i128.pow(9 - unit_exp);
+    let mut fraction_nanos = 0i128;
+    for (i, &b) in fraction.iter().enumerate() {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        if i < fraction_digits {
+            fraction_nanos = fraction_nanos * 10 + i128::from(digit);
+        }
     }
+    let kept = fraction.len().min(fraction_digits) as u32;
+    fraction_nanos *= 10i128.pow(fraction_digits as u32 - kept);
+    let mut nanos = whole * nanos_per_unit + fraction_nanos;
+    if negative {
+        nanos = -nanos;
+    }
+    let seconds = i64::try_from(nanos.div_euclid(NANOS_PER_SECOND)).ok()?;
+    let subsec = u32::try_from(nanos.rem_euclid(NANOS_PER_SECOND)).ok()?;
+    Some((seconds, subsec))
 }
 
 /// How much of a date-time a strftime pattern carries.
@@ -219,11 +274,12 @@ impl TimeParser {
         })
     }
 
-    /// Unix seconds, or `None` when the text does not fit the format.
-    fn parse(&self, raw: &[u8]) -> Option<i64> {
+    /// Unix seconds (rounded down) and the nanoseconds into that second, or `None` when
+    /// the text does not fit the format.
+    fn parse(&self, raw: &[u8]) -> Option<(i64, u32)> {
         match self {
-            TimeParser::Seconds => parse_i64(raw),
-            TimeParser::Millis => parse_i64(raw).map(|ms| ms.div_euclid(1000)),
+            TimeParser::Seconds => parse_decimal_time(raw, 0),
+            TimeParser::Millis => parse_decimal_time(raw, 3),
             TimeParser::Pattern {
                 pattern,
                 precision,
@@ -241,7 +297,8 @@ impl TimeParser {
                         .ok()?
                         .and_hms_opt(0, 0, 0)?,
                 };
-                Some(local.and_utc().timestamp() - utc_offset_s)
+                let utc = local.and_utc();
+                Some((utc.timestamp() - utc_offset_s, utc.timestamp_subsec_nanos()))
             }
         }
     }
@@ -257,7 +314,8 @@ mod tests {
         let layout = LogFormat::Taobao.layout();
         let names = layout.field_names.clone().expect("taobao names its fields");
         let positions = Positions {
-            user: 0,
+            user: Some(0),
+            session: None,
             item: 1,
             category: Some(2),
             behavior: Some(3),
@@ -283,7 +341,10 @@ mod tests {
             (v.user, v.item, v.category),
             (&b"1"[..], &b"2268318"[..], &b"2520377"[..])
         );
-        assert_eq!((v.behavior, v.timestamp), (Behavior::Pv, 1_511_544_070));
+        assert_eq!(
+            (v.behavior, v.timestamp, v.subsec_nanos),
+            (Behavior::Pv, 1_511_544_070, 0)
+        );
     }
 
     #[test]
@@ -334,22 +395,74 @@ mod tests {
         let hourly =
             TimeParser::new(&TimeFormat::Strftime("%Y-%m-%d %H".into()), 8 * 3600).unwrap();
         // 2014-12-06 02:00 at UTC+8 is 2014-12-05 18:00 UTC.
-        assert_eq!(hourly.parse(b"2014-12-06 02"), Some(1_417_802_400));
+        assert_eq!(hourly.parse(b"2014-12-06 02"), Some((1_417_802_400, 0)));
         let full = TimeParser::new(&TimeFormat::Strftime("%Y-%m-%dT%H:%M:%S".into()), 0).unwrap();
-        assert_eq!(full.parse(b"1970-01-01T00:01:05"), Some(65));
+        assert_eq!(full.parse(b"1970-01-01T00:01:05"), Some((65, 0)));
         assert_eq!(full.parse(b"1970-01-01"), None);
+        let fine =
+            TimeParser::new(&TimeFormat::Strftime("%Y-%m-%d %H:%M:%S%.f".into()), 0).unwrap();
+        assert_eq!(
+            fine.parse(b"1970-01-01 00:01:05.250"),
+            Some((65, 250_000_000))
+        );
         let date = TimeParser::new(&TimeFormat::Strftime("%d/%m/%Y".into()), 0).unwrap();
-        assert_eq!(date.parse(b"02/01/1970"), Some(86_400));
+        assert_eq!(date.parse(b"02/01/1970"), Some((86_400, 0)));
         assert!(TimeParser::new(&TimeFormat::Strftime("%Q".into()), 0).is_err());
-        assert_eq!(TimeParser::Millis.parse(b"1999"), Some(1));
-        assert_eq!(TimeParser::Millis.parse(b"-1"), Some(-1));
+        assert_eq!(TimeParser::Millis.parse(b"1999"), Some((1, 999_000_000)));
+        assert_eq!(TimeParser::Millis.parse(b"-1"), Some((-1, 999_000_000)));
+    }
+
+    #[test]
+    fn fractional_seconds_and_milliseconds() {
+        let s = TimeParser::Seconds;
+        assert_eq!(
+            s.parse(b"1396437466.94"),
+            Some((1_396_437_466, 940_000_000))
+        );
+        assert_eq!(s.parse(b"1396437466"), Some((1_396_437_466, 0)));
+        assert_eq!(s.parse(b"5.000000000999"), Some((5, 0)));
+        assert_eq!(s.parse(b"-1.5"), Some((-2, 500_000_000)));
+        let ms = TimeParser::Millis;
+        assert_eq!(
+            ms.parse(b"1396437466940.5"),
+            Some((1_396_437_466, 940_500_000))
+        );
+        for bad in [
+            &b""[..],
+            b".5",
+            b"5.",
+            b"1.2.3",
+            b"1e9",
+            b"1,5",
+            b"-",
+            b"- 1",
+            b"+1",
+        ] {
+            assert_eq!(s.parse(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
     }
 
     proptest! {
         #[test]
         fn integers_round_trip(v in any::<u64>(), s in any::<i64>()) {
             prop_assert_eq!(parse_u64(v.to_string().as_bytes()), Some(v));
-            prop_assert_eq!(parse_i64(s.to_string().as_bytes()), Some(s));
+            prop_assert_eq!(parse_decimal_time(s.to_string().as_bytes(), 0), Some((s, 0)));
+        }
+
+        /// Decimal seconds agree with exact arithmetic on the written digits.
+        #[test]
+        fn decimal_seconds_round_trip(whole in 0i64..4_000_000_000, nanos in 0u32..1_000_000_000) {
+            let text = format!("{whole}.{nanos:09}");
+            prop_assert_eq!(parse_decimal_time(text.as_bytes(), 0), Some((whole, nanos)));
+            let negative = format!("-{text}");
+            let total = -(i128::from(whole) * NANOS_PER_SECOND + i128::from(nanos));
+            prop_assert_eq!(
+                parse_decimal_time(negative.as_bytes(), 0),
+                Some((
+                    total.div_euclid(NANOS_PER_SECOND) as i64,
+                    total.rem_euclid(NANOS_PER_SECOND) as u32
+                ))
+            );
         }
 
         #[test]

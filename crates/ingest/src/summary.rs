@@ -6,8 +6,10 @@ use std::fmt::Write as _;
 use clickrec_core::BehaviorCounts;
 use serde::{Deserialize, Serialize};
 
+use clickrec_core::{DenseId, IdMaps};
+
 use crate::assemble::Ingested;
-use crate::options::TimeWindow;
+use crate::options::{IngestOptions, TimeWindow};
 
 /// Row accounting and shape of an ingested log; `rows_read = rows_kept + rows_rejected`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -22,9 +24,17 @@ pub struct IngestSummary {
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// The quarantine file holding every rejected row (with `--on-bad-row skip`).
     pub quarantine: Option<String>,
+    /// Distinct users of the kept rows (for a session-only log: its sessions).
     pub users: usize,
     pub items: usize,
     pub categories: usize,
+    /// Distinct sessions named by the input, when it has a session column.
+    pub sessions: Option<usize>,
+    /// Test file of a pre-split pair: its users and items that the train file lacks.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new_users: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub new_items: Option<usize>,
     pub behaviors: BehaviorCounts,
     pub time_span: Option<TimeSpan>,
     pub window: Option<TimeWindow>,
@@ -49,17 +59,21 @@ pub fn utc_text(ts: i64) -> String {
 }
 
 impl IngestSummary {
+    /// `known`: the id maps of the train file when `ingested` is the test file of a pair
+    /// (its ids extend them).
     pub(crate) fn new(
         input: &std::path::Path,
-        format: &str,
+        options: &IngestOptions,
         input_bytes: u64,
         ingested: &Ingested,
-        window: Option<TimeWindow>,
+        known: Option<&IdMaps>,
     ) -> Self {
         let log = &ingested.log;
+        let users = distinct(log.users(), ingested.ids.users.len());
+        let items = distinct(log.items(), ingested.ids.items.len());
         IngestSummary {
             input: input.display().to_string(),
-            format: format.to_owned(),
+            format: options.format.name().to_owned(),
             input_bytes,
             rows_read: ingested.rows_read,
             rows_kept: log.len() as u64,
@@ -69,9 +83,18 @@ impl IngestSummary {
                 .quarantine
                 .as_ref()
                 .map(|p| p.display().to_string()),
-            users: ingested.ids.users.len(),
-            items: ingested.ids.items.len(),
-            categories: ingested.ids.categories.len(),
+            users,
+            items,
+            categories: distinct(log.categories(), ingested.ids.categories.len()),
+            sessions: log
+                .given_sessions()
+                .map(|s| distinct(s, s.iter().map(|s| s.0 as usize + 1).max().unwrap_or(0))),
+            new_users: known.map(|k| {
+                users - distinct_below(log.users(), ingested.ids.users.len(), k.users.len())
+            }),
+            new_items: known.map(|k| {
+                items - distinct_below(log.items(), ingested.ids.items.len(), k.items.len())
+            }),
             behaviors: BehaviorCounts::of(log.behaviors()),
             time_span: log.time_span().map(|(first, last)| TimeSpan {
                 first,
@@ -79,7 +102,7 @@ impl IngestSummary {
                 first_utc: utc_text(first),
                 last_utc: utc_text(last),
             }),
-            window,
+            window: options.window,
             seconds: 0.0,
         }
     }
@@ -106,14 +129,40 @@ impl IngestSummary {
             let _ = writeln!(s, "  rejected rows are in {q}");
         }
         let b = &self.behaviors;
+        let sessions = self
+            .sessions
+            .map(|n| format!("{n} given sessions, "))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {} users, {} items, {} categories; pv {} / fav {} / cart {} / buy {}",
+            "  {} users, {sessions}{} items, {} categories; pv {} / fav {} / cart {} / buy {}",
             self.users, self.items, self.categories, b.pv, b.fav, b.cart, b.buy
         );
+        if let (Some(users), Some(items)) = (self.new_users, self.new_items) {
+            let _ = writeln!(s, "  not in the train file: {users} users, {items} items");
+        }
         if let Some(t) = &self.time_span {
             let _ = writeln!(s, "  events from {} to {}", t.first_utc, t.last_utc);
         }
         s
     }
+}
+
+/// Number of distinct ids in `ids`, all below `space`.
+fn distinct<Id: DenseId>(ids: &[Id], space: usize) -> usize {
+    distinct_below(ids, space, space)
+}
+
+/// Number of distinct ids in `ids` (all below `space`) whose index is below `bound`.
+fn distinct_below<Id: DenseId>(ids: &[Id], space: usize, bound: usize) -> usize {
+    let mut seen = vec![false; space];
+    let mut count = 0;
+    for id in ids {
+        let i = id.index() as usize;
+        if i < bound && !seen[i] {
+            seen[i] = true;
+            count += 1;
+        }
+    }
+    count
 }

@@ -16,7 +16,7 @@ use crate::error::IngestError;
 use crate::format::{ColumnRef, Layout};
 use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
-use clickrec_core::Progress;
+use clickrec_core::{IdMaps, Progress};
 
 /// Bytes per block: large enough to amortise the per-block id merge, small enough that
 /// a few blocks in flight stay far below the size of the parsed columns.
@@ -28,6 +28,7 @@ pub(crate) fn read_text(
     options: &IngestOptions,
     quarantine: &Path,
     progress: &dyn Progress,
+    known: Option<&IdMaps>,
 ) -> Result<Ingested, IngestError> {
     let file = crate::open_input(path)?;
     let total = file
@@ -68,7 +69,7 @@ pub(crate) fn read_text(
     }
     let (spec, first) = resolve_spec(path, layout, options, first)?;
     let line_base = u64::from(layout.has_header);
-    let mut assembler = Assembler::new(path, options, quarantine, line_base)?;
+    let mut assembler = Assembler::new(path, options, quarantine, line_base, known)?;
 
     let batch_len = 2 * rayon::current_num_threads().max(1);
     std::thread::scope(|scope| -> Result<(), IngestError> {
@@ -129,7 +130,7 @@ pub(crate) fn read_text(
         Ok(())
     })?;
     progress.finish();
-    assembler.finish(|| {
+    assembler.finish(&spec, || {
         if layout.has_header {
             IngestError::HeaderOnly {
                 path: path.to_owned(),
@@ -201,7 +202,12 @@ pub(crate) fn resolve_positions(
     };
     let c = &layout.columns;
     Ok(Positions {
-        user: find("user id", &c.user)?,
+        user: c.user.as_ref().map(|r| find("user id", r)).transpose()?,
+        session: c
+            .session
+            .as_ref()
+            .map(|r| find("session id", r))
+            .transpose()?,
         item: find("item id", &c.item)?,
         time: find("timestamp", &c.time)?,
         category: c
@@ -219,7 +225,7 @@ pub(crate) fn resolve_positions(
 
 fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> ParsedBlock {
     let estimated_rows = bytes.len() / 24 + 1;
-    let mut block = ParsedBlock::with_capacity(estimated_rows);
+    let mut block = ParsedBlock::with_capacity(spec, estimated_rows);
     let utf8_valid = std::str::from_utf8(bytes).is_ok();
     let mut fields: Vec<&[u8]> = Vec::with_capacity(spec.field_count + 1);
     let mut start = 0;

@@ -2,13 +2,16 @@
 //!
 //! `events.parquet` has the columns `user_id`, `item_id`, `category_id` (u32 dense ids),
 //! `behavior` (u8: 0 pv, 1 fav, 2 cart, 3 buy) and `timestamp` (i64 Unix seconds), sorted
-//! by user then time. `users.parquet`, `items.parquet`, `categories.parquet` each have
+//! by user then time, plus a `session` u32 column when the input names sessions (see
+//! [`read_input_events`]). `users.parquet`, `items.parquet`, `categories.parquet` each have
 //! one `external_id` string column: row `i` is the external id of dense id `i`.
 
 use std::fs::File;
 use std::path::Path;
 
-use clickrec_core::{Behavior, CategoryId, DenseId, EventLog, IdMap, IdMaps, ItemId, UserId};
+use clickrec_core::{
+    Behavior, CategoryId, DenseId, EventLog, IdMap, IdMaps, ItemId, SessionId, UserId,
+};
 use polars::prelude::*;
 
 use crate::atomic::AtomicFile;
@@ -33,16 +36,28 @@ fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<(), Artifa
 }
 
 /// Writes the event log and its id maps into `dir`. Takes the log by value so its
-/// columns move into the Parquet writer without a copy.
+/// columns move into the Parquet writer without a copy. The input's sessions, if the log
+/// has them, become the `session` column.
 pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), ArtifactError> {
-    write_events(&dir.join(EVENTS_FILE), log, None)?;
+    write_input_events(&dir.join(EVENTS_FILE), log)?;
     write_id_map(&dir.join(USERS_FILE), &ids.users)?;
     write_id_map(&dir.join(ITEMS_FILE), &ids.items)?;
     write_id_map(&dir.join(CATEGORIES_FILE), &ids.categories)
 }
 
-/// Writes events (and, from preprocessing on, each event's session index as a `session`
-/// u32 column) to one Parquet file.
+/// Writes an ingested log to `path`, its [given sessions](EventLog::given_sessions) (if
+/// any) as the `session` column; [`read_input_events`] reads it back.
+pub fn write_input_events(path: &Path, mut log: EventLog) -> Result<(), ArtifactError> {
+    // Reuses the allocation (same size and alignment).
+    let sessions = log
+        .take_given_sessions()
+        .map(|s| s.into_iter().map(|s| s.0).collect());
+    write_events(path, log, sessions)
+}
+
+/// Writes events (and the session of each event as a `session` u32 column: the input's
+/// own session ids in `events.parquet`, the session index from preprocessing on) to one
+/// Parquet file.
 pub fn write_events(
     path: &Path,
     log: EventLog,
@@ -104,8 +119,24 @@ fn read_id_map<Id: DenseId>(path: &Path) -> Result<IdMap<Id>, ArtifactError> {
 /// Reads what [`write_event_log`] wrote, checking that every id is in its map.
 pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), ArtifactError> {
     let ids = read_id_maps(dir)?;
-    let (log, _) = read_events(&dir.join(EVENTS_FILE), &ids)?;
+    let log = read_input_events(&dir.join(EVENTS_FILE), &ids)?;
     Ok((log, ids))
+}
+
+/// Reads an ingested events file (`events.parquet`, `test_file_events.parquet`): its
+/// `session` column, if any, holds the input's sessions and comes back as
+/// [`EventLog::given_sessions`].
+pub fn read_input_events(path: &Path, ids: &IdMaps) -> Result<EventLog, ArtifactError> {
+    let (log, sessions) = read_events(path, ids)?;
+    match sessions {
+        Some(s) => log
+            .with_given_sessions(s.into_iter().map(SessionId).collect())
+            .map_err(|source| ArtifactError::Core {
+                path: path.to_owned(),
+                source,
+            }),
+        None => Ok(log),
+    }
 }
 
 /// Reads the id maps of a run directory.

@@ -150,6 +150,8 @@ pub struct Plan {
     pub config: PipelineConfig,
     pub out: PathBuf,
     pub input: PathBuf,
+    /// The test file of a `split.kind = "test_file"` pair (read like `input`).
+    pub test_input: Option<PathBuf>,
     pub ingest: IngestOptions,
     pub prep: CheckedPrep,
     pub split: CheckedSplit,
@@ -265,6 +267,15 @@ impl PipelineConfig {
         };
         let prep = self.prep.check().map_err(|e| checked(e.to_string()))?;
         let split = self.split.check().map_err(|e| checked(e.to_string()))?;
+        self.split.test_path = self.split.test_path.as_deref().map(|p| resolve(base, p));
+        if let Some(test) = &self.split.test_path
+            && !test.is_file()
+        {
+            return Err(invalid(
+                "split.test_path",
+                format!("{} is not a file", test.display()),
+            ));
+        }
         let generate = match &self.generate {
             Some(g) => Some(
                 clickrec_synth::GeneratorParams::default()
@@ -376,6 +387,7 @@ impl PipelineConfig {
             models,
             evaluate,
             input: self.input.path.clone(),
+            test_input: self.split.test_path.clone(),
             seed: self.run.seed,
             config: self,
             out,
@@ -424,7 +436,9 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
     // Paths given on the command line are relative to where the command runs, not to
     // the pipeline file.
     let value = match (key.trim(), value) {
-        ("input.path" | "run.out", toml::Value::String(path)) if Path::new(&path).is_relative() => {
+        ("input.path" | "split.test_path" | "run.out", toml::Value::String(path))
+            if Path::new(&path).is_relative() =>
+        {
             let cwd = std::env::current_dir()
                 .map_err(|e| format!("cannot read the current directory: {e}"))?;
             toml::Value::String(cwd.join(path).display().to_string())
@@ -477,6 +491,35 @@ mod tests {
         );
         assert_eq!(c.run.seed, 7);
         assert_eq!(c.input.on_bad_row, clickrec_ingest::BadRowPolicy::Skip);
+    }
+
+    #[test]
+    fn a_test_file_is_resolved_like_the_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "1,2,3,pv,4\n").unwrap();
+        let text = format!("{MINIMAL}[split]\nkind = \"test_file\"\ntest_path = \"data/t.csv\"\n");
+        let config = load(&text, &[]).unwrap();
+        let err = config
+            .clone()
+            .plan(&file, dir.path(), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("split.test_path") && err.contains("is not a file"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("data/t.csv"), "1,2,3,pv,5\n").unwrap();
+        let plan = config.plan(&file, dir.path(), None).unwrap();
+        assert_eq!(plan.test_input, Some(dir.path().join("data/t.csv")));
+        assert_eq!(plan.split.rule(), clickrec_prep::SplitRule::TestFile);
+        // On the command line the path is relative to the current directory.
+        let c = load(&text, &["split.test_path=valid.txt"]).unwrap();
+        assert_eq!(
+            c.split.test_path,
+            Some(std::env::current_dir().unwrap().join("valid.txt"))
+        );
     }
 
     #[test]

@@ -117,7 +117,10 @@ pub fn run(
         }
     }
     let input = hash_file(&plan.input)?;
-    manifest.inputs = vec![input.clone()];
+    let test_input = plan.test_input.as_deref().map(hash_file).transpose()?;
+    manifest.inputs = std::iter::once(input.clone())
+        .chain(test_input.clone())
+        .collect();
 
     // Each fingerprint covers the one before it, so a change anywhere upstream
     // invalidates everything downstream.
@@ -126,15 +129,16 @@ pub fn run(
     if let Some(table) = prep_config.as_object_mut() {
         table.remove("weights"); // weights only shape the matrix
     }
-    let ingest_fp = fingerprint(&[
-        &version,
-        &serde_json::json!(input.blake3),
-        &serde_json::to_value(&plan.ingest).unwrap_or_default(),
-    ]);
+    let input_hash = serde_json::json!(input.blake3);
+    let ingest_options = serde_json::to_value(&plan.ingest).unwrap_or_default();
+    let test_hash = test_input.as_ref().map(|t| serde_json::json!(t.blake3));
+    let mut ingest_parts = vec![&version, &input_hash, &ingest_options];
+    ingest_parts.extend(test_hash.as_ref());
+    let ingest_fp = fingerprint(&ingest_parts);
     let prep_fp = fingerprint(&[&serde_json::json!(ingest_fp), &prep_config]);
     let split_fp = fingerprint(&[
         &serde_json::json!(prep_fp),
-        &serde_json::to_value(config.split).unwrap_or_default(),
+        &serde_json::to_value(&config.split).unwrap_or_default(),
     ]);
     let matrix_fp = fingerprint(&[
         &serde_json::json!(split_fp),
@@ -222,7 +226,7 @@ pub fn run(
                     stages::ingest::run(plan, bar.as_ref())
                 }
                 Stage::Prep => stages::prep::run(dir, &plan.prep),
-                Stage::Split => stages::split::run(dir, &plan.split),
+                Stage::Split => stages::split::run(dir, plan),
                 Stage::Matrix => stages::matrix::run(dir, plan.prep.weights()),
                 Stage::Train => stages::train::run(plan, bars),
                 Stage::Segment => stages::segment::run(plan),

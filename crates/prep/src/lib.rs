@@ -57,12 +57,12 @@ pub use outliers::{OutlierConfig, OutlierParams, remove_outlier_users};
 pub use prepare::{PrepError, Prepared, prepare};
 pub use report::{
     DedupDetails, KCoreDetails, LogStats, MinEventsDetails, OutlierDetails, PrepReport,
-    SessionDetails, StepDetails, StepReport, WindowDetails,
+    SessionDetails, SessionSource, StepDetails, StepReport, WindowDetails,
 };
 pub use session::{SessionConfig, sessionize};
 pub use split::{
     CheckedSplit, LeakageError, SplitConfig, SplitError, SplitKind, SplitOutput, SplitPartReport,
-    SplitReport, SplitRule, ValidationSplit, check_leakage, split,
+    SplitReport, SplitRule, ValidationSplit, check_leakage, split, split_test_file,
 };
 pub use weights::{CheckedWeights, WeightsConfig, build_matrix};
 pub use window::{TimeWindow, WindowConfig, filter_time_window};

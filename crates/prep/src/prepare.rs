@@ -23,7 +23,8 @@ pub enum PrepError {
 /// The cleaned log, a session index per event, and what every step did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prepared {
-    /// Same id space (and id maps) as the input; still sorted by (user, time).
+    /// Same id space (and id maps) as the input; still sorted by (user, time). Given
+    /// sessions are no longer attached: `sessions` numbers them.
     pub log: EventLog,
     /// `sessions[r]` is the session of row `r`; see [`crate::sessionize`].
     pub sessions: Vec<u32>,
@@ -70,6 +71,8 @@ pub fn prepare(log: EventLog, config: &CheckedPrep) -> Result<Prepared, PrepErro
         record(&log, StepDetails::KCore(d), &mut steps);
     }
     let (sessions, d) = sessionize(&log, config.session_gap_s())?;
+    // The session index now says all the given sessions said.
+    log.take_given_sessions();
     // Sessionizing changes no row: the sizes carry over without a recount.
     steps.push(StepReport::new(stats, stats, StepDetails::Sessions(d)));
     Ok(Prepared {

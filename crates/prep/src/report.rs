@@ -138,11 +138,18 @@ impl fmt::Display for StepDetails {
                 "{} rounds, user-item pairs {} → {}",
                 d.rounds, d.pairs_in, d.pairs_out
             ),
-            StepDetails::Sessions(d) => write!(
-                f,
-                "{} sessions, {} users with 2 or more",
-                d.sessions, d.multi_session_users
-            ),
+            StepDetails::Sessions(d) => {
+                write!(f, "{} sessions ", d.sessions)?;
+                match d.source {
+                    SessionSource::Gap => write!(f, "(inactivity gap {} s)", d.gap_s)?,
+                    SessionSource::Given => write!(
+                        f,
+                        "given by the input ({} cut where other rows interleave)",
+                        d.given_sessions_cut
+                    )?,
+                }
+                write!(f, ", {} users with 2 or more", d.multi_session_users)
+            }
         }
     }
 }
@@ -192,7 +199,25 @@ pub struct SessionDetails {
     pub sessions: u64,
     /// Users with at least two sessions: those the held-out-session split can test.
     pub multi_session_users: u64,
+    /// Where the sessions come from.
+    pub source: SessionSource,
+    /// The inactivity gap of `[prep.session]` (used only when `source` is `gap`).
     pub gap_s: u32,
+    /// Given sessions that came out as more than one session, because rows of another
+    /// session (of the same user, in time order) or another user sit between their rows:
+    /// each run of rows is a session of its own.
+    pub given_sessions_cut: u64,
+}
+
+/// How [`crate::sessionize`] found the sessions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionSource {
+    /// A new session after each inactivity gap.
+    #[default]
+    Gap,
+    /// The input's session column.
+    Given,
 }
 
 /// All steps of [`crate::prepare`], in the order they ran (disabled steps are absent).

@@ -79,12 +79,15 @@ pub(crate) fn par_chunks<T: Send>(
 }
 
 /// Keeps the rows whose `keep` flag is set, moving them down in place: no second copy
-/// of the log. Order, and so the (user, time) sort, is preserved.
+/// of the log. Order, and so the (user, time) sort, is preserved; given sessions are
+/// filtered with their rows.
 pub(crate) fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
     debug_assert_eq!(keep.len(), log.len());
     if keep.iter().all(|&k| k) {
         return log;
     }
+    let mut log = log;
+    let mut sessions = log.take_given_sessions();
     let (mut users, mut items, mut categories, mut behaviors, mut timestamps) = log.into_columns();
     rayon::scope(|s| {
         s.spawn(|_| compact(&mut users, keep));
@@ -92,9 +95,18 @@ pub(crate) fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
         s.spawn(|_| compact(&mut categories, keep));
         s.spawn(|_| compact(&mut behaviors, keep));
         s.spawn(|_| compact(&mut timestamps, keep));
+        if let Some(sessions) = sessions.as_mut() {
+            s.spawn(|_| compact(sessions, keep));
+        }
     });
-    EventLog::from_columns(users, items, categories, behaviors, timestamps)
-        .expect("filtered columns stay equally long")
+    let log = EventLog::from_sorted_columns(users, items, categories, behaviors, timestamps)
+        .expect("filtered columns stay equally long and sorted");
+    match sessions {
+        Some(sessions) => log
+            .with_given_sessions(sessions)
+            .expect("the session column is filtered like the others"),
+        None => log,
+    }
 }
 
 fn compact<T: Copy>(column: &mut Vec<T>, keep: &[bool]) {

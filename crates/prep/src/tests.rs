@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::num::NonZeroU32;
 
-use clickrec_core::{Behavior, UserId};
+use clickrec_core::{Behavior, SessionId, UserId};
 use proptest::prelude::*;
 
 use crate::testing::{Row, arb_rows, log_of, rows_of, with_threads};
@@ -329,6 +329,110 @@ fn report_lines_read_well() {
     let json = serde_json::to_value(&p.report).expect("json");
     assert_eq!(json["steps"][0]["details"]["exact_duplicates"], 1);
     assert_eq!(json["steps"][0]["step"], "dedup");
+}
+
+// ---- given sessions ---------------------------------------------------------------
+
+/// A new session where the user or the given session changes (the definition).
+fn naive_given_sessions(users: &[u32], given: &[u32]) -> Vec<u32> {
+    let mut out = Vec::new();
+    let mut session: i64 = -1;
+    for i in 0..users.len() {
+        if i == 0 || users[i] != users[i - 1] || given[i] != given[i - 1] {
+            session += 1;
+        }
+        out.push(session as u32);
+    }
+    out
+}
+
+fn with_given(rows: &[Row], given: &[u32]) -> clickrec_core::EventLog {
+    log_of(rows)
+        .with_given_sessions(given.iter().map(|&s| SessionId(s)).collect())
+        .expect("one session per row")
+}
+
+proptest! {
+    /// Given sessions follow their rows through the filters and replace the gap: the
+    /// prepared sessions are the reference numbering of the kept rows' given sessions.
+    #[test]
+    fn given_sessions_survive_prep_and_replace_the_gap(
+        rows_and_given in arb_rows(100, 400).prop_flat_map(|rows| {
+            let n = rows.len();
+            (Just(rows), proptest::collection::vec(0u32..5, n))
+        }),
+        start in 0i64..200,
+    ) {
+        let (rows, given) = rows_and_given;
+        let config: PrepConfig = toml::from_str(&format!(
+            "[window]\nstart = {start}\n[dedup]\nexact = false\n[session]\ngap_s = 1\n"
+        )).expect("valid toml");
+        let prepared = prepare(with_given(&rows, &given), &config.check().expect("valid"))
+            .expect("prepared");
+        let kept: Vec<(Row, u32)> = rows.iter().copied().zip(given.iter().copied())
+            .filter(|(r, _)| r.4 >= start)
+            .collect();
+        let users: Vec<u32> = kept.iter().map(|(r, _)| r.0).collect();
+        let kept_given: Vec<u32> = kept.iter().map(|(_, g)| *g).collect();
+        prop_assert_eq!(rows_of(&prepared.log), kept.iter().map(|(r, _)| *r).collect::<Vec<_>>());
+        prop_assert_eq!(&prepared.sessions, &naive_given_sessions(&users, &kept_given));
+        prop_assert!(prepared.log.given_sessions().is_none());
+        let StepDetails::Sessions(d) = &prepared.report.steps.last().expect("sessions step").details else {
+            panic!("the last step is sessions");
+        };
+        prop_assert_eq!(d.source, SessionSource::Given);
+        let distinct: BTreeSet<u32> = kept_given.iter().copied().collect();
+        prop_assert_eq!(d.given_sessions_cut, d.sessions - distinct.len() as u64);
+    }
+
+    /// Every filter keeps the given session of each kept row.
+    #[test]
+    fn filters_keep_given_sessions_aligned(rows in arb_rows(120, 3 * 86_400)) {
+        // The given session encodes the row's own values, so alignment is checkable.
+        let code = |r: &Row| r.1 * 1000 + r.0 * 10 + u32::from(r.3);
+        let given: Vec<u32> = rows.iter().map(code).collect();
+        let config: PrepConfig = toml::from_str(
+            "[dedup]\nrepeat_window_s = 5000\n[outlier_users]\nmax_events_per_day = 12\n\
+             [min_events]\nper_user = 2\n[kcore]\nmin_items_per_user = 2\n",
+        ).expect("valid toml");
+        let checked = config.check().expect("valid");
+        let mut log = with_given(&rows, &given);
+        for step in 0..4 {
+            log = match step {
+                0 => dedup(log, checked.dedup().expect("on")).0,
+                1 => remove_outlier_users(log, checked.outlier_users().expect("on")).0,
+                2 => filter_min_events(log, checked.min_events().expect("on")).0,
+                _ => k_core(log, checked.kcore().expect("on")).0,
+            };
+            let expected: Vec<u32> = rows_of(&log).iter().map(code).collect();
+            let got: Vec<u32> = log.given_sessions().expect("kept").iter().map(|s| s.0).collect();
+            prop_assert_eq!(got, expected);
+        }
+    }
+}
+
+#[test]
+fn interleaved_given_sessions_are_cut_and_counted() {
+    // User 0: sessions 7, 8, 7 in time order; user 1 reuses session 8.
+    let rows = [
+        (0, 1, 0, 0, 10),
+        (0, 2, 0, 0, 20),
+        (0, 3, 0, 0, 30),
+        (1, 1, 0, 0, 5),
+    ];
+    let log = with_given(&rows, &[7, 8, 7, 8]);
+    let (sessions, d) = sessionize(&log, nz(1)).expect("few sessions");
+    assert_eq!(sessions, [0, 1, 2, 3]);
+    assert_eq!((d.sessions, d.multi_session_users), (4, 1));
+    assert_eq!((d.source, d.given_sessions_cut), (SessionSource::Given, 2));
+    let p = prepare(log, &CheckedPrep::default()).expect("prepared");
+    let text = p.report.to_string();
+    assert!(
+        text.contains(
+            "4 sessions given by the input (2 cut where other rows interleave), 1 users with 2 or more"
+        ),
+        "{text}"
+    );
 }
 
 // ---- configuration ----------------------------------------------------------------

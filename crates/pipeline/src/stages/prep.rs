@@ -1,9 +1,9 @@
 //! `prep`: cleaning and sessions, `events.parquet` → `prepared.parquet` (with a `session`
-//! column) and `prep.json`.
+//! column) and `prep.json`. Sessions given by the input replace the inactivity gap.
 
 use std::path::Path;
 
-use clickrec_io::{EVENTS_FILE, read_events, read_id_maps, write_events, write_json};
+use clickrec_io::{EVENTS_FILE, read_id_maps, read_input_events, write_events, write_json};
 use clickrec_prep::{CheckedPrep, prepare};
 
 use crate::artifacts::{PREP_REPORT_FILE, PREPARED_FILE};
@@ -13,7 +13,7 @@ use crate::output::{StageOutput, json, names};
 pub(crate) fn run(dir: &Path, config: &CheckedPrep) -> Result<StageOutput, PipelineError> {
     let ids = read_id_maps(dir)?;
     let events = dir.join(EVENTS_FILE);
-    let (log, _) = read_events(&events, &ids)?;
+    let log = read_input_events(&events, &ids)?;
     let prepared = prepare(log, config).map_err(|source| PipelineError::Prep {
         path: events,
         source,

@@ -1,30 +1,52 @@
-//! `split`: train/test (and validation) sessions with the leakage guard.
+//! `split`: train/test (and validation) sessions with the leakage guard. A test-file split
+//! takes the prepared input as train and the ingested test file, sessionized like the
+//! input, as test.
 
 use std::path::Path;
 
-use clickrec_io::{read_events, read_id_maps, write_events, write_json};
-use clickrec_prep::CheckedSplit;
+use clickrec_ingest::TEST_FILE_EVENTS_FILE;
+use clickrec_io::{read_events, read_id_maps, read_input_events, write_events, write_json};
+use clickrec_prep::{SplitRule, sessionize, split_test_file};
 
 use crate::artifacts::{
     PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
     VALIDATION_EVENTS_FILE, VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE,
 };
+use crate::config::Plan;
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
-pub(crate) fn run(dir: &Path, config: &CheckedSplit) -> Result<StageOutput, PipelineError> {
+pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError> {
     let ids = read_id_maps(dir)?;
     let prepared_path = dir.join(PREPARED_FILE);
     let (log, sessions) = read_events(&prepared_path, &ids)?;
     let sessions = sessions.ok_or_else(|| PipelineError::NoSessions {
         path: prepared_path.clone(),
     })?;
-    let out =
-        clickrec_prep::split(&log, &sessions, config).map_err(|source| PipelineError::Split {
-            path: prepared_path,
-            source,
+    let out = if plan.split.rule() == SplitRule::TestFile {
+        let test_path = dir.join(TEST_FILE_EVENTS_FILE);
+        let test = read_input_events(&test_path, &ids)?;
+        let (test_sessions, _) =
+            sessionize(&test, plan.prep.session_gap_s()).map_err(|source| PipelineError::Prep {
+                path: test_path.clone(),
+                source,
+            })?;
+        split_test_file(log, sessions, test, test_sessions).map_err(|source| {
+            PipelineError::Split {
+                path: test_path,
+                source,
+            }
+        })?
+    } else {
+        let out = clickrec_prep::split(&log, &sessions, &plan.split).map_err(|source| {
+            PipelineError::Split {
+                path: prepared_path,
+                source,
+            }
         })?;
-    drop(log);
+        drop(log);
+        out
+    };
     let text = out.report.to_string();
     let summary = json(&out.report);
     let mut artifacts = names(&[
@@ -34,11 +56,19 @@ pub(crate) fn run(dir: &Path, config: &CheckedSplit) -> Result<StageOutput, Pipe
         SPLIT_REPORT_FILE,
     ]);
     write_json(&dir.join(TEST_SET_FILE), &out.test)?;
-    write_events(&dir.join(TEST_EVENTS_FILE), out.test_events, None)?;
+    write_events(
+        &dir.join(TEST_EVENTS_FILE),
+        out.test_events,
+        Some(out.test_sessions),
+    )?;
     write_events(&dir.join(TRAIN_FILE), out.train, Some(out.train_sessions))?;
     if let Some(v) = out.validation {
         write_json(&dir.join(VALIDATION_SET_FILE), &v.test)?;
-        write_events(&dir.join(VALIDATION_EVENTS_FILE), v.test_events, None)?;
+        write_events(
+            &dir.join(VALIDATION_EVENTS_FILE),
+            v.test_events,
+            Some(v.test_sessions),
+        )?;
         write_events(
             &dir.join(VALIDATION_TRAIN_FILE),
             v.train,

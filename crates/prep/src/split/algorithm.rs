@@ -8,7 +8,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::report::LogStats;
-use crate::rows::{item_space, user_runs};
+use crate::rows::{item_space, user_runs, user_space};
 use crate::split::config::{CheckedSplit, SplitRule};
 use crate::split::guard::{LeakageError, check_leakage};
 
@@ -19,6 +19,8 @@ pub enum SplitError {
     SessionCount { rows: usize, sessions: usize },
     #[error("session indices must increase in log order and start anew for each user (row {row})")]
     SessionOrder { row: usize },
+    #[error("train and test file together have more than {} sessions; session indices are u32", u64::from(u32::MAX) + 1)]
+    TooManySessions,
     /// Nothing left to train on (e.g. a cutoff before the first event).
     #[error("the {part} split ({rule}) leaves no training events")]
     NoTrainEvents { part: &'static str, rule: SplitRule },
@@ -30,6 +32,9 @@ pub enum SplitError {
         part: &'static str,
         source: LeakageError,
     },
+    /// `split` cannot make a test-file split: the test events come from a second file.
+    #[error("split.kind = \"test_file\" needs the test file's events (use split_test_file)")]
+    NeedsTestFile,
     #[error(transparent)]
     TestSet(#[from] TestSetError),
 }
@@ -45,6 +50,11 @@ pub struct SplitOutput {
     pub test: TestSet,
     /// The held-out events themselves, sorted by (user, time).
     pub test_events: EventLog,
+    /// The session index of each held-out row: the input's for a split of one log, the
+    /// test file's own (numbered after the train sessions) for a test-file split. A
+    /// user's held-out sessions are consecutive numbers, so each session's events are
+    /// one run of rows in time order.
+    pub test_sessions: Vec<u32>,
     pub validation: Option<ValidationSplit>,
     pub report: SplitReport,
 }
@@ -57,6 +67,7 @@ pub struct ValidationSplit {
     pub train_sessions: Vec<u32>,
     pub test: TestSet,
     pub test_events: EventLog,
+    pub test_sessions: Vec<u32>,
 }
 
 /// Sizes of one split, for the manifest.
@@ -119,6 +130,9 @@ pub fn split(
     sessions: &[u32],
     config: &CheckedSplit,
 ) -> Result<SplitOutput, SplitError> {
+    if config.rule() == SplitRule::TestFile {
+        return Err(SplitError::NeedsTestFile);
+    }
     check_sessions(log, sessions)?;
     let n_items = item_space(log);
     let test = split_once(log, sessions, config.rule(), n_items, "test")?;
@@ -141,12 +155,87 @@ pub fn split(
         train_sessions: test.train_sessions,
         test: test.test,
         test_events: test.test_events,
+        test_sessions: test.test_sessions,
         validation: validation.map(|v| ValidationSplit {
             train: v.train,
             train_sessions: v.train_sessions,
             test: v.test,
             test_events: v.test_events,
+            test_sessions: v.test_sessions,
         }),
+        report,
+    })
+}
+
+/// The split of a pre-split pair (`split.kind = "test_file"`): `train` (the prepared
+/// input, with its session per row) is train as it is, `test` (the test file, in the same
+/// id space, with its session per row, e.g. from [`crate::sessionize`]) is held out whole.
+/// Runs the per-user leakage guard and builds the test set like [`split`]: target items
+/// never seen in train are dropped and counted; test users without train events are
+/// cold. Test session numbers are shifted to follow the train sessions.
+pub fn split_test_file(
+    train: EventLog,
+    train_sessions: Vec<u32>,
+    test: EventLog,
+    test_sessions: Vec<u32>,
+) -> Result<SplitOutput, SplitError> {
+    let rule = SplitRule::TestFile;
+    let part = "test";
+    check_sessions(&train, &train_sessions)?;
+    check_sessions(&test, &test_sessions)?;
+    if train.is_empty() {
+        return Err(SplitError::NoTrainEvents { part, rule });
+    }
+    if test.is_empty() {
+        return Err(SplitError::NoHeldOutEvents { part, rule });
+    }
+    check_leakage(&train, &test, &rule).map_err(|source| SplitError::Leakage { part, source })?;
+    let n_items = item_space(&train).max(item_space(&test));
+    let mut seen_in_train = vec![false; n_items];
+    for item in train.items() {
+        seen_in_train[item.0 as usize] = true;
+    }
+    let mut has_train = vec![false; user_space(&train).max(user_space(&test))];
+    for user in train.users() {
+        has_train[user.0 as usize] = true;
+    }
+    let mut builder = TestSet::builder(&seen_in_train);
+    let (items, behaviors) = (test.items(), test.behaviors());
+    for rows in user_runs(test.users(), 0..test.len()) {
+        let user = test.users()[rows.start];
+        builder.push_user(
+            user,
+            !has_train[user.0 as usize],
+            items[rows.clone()]
+                .iter()
+                .copied()
+                .zip(behaviors[rows].iter().copied()),
+        )?;
+    }
+    let test_set = builder.finish();
+    let first_test_session = train_sessions.last().map_or(0, |&s| s + 1);
+    let test_sessions = test_sessions
+        .into_iter()
+        .map(|s| s.checked_add(first_test_session))
+        .collect::<Option<Vec<u32>>>()
+        .ok_or(SplitError::TooManySessions)?;
+    let report = SplitReport {
+        test: SplitPartReport {
+            rule,
+            train: LogStats::of(&train),
+            held_out: LogStats::of(&test),
+            targets: *test_set.counts(),
+            leakage_guard_passed: true,
+        },
+        validation: None,
+    };
+    Ok(SplitOutput {
+        train,
+        train_sessions,
+        test: test_set,
+        test_events: test,
+        test_sessions,
+        validation: None,
         report,
     })
 }
@@ -176,6 +265,7 @@ struct Part {
     train_sessions: Vec<u32>,
     test: TestSet,
     test_events: EventLog,
+    test_sessions: Vec<u32>,
     report: SplitPartReport,
 }
 
@@ -210,6 +300,8 @@ fn split_once(
                         rows.end
                     }
                 }
+                // `split` turns this rule away before cutting anything.
+                SplitRule::TestFile => rows.end,
             };
             (rows, cut)
         })
@@ -235,6 +327,7 @@ fn split_once(
     check_leakage(&train, &test_events, &rule)
         .map_err(|source| SplitError::Leakage { part, source })?;
     let train_sessions = gather_column(sessions, &train_ranges, train.len());
+    let test_sessions = gather_column(sessions, &test_ranges, test_events.len());
 
     let mut seen_in_train = vec![false; n_items];
     for item in train.items() {
@@ -267,6 +360,7 @@ fn split_once(
         train_sessions,
         test,
         test_events,
+        test_sessions,
         report,
     })
 }

@@ -1,6 +1,7 @@
 //! `[split]` as written in a pipeline file, and its checked form [`CheckedSplit`].
 
 use std::num::NonZeroU32;
+use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,14 +18,17 @@ pub enum SplitKind {
     Temporal,
     /// Each user's last `n_events` events (users with more than that).
     LastEvents,
+    /// A pre-split pair: train is the input file, test is `test_path` (same format and
+    /// column mapping).
+    TestFile,
 }
 
 /// The `[split]` table. Keys that do not apply to the chosen kind are errors, so a
 /// forgotten `kind` never silently ignores a cutoff.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplitConfig {
-    /// `"last_session"` (default), `"temporal"` or `"last_events"`.
+    /// `"last_session"` (default), `"temporal"`, `"last_events"` or `"test_file"`.
     pub kind: SplitKind,
     /// Temporal only, required: Unix seconds; train is strictly before, test at or after.
     pub cutoff: Option<i64>,
@@ -34,6 +38,9 @@ pub struct SplitConfig {
     pub validation: bool,
     /// Temporal with validation only, required: the validation cutoff, before `cutoff`.
     pub validation_cutoff: Option<i64>,
+    /// Test-file only, required: the test file (relative to the pipeline file, or to the
+    /// current directory when given with `--set`).
+    pub test_path: Option<PathBuf>,
 }
 
 impl SplitConfig {
@@ -43,6 +50,7 @@ impl SplitConfig {
             SplitKind::LastSession => "last_session",
             SplitKind::Temporal => "temporal",
             SplitKind::LastEvents => "last_events",
+            SplitKind::TestFile => "test_file",
         };
         let only_for = |key: &'static str, kind: &str, value: String| {
             config_error(
@@ -70,7 +78,33 @@ impl SplitConfig {
         {
             return Err(only_for("split.n_events", "last_events", n.to_string()));
         }
+        if self.kind != SplitKind::TestFile
+            && let Some(p) = &self.test_path
+        {
+            return Err(only_for(
+                "split.test_path",
+                "test_file",
+                p.display().to_string(),
+            ));
+        }
         let rule = match self.kind {
+            SplitKind::TestFile => {
+                if self.test_path.is_none() {
+                    return Err(config_error(
+                        "split.test_path",
+                        "the test file for split.kind = \"test_file\"",
+                        "nothing",
+                    ));
+                }
+                if self.validation {
+                    return Err(config_error(
+                        "split.validation",
+                        "false with split.kind = \"test_file\" (no rule carves validation from a pre-split train file)",
+                        true,
+                    ));
+                }
+                SplitRule::TestFile
+            }
             SplitKind::LastSession => SplitRule::LastSession,
             SplitKind::LastEvents => SplitRule::LastEvents {
                 n: positive(
@@ -133,6 +167,8 @@ pub enum SplitRule {
     Temporal { cutoff: i64 },
     /// Per user with more than `n` events: the last `n` are held out.
     LastEvents { n: NonZeroU32 },
+    /// Train and test come from two files ([`crate::split_test_file`]).
+    TestFile,
 }
 
 impl std::fmt::Display for SplitRule {
@@ -141,6 +177,7 @@ impl std::fmt::Display for SplitRule {
             SplitRule::LastSession => f.write_str("last session"),
             SplitRule::Temporal { cutoff } => write!(f, "temporal cutoff {cutoff}"),
             SplitRule::LastEvents { n } => write!(f, "last {n} events"),
+            SplitRule::TestFile => f.write_str("test file"),
         }
     }
 }

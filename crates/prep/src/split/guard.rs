@@ -40,7 +40,7 @@ pub enum LeakageError {
 
 /// Checks `train` against the held-out `test` events: for a temporal rule, every train
 /// event is before the cutoff and every test event at or after it; for per-user rules
-/// (last session, last events), no user's earliest test event precedes its latest
+/// (last session, last events) and test files, no user's earliest test event precedes its latest
 /// train event (equal times are allowed: ties have no order to leak).
 pub fn check_leakage(
     train: &EventLog,
@@ -65,7 +65,7 @@ pub fn check_leakage(
             }
             Ok(())
         }
-        SplitRule::LastSession | SplitRule::LastEvents { .. } => {
+        SplitRule::LastSession | SplitRule::LastEvents { .. } | SplitRule::TestFile => {
             let train_times = train.timestamps();
             let test_times = test.timestamps();
             let mut train_users = runs_by_user(train).peekable();

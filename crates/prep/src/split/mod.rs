@@ -5,7 +5,7 @@ mod config;
 mod guard;
 
 pub use algorithm::{
-    SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split,
+    SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split, split_test_file,
 };
 pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule};
 pub use guard::{LeakageError, check_leakage};

@@ -50,6 +50,7 @@ fn naive_held_out(rows: &[Row], sessions: &[u32], rule: SplitRule) -> Vec<bool> 
                     }
                 }
             }
+            SplitRule::TestFile => unreachable!("rule_strategy makes no test-file rule"),
         }
     }
     held
@@ -112,6 +113,10 @@ fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
             config.kind = SplitKind::LastEvents;
             config.n_events = Some(n.get());
         }
+        SplitRule::TestFile => {
+            config.kind = SplitKind::TestFile;
+            config.test_path = Some("test.txt".into());
+        }
     }
     if let Some(v) = validation {
         config.validation = true;
@@ -133,6 +138,40 @@ fn validation_for(rule: SplitRule) -> SplitRule {
 }
 
 proptest! {
+    /// A test-file split keeps train whole, holds out the test log whole, and builds
+    /// the targets like the reference: unseen items dropped and counted, test users
+    /// without train events cold; test sessions are numbered after train's.
+    #[test]
+    fn test_file_split_matches_reference(
+        train_rows in arb_rows(80, 300),
+        test_rows in arb_rows(60, 300),
+        gap in 1u32..60,
+    ) {
+        // Test events come after train: the per-user guard has nothing to catch.
+        let test_rows: Vec<Row> = test_rows.iter().map(|r| (r.0 + 2, r.1 + 3, r.2, r.3, r.4 + 300)).collect();
+        let (train, test) = (log_of(&train_rows), log_of(&test_rows));
+        let (train_sessions, test_sessions) = (sessions_of(&train, gap), sessions_of(&test, gap));
+        match split_test_file(train, train_sessions.clone(), test, test_sessions.clone()) {
+            Err(SplitError::NoTrainEvents { .. }) => prop_assert!(train_rows.is_empty()),
+            Err(SplitError::NoHeldOutEvents { .. }) => prop_assert!(test_rows.is_empty()),
+            Err(e) => prop_assert!(false, "unexpected error {e}"),
+            Ok(out) => {
+                prop_assert_eq!(rows_of(&out.train), train_rows.clone());
+                prop_assert_eq!(rows_of(&out.test_events), test_rows.clone());
+                prop_assert_eq!(&out.train_sessions, &train_sessions);
+                let first = train_sessions.last().map_or(0, |s| s + 1);
+                let shifted: Vec<u32> = test_sessions.iter().map(|s| s + first).collect();
+                prop_assert_eq!(&out.test_sessions, &shifted);
+                let (targets, dropped, dropped_conv) = naive_targets(&train_rows, &test_rows);
+                prop_assert_eq!(targets_of(&out.test), targets);
+                let c = out.test.counts();
+                prop_assert_eq!((c.dropped_targets, c.dropped_conversion_targets), (dropped, dropped_conv));
+                prop_assert_eq!(out.report.test.rule, SplitRule::TestFile);
+                prop_assert!(out.validation.is_none());
+            }
+        }
+    }
+
     /// Train, held-out rows and targets equal the per-user reference, and the guard
     /// passes on every kind (it runs inside `split`, and again here on the output).
     #[test]
@@ -156,6 +195,9 @@ proptest! {
                 let expected_sessions: Vec<u32> =
                     sessions.iter().zip(&held).filter(|(_, h)| !**h).map(|(s, _)| *s).collect();
                 prop_assert_eq!(&out.train_sessions, &expected_sessions);
+                let held_sessions: Vec<u32> =
+                    sessions.iter().zip(&held).filter(|(_, h)| **h).map(|(s, _)| *s).collect();
+                prop_assert_eq!(&out.test_sessions, &held_sessions);
                 let (targets, dropped, dropped_conv) = naive_targets(&train, &test);
                 prop_assert_eq!(targets_of(&out.test), targets);
                 let c = out.test.counts();
@@ -399,6 +441,31 @@ fn empty_sides_are_errors() {
     );
 }
 
+#[test]
+fn test_file_split_guards_leakage_and_needs_its_file() {
+    // User 0 has a test event (t = 5) before its last train event (t = 9).
+    let train = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 9)]);
+    let test = log_of(&[(0, 1, 0, 0, 5), (1, 3, 0, 0, 20)]);
+    let err = split_test_file(train.clone(), vec![0, 0], test, vec![0, 1]).expect_err("leak");
+    assert!(
+        matches!(
+            err,
+            SplitError::Leakage {
+                source: LeakageError::TestBeforeTrain { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let sessions = [0, 0];
+    let err = split(&train, &sessions, &checked(SplitRule::TestFile, None)).expect_err("no file");
+    assert_eq!(err, SplitError::NeedsTestFile);
+    // Unsorted session numbers are refused before anything is split.
+    let test = log_of(&[(1, 3, 0, 0, 20), (1, 2, 0, 0, 21)]);
+    let err = split_test_file(train, vec![0, 0], test, vec![1, 0]).expect_err("bad order");
+    assert_eq!(err, SplitError::SessionOrder { row: 1 });
+}
+
 // ---- configuration ----------------------------------------------------------------
 
 fn split_config(text: &str) -> Result<CheckedSplit, ConfigError> {
@@ -449,6 +516,19 @@ fn keys_of_another_kind_are_rejected() {
             .key,
         "split.n_events"
     );
+}
+
+#[test]
+fn test_file_split_needs_a_path_and_no_validation() {
+    let c = split_config("kind = \"test_file\"\ntest_path = \"valid.txt\"").expect("valid");
+    assert_eq!((c.rule(), c.validation()), (SplitRule::TestFile, None));
+    let e = split_config("kind = \"test_file\"").expect_err("missing");
+    assert_eq!((e.key, e.found.as_str()), ("split.test_path", "nothing"));
+    let e = split_config("test_path = \"valid.txt\"").expect_err("not test_file");
+    assert_eq!((e.key, e.found.as_str()), ("split.test_path", "valid.txt"));
+    let e = split_config("kind = \"test_file\"\ntest_path = \"v.txt\"\nvalidation = true")
+        .expect_err("validation");
+    assert_eq!(e.key, "split.validation");
 }
 
 #[test]
