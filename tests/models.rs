@@ -44,7 +44,14 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
     let run = quickstart(&out, &[]);
     assert!(run.status.success(), "{}", stderr(&run));
     let table = stdout(&run);
-    for model in ["popularity", "item_knn", "als", "bpr"] {
+    for model in [
+        "popularity",
+        "popularity_recent",
+        "recent",
+        "item_knn",
+        "als",
+        "bpr",
+    ] {
         assert!(
             out.join(format!("models/{model}.model")).is_file(),
             "{model}"

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use clickrec_core::{
     IdMaps, RecommendError, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
-    recommend_blocks,
+    recommend_blocks_with_fallback,
 };
 use clickrec_eval::{EvalData, Protocol, build_report, evaluate_model};
 use clickrec_ingest::{
@@ -18,7 +18,7 @@ use clickrec_models::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ListSource, Plan, RecommendUsers};
+use crate::config::{Fallback, ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::runner::Bars;
@@ -282,15 +282,35 @@ pub(crate) fn run_recommend(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput,
         exclude_seen: config.exclude_seen,
     };
     let mut records = Vec::new();
-    let mut text = String::new();
+    let without_history = users
+        .iter()
+        .filter(|&&u| (u.0 as usize) >= matrix.n_users() || matrix.row(u).0.is_empty())
+        .count();
+    let mut text = format!(
+        "{without_history} of {} users have no train history: {}\n",
+        users.len(),
+        config.fallback.describe()
+    );
+    let fallback = match config.fallback {
+        Fallback::None => None,
+        Fallback::Popularity => Some(load_model(dir, &ids, ModelKind::Popularity)?),
+    };
     for source in plan.generated_lists() {
         reset_peak_rss();
         let model = load_recommender(dir, &ids, source)?;
+        let fallback = fallback.as_ref().map(|m| m as &dyn Recommender);
         let record = write_lists(plan, &ids, source, users.len(), bars, |on_block| {
-            recommend_blocks(model.as_ref(), &matrix, &users, &request, |block| {
-                on_block(block);
-                Ok::<(), RecommendError>(())
-            })
+            recommend_blocks_with_fallback(
+                model.as_ref(),
+                fallback,
+                &matrix,
+                &users,
+                &request,
+                |block| {
+                    on_block(block);
+                    Ok::<(), RecommendError>(())
+                },
+            )
         })?;
         text.push_str(&format!(
             "{}: top-{} for {} users in {:.2} s → {}\n",
@@ -397,6 +417,14 @@ pub(crate) fn run_evaluate(plan: &Plan) -> Result<StageOutput, PipelineError> {
         ),
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
+        leakage: Some(crate::stages::read_leakage(dir)?),
+        without_history: Some(plan.config.recommend.fallback.describe().to_owned()),
+        baselines: plan
+            .evaluated_lists()
+            .into_iter()
+            .filter(|s| matches!(s, ListSource::Model(kind) if kind.is_baseline()))
+            .map(|s| s.name().to_owned())
+            .collect(),
     };
     let mut report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
     if plan.rerank.is_some() {

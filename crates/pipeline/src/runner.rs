@@ -236,7 +236,7 @@ pub fn run(
                     stages::run_ingest(plan, bar.as_ref())
                 }
                 Stage::Prep => stages::run_prep(dir, &plan.prep),
-                Stage::Split => stages::run_split(dir, &plan.split),
+                Stage::Split => stages::run_split(dir, &plan.split, &plan.prep),
                 Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),
                 Stage::Train => model_stages::run_train(plan, bars),
                 Stage::Segment => two_stage::run_segment(plan, bars),

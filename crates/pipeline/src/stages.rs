@@ -76,8 +76,13 @@ pub(crate) fn run_prep(dir: &Path, config: &CheckedPrep) -> Result<StageOutput, 
     })
 }
 
-/// Train/test (and validation) split with the leakage guard.
-pub(crate) fn run_split(dir: &Path, config: &CheckedSplit) -> Result<StageOutput, PipelineError> {
+/// Train/test (and validation) split: the learned filters of `prep` on train only, the
+/// leakage guard and the leakage measurement.
+pub(crate) fn run_split(
+    dir: &Path,
+    config: &CheckedSplit,
+    prep: &CheckedPrep,
+) -> Result<StageOutput, PipelineError> {
     let ids = read_id_maps(dir)?;
     let prepared_path = dir.join(PREPARED_FILE);
     let (log, sessions) = read_events(&prepared_path, &ids)?;
@@ -85,7 +90,7 @@ pub(crate) fn run_split(dir: &Path, config: &CheckedSplit) -> Result<StageOutput
         path: prepared_path.clone(),
         message: "has no session column".into(),
     })?;
-    let out = split(&log, &sessions, config)?;
+    let out = split(&log, &sessions, config, &prep.train_filters())?;
     drop(log);
     let text = out.report.to_string();
     let summary = json(&out.report);
@@ -117,6 +122,25 @@ pub(crate) fn run_split(dir: &Path, config: &CheckedSplit) -> Result<StageOutput
         text,
         summary,
         artifacts,
+    })
+}
+
+/// The measured leakage of the test split, from `split.json`.
+pub(crate) fn read_leakage(dir: &Path) -> Result<clickrec_core::Leakage, PipelineError> {
+    let path = dir.join(SPLIT_REPORT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|source| PipelineError::Io {
+        path: path.clone(),
+        action: "cannot read",
+        source,
+    })?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| PipelineError::Manifest {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+    serde_json::from_value(value["test"]["leakage"].clone()).map_err(|e| PipelineError::Manifest {
+        path,
+        message: format!("test.leakage: {e}"),
     })
 }
 
