@@ -18,7 +18,9 @@ if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capt
     commit += " with uncommitted changes"
 
 print()
-print(f"## {dataset}: commit {commit}, {os.cpu_count()} cores")
+binary = os.environ.get("CLICKREC_BIN", "release build")
+profile = "dev profile (opt-level 3 for dependencies and models/eval/core, 1 for the rest)" if "/debug/" in binary else "release profile"
+print(f"## {dataset}: commit {commit}, {os.cpu_count()} cores, {profile} binary")
 print()
 print(f"Command: `{command}` (`clickrec run` of pipelines/taobao.toml, and of a copy whose [split] is "
       "`kind = \"last_session\"`, with `--set input.path=…`).")

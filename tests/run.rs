@@ -148,8 +148,13 @@ fn real_taobao_head_split() {
         serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
     let test = &split["test"];
     assert_eq!(test["leakage_guard_passed"], true);
-    assert_eq!(test["targets"]["test_users"], 815);
+    // The session cutoff: 711 of the 815 users start a session after it; all of them
+    // have train events before it; nothing in train is later than a test session.
+    assert_eq!(test["rule"]["kind"], "session_cutoff");
+    assert_eq!(test["targets"]["test_users"], 711);
     assert_eq!(test["targets"]["cold_users"], 0);
+    assert_eq!(test["train"]["users"], 815);
+    assert_eq!(test["leakage"]["test_users_with_future_train_events"], 0);
     let ingest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("ingest.json")).unwrap()).unwrap();
     assert_eq!(ingest["rejected_by_reason"]["out_of_window"], 35);

@@ -1,7 +1,7 @@
 //! Recent: the user's own latest distinct items, by recency and frequency. The simplest
 //! baseline for shoppers who come back to what they looked at; it only lists items the
-//! user has in train, so it can hit repeat targets only (lists with `exclude_seen = true`
-//! leave it empty).
+//! user has in train, so it can hit repeat targets only (the pipeline's recommend stage
+//! keeps seen items in its lists whatever `exclude_seen` says).
 //!
 //! An item's score for a user is Σ over the user's train events on it of
 //! `0.5^(age / half_life)`, where `age` is the time from the event to the user's latest
