@@ -22,8 +22,10 @@
 //! intervals. The paired difference of two models is mean_a − mean_b in each resample;
 //! its interval is taken the same way, and `share_at_most_zero` is the share of
 //! resamples in which the difference is ≤ 0 (a one-sided bootstrap p-value for "a is
-//! better than b"). The two-sided p-value is 2 × min(share ≤ 0, share ≥ 0) with the
-//! usual +1 correction ((count + 1) / (resamples + 1)), capped at 1.
+//! better than b"). The two-sided p-value of "no difference" is the normal approximation
+//! with the bootstrap standard error, erfc(|mean_a − mean_b| / (se √2)): unlike counting
+//! resamples across 0, it does not bottom out at 1 / resamples, which a correction for
+//! dozens of comparisons would otherwise never get below α.
 //!
 //! **Multiplicity.** A report compares many pairs; at 95% each, some "wins" are chance.
 //! [`holm`] adjusts the p-values of one family of comparisons (Holm–Bonferroni: the
@@ -94,7 +96,8 @@ pub struct PairedComparison {
     /// Resamples that entered the interval.
     pub resamples: usize,
     pub confidence: f64,
-    /// Two-sided bootstrap p-value of "no difference" (see the module docs).
+    /// Two-sided p-value of "no difference" from the bootstrap standard error (see the
+    /// module docs).
     pub p_value: Option<f64>,
     /// Holm–Bonferroni adjusted p-value, for comparisons in the report's family.
     pub holm_p_value: Option<f64>,
@@ -131,11 +134,17 @@ impl PairedComparison {
         let resamples = valid.len();
         let share = (resamples > 0)
             .then(|| valid.iter().filter(|&&d| d <= 0.0).count() as f64 / resamples as f64);
-        let p_value = (resamples > 0).then(|| {
-            let at_most = valid.iter().filter(|&&d| d <= 0.0).count();
-            let at_least = valid.iter().filter(|&&d| d >= 0.0).count();
-            let tail = (at_most.min(at_least) + 1) as f64 / (resamples + 1) as f64;
-            (2.0 * tail).min(1.0)
+        let p_value = (resamples > 1).then(|| {
+            let n = resamples as f64;
+            let mean = valid.iter().sum::<f64>() / n;
+            let se = (valid.iter().map(|d| (d - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+            if se > 0.0 && se.is_finite() {
+                libm::erfc(difference.abs() / (se * std::f64::consts::SQRT_2))
+            } else if difference == 0.0 {
+                1.0
+            } else {
+                0.0
+            }
         });
         let ci = interval(valid, confidence).map(|c| include_point(difference, c));
         let verdict = match ci {
@@ -767,15 +776,29 @@ mod holm_tests {
     }
 
     #[test]
-    fn one_sided_draws_give_the_smallest_two_sided_p_value() {
+    fn p_value_is_the_normal_tail_at_the_bootstrap_standard_error() {
+        // Differences 0.05 and 0.15 alternating: standard error ≈ 0.05, so the observed
+        // 0.1 is about 2 standard errors from 0: p ≈ 0.0455.
+        let draws: Vec<f64> = (0..1000)
+            .map(|i| if i % 2 == 0 { 0.05 } else { 0.15 })
+            .collect();
         let c = PairedComparison::new(
             ("a", "b"),
             (Metric::Recall, 20, Variant::All),
             (0.6, 0.5),
-            Some(vec![0.1; 999]),
+            Some(draws),
             0.95,
         );
-        assert_eq!(c.p_value, Some(2.0 / 1000.0));
+        let p = c.p_value.unwrap();
+        assert!((p - 0.0455).abs() < 0.001, "{p}");
         assert!(c.sentence.contains("uncorrected"), "{}", c.sentence);
+        let flat = PairedComparison::new(
+            ("a", "b"),
+            (Metric::Recall, 20, Variant::All),
+            (0.6, 0.5),
+            Some(vec![0.1; 10]),
+            0.95,
+        );
+        assert_eq!(flat.p_value, Some(0.0));
     }
 }
