@@ -1,12 +1,13 @@
-//! `split`: train/test (and validation) sessions with the leakage guard. A test-file split
-//! takes the prepared input as train and the ingested test file, sessionized like the
-//! input, as test.
+//! `split`: train/test (and validation) sessions: `[prep]`'s learned filters on train
+//! only, the leakage guard and the leakage measurement. A test-file split takes the
+//! prepared input as train and the ingested test file, sessionized like the input, as
+//! test.
 
 use std::path::Path;
 
 use clickrec_ingest::TEST_FILE_EVENTS_FILE;
 use clickrec_io::{read_events, read_id_maps, read_input_events, write_events, write_json};
-use clickrec_prep::{SplitRule, sessionize, split_test_file};
+use clickrec_prep::{SplitRule, SplitSpec, sessionize, split_test_file};
 
 use crate::artifacts::{
     PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
@@ -23,7 +24,8 @@ pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError>
     let sessions = sessions.ok_or_else(|| PipelineError::NoSessions {
         path: prepared_path.clone(),
     })?;
-    let out = if plan.split.rule() == SplitRule::TestFile {
+    let filters = plan.prep.train_filters();
+    let out = if plan.split.rule() == SplitSpec::Rule(SplitRule::TestFile) {
         let test_path = dir.join(TEST_FILE_EVENTS_FILE);
         let test = read_input_events(&test_path, &ids)?;
         let (test_sessions, _) =
@@ -31,19 +33,20 @@ pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError>
                 path: test_path.clone(),
                 source,
             })?;
-        split_test_file(log, sessions, test, test_sessions).map_err(|source| {
+        split_test_file(log, sessions, test, test_sessions, &filters).map_err(|source| {
             PipelineError::Split {
                 path: test_path,
                 source,
             }
         })?
     } else {
-        let out = clickrec_prep::split(&log, &sessions, &plan.split).map_err(|source| {
-            PipelineError::Split {
-                path: prepared_path,
-                source,
-            }
-        })?;
+        let out =
+            clickrec_prep::split(&log, &sessions, &plan.split, &filters).map_err(|source| {
+                PipelineError::Split {
+                    path: prepared_path,
+                    source,
+                }
+            })?;
         drop(log);
         out
     };
