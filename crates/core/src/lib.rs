@@ -31,6 +31,7 @@ mod ids;
 mod matrix;
 mod recommend;
 mod rng;
+mod session;
 mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
@@ -46,4 +47,5 @@ pub use recommend::{
     Recommender, TopN, recommend, recommend_blocks,
 };
 pub use rng::SplitMix64;
+pub use session::{SessionRecommender, SessionState, UserScoresSessions};
 pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

@@ -139,6 +139,9 @@ pub enum Variant {
     NewItems,
     /// Conversion targets not in the user's train row; the list as in `NewItems`.
     ConversionNewItems,
+    /// The next-item protocol ([`crate::evaluate_next_item`]): not one of [`Variant::ALL`],
+    /// which are the set-of-items variants of the lists.
+    NextItem,
 }
 
 impl Variant {
@@ -157,6 +160,7 @@ impl Variant {
             Variant::Conversion => "conversion",
             Variant::NewItems => "new_items",
             Variant::ConversionNewItems => "conversion_new_items",
+            Variant::NextItem => "next_item",
         }
     }
 
@@ -167,6 +171,7 @@ impl Variant {
             Variant::Conversion => "conversion targets / all items",
             Variant::NewItems => "all targets / new items only",
             Variant::ConversionNewItems => "conversion targets / new items only",
+            Variant::NextItem => "next item after each prefix",
         }
     }
 

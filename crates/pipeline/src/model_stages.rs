@@ -6,10 +6,13 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clickrec_core::{
-    IdMaps, RecommendError, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
-    recommend_blocks,
+    IdMaps, RecommendError, RecommendRequest, Recommendations, Recommender, SessionRecommender,
+    UserId, UserItemMatrix, UserScoresSessions, recommend_blocks,
 };
-use clickrec_eval::{EvalData, Protocol, build_report, evaluate_model};
+use clickrec_eval::{
+    EvalData, EvalProtocol, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
+    build_report, evaluate_model, evaluate_next_item, next_item_reports,
+};
 use clickrec_ingest::{
     Progress, RecsWriter, read_events, read_id_maps, read_recommendations, write_json_atomic,
 };
@@ -22,7 +25,7 @@ use crate::config::{ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::runner::Bars;
-use crate::stages::{MATRIX_FILE, StageOutput, TEST_SET_FILE, TRAIN_FILE};
+use crate::stages::{MATRIX_FILE, StageOutput, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE};
 
 pub const MODELS_DIR: &str = "models";
 pub const RECS_DIR: &str = "recs";
@@ -143,7 +146,7 @@ pub(crate) fn fit_model(
 pub(crate) fn run_train(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let ids = read_id_maps(dir)?;
-    let (log, _) = read_events(&dir.join(TRAIN_FILE), &ids)?;
+    let (log, sessions) = read_events(&dir.join(TRAIN_FILE), &ids)?;
     let matrix = read_matrix(dir)?;
     let item_users = matrix.transpose();
     let data = TrainData {
@@ -151,6 +154,7 @@ pub(crate) fn run_train(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, Pip
         item_users: &item_users,
         log: &log,
         behavior_weights: behavior_weights(plan),
+        sessions: sessions.as_deref(),
     };
     let models_dir = dir.join(MODELS_DIR);
     std::fs::create_dir_all(&models_dir).map_err(io_error(&models_dir, "cannot create"))?;
@@ -403,11 +407,93 @@ pub(crate) fn run_evaluate(plan: &Plan) -> Result<StageOutput, PipelineError> {
         let (name, table) = crate::two_stage::read_coefficients(dir)?;
         report.coefficients.insert(name, table);
     }
+    let mut latencies = serde_json::Map::new();
+    let mut lines = Vec::new();
+    if plan.evaluate.runs(EvalProtocol::NextItem) {
+        let run = run_next_item(plan, &inputs)?;
+        for (name, t) in &run.timings {
+            lines.push(format!(
+                "{name}: next-item pass {:.2} s, per prediction p50 {:.3} ms, p90 {:.3} ms",
+                t.seconds, t.latency.p50_ms, t.latency.p90_ms
+            ));
+            latencies.insert(name.clone(), serde_json::to_value(t).unwrap_or_default());
+        }
+        report.add_next_item(run.reports, run.summary);
+    }
     let artifacts = write_reports(dir, &report)?;
+    let mut text = report.terminal_table();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
     Ok(StageOutput {
-        text: report.terminal_table(),
-        summary: serde_json::json!({ "models": evaluations.len(), "test_users": inputs.test.len() }),
+        text,
+        summary: serde_json::json!({
+            "models": evaluations.len(),
+            "test_users": inputs.test.len(),
+            "next_item_latency": latencies,
+        }),
         artifacts,
+    })
+}
+
+/// The next-item protocol's results and each model's timing.
+struct NextItemRun {
+    reports: Vec<NextItemReport>,
+    summary: NextItemSummary,
+    timings: Vec<(String, NextItemTiming)>,
+}
+
+/// One model's next-item pass, timed: (latency percentiles, seconds of the whole pass).
+#[derive(Debug, Serialize)]
+pub struct NextItemTiming {
+    #[serde(flatten)]
+    pub latency: Latency,
+    pub seconds: f64,
+}
+
+/// The next-item protocol over the test events, for every model of the run (session
+/// models incrementally; the others through their scores for the user, which ignore the
+/// session). Latencies move with the machine, so they go to the manifest, not the report.
+fn run_next_item(plan: &Plan, inputs: &EvalInputs) -> Result<NextItemRun, PipelineError> {
+    let dir = &plan.out;
+    let (test_events, _) = read_events(&dir.join(TEST_EVENTS_FILE), &inputs.ids)?;
+    let mut in_train = vec![false; inputs.train.n_items()];
+    for user in 0..inputs.train.n_users() {
+        for &item in inputs.train.row(UserId(user as u32)).0 {
+            in_train[item as usize] = true;
+        }
+    }
+    let sessions = NextItemSessions::from_log(&test_events, &in_train);
+    let mut evaluations = Vec::new();
+    let mut timings = Vec::new();
+    for source in plan.generated_lists() {
+        let ListSource::Model(kind) = source else {
+            continue;
+        };
+        let model = load_model(dir, &inputs.ids, kind)?;
+        let started = Instant::now();
+        let fallback = UserScoresSessions::new(&model, &inputs.train);
+        let session_model: &dyn SessionRecommender = match model.as_session() {
+            Some(m) => m,
+            None => &fallback,
+        };
+        let evaluation = evaluate_next_item(kind.name(), session_model, &sessions, &plan.evaluate)
+            .map_err(|e| PipelineError::Model(format!("next-item evaluation of {kind}: {e}")))?;
+        timings.push((
+            kind.name().to_owned(),
+            NextItemTiming {
+                latency: evaluation.latency(),
+                seconds: started.elapsed().as_secs_f64(),
+            },
+        ));
+        evaluations.push(evaluation);
+    }
+    let (reports, summary) = next_item_reports(&evaluations, &sessions, &plan.evaluate);
+    Ok(NextItemRun {
+        reports,
+        summary,
+        timings,
     })
 }
 
