@@ -112,7 +112,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             .indices()
             .iter()
             .for_each(|&i| seen[i as usize] = true);
-        let (test, read) = clickrec_ingest::read_test_pairs(path, &inputs.ids, &seen)?;
+        let (test, read) = clickrec_io::read_test_pairs(path, &inputs.ids, &seen)?;
         eprintln!(
             "{}: {} rows, {} test users; unknown users {} ({} rows), unknown items {} rows",
             path.display(),
@@ -125,7 +125,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         inputs.test = test;
     }
     let data = inputs.data();
-    let options = clickrec_ingest::ReadOptions {
+    let options = clickrec_io::ReadOptions {
         skip_unknown: args.skip_unknown,
     };
     let mut evaluations = Vec::new();
@@ -135,7 +135,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| path.display().to_string());
-        let (recs, read) = clickrec_ingest::read_recommendations_with(path, &inputs.ids, &options)?;
+        let (recs, read) = clickrec_io::read_recommendations_with(path, &inputs.ids, &options)?;
         eprintln!(
             "{}: {} rows, {} lists ordered by {:?}; unknown users {} ({} rows), unknown items {} rows",
             path.display(),

@@ -1,11 +1,11 @@
 //! `clickrec generate`: a synthetic Taobao-format click log.
 
-use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
+use clickrec_io::AtomicFile;
 use clickrec_synth::GeneratorParams;
 
 use crate::failure::UsageError;
@@ -46,17 +46,15 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         .seed(args.seed)
         .check()
         .map_err(|e| UsageError(format!("generate: {e}")))?;
-    let tmp = clickrec_ingest::temporary_path(&args.out);
-    let file = File::create(&tmp).with_context(|| format!("{}: cannot create", tmp.display()))?;
+    let file = AtomicFile::create(&args.out)?;
     let bar = Bar::new("generate", "rows");
     bar.set_total(args.events);
     let started = std::time::Instant::now();
-    let summary = clickrec_synth::generate(&params, BufWriter::new(file), &|rows| {
+    let summary = clickrec_synth::generate(&params, BufWriter::new(file.file()), &|rows| {
         bar.set_position(rows)
     })
     .with_context(|| format!("{}: generation failed", args.out.display()))?;
-    std::fs::rename(&tmp, &args.out)
-        .with_context(|| format!("{}: cannot move into place", args.out.display()))?;
+    file.commit()?;
     bar.done();
     let [pv, fav, cart, buy] = summary.behavior_counts;
     eprintln!(

@@ -46,7 +46,7 @@ impl Bar {
     }
 }
 
-impl clickrec_ingest::Progress for Bar {
+impl clickrec_core::Progress for Bar {
     fn start(&self, total: u64) {
         self.set_total(total);
     }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_ingest::Progress;
+use clickrec_core::Progress;
 use clickrec_pipeline::{Bars, PipelineConfig, RunOptions, Stage, StageStatus};
 
 use crate::failure::UsageError;

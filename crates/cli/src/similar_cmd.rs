@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_ingest::read_id_maps;
+use clickrec_io::read_id_maps;
 use clickrec_models::ModelKind;
 
 use crate::failure::usage;

@@ -29,6 +29,7 @@ mod event_log;
 mod id_map;
 mod ids;
 mod matrix;
+mod progress;
 mod recommend;
 mod rng;
 mod session;
@@ -42,6 +43,7 @@ pub use ids::{CategoryId, DenseId, ItemId, UserId};
 pub use matrix::{
     Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
 };
+pub use progress::{NoProgress, Progress};
 pub use recommend::{
     BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
     Recommender, TopN, recommend, recommend_blocks,

@@ -73,8 +73,8 @@ pub enum IngestError {
         #[source]
         source: polars::error::PolarsError,
     },
-    #[error("{path}: {message}")]
-    Artifact { path: PathBuf, message: String },
+    #[error(transparent)]
+    Artifact(#[from] clickrec_io::ArtifactError),
     #[error(transparent)]
     Core(#[from] CoreError),
 }

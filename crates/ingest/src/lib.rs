@@ -9,7 +9,8 @@
 //! the thread count.
 //!
 //! ```no_run
-//! use clickrec_ingest::{ingest_to_dir, IngestOptions, LogFormat, NoProgress};
+//! use clickrec_core::NoProgress;
+//! use clickrec_ingest::{ingest_to_dir, IngestOptions, LogFormat};
 //!
 //! let options = IngestOptions::new(LogFormat::Taobao);
 //! let summary = ingest_to_dir("UserBehavior.csv".as_ref(), &options, "runs/taobao".as_ref(), &NoProgress)?;
@@ -24,10 +25,8 @@ mod format;
 mod ids;
 mod options;
 mod parquet;
-mod recs;
 mod rejection;
 mod row;
-mod store;
 mod summary;
 mod text;
 
@@ -35,43 +34,20 @@ use std::fs::File;
 use std::path::Path;
 use std::time::Instant;
 
+use clickrec_core::Progress;
+use clickrec_io::{write_event_log, write_json};
+
 pub use assemble::Ingested;
 pub use config::{ConfigError, FormatName, IdRuleName, InputConfig, parse_utc_offset};
 pub use error::IngestError;
 pub use format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};
 pub use options::{BadRowLimit, BadRowPolicy, IngestOptions, TimeWindow};
-pub use recs::{
-    ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsReadReport, RecsWriter,
-    TestPairsReport, ValueProblem, read_recommendations, read_recommendations_with,
-    read_test_pairs,
-};
 pub use rejection::{RejectCounts, RejectReason, Rejection};
-pub use store::{
-    EVENT_LOG_FILES, EVENTS_FILE, read_event_log, read_events, read_id_maps, temporary_path,
-    write_event_log, write_events,
-};
 pub use summary::{IngestSummary, TimeSpan, utc_text};
 
 /// File names inside a run directory written by [`ingest_to_dir`].
 pub const SUMMARY_FILE: &str = "ingest.json";
 pub const QUARANTINE_FILE: &str = "quarantine.csv";
-
-/// Receives progress of long reads (bytes for text, rows for Parquet).
-pub trait Progress: Sync {
-    fn start(&self, total: u64);
-    fn advance_to(&self, done: u64);
-    fn finish(&self);
-}
-
-/// Progress that goes nowhere.
-#[derive(Debug, Clone, Copy)]
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn start(&self, _: u64) {}
-    fn advance_to(&self, _: u64) {}
-    fn finish(&self) {}
-}
 
 /// Opens an input file, with one clear error each for a missing file or a directory.
 pub(crate) fn open_input(path: &Path) -> Result<File, IngestError> {
@@ -92,7 +68,7 @@ pub(crate) fn open_input(path: &Path) -> Result<File, IngestError> {
     File::open(path).map_err(|e| IngestError::io(path, "cannot open", e))
 }
 
-/// Reads and validates a click log. Rejected rows go to `quarantine` (only written with
+/// Reads and validates a click log, reporting progress in bytes (text) or rows (Parquet). Rejected rows go to `quarantine` (only written with
 /// [`BadRowPolicy::Skip`]).
 pub fn ingest_file(
     input: &Path,
@@ -134,17 +110,6 @@ pub fn ingest_to_dir(
     );
     write_event_log(out, ingested.log, &ingested.ids)?;
     summary.seconds = started.elapsed().as_secs_f64();
-    write_json_atomic(&out.join(SUMMARY_FILE), &summary)?;
+    write_json(&out.join(SUMMARY_FILE), &summary)?;
     Ok(summary)
-}
-
-/// Serialises `value` as pretty JSON through a temporary file and a rename.
-pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), IngestError> {
-    let tmp = temporary_path(path);
-    let text = serde_json::to_string_pretty(value).map_err(|e| IngestError::Artifact {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
-    std::fs::write(&tmp, text + "\n").map_err(|e| IngestError::io(&tmp, "cannot write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| IngestError::io(path, "cannot move into place", e))
 }

@@ -4,13 +4,13 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::Progress;
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
 use crate::format::Layout;
 use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
 use crate::text::resolve_positions;
+use clickrec_core::Progress;
 
 /// Rows per slice: bounds the memory of the string copies made for validation.
 const SLICE_ROWS: usize = 1 << 20;

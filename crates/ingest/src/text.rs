@@ -11,12 +11,12 @@ use std::sync::mpsc;
 use flate2::read::MultiGzDecoder;
 use rayon::prelude::*;
 
-use crate::Progress;
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
 use crate::format::{ColumnRef, Layout};
 use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
+use clickrec_core::Progress;
 
 /// Bytes per block: large enough to amortise the per-block id merge, small enough that
 /// a few blocks in flight stay far below the size of the parsed columns.

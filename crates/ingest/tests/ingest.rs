@@ -5,11 +5,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clickrec_core::Behavior;
+use clickrec_core::{Behavior, NoProgress};
 use clickrec_ingest::{
-    BadRowPolicy, FormatName, IngestError, IngestOptions, InputConfig, LogFormat, NoProgress,
-    RejectReason, ingest_file, ingest_to_dir, read_event_log,
+    BadRowPolicy, FormatName, IngestError, IngestOptions, InputConfig, LogFormat, RejectReason,
+    ingest_file, ingest_to_dir,
 };
+use clickrec_io::read_event_log;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);

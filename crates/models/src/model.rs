@@ -183,7 +183,9 @@ impl CheckedModel {
             CheckedModel::ItemKnn(p) => Model::ItemKnn(ItemKnn::fit(p, data, options)?),
             CheckedModel::Als(p) => Model::Als(Als::fit(p, data, options)?),
             CheckedModel::Bpr(p) => Model::Bpr(Bpr::fit(p, data, options)?),
-            CheckedModel::Session(p) => Model::Session(Box::new(p.fit(train_sessions(p.name(), data)?))),
+            CheckedModel::Session(p) => {
+                Model::Session(Box::new(p.fit(train_sessions(p.name(), data)?)))
+            }
         })
     }
 }

@@ -1,8 +1,11 @@
 use std::path::PathBuf;
 
+use clickrec_io::{ArtifactError, RecsError};
+use clickrec_models::{FitError, ModelError, ModelKind};
 use thiserror::Error;
 
-/// Errors of loading, planning or running a pipeline.
+/// Errors of loading, planning or running a pipeline. Each keeps its cause as its
+/// `source`; those about a file name it.
 #[derive(Debug, Error)]
 pub enum PipelineError {
     #[error("{path}: cannot read pipeline file: {source}")]
@@ -27,21 +30,84 @@ pub enum PipelineError {
     #[error("{path}: damaged manifest ({message}); delete it or rerun with --force")]
     Manifest { path: PathBuf, message: String },
     #[error(transparent)]
+    Artifact(#[from] ArtifactError),
+    #[error(transparent)]
+    Recs(#[from] RecsError),
+    #[error(transparent)]
     Ingest(#[from] clickrec_ingest::IngestError),
-    #[error("preprocessing: {0}")]
-    Prep(#[from] clickrec_prep::PrepError),
-    #[error("split: {0}")]
-    Split(#[from] clickrec_prep::SplitError),
-    #[error("train matrix: {0}")]
-    Matrix(#[from] clickrec_core::MatrixError),
+    #[error("generating {path}: {source}")]
+    Generate {
+        path: PathBuf,
+        #[source]
+        source: clickrec_synth::GenerateError,
+    },
+    #[error("preprocessing {path}: {source}")]
+    Prep {
+        path: PathBuf,
+        #[source]
+        source: clickrec_prep::PrepError,
+    },
+    #[error("{path}: has no session column (rerun the prep stage)")]
+    NoSessions { path: PathBuf },
+    #[error("splitting {path}: {source}")]
+    Split {
+        path: PathBuf,
+        #[source]
+        source: clickrec_prep::SplitError,
+    },
+    #[error("{path}: train matrix: {source}")]
+    Matrix {
+        path: PathBuf,
+        #[source]
+        source: clickrec_core::MatrixError,
+    },
+    #[error("fitting {model} on {path}: {source}")]
+    Fit {
+        model: ModelKind,
+        /// The train events the model was fitted on.
+        path: PathBuf,
+        #[source]
+        source: FitError,
+    },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error("segments of {path}: {source}")]
+    Segment {
+        /// The train events the segments were fitted on.
+        path: PathBuf,
+        #[source]
+        source: clickrec_segment::SegmentError,
+    },
+    #[error(
+        "segments of {path}: vectors = \"als_factors\" needs a fitted ALS model: add [models.als]"
+    )]
+    SegmentsNeedAls { path: PathBuf },
+    #[error("re-ranker ({path}): {source}")]
+    Rerank {
+        /// The file the failed step read (train events) or wrote (lists).
+        path: PathBuf,
+        #[source]
+        source: clickrec_rerank::RerankError,
+    },
+    #[error("{0} is not a candidate generator")]
+    NotAGenerator(&'static str),
+    #[error("writing {path}: recommending with {list}: {source}")]
+    Recommend {
+        list: &'static str,
+        path: PathBuf,
+        #[source]
+        source: clickrec_core::RecommendError,
+    },
+    #[error("evaluating {path}: {source}")]
+    Evaluate {
+        path: PathBuf,
+        #[source]
+        source: clickrec_eval::EvalError,
+    },
     #[error(
         "stage {stage} is not up to date in {dir}: run `clickrec run` (or `clickrec {stage}`) first"
     )]
     MissingStage { stage: &'static str, dir: PathBuf },
-    #[error("generating the input: {0}")]
-    Generate(String),
-    #[error("{0}")]
-    Model(String),
     #[error(
         "the pipeline has no [models.*] table: add one (e.g. `[models.popularity]`) to train, recommend or evaluate"
     )]

@@ -14,30 +14,28 @@
 //! # Ok::<(), clickrec_pipeline::PipelineError>(())
 //! ```
 
+mod artifacts;
 mod config;
 mod error;
 mod manifest;
-mod model_stages;
+mod output;
+mod progress;
 mod runner;
 mod stages;
-mod two_stage;
 
+pub use artifacts::{
+    EvalInputs, FitRecord, MATRIX_FILE, METRICS_FILE, MODELS_DIR, PREPARED_FILE, RECS_DIR,
+    REPORT_HTML_FILE, REPORT_MD_FILE, RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord,
+    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, SPLIT_REPORT_FILE,
+    TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, TRAIN_REPORT_FILE, VALIDATION_EVENTS_FILE,
+    VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file, recs_file,
+};
 pub use config::{
     GenerateConfig, ListSource, PipelineConfig, Plan, RecommendConfig, RecommendUsers, RecsFormat,
     RunConfig, TrainConfig,
 };
 pub use error::PipelineError;
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
-pub use model_stages::{
-    EvalInputs, FitRecord, METRICS_FILE, MODELS_DIR, RECS_DIR, REPORT_HTML_FILE, REPORT_MD_FILE,
-    RecommendRecord, TRAIN_REPORT_FILE, load_model, model_file, recs_file, write_reports,
-};
-pub use runner::{Bars, NoBars, RunOptions, Stage, StageReport, StageStatus, run};
-pub use stages::{
-    MATRIX_FILE, PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
-    VALIDATION_EVENTS_FILE, VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE,
-};
-pub use two_stage::{
-    RERANK_REPORT_FILE, RERANKER_FILE, SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE,
-    SEGMENT_SUMMARY_FILE,
-};
+pub use progress::{Bars, NoBars};
+pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};
+pub use stages::evaluate::write_reports;

@@ -62,10 +62,7 @@ impl Manifest {
     }
 
     pub fn save(&self, dir: &Path) -> Result<(), PipelineError> {
-        Ok(clickrec_ingest::write_json_atomic(
-            &dir.join(MANIFEST_FILE),
-            self,
-        )?)
+        Ok(clickrec_io::write_json(&dir.join(MANIFEST_FILE), self)?)
     }
 
     /// The stage's record, if its fingerprint matches and every artifact is present.

@@ -3,16 +3,14 @@
 
 use std::time::Instant;
 
-use clickrec_ingest::Progress;
-
 use crate::config::Plan;
 use crate::error::PipelineError;
 use crate::manifest::{
     Manifest, StageRecord, fingerprint, hash_file, peak_rss_bytes, reset_peak_rss,
 };
-use crate::model_stages;
-use crate::stages::{self, StageOutput};
-use crate::two_stage;
+use crate::output::StageOutput;
+use crate::progress::Bars;
+use crate::stages;
 
 /// What happened to one stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -30,21 +28,6 @@ pub struct StageReport {
     pub record: StageRecord,
     /// A few human lines on what the stage did.
     pub text: String,
-}
-
-/// Makes one progress display per long step ("ingest" in bytes, "als" in iterations, …).
-pub trait Bars {
-    fn bar(&self, label: &str, unit: &str) -> Box<dyn Progress>;
-}
-
-/// No progress displays.
-#[derive(Debug, Clone, Copy)]
-pub struct NoBars;
-
-impl Bars for NoBars {
-    fn bar(&self, _: &str, _: &str) -> Box<dyn Progress> {
-        Box::new(clickrec_ingest::NoProgress)
-    }
 }
 
 /// The stages, in order. Each reads the artifacts of the ones before it.
@@ -124,7 +107,7 @@ pub fn run(
                 Stage::Generate.name(),
                 &fp,
                 options,
-                || stages::run_generate(&plan.input, params),
+                || stages::generate::run(&plan.input, params),
             )?;
             on_stage(&report);
             reports.push(report);
@@ -233,16 +216,16 @@ pub fn run(
             || match stage_kind {
                 Stage::Generate | Stage::Ingest => {
                     let bar = bars.bar("ingest", "bytes");
-                    stages::run_ingest(plan, bar.as_ref())
+                    stages::ingest::run(plan, bar.as_ref())
                 }
-                Stage::Prep => stages::run_prep(dir, &plan.prep),
-                Stage::Split => stages::run_split(dir, &plan.split),
-                Stage::Matrix => stages::run_matrix(dir, plan.prep.weights()),
-                Stage::Train => model_stages::run_train(plan, bars),
-                Stage::Segment => two_stage::run_segment(plan, bars),
-                Stage::Recommend => model_stages::run_recommend(plan, bars),
-                Stage::Rerank => two_stage::run_rerank(plan, bars),
-                Stage::Evaluate => model_stages::run_evaluate(plan),
+                Stage::Prep => stages::prep::run(dir, &plan.prep),
+                Stage::Split => stages::split::run(dir, &plan.split),
+                Stage::Matrix => stages::matrix::run(dir, plan.prep.weights()),
+                Stage::Train => stages::train::run(plan, bars),
+                Stage::Segment => stages::segment::run(plan),
+                Stage::Recommend => stages::recommend::run(plan, bars),
+                Stage::Rerank => stages::rerank::run(plan, bars),
+                Stage::Evaluate => stages::evaluate::run(plan),
             },
         )?;
         on_stage(&report);

@@ -3,13 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
-/// Named `recs` so that `cargo test -p clickrec-ingest recs` selects every test here.
+/// Named `recs` so that `cargo test -p clickrec-io recs` selects every test here.
 mod recs {
     use std::fs::File;
     use std::path::{Path, PathBuf};
 
     use clickrec_core::{Behavior, IdMap, IdMaps, ItemId, Recommendations, TestSet, UserId};
-    use clickrec_ingest::{
+    use clickrec_io::{
         ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsWriter, ValueProblem,
         read_recommendations, read_recommendations_with, read_test_pairs,
     };
@@ -561,6 +561,18 @@ mod recs {
         assert_eq!(report.lists_with_rank_gaps, 0);
     }
 
+    /// Files named like `AtomicFile`'s temporary files (`.r.csv.XXXXXX.tmp`).
+    fn temporary_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                let name = name.to_string_lossy();
+                name.starts_with(".r.csv.") && name.ends_with(".tmp")
+            })
+            .count()
+    }
+
     #[test]
     fn writer_rejects_blocks_out_of_order_and_cleans_up() {
         let dir = tempfile::tempdir().unwrap();
@@ -585,9 +597,9 @@ mod recs {
                     path.display()
                 )
             );
-            assert!(dir.path().join(".r.csv.tmp").exists());
+            assert_eq!(temporary_files(dir.path()), 1);
         }
-        assert!(!dir.path().join(".r.csv.tmp").exists());
+        assert_eq!(temporary_files(dir.path()), 0);
         assert!(!path.exists());
     }
 
@@ -761,7 +773,7 @@ mod recs {
 
     /// Scale check: `RECS_USERS` users (default 1,000,000) × 100 items, written in blocks
     /// of 4096 users and read back, CSV and Parquet. Run with
-    /// `cargo test -p clickrec-ingest --test recs -- --ignored --nocapture large`.
+    /// `cargo test -p clickrec-io --test recs -- --ignored --nocapture large`.
     #[test]
     #[ignore]
     fn large_round_trip_timing() {

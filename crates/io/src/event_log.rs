@@ -6,12 +6,13 @@
 //! one `external_id` string column: row `i` is the external id of dense id `i`.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clickrec_core::{Behavior, CategoryId, DenseId, EventLog, IdMap, IdMaps, ItemId, UserId};
 use polars::prelude::*;
 
-use crate::error::IngestError;
+use crate::atomic::AtomicFile;
+use crate::error::ArtifactError;
 
 pub const EVENTS_FILE: &str = "events.parquet";
 pub const USERS_FILE: &str = "users.parquet";
@@ -20,30 +21,20 @@ pub const CATEGORIES_FILE: &str = "categories.parquet";
 /// Every file of a stored event log.
 pub const EVENT_LOG_FILES: [&str; 4] = [EVENTS_FILE, USERS_FILE, ITEMS_FILE, CATEGORIES_FILE];
 
-/// Writes `frame` to `path` through a temporary file and a rename, so a crash never
-/// leaves a half-written file under the final name.
-fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<(), IngestError> {
-    let tmp = temporary_path(path);
-    let file = File::create(&tmp).map_err(|e| IngestError::io(&tmp, "cannot create", e))?;
-    ParquetWriter::new(file)
+/// Writes `frame` to `path` atomically, so a crash never leaves a half-written file
+/// under the final name.
+fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<(), ArtifactError> {
+    let file = AtomicFile::create(path)?;
+    ParquetWriter::new(file.file())
         .with_compression(ParquetCompression::Lz4Raw)
         .finish(frame)
-        .map_err(|e| IngestError::polars(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| IngestError::io(path, "cannot move into place", e))
-}
-
-/// `dir/name` → `dir/.name.tmp`, a name later stages never read.
-pub fn temporary_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp"))
+        .map_err(|e| ArtifactError::polars(path, e))?;
+    file.commit()
 }
 
 /// Writes the event log and its id maps into `dir`. Takes the log by value so its
 /// columns move into the Parquet writer without a copy.
-pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), IngestError> {
+pub fn write_event_log(dir: &Path, log: EventLog, ids: &IdMaps) -> Result<(), ArtifactError> {
     write_events(&dir.join(EVENTS_FILE), log, None)?;
     write_id_map(&dir.join(USERS_FILE), &ids.users)?;
     write_id_map(&dir.join(ITEMS_FILE), &ids.items)?;
@@ -56,7 +47,7 @@ pub fn write_events(
     path: &Path,
     log: EventLog,
     sessions: Option<Vec<u32>>,
-) -> Result<(), IngestError> {
+) -> Result<(), ArtifactError> {
     let n = log.len();
     let (users, items, categories, behaviors, timestamps) = log.into_columns();
     // Each map reuses its source allocation (same size and alignment).
@@ -74,57 +65,51 @@ pub fn write_events(
     if let Some(sessions) = sessions {
         columns.push(Column::new("session".into(), sessions));
     }
-    let mut frame = DataFrame::new(n, columns).map_err(|e| IngestError::polars(path, e))?;
+    let mut frame = DataFrame::new(n, columns).map_err(|e| ArtifactError::polars(path, e))?;
     write_parquet_atomic(path, &mut frame)
 }
 
-fn write_id_map<Id: DenseId>(path: &Path, map: &IdMap<Id>) -> Result<(), IngestError> {
+fn write_id_map<Id: DenseId>(path: &Path, map: &IdMap<Id>) -> Result<(), ArtifactError> {
     let values: Vec<&str> = map.externals().collect();
     let mut frame = DataFrame::new(map.len(), vec![Column::new("external_id".into(), values)])
-        .map_err(|e| IngestError::polars(path, e))?;
+        .map_err(|e| ArtifactError::polars(path, e))?;
     write_parquet_atomic(path, &mut frame)
 }
 
-fn read_parquet_file(path: &Path) -> Result<DataFrame, IngestError> {
-    let file = File::open(path).map_err(|e| IngestError::io(path, "cannot open", e))?;
+fn read_parquet_file(path: &Path) -> Result<DataFrame, ArtifactError> {
+    let file = File::open(path).map_err(|e| ArtifactError::io(path, "cannot open", e))?;
     ParquetReader::new(file)
         .finish()
-        .map_err(|e| IngestError::polars(path, e))
+        .map_err(|e| ArtifactError::polars(path, e))
 }
 
-fn artifact_error(path: &Path, message: impl Into<String>) -> IngestError {
-    IngestError::Artifact {
-        path: path.to_owned(),
-        message: message.into(),
-    }
-}
-
-fn read_id_map<Id: DenseId>(path: &Path) -> Result<IdMap<Id>, IngestError> {
+fn read_id_map<Id: DenseId>(path: &Path) -> Result<IdMap<Id>, ArtifactError> {
     let frame = read_parquet_file(path)?;
     let column = frame
         .column("external_id")
         .and_then(|c| c.str().cloned())
-        .map_err(|e| IngestError::polars(path, e))?;
+        .map_err(|e| ArtifactError::polars(path, e))?;
     let mut externals = Vec::with_capacity(column.len());
     for (row, value) in column.iter().enumerate() {
-        externals.push(
-            value.ok_or_else(|| {
-                artifact_error(path, format!("row {} has no external id", row + 1))
-            })?,
-        );
+        externals.push(value.ok_or_else(|| {
+            ArtifactError::invalid(path, format!("row {} has no external id", row + 1))
+        })?);
     }
-    Ok(IdMap::from_externals(externals)?)
+    IdMap::from_externals(externals).map_err(|source| ArtifactError::Core {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Reads what [`write_event_log`] wrote, checking that every id is in its map.
-pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), IngestError> {
+pub fn read_event_log(dir: &Path) -> Result<(EventLog, IdMaps), ArtifactError> {
     let ids = read_id_maps(dir)?;
     let (log, _) = read_events(&dir.join(EVENTS_FILE), &ids)?;
     Ok((log, ids))
 }
 
 /// Reads the id maps of a run directory.
-pub fn read_id_maps(dir: &Path) -> Result<IdMaps, IngestError> {
+pub fn read_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
     Ok(IdMaps {
         users: read_id_map(&dir.join(USERS_FILE))?,
         items: read_id_map(&dir.join(ITEMS_FILE))?,
@@ -133,19 +118,25 @@ pub fn read_id_maps(dir: &Path) -> Result<IdMaps, IngestError> {
 }
 
 /// Reads an events file written by [`write_events`], with its session column if it has one.
-pub fn read_events(path: &Path, ids: &IdMaps) -> Result<(EventLog, Option<Vec<u32>>), IngestError> {
+pub fn read_events(
+    path: &Path,
+    ids: &IdMaps,
+) -> Result<(EventLog, Option<Vec<u32>>), ArtifactError> {
     let path = path.to_owned();
     let frame = read_parquet_file(&path)?;
-    let polars_err = |e| IngestError::polars(&path, e);
-    let u32_column = |name: &str, bound: usize| -> Result<Vec<u32>, IngestError> {
+    let polars_err = |e| ArtifactError::polars(&path, e);
+    let u32_column = |name: &str, bound: usize| -> Result<Vec<u32>, ArtifactError> {
         let c = frame.column(name).map_err(polars_err)?;
         let c = c.u32().map_err(polars_err)?;
         if c.null_count() > 0 {
-            return Err(artifact_error(&path, format!("column {name} has nulls")));
+            return Err(ArtifactError::invalid(
+                &path,
+                format!("column {name} has nulls"),
+            ));
         }
         let values: Vec<u32> = c.into_no_null_iter().collect();
         if let Some(bad) = values.iter().find(|&&v| v as usize >= bound) {
-            return Err(artifact_error(
+            return Err(ArtifactError::invalid(
                 &path,
                 format!("column {name} holds id {bad}, but its id map has {bound} ids"),
             ));
@@ -166,8 +157,9 @@ pub fn read_events(path: &Path, ids: &IdMaps) -> Result<(EventLog, Option<Vec<u3
     let behaviors = behavior_codes
         .iter()
         .map(|code| {
-            code.and_then(Behavior::from_code)
-                .ok_or_else(|| artifact_error(&path, format!("bad behaviour code {code:?}")))
+            code.and_then(Behavior::from_code).ok_or_else(|| {
+                ArtifactError::invalid(&path, format!("bad behaviour code {code:?}"))
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     let timestamps: Vec<i64> = frame
@@ -185,6 +177,9 @@ pub fn read_events(path: &Path, ids: &IdMaps) -> Result<(EventLog, Option<Vec<u3
         behaviors,
         timestamps,
     )
-    .map_err(|e| artifact_error(&path, e.to_string()))?;
+    .map_err(|source| ArtifactError::Core {
+        path: path.clone(),
+        source,
+    })?;
     Ok((log, sessions))
 }

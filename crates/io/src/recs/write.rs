@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::csv_records::push_field;
 use super::error::RecsError;
 use super::source::{Format, work_ranges};
-use crate::store::temporary_path;
+use crate::atomic::AtomicFile;
+use crate::error::ArtifactError;
 
 /// Rows gathered before a Parquet row group is written: small blocks are merged into
 /// row groups of at least this size (a block larger than that is one row group).
@@ -34,18 +35,18 @@ pub struct RecsFileSummary {
 /// `user_id, rank, item_id, score`: external ids from the id maps, `rank` from 1 (u32),
 /// `score` as f32 (an empty CSV field when the score is NaN, as for rank-only lists).
 ///
-/// The file is written under a temporary name (`.name.tmp` next to it) and renamed by
+/// The file is written atomically (see [`AtomicFile`]) and moved into place by
 /// [`RecsWriter::finish`]; dropping the writer unfinished (for instance after an error)
 /// removes the temporary file. Memory stays bounded by one block (CSV goes through a
 /// buffered writer; Parquet rows are gathered into row groups of at least 2^18 rows, or
 /// one block when larger, and handed to polars' batched writer).
 pub struct RecsWriter<'a> {
     path: PathBuf,
-    tmp: PathBuf,
     ids: &'a IdMaps,
     sink: Option<Sink<'a>>,
     last_user: Option<UserId>,
     summary: RecsFileSummary,
+    target: Option<AtomicFile>,
 }
 
 impl std::fmt::Debug for RecsWriter<'_> {
@@ -140,35 +141,38 @@ impl<'a> RecsWriter<'a> {
                 });
             }
         };
-        let tmp = temporary_path(path);
-        let file = File::create(&tmp)
-            .map_err(|e| RecsError::io(&tmp, "cannot create temporary file", e))?;
+        let target = AtomicFile::create(path).map_err(artifact)?;
+        let file = target
+            .file()
+            .try_clone()
+            .map_err(|e| RecsError::io(path, "cannot open the temporary file", e))?;
+        let tmp = path;
         let out = BufWriter::with_capacity(1 << 20, file);
         let sink = match format {
             Format::Parquet => {
                 let file = SharedFile(Arc::new(Mutex::new(out)));
                 let rows = RowBuffer::default();
-                let schema = rows.frame().map_err(|e| RecsError::polars(&tmp, e))?;
+                let schema = rows.frame().map_err(|e| RecsError::polars(tmp, e))?;
                 let writer = ParquetWriter::new(file.clone())
                     .with_compression(ParquetCompression::Lz4Raw)
                     .batched(schema.schema())
-                    .map_err(|e| RecsError::polars(&tmp, e))?;
+                    .map_err(|e| RecsError::polars(tmp, e))?;
                 Sink::Parquet(Box::new(ParquetSink { writer, file, rows }))
             }
             Format::Csv { .. } => {
                 let mut out = out;
                 out.write_all(b"user_id,rank,item_id,score\n")
-                    .map_err(|e| RecsError::io(&tmp, "cannot write", e))?;
+                    .map_err(|e| RecsError::io(tmp, "cannot write", e))?;
                 Sink::Csv(out)
             }
         };
         Ok(RecsWriter {
             path: path.to_owned(),
-            tmp,
             ids,
             sink: Some(sink),
             last_user: None,
             summary: RecsFileSummary::default(),
+            target: Some(target),
         })
     }
 
@@ -197,7 +201,7 @@ impl<'a> RecsWriter<'a> {
         {
             return Err(out_of_range("user", user.0, n_users));
         }
-        let io_err = |e| RecsError::io(&self.tmp, "cannot write", e);
+        let io_err = |e| RecsError::io(&self.path, "cannot write", e);
         match &mut self.sink {
             None => {}
             Some(Sink::Csv(out)) => {
@@ -229,7 +233,7 @@ impl<'a> RecsWriter<'a> {
                     }
                 }
                 if rows.ranks.len() >= ROW_GROUP_ROWS {
-                    flush_rows(&self.tmp, writer, rows)?;
+                    flush_rows(&self.path, writer, rows)?;
                 }
             }
         }
@@ -243,7 +247,7 @@ impl<'a> RecsWriter<'a> {
 
     /// Completes the file and moves it into place under its final name.
     pub fn finish(mut self) -> Result<RecsFileSummary, RecsError> {
-        let tmp = self.tmp.clone();
+        let tmp = self.path.clone();
         let io_err = |e| RecsError::io(&tmp, "cannot write", e);
         let file = match self.sink.take() {
             None => None,
@@ -264,22 +268,24 @@ impl<'a> RecsWriter<'a> {
                 Some(out.into_inner().map_err(|e| io_err(e.into_error()))?)
             }
         };
-        if let Some(file) = file {
-            file.sync_all().map_err(io_err)?;
+        drop(file);
+        if let Some(target) = self.target.take() {
+            target.commit().map_err(artifact)?;
         }
-        std::fs::rename(&tmp, &self.path)
-            .map_err(|e| RecsError::io(&self.path, "cannot move into place", e))?;
         Ok(self.summary)
     }
 }
 
 impl Drop for RecsWriter<'_> {
     fn drop(&mut self) {
-        if let Some(sink) = self.sink.take() {
-            drop(sink);
-            let _ = std::fs::remove_file(&self.tmp);
-        }
+        // Close the sink's handle before the unfinished temporary file is removed.
+        drop(self.sink.take());
+        drop(self.target.take());
     }
+}
+
+fn artifact(e: ArtifactError) -> RecsError {
+    RecsError::Artifact(e)
 }
 
 /// Writes the buffered rows as one row group.

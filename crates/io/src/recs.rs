@@ -15,7 +15,7 @@
 //! and the value.
 //!
 //! ```no_run
-//! use clickrec_ingest::{RecsWriter, read_id_maps, read_recommendations};
+//! use clickrec_io::{RecsWriter, read_id_maps, read_recommendations};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let lists = clickrec_core::Recommendations::new();
 //! let ids = read_id_maps("runs/taobao".as_ref())?;

@@ -183,6 +183,8 @@ pub enum RecsError {
         #[source]
         source: RecommendError,
     },
+    #[error(transparent)]
+    Artifact(#[from] crate::error::ArtifactError),
     #[error("{path}: {source}")]
     TestSet {
         path: PathBuf,

@@ -1,0 +1,36 @@
+//! The files of a clickrec run directory, read and written in one place:
+//!
+//! * the event log and its id maps as Parquet ([`write_event_log`], [`read_events`], ...);
+//! * ranked recommendation lists ([`RecsWriter`], [`read_recommendations`]) and held-out
+//!   test pairs ([`read_test_pairs`]), from clickrec or any other system;
+//! * JSON artifacts ([`write_json`], [`read_json`]);
+//! * atomic writes ([`AtomicFile`], [`write_atomic`]): every file appears whole under
+//!   its final name or not at all, through a unique temporary file, `fsync` of the file
+//!   and of its folder.
+//!
+//! ```no_run
+//! use clickrec_io::{read_event_log, write_json};
+//!
+//! let (log, ids) = read_event_log("runs/quickstart".as_ref())?;
+//! write_json("runs/quickstart/sizes.json".as_ref(), &(log.len(), ids.users.len()))?;
+//! # Ok::<(), clickrec_io::ArtifactError>(())
+//! ```
+
+mod atomic;
+mod error;
+mod event_log;
+mod json;
+mod recs;
+
+pub use atomic::{AtomicFile, write_atomic, write_atomic_with};
+pub use error::ArtifactError;
+pub use event_log::{
+    CATEGORIES_FILE, EVENT_LOG_FILES, EVENTS_FILE, ITEMS_FILE, USERS_FILE, read_event_log,
+    read_events, read_id_maps, write_event_log, write_events,
+};
+pub use json::{read_json, write_json};
+pub use recs::{
+    ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsReadReport, RecsWriter,
+    TestPairsReport, ValueProblem, read_recommendations, read_recommendations_with,
+    read_test_pairs,
+};

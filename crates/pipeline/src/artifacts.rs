@@ -1,0 +1,181 @@
+//! The run directory's layout: the file each stage writes, and the loaders later stages
+//! (and the `evaluate` and `similar` commands) read them back with.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use clickrec_core::{IdMaps, Recommender, TestSet, UserItemMatrix};
+use clickrec_io::{read_events, read_id_maps, read_json};
+use clickrec_models::{IdFingerprint, Model, ModelKind};
+use clickrec_rerank::Reranker;
+use clickrec_segment::SegmentPopular;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ListSource, Plan};
+use crate::error::PipelineError;
+
+pub const PREPARED_FILE: &str = "prepared.parquet";
+pub const PREP_REPORT_FILE: &str = "prep.json";
+pub const TRAIN_FILE: &str = "train.parquet";
+pub const TEST_EVENTS_FILE: &str = "test_events.parquet";
+pub const TEST_SET_FILE: &str = "test_set.json";
+pub const VALIDATION_TRAIN_FILE: &str = "validation_train.parquet";
+pub const VALIDATION_EVENTS_FILE: &str = "validation_events.parquet";
+pub const VALIDATION_SET_FILE: &str = "validation_set.json";
+pub const SPLIT_REPORT_FILE: &str = "split.json";
+pub const MATRIX_FILE: &str = "train_matrix.csr";
+pub const MATRIX_REPORT_FILE: &str = "matrix.json";
+pub const MODELS_DIR: &str = "models";
+pub const TRAIN_REPORT_FILE: &str = "train.json";
+pub const SEGMENT_ASSIGNMENTS_FILE: &str = "segments/assignments.csv";
+pub const SEGMENT_SUMMARY_FILE: &str = "segments/summary.json";
+pub const SEGMENT_POPULAR_FILE: &str = "models/segment_popular.json";
+pub const RECS_DIR: &str = "recs";
+pub const RERANKER_FILE: &str = "models/rerank.json";
+pub const RERANK_REPORT_FILE: &str = "rerank.json";
+pub const METRICS_FILE: &str = "metrics.json";
+pub const REPORT_MD_FILE: &str = "report.md";
+pub const REPORT_HTML_FILE: &str = "report.html";
+
+/// `models/<kind>.model`, relative to the run directory.
+pub fn model_file(kind: ModelKind) -> String {
+    format!("{MODELS_DIR}/{}.model", kind.name())
+}
+
+/// `recs/<list>.<ext>`, relative to the run directory.
+pub fn recs_file(plan: &Plan, source: ListSource) -> String {
+    format!(
+        "{RECS_DIR}/{}.{}",
+        source.name(),
+        plan.config.recommend.format.extension()
+    )
+}
+
+/// One model's fit, as recorded in `train.json` and the manifest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FitRecord {
+    pub model: ModelKind,
+    pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
+    /// Loss after each iteration (ALS, BPR with `train.record_loss`).
+    pub training_loss: Vec<f64>,
+}
+
+/// One list's recommendation pass.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RecommendRecord {
+    /// `ListSource::name`: a model kind, `segment_popular` or `rerank`.
+    pub model: String,
+    pub users: usize,
+    pub rows: usize,
+    pub seconds: f64,
+    pub peak_rss_bytes: Option<u64>,
+    pub file: String,
+}
+
+/// The train matrix (`train_matrix.csr`).
+pub(crate) fn read_matrix(dir: &Path) -> Result<UserItemMatrix, PipelineError> {
+    let path = dir.join(MATRIX_FILE);
+    let file = std::fs::File::open(&path).map_err(|source| PipelineError::Io {
+        path: path.clone(),
+        action: "cannot open",
+        source,
+    })?;
+    UserItemMatrix::read_from(&mut std::io::BufReader::new(file))
+        .map_err(|source| PipelineError::Matrix { path, source })
+}
+
+/// A `TestSet` written by the split stage (`test_set.json`, `validation_set.json`).
+pub(crate) fn read_test_set(path: &Path) -> Result<TestSet, PipelineError> {
+    Ok(read_json(path, "test set")?)
+}
+
+/// Loads a saved model of this run directory, checking it matches the run's id maps.
+pub fn load_model(dir: &Path, ids: &IdMaps, kind: ModelKind) -> Result<Model, PipelineError> {
+    Ok(Model::load(
+        &dir.join(model_file(kind)),
+        &IdFingerprint::of(ids),
+    )?)
+}
+
+/// The segment stage's segment-popular model.
+pub(crate) fn load_segment_popular(dir: &Path) -> Result<SegmentPopular, PipelineError> {
+    Ok(read_json(
+        &dir.join(SEGMENT_POPULAR_FILE),
+        "segment-popular model",
+    )?)
+}
+
+/// Loads a fitted model or the segment stage's segment-popular model, for scoring.
+pub(crate) fn load_recommender(
+    dir: &Path,
+    ids: &IdMaps,
+    source: ListSource,
+) -> Result<Box<dyn Recommender>, PipelineError> {
+    Ok(match source {
+        ListSource::Model(kind) => Box::new(load_model(dir, ids, kind)?),
+        ListSource::SegmentPopular => Box::new(load_segment_popular(dir)?),
+        ListSource::Rerank => return Err(PipelineError::NotAGenerator(source.name())),
+    })
+}
+
+/// The re-ranker's coefficients by feature name, for the evaluation report.
+pub(crate) fn read_coefficients(dir: &Path) -> Result<(String, Vec<(String, f64)>), PipelineError> {
+    let reranker: Reranker = read_json(&dir.join(RERANKER_FILE), "re-ranker")?;
+    let mut table = reranker.coefficients_table();
+    table.push(("(intercept)".to_owned(), reranker.intercept()));
+    Ok((ListSource::Rerank.name().to_owned(), table))
+}
+
+/// Training losses recorded by the train stage, by model name.
+pub(crate) fn read_losses(dir: &Path) -> Result<BTreeMap<String, Vec<f64>>, PipelineError> {
+    let records: Vec<FitRecord> = read_json(&dir.join(TRAIN_REPORT_FILE), "train report")?;
+    Ok(records
+        .into_iter()
+        .filter(|r| !r.training_loss.is_empty())
+        .map(|r| (r.model.name().to_owned(), r.training_loss))
+        .collect())
+}
+
+/// Train events per user (the activity buckets of the report).
+fn train_events_per_user(dir: &Path, ids: &IdMaps) -> Result<Vec<u32>, PipelineError> {
+    let (log, _) = read_events(&dir.join(TRAIN_FILE), ids)?;
+    let mut counts = vec![0u32; ids.users.len()];
+    for (user, rows) in log.user_rows() {
+        counts[user.0 as usize] = rows.len() as u32;
+    }
+    Ok(counts)
+}
+
+/// What the evaluator reads from a run directory besides the lists.
+#[derive(Debug)]
+pub struct EvalInputs {
+    pub ids: IdMaps,
+    pub test: TestSet,
+    pub train: UserItemMatrix,
+    pub train_events_per_user: Vec<u32>,
+}
+
+impl EvalInputs {
+    /// Reads the id maps, test set, train matrix and train events of a run directory.
+    pub fn read(dir: &Path) -> Result<Self, PipelineError> {
+        let ids = read_id_maps(dir)?;
+        let test = read_test_set(&dir.join(TEST_SET_FILE))?;
+        let train = read_matrix(dir)?;
+        let train_events_per_user = train_events_per_user(dir, &ids)?;
+        Ok(EvalInputs {
+            ids,
+            test,
+            train,
+            train_events_per_user,
+        })
+    }
+
+    pub fn data(&self) -> clickrec_eval::EvalData<'_> {
+        clickrec_eval::EvalData {
+            test: &self.test,
+            train: &self.train,
+            train_events_per_user: &self.train_events_per_user,
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! `evaluate`: scores every list on the test set → `metrics.json`, `report.md`,
+//! `report.html`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use clickrec_core::{SessionRecommender, UserId, UserScoresSessions};
+use clickrec_eval::{
+    EvalProtocol, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
+    build_report, evaluate_model, evaluate_next_item, next_item_reports,
+};
+use clickrec_io::{read_events, read_recommendations, write_atomic};
+use serde::Serialize;
+
+use crate::artifacts::{
+    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, load_model,
+    read_coefficients, read_losses, recs_file,
+};
+use crate::config::{ListSource, Plan};
+use crate::error::PipelineError;
+use crate::output::StageOutput;
+
+/// Writes `metrics.json`, `report.md` and `report.html` into `dir`.
+pub fn write_reports(
+    dir: &Path,
+    report: &clickrec_eval::Report,
+) -> Result<Vec<String>, PipelineError> {
+    std::fs::create_dir_all(dir).map_err(|source| PipelineError::Io {
+        path: dir.to_owned(),
+        action: "cannot create",
+        source,
+    })?;
+    write_atomic(&dir.join(METRICS_FILE), report.to_json().as_bytes())?;
+    write_atomic(&dir.join(REPORT_MD_FILE), report.markdown().as_bytes())?;
+    write_atomic(&dir.join(REPORT_HTML_FILE), report.html().as_bytes())?;
+    Ok(vec![
+        METRICS_FILE.to_owned(),
+        REPORT_MD_FILE.to_owned(),
+        REPORT_HTML_FILE.to_owned(),
+    ])
+}
+
+pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
+    let dir = &plan.out;
+    let inputs = EvalInputs::read(dir)?;
+    let data = inputs.data();
+    let mut evaluations = Vec::new();
+    for source in plan.evaluated_lists() {
+        let path = dir.join(recs_file(plan, source));
+        let (recs, _) = read_recommendations(&path, &inputs.ids)?;
+        let evaluation = evaluate_model(source.name(), &recs, &data, &plan.evaluate)
+            .map_err(|source| PipelineError::Evaluate { path, source })?;
+        evaluations.push(evaluation);
+    }
+    let losses = read_losses(dir)?;
+    let protocol = Protocol {
+        // The [split] table as written (e.g. {"kind":"last_session",…}), plus the session gap.
+        split: format!(
+            "{} with sessions cut after {} s of inactivity",
+            serde_json::to_string(&plan.config.split).unwrap_or_default(),
+            plan.config.prep.session.gap_s
+        ),
+        exclude_seen: plan.config.recommend.exclude_seen,
+        n_recommended: plan.config.recommend.n,
+    };
+    let mut report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
+    if plan.rerank.is_some() {
+        let (name, table) = read_coefficients(dir)?;
+        report.coefficients.insert(name, table);
+    }
+    let mut latencies = serde_json::Map::new();
+    let mut lines = Vec::new();
+    if plan.evaluate.runs(EvalProtocol::NextItem) {
+        let run = run_next_item(plan, &inputs)?;
+        for (name, t) in &run.timings {
+            lines.push(format!(
+                "{name}: next-item pass {:.2} s, per prediction p50 {:.3} ms, p90 {:.3} ms",
+                t.seconds, t.latency.p50_ms, t.latency.p90_ms
+            ));
+            latencies.insert(name.clone(), serde_json::to_value(t).unwrap_or_default());
+        }
+        report.add_next_item(run.reports, run.summary);
+    }
+    let artifacts = write_reports(dir, &report)?;
+    let mut text = report.terminal_table();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
+    Ok(StageOutput {
+        text,
+        summary: serde_json::json!({
+            "models": evaluations.len(),
+            "test_users": inputs.test.len(),
+            "next_item_latency": latencies,
+        }),
+        artifacts,
+    })
+}
+
+/// The next-item protocol's results and each model's timing.
+struct NextItemRun {
+    reports: Vec<NextItemReport>,
+    summary: NextItemSummary,
+    timings: Vec<(String, NextItemTiming)>,
+}
+
+/// One model's next-item pass: latency percentiles per prediction and the whole pass.
+#[derive(Debug, Serialize)]
+struct NextItemTiming {
+    #[serde(flatten)]
+    latency: Latency,
+    seconds: f64,
+}
+
+/// The next-item protocol over the test events for every fitted model of the run: session
+/// models incrementally, the others through their scores for the user (which ignore the
+/// session). Latencies move with the machine, so they go to the manifest, not the report.
+fn run_next_item(plan: &Plan, inputs: &EvalInputs) -> Result<NextItemRun, PipelineError> {
+    let dir = &plan.out;
+    let (test_events, _) = read_events(&dir.join(TEST_EVENTS_FILE), &inputs.ids)?;
+    let mut in_train = vec![false; inputs.train.n_items()];
+    for user in 0..inputs.train.n_users() {
+        for &item in inputs.train.row(UserId(user as u32)).0 {
+            in_train[item as usize] = true;
+        }
+    }
+    let sessions = NextItemSessions::from_log(&test_events, &in_train);
+    let mut evaluations = Vec::new();
+    let mut timings = Vec::new();
+    for source in plan.generated_lists() {
+        let ListSource::Model(kind) = source else {
+            continue;
+        };
+        let model = load_model(dir, &inputs.ids, kind)?;
+        let started = Instant::now();
+        let fallback = UserScoresSessions::new(&model, &inputs.train);
+        let session_model: &dyn SessionRecommender = match model.as_session() {
+            Some(m) => m,
+            None => &fallback,
+        };
+        let evaluation = evaluate_next_item(kind.name(), session_model, &sessions, &plan.evaluate)
+            .map_err(|source| PipelineError::Evaluate {
+                path: dir.join(TEST_EVENTS_FILE),
+                source,
+            })?;
+        timings.push((
+            kind.name().to_owned(),
+            NextItemTiming {
+                latency: evaluation.latency(),
+                seconds: started.elapsed().as_secs_f64(),
+            },
+        ));
+        evaluations.push(evaluation);
+    }
+    let (reports, summary) = next_item_reports(&evaluations, &sessions, &plan.evaluate);
+    Ok(NextItemRun {
+        reports,
+        summary,
+        timings,
+    })
+}

@@ -1,0 +1,125 @@
+//! `recommend`: each model's top-N lists for the test users (or all users) → `recs/`.
+
+use std::time::Instant;
+
+use clickrec_core::{
+    IdMaps, RecommendRequest, Recommendations, UserId, UserItemMatrix, recommend_blocks,
+};
+use clickrec_io::{RecsWriter, read_id_maps};
+
+use crate::artifacts::{
+    RecommendRecord, TEST_SET_FILE, load_recommender, read_matrix, read_test_set, recs_file,
+};
+use crate::config::{ListSource, Plan, RecommendUsers};
+use crate::error::PipelineError;
+use crate::manifest::{peak_rss_bytes, reset_peak_rss};
+use crate::output::StageOutput;
+use crate::progress::Bars;
+
+/// The users who get lists: the test users, or every user of the train matrix.
+pub(crate) fn recommend_users(
+    plan: &Plan,
+    matrix: &UserItemMatrix,
+) -> Result<Vec<UserId>, PipelineError> {
+    Ok(match plan.config.recommend.users {
+        RecommendUsers::Test => read_test_set(&plan.out.join(TEST_SET_FILE))?
+            .users()
+            .to_vec(),
+        RecommendUsers::All => (0..matrix.n_users() as u32).map(UserId).collect(),
+    })
+}
+
+/// Streams the lists that `produce` hands out, block by block in user order, into
+/// `recs/<source>.<ext>` with a progress bar over `users` users. `produce` gets the
+/// file's path, for its errors.
+pub(crate) fn write_lists(
+    plan: &Plan,
+    ids: &IdMaps,
+    source: ListSource,
+    users: usize,
+    bars: &dyn Bars,
+    produce: impl FnOnce(&std::path::Path, &mut dyn FnMut(Recommendations)) -> Result<(), PipelineError>,
+) -> Result<RecommendRecord, PipelineError> {
+    let started = Instant::now();
+    let file = recs_file(plan, source);
+    let path = plan.out.join(&file);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| PipelineError::Io {
+            path: parent.to_owned(),
+            action: "cannot create",
+            source,
+        })?;
+    }
+    let mut writer = RecsWriter::create(&path, ids)?;
+    let bar = bars.bar(source.name(), "users");
+    bar.start(users as u64);
+    let mut done = 0u64;
+    let mut write_error = None;
+    produce(&path, &mut |block: Recommendations| {
+        done += block.len() as u64;
+        bar.advance_to(done);
+        if write_error.is_none()
+            && let Err(e) = writer.write(&block)
+        {
+            write_error = Some(e);
+        }
+    })?;
+    if let Some(e) = write_error {
+        return Err(e.into());
+    }
+    bar.finish();
+    let written = writer.finish()?;
+    Ok(RecommendRecord {
+        model: source.name().to_owned(),
+        users,
+        rows: written.rows as usize,
+        seconds: started.elapsed().as_secs_f64(),
+        peak_rss_bytes: peak_rss_bytes(),
+        file,
+    })
+}
+
+pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
+    let dir = &plan.out;
+    let config = &plan.config.recommend;
+    let ids = read_id_maps(dir)?;
+    let matrix = read_matrix(dir)?;
+    let users = recommend_users(plan, &matrix)?;
+    let request = RecommendRequest {
+        n: config.n,
+        candidates: clickrec_core::Candidates::All,
+        exclude_seen: config.exclude_seen,
+    };
+    let mut records = Vec::new();
+    let mut text = String::new();
+    for source in plan.generated_lists() {
+        reset_peak_rss();
+        let model = load_recommender(dir, &ids, source)?;
+        let record = write_lists(plan, &ids, source, users.len(), bars, |path, on_block| {
+            recommend_blocks(model.as_ref(), &matrix, &users, &request, |block| {
+                on_block(block);
+                Ok(())
+            })
+            .map_err(|e| PipelineError::Recommend {
+                list: source.name(),
+                path: path.to_owned(),
+                source: e,
+            })
+        })?;
+        text.push_str(&format!(
+            "{}: top-{} for {} users in {:.2} s → {}\n",
+            source.name(),
+            config.n,
+            users.len(),
+            record.seconds,
+            record.file
+        ));
+        records.push(record);
+    }
+    let artifacts = records.iter().map(|r| r.file.clone()).collect();
+    Ok(StageOutput {
+        text,
+        summary: serde_json::to_value(&records).unwrap_or_default(),
+        artifacts,
+    })
+}

@@ -1,0 +1,273 @@
+//! `rerank`: the two-stage re-ranker over several generators' candidates.
+//!
+//! The re-ranker learns on the validation split only: its generators are refitted on the
+//! validation-train events (train minus each user's last train session) and candidates are
+//! labelled by that held-out validation session. Only then are the full-train generators
+//! (the train and segment stages' models) re-ranked for the recommend users. The test
+//! files are never read while learning.
+
+use std::path::Path;
+use std::time::Instant;
+
+use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
+use clickrec_io::{read_events, read_id_maps, write_atomic, write_json};
+use clickrec_models::{Model, ModelKind, TrainData};
+use clickrec_rerank::{CheckedRerank, Generator, History, Reranker, TrainReport};
+use clickrec_segment::VectorSource;
+use serde::Serialize;
+
+use crate::artifacts::{
+    RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, TRAIN_FILE, VALIDATION_SET_FILE,
+    VALIDATION_TRAIN_FILE, load_recommender, read_matrix, read_test_set,
+};
+use crate::config::{ListSource, Plan};
+use crate::error::PipelineError;
+use crate::output::StageOutput;
+use crate::progress::Bars;
+use crate::stages::recommend::{recommend_users, write_lists};
+use crate::stages::segment::fit_segments;
+use crate::stages::train::{behavior_weights, fit_model};
+
+/// What `rerank.json` records.
+#[derive(Serialize)]
+struct RerankRecord {
+    generators: Vec<&'static str>,
+    /// Logistic-regression coefficients on standardised features, by feature name.
+    coefficients: Vec<(String, f64)>,
+    intercept: f64,
+    training: TrainReport,
+    validation_fit_seconds: f64,
+    recommend: RecommendRecord,
+}
+
+/// Fits the generators on the validation-train events and learns the re-ranker from the
+/// validation sessions; reads nothing of the test split.
+fn learn_reranker(
+    plan: &Plan,
+    generators: &[ListSource],
+    bars: &dyn Bars,
+) -> Result<(Reranker, TrainReport, f64), PipelineError> {
+    let Some((params, _)) = &plan.rerank else {
+        return Err(PipelineError::NotConfigured("rerank"));
+    };
+    let dir = &plan.out;
+    let started = Instant::now();
+    let ids = read_id_maps(dir)?;
+    let events = dir.join(VALIDATION_TRAIN_FILE);
+    let (log, sessions) = read_events(&events, &ids)?;
+    let validation = read_test_set(&dir.join(VALIDATION_SET_FILE))?;
+    let matrix =
+        clickrec_prep::build_matrix(&log, ids.users.len(), ids.items.len(), plan.prep.weights())
+            .map_err(|source| PipelineError::Matrix {
+                path: events.clone(),
+                source,
+            })?;
+    let item_users: ItemUserMatrix = matrix.transpose();
+    let data = TrainData {
+        matrix: &matrix,
+        item_users: &item_users,
+        log: &log,
+        behavior_weights: behavior_weights(plan),
+        sessions: sessions.as_deref(),
+    };
+    // ALS is also needed when segments are built from its user factors.
+    let needs_als = plan
+        .segment
+        .as_ref()
+        .is_some_and(|s| s.params().vectors == VectorSource::AlsFactors)
+        && generators.contains(&ListSource::SegmentPopular);
+    let mut models: Vec<Model> = Vec::new();
+    for checked in &plan.models {
+        let kind = checked.kind();
+        if generators.contains(&ListSource::Model(kind)) || (needs_als && kind == ModelKind::Als) {
+            let label = format!("{} (validation)", kind.name());
+            models.push(fit_model(
+                plan,
+                checked,
+                &data,
+                &events,
+                bars.bar(&label, "iterations"),
+            )?);
+        }
+    }
+    let segments = match &plan.segment {
+        Some(checked) if generators.contains(&ListSource::SegmentPopular) => {
+            let als = models.iter().find(|m| m.kind() == ModelKind::Als);
+            Some(fit_segments(
+                plan, checked, &log, &events, &ids, als, false,
+            )?)
+        }
+        _ => None,
+    };
+    let mut named: Vec<Generator<'_>> = Vec::new();
+    for &source in generators {
+        let model: &dyn clickrec_core::Recommender = match source {
+            ListSource::Model(kind) => models
+                .iter()
+                .find(|m| m.kind() == kind)
+                .map(|m| m as &dyn clickrec_core::Recommender),
+            ListSource::SegmentPopular => segments
+                .as_ref()
+                .map(|s| &s.popular as &dyn clickrec_core::Recommender),
+            ListSource::Rerank => None,
+        }
+        .ok_or(PipelineError::NotAGenerator(source.name()))?;
+        named.push(Generator {
+            name: source.name(),
+            model,
+        });
+    }
+    let fit_seconds = started.elapsed().as_secs_f64();
+    let history = history(plan, params, &log, &events, &matrix)?;
+    let bar = bars.bar("rerank (learning)", "users");
+    let mut started_bar = false;
+    let (reranker, report) = clickrec_rerank::train_observed(
+        &named,
+        &history,
+        &matrix,
+        &validation,
+        params,
+        plan.config.recommend.exclude_seen,
+        plan.seed,
+        &mut |done, total| {
+            if !started_bar {
+                bar.start(total as u64);
+                started_bar = true;
+            }
+            bar.advance_to(done as u64);
+        },
+    )
+    .map_err(|source| PipelineError::Rerank {
+        path: events.clone(),
+        source,
+    })?;
+    bar.finish();
+    Ok((reranker, report, fit_seconds))
+}
+
+/// What the re-ranker's features know of a train log: each user's events and the items'
+/// popularity, over the same id space as `matrix`.
+fn history<'a>(
+    plan: &Plan,
+    params: &CheckedRerank,
+    log: &'a EventLog,
+    events: &Path,
+    matrix: &UserItemMatrix,
+) -> Result<History<'a>, PipelineError> {
+    History::new(
+        log,
+        matrix,
+        behavior_weights(plan),
+        params.params().recent_days,
+    )
+    .map_err(|source| PipelineError::Rerank {
+        path: events.to_owned(),
+        source,
+    })
+}
+
+/// Learns the re-ranker on the validation split, then re-ranks the full-train generators'
+/// candidates for the recommend users → `recs/rerank.*`, `models/rerank.json`, `rerank.json`.
+pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
+    let Some((params, generators)) = &plan.rerank else {
+        return Err(PipelineError::NotConfigured("rerank"));
+    };
+    let dir = &plan.out;
+    let (reranker, training, validation_fit_seconds) = learn_reranker(plan, generators, bars)?;
+    let reranker_path = dir.join(RERANKER_FILE);
+    let model = serde_json::to_string_pretty(&reranker).map_err(|source| {
+        clickrec_io::ArtifactError::Json {
+            path: reranker_path.clone(),
+            what: "re-ranker",
+            source,
+        }
+    })?;
+    write_atomic(&reranker_path, model.as_bytes())?;
+
+    // Second pass: the full-train generators, re-ranked for the recommend users.
+    let ids = read_id_maps(dir)?;
+    let train_path = dir.join(TRAIN_FILE);
+    let (log, _) = read_events(&train_path, &ids)?;
+    let matrix: UserItemMatrix = read_matrix(dir)?;
+    let users = recommend_users(plan, &matrix)?;
+    let models = generators
+        .iter()
+        .map(|&source| load_recommender(dir, &ids, source))
+        .collect::<Result<Vec<_>, _>>()?;
+    let named: Vec<Generator<'_>> = generators
+        .iter()
+        .zip(&models)
+        .map(|(source, model)| Generator {
+            name: source.name(),
+            model: model.as_ref(),
+        })
+        .collect();
+    let history = history(plan, params, &log, &train_path, &matrix)?;
+    let config = &plan.config.recommend;
+    let recommend = write_lists(
+        plan,
+        &ids,
+        ListSource::Rerank,
+        users.len(),
+        bars,
+        |path, on_block| {
+            reranker
+                .recommend_blocks(
+                    &named,
+                    &history,
+                    &matrix,
+                    &users,
+                    config.n,
+                    config.exclude_seen,
+                    params,
+                    |block| {
+                        on_block(block);
+                        Ok(())
+                    },
+                )
+                .map_err(|source| PipelineError::Rerank {
+                    path: path.to_owned(),
+                    source,
+                })
+        },
+    )?;
+    let record = RerankRecord {
+        generators: generators.iter().map(|g| g.name()).collect(),
+        coefficients: reranker.coefficients_table(),
+        intercept: reranker.intercept(),
+        training,
+        validation_fit_seconds,
+        recommend,
+    };
+    write_json(&dir.join(RERANK_REPORT_FILE), &record)?;
+    Ok(StageOutput {
+        text: rerank_text(&record, config.n),
+        summary: serde_json::to_value(&record).unwrap_or_default(),
+        artifacts: vec![
+            RERANKER_FILE.to_owned(),
+            RERANK_REPORT_FILE.to_owned(),
+            record.recommend.file.clone(),
+        ],
+    })
+}
+
+fn rerank_text(record: &RerankRecord, n: usize) -> String {
+    let t = &record.training;
+    let mut text = format!(
+        "rerank: generators {} refitted on validation-train in {:.2} s; learned from {} validation users ({} positives, {} negatives kept; candidates hold {:.1}% of validation targets)\n",
+        record.generators.join(", "),
+        record.validation_fit_seconds,
+        t.users,
+        t.positives,
+        t.negatives_kept,
+        100.0 * t.candidate_recall,
+    );
+    text.push_str(&format!(
+        "  top-{} for {} users in {:.2} s → {}\n  coefficients (standardised features):\n",
+        n, record.recommend.users, record.recommend.seconds, record.recommend.file
+    ));
+    for (name, value) in &record.coefficients {
+        text.push_str(&format!("    {name:<24} {value:+.4}\n"));
+    }
+    text
+}
