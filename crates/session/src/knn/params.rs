@@ -70,7 +70,7 @@ pub struct SknnParams {
     /// Neighbour sessions that vote. Default 100.
     pub k: usize,
     /// Candidate sessions: the most recent sessions that share an item with the current
-    /// one. Default 1000; 0 = every such session.
+    /// one. Default 2500; 0 = every such session.
     pub sample_size: usize,
     /// Default `cosine`.
     pub similarity: Similarity,
@@ -83,7 +83,7 @@ impl Default for SknnParams {
     fn default() -> Self {
         SknnParams {
             k: 100,
-            sample_size: 1000,
+            sample_size: 2500,
             similarity: Similarity::Cosine,
             last_events: None,
         }
@@ -98,7 +98,7 @@ impl Default for SknnParams {
 pub struct VsknnParams {
     /// Default 100.
     pub k: usize,
-    /// Default 1000; 0 = every candidate session.
+    /// Default 2500; 0 = every candidate session.
     pub sample_size: usize,
     /// `vec` (default) or `cosine`.
     pub similarity: Similarity,
@@ -117,7 +117,7 @@ impl Default for VsknnParams {
     fn default() -> Self {
         VsknnParams {
             k: 100,
-            sample_size: 1000,
+            sample_size: 2500,
             similarity: Similarity::Vec,
             weighting: Decay::Div,
             weighting_score: Decay::Div,
@@ -133,9 +133,9 @@ impl Default for VsknnParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StanParams {
-    /// Default 100.
+    /// Default 200.
     pub k: usize,
-    /// Default 1000; 0 = every candidate session.
+    /// Default 2500; 0 = every candidate session.
     pub sample_size: usize,
     /// `cosine` (default) or `vec`.
     pub similarity: Similarity,
@@ -155,8 +155,8 @@ pub struct StanParams {
 impl Default for StanParams {
     fn default() -> Self {
         StanParams {
-            k: 100,
-            sample_size: 1000,
+            k: 200,
+            sample_size: 2500,
             similarity: Similarity::Cosine,
             lambda_spw: 1.02,
             lambda_snh: 5.0,
@@ -172,9 +172,9 @@ impl Default for StanParams {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct VstanParams {
-    /// Default 100.
+    /// Default 200.
     pub k: usize,
-    /// Default 1000; 0 = every candidate session.
+    /// Default 2500; 0 = every candidate session.
     pub sample_size: usize,
     /// `cosine` (default) or `vec`.
     pub similarity: Similarity,
@@ -196,8 +196,8 @@ pub struct VstanParams {
 impl Default for VstanParams {
     fn default() -> Self {
         VstanParams {
-            k: 100,
-            sample_size: 1000,
+            k: 200,
+            sample_size: 2500,
             similarity: Similarity::Cosine,
             lambda_spw: 1.02,
             lambda_snh: 5.0,
