@@ -148,8 +148,13 @@ fn real_taobao_head_split() {
         serde_json::from_str(&std::fs::read_to_string(out.join("split.json")).unwrap()).unwrap();
     let test = &split["test"];
     assert_eq!(test["leakage_guard_passed"], true);
-    assert_eq!(test["targets"]["test_users"], 815);
+    // The session cutoff: 711 of the 815 users start a session after it; all of them
+    // have train events before it; nothing in train is later than a test session.
+    assert_eq!(test["rule"]["kind"], "session_cutoff");
+    assert_eq!(test["targets"]["test_users"], 711);
     assert_eq!(test["targets"]["cold_users"], 0);
+    assert_eq!(test["train"]["users"], 815);
+    assert_eq!(test["leakage"]["test_users_with_future_train_events"], 0);
     let ingest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("ingest.json")).unwrap()).unwrap();
     assert_eq!(ingest["rejected_by_reason"]["out_of_window"], 35);
@@ -208,4 +213,68 @@ fn config_errors_exit_2_and_name_file_and_key() {
     }
     let bad_set = clickrec(&["run", "pipelines/quickstart.toml", "--set", "novalue"]);
     assert_eq!(bad_set.status.code(), Some(2));
+}
+
+/// The leakage of both held-out-session splits, measured and reported: the per-user last
+/// session trains on other users' later events, the global session cutoff on none.
+#[test]
+fn splits_report_their_leakage() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = |path: std::path::PathBuf| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let run = |name: &str, split: &[&str]| {
+        let out = dir.path().join(name);
+        let mut args = vec![
+            "run",
+            "pipelines/quickstart.toml",
+            "--out",
+            out.to_str().unwrap(),
+            "--set",
+            "evaluate.bootstrap_samples=100",
+        ];
+        args.extend_from_slice(split);
+        let run = clickrec(&args);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let leakage = json(out.join("split.json"))["test"]["leakage"].clone();
+        let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+        (leakage, report, common::stdout(&run))
+    };
+    let (leakage, report, stdout) = run("last", &[]);
+    assert!(
+        leakage["future_train_events_share_mean"].as_f64().unwrap() > 0.0,
+        "{leakage}"
+    );
+    assert!(
+        leakage["test_users_with_future_train_events"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    assert!(
+        report.contains("trains on other users' later events"),
+        "{report}"
+    );
+    assert!(
+        stdout.contains("trains on other users' later events"),
+        "{stdout}"
+    );
+
+    let (leakage, report, _) = run(
+        "cutoff",
+        &[
+            "--set",
+            "split.kind=session_cutoff",
+            "--set",
+            "split.test_fraction=0.2",
+        ],
+    );
+    assert_eq!(
+        leakage["test_users_with_future_train_events"], 0,
+        "{leakage}"
+    );
+    assert_eq!(leakage["future_train_events_share_max"], 0.0);
+    assert!(report.contains("Leak-free split"), "{report}");
+    assert!(report.contains("Holm–Bonferroni"), "{report}");
+    assert!(report.contains("(best baseline)"), "{report}");
 }

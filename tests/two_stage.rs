@@ -180,3 +180,62 @@ fn rerank_without_validation_split_is_a_config_error() {
         stderr(&run)
     );
 }
+
+/// Under a global cutoff T the re-ranker learns only from events before the validation
+/// cutoff (before T): moving every event at or after T (three days later, turned into a
+/// purchase) must leave its coefficients unchanged.
+#[test]
+fn reranker_learns_nothing_after_the_global_cutoff() {
+    const CUTOFF: i64 = 1_512_201_088; // the 80% quantile of data/sample.csv's times
+    const VALIDATION_CUTOFF: i64 = 1_512_047_147; // its 60% quantile
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(common::root().join("data/sample.csv")).unwrap();
+    let mut moved_rows = 0;
+    let moved: String = sample
+        .lines()
+        .map(|line| {
+            let fields: Vec<&str> = line.split(',').collect();
+            let time: i64 = fields[4].parse().unwrap();
+            if time < CUTOFF {
+                return format!("{line}\n");
+            }
+            moved_rows += 1;
+            let later = time + 3 * 86_400;
+            format!("{},{},{},buy,{later}\n", fields[0], fields[1], fields[2])
+        })
+        .collect();
+    assert!(moved_rows > 1000, "{moved_rows} rows after the cutoff");
+    let learn = |name: &str, text: &str| {
+        let input = dir.path().join(format!("{name}.csv"));
+        std::fs::write(&input, text).unwrap();
+        let out = dir.path().join(name);
+        let run = two_stage(
+            &out,
+            "run",
+            &[
+                "--set",
+                &format!("input.path={}", input.display()),
+                "--set",
+                "split.kind=\"session_cutoff\"",
+                "--set",
+                &format!("split.cutoff={CUTOFF}"),
+                "--set",
+                &format!("split.validation_cutoff={VALIDATION_CUTOFF}"),
+            ],
+        );
+        assert!(run.status.success(), "{}", stderr(&run));
+        let split = json(&out.join("split.json"));
+        assert_eq!(
+            split["test"]["leakage"]["test_users_with_future_train_events"],
+            0
+        );
+        json(&out.join("models/rerank.json"))["coefficients"].clone()
+    };
+    let original = learn("original", &sample);
+    assert!(original.as_array().is_some_and(|c| !c.is_empty()));
+    assert_eq!(
+        learn("moved", &moved),
+        original,
+        "the re-ranker changed when only events after the cutoff did"
+    );
+}

@@ -157,10 +157,18 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         ),
         None => format!("held-out test set of {}", run_dir.display()),
     };
+    // Lists named like the baseline models (recs/popularity.parquet, …) are baselines.
+    let baselines = evaluations
+        .iter()
+        .map(|e| e.name().to_owned())
+        .filter(|name| clickrec_models::ModelKind::from_name(name).is_some_and(|k| k.is_baseline()))
+        .collect();
     let protocol = Protocol {
         split,
         exclude_seen: args.exclude_seen,
         n_recommended: longest,
+        baselines,
+        ..Protocol::default()
     };
     let report = build_report(protocol, &data, &evaluations, &BTreeMap::new(), &config);
     write_reports(&args.report_dir, &report)?;

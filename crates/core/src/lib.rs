@@ -46,8 +46,8 @@ pub use matrix::{
 pub use progress::{NoProgress, Progress};
 pub use recommend::{
     BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
-    Recommender, TopN, recommend, recommend_blocks,
+    Recommender, TopN, recommend, recommend_blocks, recommend_blocks_with_fallback,
 };
 pub use rng::SplitMix64;
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
-pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};
+pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

@@ -128,6 +128,14 @@ pub trait Recommender: Send + Sync {
     /// (e.g. all zero), never a panic.
     fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores);
 
+    /// True (the default) when the model ranks from the user's own history: a user with
+    /// an empty history row then gets no list from it, since its scores would carry no
+    /// information and top-N would return items in id order. Non-personal models
+    /// (popularity) return false and serve everyone; see [`recommend_blocks_with_fallback`].
+    fn needs_history(&self) -> bool {
+        true
+    }
+
     /// Users per scoring block; factor models prefer large blocks for the matrix multiply.
     /// The default keeps a dense block near 32 MiB.
     fn block_size(&self) -> usize {
@@ -146,6 +154,8 @@ pub enum RecommendError {
     UserOrder { previous: UserId, user: UserId },
     #[error("recommendation list for user {user} repeats item {item}")]
     DuplicateItem { user: UserId, item: ItemId },
+    #[error("the fallback model has {found} items but the model has {expected}")]
+    FallbackItemSpace { expected: usize, found: usize },
 }
 
 /// Ranked lists for many users, CSR-style: users strictly increasing, each with its items
@@ -506,9 +516,81 @@ fn select_sparse(
 /// Users are scored in blocks of [`Recommender::block_size`], blocks in parallel; each
 /// user's list depends only on its own scores, so the result is identical at any thread
 /// count. `on_block` receives the blocks in user order (e.g. to stream them to a file);
-/// memory stays bounded by a few blocks.
+/// memory stays bounded by a few blocks. A model that [needs history](Recommender::needs_history)
+/// gives users with an empty history row no list at all.
 pub fn recommend_blocks<M: Recommender + ?Sized>(
     model: &M,
+    history: &UserItemMatrix,
+    users: &[UserId],
+    request: &RecommendRequest,
+    on_block: impl FnMut(Recommendations) -> Result<(), RecommendError>,
+) -> Result<(), RecommendError> {
+    recommend_blocks_with_fallback(model, None, history, users, request, on_block)
+}
+
+/// One model's view for top-N selection: the model and the items behind its columns.
+struct Scorer<'a> {
+    model: &'a dyn Recommender,
+    columns: Option<Columns<'a>>,
+    width: usize,
+}
+
+impl<'a> Scorer<'a> {
+    fn new(model: &'a dyn Recommender, n_items: usize) -> Self {
+        let columns = model
+            .scored_items()
+            .map(|items| Columns::new(items, n_items));
+        let width = columns.as_ref().map_or(n_items, |c| c.items.len());
+        Scorer {
+            model,
+            columns,
+            width,
+        }
+    }
+
+    /// Scores `users` and appends each user's top-N to `lists`.
+    #[allow(clippy::too_many_arguments)]
+    fn lists(
+        &self,
+        users: &[UserId],
+        history: &UserItemMatrix,
+        filter: &Filter,
+        scores: &mut BlockScores,
+        top: &mut TopN,
+        out: &mut Vec<(ItemId, f32)>,
+        lists: &mut Vec<(UserId, Vec<(ItemId, f32)>)>,
+    ) {
+        if users.is_empty() {
+            return;
+        }
+        scores.reset(users.len(), self.width);
+        self.model.score_block(users, history, scores);
+        for (k, &user) in users.iter().enumerate() {
+            let seen = history_row(history, user);
+            if scores.is_sparse {
+                select_sparse(&scores.sparse[k], seen, filter, top, out);
+            } else {
+                let row = &mut scores.dense[k * self.width..(k + 1) * self.width];
+                select_dense(row, self.columns.as_ref(), seen, filter, top, out);
+            }
+            lists.push((user, out.clone()));
+        }
+    }
+}
+
+fn history_row(history: &UserItemMatrix, user: UserId) -> &[u32] {
+    if (user.0 as usize) < history.n_users() {
+        history.row(user).0
+    } else {
+        &[]
+    }
+}
+
+/// [`recommend_blocks`], where users without history get `fallback`'s list (e.g.
+/// popularity) when `model` needs history; without a fallback they get no list.
+pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
+    model: &M,
+    fallback: Option<&dyn Recommender>,
     history: &UserItemMatrix,
     users: &[UserId],
     request: &RecommendRequest,
@@ -521,6 +603,14 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
             found: history.n_items(),
         });
     }
+    if let Some(f) = fallback
+        && f.n_items() != n_items
+    {
+        return Err(RecommendError::FallbackItemSpace {
+            expected: n_items,
+            found: f.n_items(),
+        });
+    }
     if let Some(pair) = users.windows(2).find(|w| w[0] >= w[1]) {
         return Err(RecommendError::UserOrder {
             previous: pair[0],
@@ -528,10 +618,10 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
         });
     }
     let filter = Filter::new(request, n_items)?;
-    let columns = model
-        .scored_items()
-        .map(|items| Columns::new(items, n_items));
-    let width = columns.as_ref().map_or(n_items, |c| c.items.len());
+    let model_ref = ModelRef(model);
+    let main = Scorer::new(&model_ref, n_items);
+    let backup = fallback.map(|f| Scorer::new(f, n_items));
+    let needs_history = model.needs_history();
     let block = model.block_size().clamp(1, 4096);
     let threads = rayon::current_num_threads().max(1);
     // A wave of a few blocks per thread runs in parallel, then is handed out in order.
@@ -539,24 +629,33 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
         let lists: Vec<Recommendations> = wave
             .par_chunks(block)
             .map_init(
-                || (BlockScores::default(), TopN::new(request.n), Vec::new()),
-                |(scores, top, out), chunk| {
-                    scores.reset(chunk.len(), width);
-                    model.score_block(chunk, history, scores);
-                    let mut lists = Recommendations::new();
-                    for (k, &user) in chunk.iter().enumerate() {
-                        let seen = if (user.0 as usize) < history.n_users() {
-                            history.row(user).0
+                || {
+                    (
+                        BlockScores::default(),
+                        TopN::new(request.n),
+                        Vec::new(),
+                        (Vec::new(), Vec::new(), Vec::new()),
+                    )
+                },
+                |(scores, top, out, (warm, cold, ranked)), chunk| {
+                    warm.clear();
+                    cold.clear();
+                    ranked.clear();
+                    for &user in chunk {
+                        if needs_history && history_row(history, user).is_empty() {
+                            cold.push(user);
                         } else {
-                            &[]
-                        };
-                        if scores.is_sparse {
-                            select_sparse(&scores.sparse[k], seen, &filter, top, out);
-                        } else {
-                            let row = &mut scores.dense[k * width..(k + 1) * width];
-                            select_dense(row, columns.as_ref(), seen, &filter, top, out);
+                            warm.push(user);
                         }
-                        lists.push(user, out.iter().copied())?;
+                    }
+                    main.lists(warm, history, &filter, scores, top, out, ranked);
+                    if let Some(backup) = &backup {
+                        backup.lists(cold, history, &filter, scores, top, out, ranked);
+                    }
+                    ranked.sort_unstable_by_key(|(user, _)| *user);
+                    let mut lists = Recommendations::new();
+                    for (user, list) in ranked.drain(..) {
+                        lists.push(user, list)?;
                     }
                     Ok(lists)
                 },
@@ -567,6 +666,27 @@ pub fn recommend_blocks<M: Recommender + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// A `?Sized` model behind a sized reference, so it coerces to `&dyn Recommender`.
+struct ModelRef<'a, M: ?Sized>(&'a M);
+
+impl<M: Recommender + ?Sized> Recommender for ModelRef<'_, M> {
+    fn n_items(&self) -> usize {
+        self.0.n_items()
+    }
+    fn scored_items(&self) -> Option<&[ItemId]> {
+        self.0.scored_items()
+    }
+    fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores) {
+        self.0.score_block(users, history, out)
+    }
+    fn needs_history(&self) -> bool {
+        self.0.needs_history()
+    }
+    fn block_size(&self) -> usize {
+        self.0.block_size()
+    }
 }
 
 /// Top-N lists for `users`, collected; see [`recommend_blocks`].
@@ -632,6 +752,9 @@ mod tests {
         fn n_items(&self) -> usize {
             self.n_items
         }
+        fn needs_history(&self) -> bool {
+            false
+        }
         fn score_block(&self, users: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
             if self.sparse {
                 for list in out.sparse() {
@@ -692,6 +815,63 @@ mod tests {
             let recs = recommend(&model, &history(), &users, &exclude).unwrap();
             assert_eq!(items(recs.get(1)), vec![5, 1]);
         }
+    }
+
+    /// Scores every item 0 for everyone, like a factor model for a user without factors,
+    /// but ranks from the user's history: no list for a user without one.
+    struct Flat;
+
+    impl Recommender for Flat {
+        fn n_items(&self) -> usize {
+            9
+        }
+        fn score_block(&self, _: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
+            out.dense();
+        }
+    }
+
+    #[test]
+    fn users_without_history_get_no_list_or_the_fallback() {
+        let users = [UserId(0), UserId(1), UserId(2), UserId(7)];
+        let recs = recommend(&Flat, &history(), &users, &RecommendRequest::top(3)).unwrap();
+        // User 1 has an empty row, user 7 none at all: no list, not items 0, 1, 2.
+        assert_eq!(recs.users(), &[UserId(0), UserId(2)]);
+        let fallback = Modulo {
+            n_items: 9,
+            sparse: true,
+        };
+        let mut all = Recommendations::new();
+        recommend_blocks_with_fallback(
+            &Flat,
+            Some(&fallback),
+            &history(),
+            &users,
+            &RecommendRequest::top(3),
+            |block| all.append(block),
+        )
+        .unwrap();
+        assert_eq!(all.users(), &users);
+        assert_eq!(items(all.get(0)), vec![0, 1, 3], "the model's own list");
+        assert_eq!(items(all.get(1)), vec![2, 5, 8], "the fallback's list");
+        assert_eq!(items(all.get(3)), vec![2, 5, 8], "the fallback's list");
+        let wrong = Modulo {
+            n_items: 4,
+            sparse: false,
+        };
+        assert_eq!(
+            recommend_blocks_with_fallback(
+                &Flat,
+                Some(&wrong),
+                &history(),
+                &users,
+                &RecommendRequest::top(3),
+                |_| Ok(())
+            ),
+            Err(RecommendError::FallbackItemSpace {
+                expected: 9,
+                found: 4
+            })
+        );
     }
 
     /// Scores only `items` (as `i % 3`): dense over those columns, or as sparse lists.

@@ -51,8 +51,11 @@ impl<R: Recommender + ?Sized> SessionRecommender for UserScoresSessions<'_, R> {
         let mut block = BlockScores::default();
         let scored = self.model.scored_items();
         block.reset(1, scored.map_or(self.model.n_items(), <[ItemId]>::len));
-        // Users outside the matrix (cold sessions) are scored as an empty row.
-        let scores = if (user.0 as usize) < self.history.n_users() {
+        // A personal model has nothing to say about a user without history (see
+        // `Recommender::needs_history`); users outside the matrix have none.
+        let known = (user.0 as usize) < self.history.n_users();
+        let has_history = known && !self.history.row(user).0.is_empty();
+        let scores = if known && (has_history || !self.model.needs_history()) {
             self.model.score_block(&[user], self.history, &mut block);
             block.take_list(0, scored)
         } else {

@@ -46,6 +46,66 @@ pub struct TestSetCounts {
     pub users_with_conversion_targets: u64,
 }
 
+/// How much a split lets models learn from the future of its test users: for each test
+/// user, the share of *all* train events (any user's) stamped at or after that user's
+/// first test event. A per-user split (last session) has such events whenever users'
+/// test sessions are spread out in time; a global cutoff has none. A measured property,
+/// not a pass/fail check.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Leakage {
+    /// Mean over test users of (train events with time ≥ the user's first test event) /
+    /// (all train events).
+    pub future_train_events_share_mean: f64,
+    /// The largest of those shares.
+    pub future_train_events_share_max: f64,
+    /// Test users with at least one such train event.
+    pub test_users_with_future_train_events: u64,
+    /// Test users measured.
+    pub test_users: u64,
+}
+
+impl Leakage {
+    /// Measures the leakage of a split: `train_times` are the train events' timestamps in
+    /// any order, `first_test_times` the first test timestamp of each test user.
+    pub fn measure(train_times: &[i64], first_test_times: impl IntoIterator<Item = i64>) -> Self {
+        let mut sorted = train_times.to_vec();
+        rayon::slice::ParallelSliceMut::par_sort_unstable(sorted.as_mut_slice());
+        let n = sorted.len();
+        let mut leakage = Leakage::default();
+        let mut sum = 0f64;
+        for t in first_test_times {
+            let future = n - sorted.partition_point(|&x| x < t);
+            let share = if n == 0 {
+                0.0
+            } else {
+                future as f64 / n as f64
+            };
+            sum += share;
+            leakage.future_train_events_share_max =
+                leakage.future_train_events_share_max.max(share);
+            leakage.test_users_with_future_train_events += u64::from(future > 0);
+            leakage.test_users += 1;
+        }
+        if leakage.test_users > 0 {
+            leakage.future_train_events_share_mean = sum / leakage.test_users as f64;
+        }
+        leakage
+    }
+}
+
+impl std::fmt::Display for Leakage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "leakage: a test user's first test event precedes on average {:.2}% (max {:.2}%) of all train events; {} of {} test users have train events from other users at or after it",
+            100.0 * self.future_train_events_share_mean,
+            100.0 * self.future_train_events_share_max,
+            self.test_users_with_future_train_events,
+            self.test_users
+        )
+    }
+}
+
 /// One test user's ground truth.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TestUser<'a> {
@@ -381,6 +441,19 @@ mod tests {
                 n_items: 1
             })
         );
+    }
+
+    #[test]
+    fn leakage_counts_train_events_at_or_after_each_first_test_event() {
+        // Train times 1..=10; users' first test events at 11 (nothing later), 6 (6..=10: 5
+        // events) and 10 (one event at the same second counts).
+        let train: Vec<i64> = (1..=10).rev().collect();
+        let l = Leakage::measure(&train, [11, 6, 10]);
+        assert_eq!(l.test_users, 3);
+        assert_eq!(l.test_users_with_future_train_events, 2);
+        assert!((l.future_train_events_share_max - 0.5).abs() < 1e-12);
+        assert!((l.future_train_events_share_mean - 0.6 / 3.0).abs() < 1e-12);
+        assert_eq!(Leakage::measure(&train, []), Leakage::default());
     }
 
     #[test]

@@ -207,10 +207,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         split: "synthetic".into(),
         exclude_seen: true,
         n_recommended: len,
+        ..Protocol::default()
     };
     let report = build_report(protocol, &data, &evaluations, &BTreeMap::new(), &config);
     println!(
-        "report with bootstrap ({samples} resamples, {} models, 4 variants, {} comparisons): {:.2} s",
+        "report with bootstrap ({samples} resamples, {} models, 5 variants, {} comparisons): {:.2} s",
         models.len(),
         report.comparisons.len(),
         t.elapsed().as_secs_f64()

@@ -22,7 +22,14 @@
 //! intervals. The paired difference of two models is mean_a − mean_b in each resample;
 //! its interval is taken the same way, and `share_at_most_zero` is the share of
 //! resamples in which the difference is ≤ 0 (a one-sided bootstrap p-value for "a is
-//! better than b").
+//! better than b"). The two-sided p-value is 2 × min(share ≤ 0, share ≥ 0) with the
+//! usual +1 correction ((count + 1) / (resamples + 1)), capped at 1.
+//!
+//! **Multiplicity.** A report compares many pairs; at 95% each, some "wins" are chance.
+//! [`holm`] adjusts the p-values of one family of comparisons (Holm–Bonferroni: the
+//! i-th smallest of m is multiplied by m − i + 1, then made monotone) and the verdicts of
+//! that family follow the adjusted p-values. Comparisons outside the family keep their
+//! raw interval and say that they are uncorrected.
 
 use rayon::prelude::*;
 use serde::Serialize;
@@ -87,6 +94,13 @@ pub struct PairedComparison {
     /// Resamples that entered the interval.
     pub resamples: usize,
     pub confidence: f64,
+    /// Two-sided bootstrap p-value of "no difference" (see the module docs).
+    pub p_value: Option<f64>,
+    /// Holm–Bonferroni adjusted p-value, for comparisons in the report's family.
+    pub holm_p_value: Option<f64>,
+    /// The verdict of the raw interval, before any correction.
+    pub raw_verdict: Verdict,
+    /// The verdict: after the Holm correction inside the family, the raw one outside it.
     pub verdict: Verdict,
     /// The comparison in one sentence, e.g. "als beats popularity on Recall@20 by 0.0310
     /// (95% CI 0.0240–0.0380)".
@@ -117,6 +131,12 @@ impl PairedComparison {
         let resamples = valid.len();
         let share = (resamples > 0)
             .then(|| valid.iter().filter(|&&d| d <= 0.0).count() as f64 / resamples as f64);
+        let p_value = (resamples > 0).then(|| {
+            let at_most = valid.iter().filter(|&&d| d <= 0.0).count();
+            let at_least = valid.iter().filter(|&&d| d >= 0.0).count();
+            let tail = (at_most.min(at_least) + 1) as f64 / (resamples + 1) as f64;
+            (2.0 * tail).min(1.0)
+        });
         let ci = interval(valid, confidence).map(|c| include_point(difference, c));
         let verdict = match ci {
             None => Verdict::NotEstimated,
@@ -138,6 +158,9 @@ impl PairedComparison {
             share_at_most_zero: share,
             resamples,
             confidence,
+            p_value,
+            holm_p_value: None,
+            raw_verdict: verdict,
             verdict,
             sentence: String::new(),
         };
@@ -163,7 +186,7 @@ impl PairedComparison {
             self.ci_high.unwrap_or(f64::NAN),
         );
         let d = self.difference;
-        match self.verdict {
+        let text = match self.verdict {
             Verdict::ABetter => {
                 format!("{a} beats {b} on {on} by {d:.4} ({pct} CI {lo:.4}–{hi:.4})")
             }
@@ -177,7 +200,41 @@ impl PairedComparison {
             Verdict::NotEstimated => {
                 format!("{a} − {b} on {on}: {d:+.4} (no bootstrap interval)")
             }
+        };
+        match (self.holm_p_value, self.verdict) {
+            (_, Verdict::NotEstimated) => text,
+            (Some(p), _) => format!("{text}; Holm-adjusted p = {p:.3}"),
+            (None, _) => format!("{text}; uncorrected for multiple comparisons"),
         }
+    }
+}
+
+/// Holm–Bonferroni over `family`: sets each member's adjusted p-value and turns its
+/// verdict into the corrected one (significant when the adjusted p-value is at most
+/// 1 − confidence, in the direction of the difference). Members without a p-value (no
+/// bootstrap) are left as they are and do not count towards the family size.
+pub(crate) fn holm(family: &mut [&mut PairedComparison]) {
+    let mut order: Vec<usize> = (0..family.len())
+        .filter(|&i| family[i].p_value.is_some())
+        .collect();
+    order.sort_by(|&a, &b| {
+        let p = |i: usize| family[i].p_value.unwrap_or(1.0);
+        p(a).total_cmp(&p(b)).then(a.cmp(&b))
+    });
+    let m = order.len();
+    let mut running = 0f64;
+    for (rank, &i) in order.iter().enumerate() {
+        let c = &mut *family[i];
+        let p = c.p_value.unwrap_or(1.0);
+        running = running.max(((m - rank) as f64 * p).min(1.0));
+        c.holm_p_value = Some(running);
+        let significant = running <= 1.0 - c.confidence;
+        c.verdict = match (significant, c.difference.total_cmp(&0.0)) {
+            (true, std::cmp::Ordering::Greater) => Verdict::ABetter,
+            (true, std::cmp::Ordering::Less) => Verdict::BBetter,
+            _ => Verdict::NoSignificantDifference,
+        };
+        c.sentence = c.describe();
     }
 }
 
@@ -295,8 +352,11 @@ struct Job<'a> {
     seed: u64,
 }
 
+/// Distinct variant memberships of a user: one bit per variant.
+const MASKS: usize = 1 << Variant::ALL.len();
+
 /// Each variant's denominator: draws of users evaluated in it.
-fn denominators(by_mask: &[u64; 16]) -> [u64; Variant::ALL.len()] {
+fn denominators(by_mask: &[u64; MASKS]) -> [u64; Variant::ALL.len()] {
     let mut out = [0u64; Variant::ALL.len()];
     for (mask, &draws) in by_mask.iter().enumerate() {
         for (v, d) in out.iter_mut().enumerate() {
@@ -415,12 +475,12 @@ fn draw_into(
     membership: &[u8],
     per_block: &mut Vec<u32>,
     mut bump: impl FnMut(usize) -> bool,
-) -> Option<[u64; 16]> {
+) -> Option<[u64; MASKS]> {
     let n = membership.len();
     let n_blocks = n.div_ceil(BLOCK);
     let last = n_blocks.saturating_sub(1);
     let last_len = n - last * BLOCK;
-    let mut by_mask = [0u64; 16];
+    let mut by_mask = [0u64; MASKS];
     let mut pending = n;
     let mut blocks = SmallDraws::new(n_blocks as u64);
     let mut bits = Bits::default();
@@ -443,7 +503,7 @@ fn draw_into(
                 if !bump(i) {
                     return None;
                 }
-                by_mask[usize::from(membership[i] & 15)] += 1;
+                by_mask[usize::from(membership[i]) & (MASKS - 1)] += 1;
             }
         }
     }
@@ -524,12 +584,12 @@ pub(crate) fn draw_counts(
     counts: &mut [u32],
     membership: &[u8],
     per_block: &mut Vec<u32>,
-) -> [u64; 16] {
+) -> [u64; MASKS] {
     draw_into(rng, membership, per_block, |i| {
         counts[i] = counts[i].saturating_add(1);
         true
     })
-    .unwrap_or([0; 16])
+    .unwrap_or([0; MASKS])
 }
 
 /// Independent accumulators in [`hit_sums`]: consecutive hits often share a key, and one
@@ -653,4 +713,69 @@ pub fn compare_models(
         draws,
         config.confidence(),
     ))
+}
+
+#[cfg(test)]
+mod holm_tests {
+    use super::*;
+
+    fn comparison(p: f64, difference: f64) -> PairedComparison {
+        // Differences all on one side: the raw verdict is significant.
+        let draws = vec![difference; 99];
+        let mut c = PairedComparison::new(
+            ("a", "b"),
+            (Metric::Recall, 20, Variant::All),
+            (0.5 + difference, 0.5),
+            Some(draws),
+            0.95,
+        );
+        c.p_value = Some(p);
+        c
+    }
+
+    #[test]
+    fn holm_adjusts_in_order_and_turns_verdicts() {
+        let mut cs = [
+            comparison(0.01, 0.1),
+            comparison(0.04, 0.1),
+            comparison(0.03, -0.1),
+        ];
+        assert!(
+            cs.iter()
+                .all(|c| c.raw_verdict != Verdict::NoSignificantDifference)
+        );
+        let mut family: Vec<&mut PairedComparison> = cs.iter_mut().collect();
+        holm(&mut family);
+        // Sorted: 0.01 × 3 = 0.03; 0.03 × 2 = 0.06; 0.04 × 1 → max(0.06, 0.04) = 0.06.
+        let adjusted: Vec<f64> = cs.iter().map(|c| c.holm_p_value.unwrap()).collect();
+        for (got, want) in adjusted.iter().zip([0.03, 0.06, 0.06]) {
+            assert!((got - want).abs() < 1e-12, "{adjusted:?}");
+        }
+        assert_eq!(cs[0].verdict, Verdict::ABetter);
+        assert_eq!(cs[1].verdict, Verdict::NoSignificantDifference);
+        assert_eq!(cs[2].verdict, Verdict::NoSignificantDifference);
+        assert_eq!(cs[2].raw_verdict, Verdict::BBetter);
+        assert!(
+            cs[1].sentence.contains("Holm-adjusted p = 0.060"),
+            "{}",
+            cs[1].sentence
+        );
+        assert!(
+            cs[1].sentence.contains("CI"),
+            "the raw interval stays visible"
+        );
+    }
+
+    #[test]
+    fn one_sided_draws_give_the_smallest_two_sided_p_value() {
+        let c = PairedComparison::new(
+            ("a", "b"),
+            (Metric::Recall, 20, Variant::All),
+            (0.6, 0.5),
+            Some(vec![0.1; 999]),
+            0.95,
+        );
+        assert_eq!(c.p_value, Some(2.0 / 1000.0));
+        assert!(c.sentence.contains("uncorrected"), "{}", c.sentence);
+    }
 }

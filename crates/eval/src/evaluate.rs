@@ -36,6 +36,8 @@ const SEEN: u8 = 1;
 const TARGET: u8 = 2;
 const CONVERSION: u8 = 4;
 const N_VARIANTS: usize = Variant::ALL.len();
+/// Index of [`Variant::Repeat`]: targets seen in train, the list as given.
+const REPEAT: usize = 4;
 const N_SEGMENTS: usize = Segment::ALL.len();
 
 /// What every model is scored against.
@@ -76,10 +78,12 @@ impl EvalData<'_> {
                     &[]
                 };
                 let new = |items: &[ItemId]| items.iter().any(|t| row.binary_search(&t.0).is_err());
+                let repeat = tu.targets.iter().any(|t| row.binary_search(&t.0).is_ok());
                 u8::from(!tu.targets.is_empty())
                     | u8::from(!tu.conversion_targets.is_empty()) << 1
                     | u8::from(new(tu.targets)) << 2
                     | u8::from(new(tu.conversion_targets)) << 3
+                    | u8::from(repeat) << 4
             })
             .collect()
     }
@@ -367,7 +371,7 @@ struct Pass<'a> {
     len_slots: Vec<usize>,
     /// Per item: catalogue items at most as popular (the popularity percentile × n / 100).
     at_most: Vec<u32>,
-    /// Per item and variant (`item * 4 + variant`, 4 bytes per item): the index of the
+    /// Per item and variant (`item * N_VARIANTS + variant`, one byte each): the index of the
     /// smallest K whose top-K list of some evaluated user holds the item (`u8::MAX`: none).
     /// A minimum, so the order of updates does not matter; one byte keeps the table in
     /// cache.
@@ -525,6 +529,9 @@ fn score_user(
             *f |= bit;
             n_targets[all] += 1;
             n_targets[new] += u32::from(*f & SEEN == 0);
+            if bit == TARGET {
+                n_targets[REPEAT] += u32::from(*f & SEEN != 0);
+            }
         }
     }
     let mask = n_targets
@@ -571,7 +578,10 @@ fn score_user(
             if f & CONVERSION != 0 {
                 s.hits[1].push(r);
             }
-            for v in 0..2 {
+            if f & TARGET != 0 && f & SEEN != 0 {
+                s.hits[REPEAT].push(r);
+            }
+            for v in [0, 1, REPEAT] {
                 if mask & (1 << v) != 0 {
                     pass.cover(v, i, r);
                 }
@@ -617,7 +627,7 @@ fn score_user(
         vc.evaluated += 1;
         vc.segment_users[activity] += 1;
         vc.segment_users[coldness] += 1;
-        let (pop, seen) = if v < 2 {
+        let (pop, seen) = if v < 2 || v == REPEAT {
             (&s.pop_all, Some(&s.seen_all))
         } else {
             (&s.pop_new, None)

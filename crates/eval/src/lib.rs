@@ -40,7 +40,12 @@
 //! let eval = evaluate_model("toy", &recs, &data, &config).unwrap();
 //! // Recall@1: user 0 misses (item 2 first), user 1 hits → 0.5.
 //! assert_eq!(eval.value(Variant::All, Metric::Recall, 1), Some(0.5));
-//! let protocol = Protocol { split: "toy".into(), exclude_seen: false, n_recommended: 2 };
+//! let protocol = Protocol {
+//!     split: "toy".into(),
+//!     exclude_seen: false,
+//!     n_recommended: 2,
+//!     ..Protocol::default()
+//! };
 //! let report = build_report(protocol, &data, &[eval], &BTreeMap::new(), &config);
 //! assert!(report.to_json().contains("\"recall\""));
 //! assert!(report.html().contains("class=\"chart\""));
@@ -70,7 +75,8 @@ pub use next_item::{
 };
 pub use popularity::popularity_percentiles;
 pub use report::{
-    AtK, ModelReport, Protocol, Report, Settings, VariantCounts, VariantReport, build_report,
+    AtK, ModelReport, Protocol, Report, Settings, TargetKinds, VariantCounts, VariantReport,
+    build_report,
 };
 
 #[cfg(test)]

@@ -139,27 +139,32 @@ pub enum Variant {
     NewItems,
     /// Conversion targets not in the user's train row; the list as in `NewItems`.
     ConversionNewItems,
+    /// Only targets the user already has in train ("repeat" targets); the list as given.
+    /// Lists that leave out seen items cannot hit them.
+    Repeat,
     /// The next-item protocol ([`crate::evaluate_next_item`]): not one of [`Variant::ALL`],
     /// which are the set-of-items variants of the lists.
     NextItem,
 }
 
 impl Variant {
-    /// The four variants, main one first.
-    pub const ALL: [Variant; 4] = [
+    /// The five variants, main one first.
+    pub const ALL: [Variant; 5] = [
         Variant::All,
         Variant::Conversion,
         Variant::NewItems,
         Variant::ConversionNewItems,
+        Variant::Repeat,
     ];
 
-    /// The JSON key ("all", "conversion", "new_items", "conversion_new_items").
+    /// The JSON key ("all", "conversion", "new_items", "conversion_new_items", "repeat").
     pub fn key(self) -> &'static str {
         match self {
             Variant::All => "all",
             Variant::Conversion => "conversion",
             Variant::NewItems => "new_items",
             Variant::ConversionNewItems => "conversion_new_items",
+            Variant::Repeat => "repeat",
             Variant::NextItem => "next_item",
         }
     }
@@ -171,6 +176,7 @@ impl Variant {
             Variant::Conversion => "conversion targets / all items",
             Variant::NewItems => "all targets / new items only",
             Variant::ConversionNewItems => "conversion targets / new items only",
+            Variant::Repeat => "repeat targets (seen in train) / all items",
             Variant::NextItem => "next item after each prefix",
         }
     }
@@ -178,6 +184,16 @@ impl Variant {
     /// Targets are the cart/buy items only.
     pub fn conversion_targets(self) -> bool {
         matches!(self, Variant::Conversion | Variant::ConversionNewItems)
+    }
+
+    /// The variant a headline table shows: with lists that leave out seen items, only
+    /// targets the user had not seen can be hit, so the headline counts only those.
+    pub fn headline(exclude_seen: bool) -> Variant {
+        if exclude_seen {
+            Variant::NewItems
+        } else {
+            Variant::All
+        }
     }
 
     /// Items of the user's train row are left out of targets and list.

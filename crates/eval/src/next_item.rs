@@ -21,7 +21,7 @@ use clickrec_core::{EventLog, ItemId, SessionRecommender, TopN, UserId};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::bootstrap::{Estimate, PairedComparison, interval};
+use crate::bootstrap::{Estimate, PairedComparison, holm, interval};
 use crate::config::CheckedEval;
 use crate::error::EvalError;
 use crate::metric::{Metric, Variant};
@@ -332,7 +332,8 @@ pub struct NextItemSummary {
     /// Test sessions with fewer than two events left (no prediction).
     pub short_sessions: u64,
     pub prefix_items: bool,
-    /// Every pair of models on HitRate and MRR (over predictions) at every K.
+    /// Every pair of models on HitRate and MRR (over predictions) at every K; those at the
+    /// headline K form one Holm–Bonferroni family.
     pub comparisons: Vec<PairedComparison>,
 }
 
@@ -468,6 +469,11 @@ pub fn next_item_reports(
             }
         }
     }
+    // One family per report: every pair on HitRate and MRR at the headline K.
+    let headline = config.headline_k();
+    let mut family: Vec<&mut PairedComparison> =
+        comparisons.iter_mut().filter(|c| c.k == headline).collect();
+    holm(&mut family);
     let summary = NextItemSummary {
         sessions: sessions.len() as u64,
         predictions: sessions.predictions(),

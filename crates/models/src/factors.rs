@@ -178,7 +178,13 @@ mod tests {
     fn block_scores_are_dot_products_and_unknown_users_score_zero() {
         let users = Factors::from_vec(2, 2, vec![1.0, 2.0, -1.0, 0.5]);
         let items = Factors::from_vec(3, 2, vec![1.0, 0.0, 0.0, 1.0, 2.0, 2.0]);
-        let history = UserItemMatrix::from_triples(3, 3, []).unwrap();
+        // Every user has history (seen items stay recommendable here).
+        let history = UserItemMatrix::from_triples(
+            3,
+            3,
+            (0..3).map(|u| (UserId(u), clickrec_core::ItemId(0), 1.0)),
+        )
+        .unwrap();
         let mut request = RecommendRequest::top(3);
         request.exclude_seen = false;
         let model = Dot(users, items);

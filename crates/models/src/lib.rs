@@ -3,6 +3,7 @@
 //! are shared in `clickrec_core`.
 //!
 //! - [`popularity`]: most popular items, all time or over the last days, weighted by behaviour.
+//! - [`recent`]: the user's own latest distinct items, by recency and frequency.
 //! - [`knn`]: item-kNN, cosine over the weighted matrix (optionally BM25/TF-IDF weighted).
 //! - [`als`]: implicit ALS (Hu, Koren, Volinsky 2008) with the conjugate-gradient solver.
 //! - [`bpr`]: Bayesian personalised ranking with SGD, thread-count independent.
@@ -20,6 +21,7 @@ mod io;
 pub mod knn;
 mod model;
 pub mod popularity;
+pub mod recent;
 
 pub use error::{FitError, ModelError, ParamError};
 pub use factors::Factors;

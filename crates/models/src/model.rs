@@ -13,7 +13,8 @@ use clickrec_session::{CheckedSessionModel, SessionModel, SessionParams, TrainSe
 use crate::als::{Als, AlsParams, CheckedAls};
 use crate::bpr::{Bpr, BprParams, CheckedBpr};
 use crate::knn::{CheckedItemKnn, ItemKnn, ItemKnnParams};
-use crate::popularity::{CheckedPopularity, Popularity, PopularityParams};
+use crate::popularity::{CheckedPopularity, Popularity, PopularityParams, RecentPopularityParams};
+use crate::recent::{CheckedRecent, Recent, RecentParams};
 use crate::{
     FitError, FitOptions, IdFingerprint, ModelError, ModelReader, ModelWriter, ParamError,
     TrainData,
@@ -24,6 +25,8 @@ use crate::{
 #[serde(rename_all = "snake_case")]
 pub enum ModelKind {
     Popularity,
+    PopularityRecent,
+    Recent,
     ItemKnn,
     Als,
     Bpr,
@@ -38,8 +41,10 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 12] = [
+    pub const ALL: [ModelKind; 14] = [
         ModelKind::Popularity,
+        ModelKind::PopularityRecent,
+        ModelKind::Recent,
         ModelKind::ItemKnn,
         ModelKind::Als,
         ModelKind::Bpr,
@@ -53,11 +58,14 @@ impl ModelKind {
         ModelKind::Spop,
     ];
 
-    /// Config-table and file name: `popularity`, `item_knn`, `als`, `bpr`, and the
-    /// session models `sknn`, `vsknn`, `stan`, `vstan`, `sr`, `ar`, `markov`, `spop`.
+    /// Config-table and file name: `popularity`, `popularity_recent`, `recent`,
+    /// `item_knn`, `als`, `bpr`, and the session models `sknn`, `vsknn`, `stan`, `vstan`,
+    /// `sr`, `ar`, `markov`, `spop`.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Popularity => "popularity",
+            ModelKind::PopularityRecent => "popularity_recent",
+            ModelKind::Recent => "recent",
             ModelKind::ItemKnn => "item_knn",
             ModelKind::Als => "als",
             ModelKind::Bpr => "bpr",
@@ -72,11 +80,13 @@ impl ModelKind {
         }
     }
 
-    /// Whether the kind is a session model (`clickrec-session`).
-    pub fn is_session(self) -> bool {
-        !matches!(
+    /// The simple baselines every headline table should hold (popularity all time and
+    /// recent, the user's own recent items), so a weak model cannot shine next to a
+    /// weaker one.
+    pub fn is_baseline(self) -> bool {
+        matches!(
             self,
-            ModelKind::Popularity | ModelKind::ItemKnn | ModelKind::Als | ModelKind::Bpr
+            ModelKind::Popularity | ModelKind::PopularityRecent | ModelKind::Recent
         )
     }
 
@@ -97,6 +107,8 @@ impl std::fmt::Display for ModelKind {
 #[serde(deny_unknown_fields)]
 pub struct ModelsConfig {
     pub popularity: Option<PopularityParams>,
+    pub popularity_recent: Option<RecentPopularityParams>,
+    pub recent: Option<RecentParams>,
     pub item_knn: Option<ItemKnnParams>,
     pub als: Option<AlsParams>,
     pub bpr: Option<BprParams>,
@@ -114,6 +126,8 @@ pub struct ModelsConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckedModel {
     Popularity(CheckedPopularity),
+    PopularityRecent(CheckedPopularity),
+    Recent(CheckedRecent),
     ItemKnn(CheckedItemKnn),
     Als(CheckedAls),
     Bpr(CheckedBpr),
@@ -141,6 +155,12 @@ impl ModelsConfig {
         if let Some(p) = &self.popularity {
             models.push(CheckedModel::Popularity(p.check()?));
         }
+        if let Some(p) = &self.popularity_recent {
+            models.push(CheckedModel::PopularityRecent(p.check()?));
+        }
+        if let Some(p) = &self.recent {
+            models.push(CheckedModel::Recent(p.check()?));
+        }
         if let Some(p) = &self.item_knn {
             models.push(CheckedModel::ItemKnn(p.check()?));
         }
@@ -159,6 +179,8 @@ impl ModelsConfig {
     /// True when no model table is present.
     pub fn is_empty(&self) -> bool {
         self.popularity.is_none()
+            && self.popularity_recent.is_none()
+            && self.recent.is_none()
             && self.item_knn.is_none()
             && self.als.is_none()
             && self.bpr.is_none()
@@ -170,6 +192,8 @@ impl CheckedModel {
     pub fn kind(&self) -> ModelKind {
         match self {
             CheckedModel::Popularity(_) => ModelKind::Popularity,
+            CheckedModel::PopularityRecent(_) => ModelKind::PopularityRecent,
+            CheckedModel::Recent(_) => ModelKind::Recent,
             CheckedModel::ItemKnn(_) => ModelKind::ItemKnn,
             CheckedModel::Als(_) => ModelKind::Als,
             CheckedModel::Bpr(_) => ModelKind::Bpr,
@@ -180,6 +204,10 @@ impl CheckedModel {
     pub fn fit(&self, data: &TrainData<'_>, options: &FitOptions<'_>) -> Result<Model, FitError> {
         Ok(match self {
             CheckedModel::Popularity(p) => Model::Popularity(Popularity::fit(p, data, options)?),
+            CheckedModel::PopularityRecent(p) => {
+                Model::PopularityRecent(Popularity::fit(p, data, options)?)
+            }
+            CheckedModel::Recent(p) => Model::Recent(Recent::fit(p, data, options)?),
             CheckedModel::ItemKnn(p) => Model::ItemKnn(ItemKnn::fit(p, data, options)?),
             CheckedModel::Als(p) => Model::Als(Als::fit(p, data, options)?),
             CheckedModel::Bpr(p) => Model::Bpr(Bpr::fit(p, data, options)?),
@@ -217,6 +245,9 @@ fn train_sessions(model: &'static str, data: &TrainData<'_>) -> Result<TrainSess
 #[derive(Clone, Debug)]
 pub enum Model {
     Popularity(Popularity),
+    /// Popularity over a recent window (`[models.popularity_recent]`).
+    PopularityRecent(Popularity),
+    Recent(Recent),
     ItemKnn(ItemKnn),
     Als(Als),
     Bpr(Bpr),
@@ -227,6 +258,8 @@ impl Model {
     pub fn kind(&self) -> ModelKind {
         match self {
             Model::Popularity(_) => ModelKind::Popularity,
+            Model::PopularityRecent(_) => ModelKind::PopularityRecent,
+            Model::Recent(_) => ModelKind::Recent,
             Model::ItemKnn(_) => ModelKind::ItemKnn,
             Model::Als(_) => ModelKind::Als,
             Model::Bpr(_) => ModelKind::Bpr,
@@ -244,7 +277,8 @@ impl Model {
 
     fn as_recommender(&self) -> &dyn Recommender {
         match self {
-            Model::Popularity(m) => m,
+            Model::Popularity(m) | Model::PopularityRecent(m) => m,
+            Model::Recent(m) => m,
             Model::ItemKnn(m) => m,
             Model::Als(m) => m,
             Model::Bpr(m) => m,
@@ -257,7 +291,11 @@ impl Model {
         match self {
             Model::Als(m) => m.training_loss(),
             Model::Bpr(m) => m.training_loss(),
-            Model::Popularity(_) | Model::ItemKnn(_) | Model::Session(_) => &[],
+            Model::Popularity(_)
+            | Model::PopularityRecent(_)
+            | Model::Recent(_)
+            | Model::ItemKnn(_)
+            | Model::Session(_) => &[],
         }
     }
 
@@ -274,7 +312,10 @@ impl Model {
             Model::ItemKnn(m) => m.similar_items(item, n),
             Model::Als(m) => m.similar_items(item, n),
             Model::Bpr(m) => m.similar_items(item, n),
-            Model::Popularity(_) | Model::Session(_) => {
+            Model::Popularity(_)
+            | Model::PopularityRecent(_)
+            | Model::Recent(_)
+            | Model::Session(_) => {
                 return Err(ModelError::NoSimilarItems {
                     kind: self.kind().name(),
                 });
@@ -288,7 +329,8 @@ impl Model {
         let tmp = path.with_extension("tmp");
         let mut w = ModelWriter::create(&tmp, self.kind().name(), ids)?;
         match self {
-            Model::Popularity(m) => m.write(&mut w)?,
+            Model::Popularity(m) | Model::PopularityRecent(m) => m.write(&mut w)?,
+            Model::Recent(m) => m.write(&mut w)?,
             Model::ItemKnn(m) => m.write(&mut w)?,
             Model::Als(m) => m.write(&mut w)?,
             Model::Bpr(m) => m.write(&mut w)?,
@@ -310,6 +352,8 @@ impl Model {
             .ok_or_else(|| r.corrupt(format!("unknown model kind {:?}", r.kind)))?;
         let model = match kind {
             ModelKind::Popularity => Model::Popularity(Popularity::read(&mut r)?),
+            ModelKind::PopularityRecent => Model::PopularityRecent(Popularity::read(&mut r)?),
+            ModelKind::Recent => Model::Recent(Recent::read(&mut r)?),
             ModelKind::ItemKnn => Model::ItemKnn(ItemKnn::read(&mut r)?),
             ModelKind::Als => Model::Als(Als::read(&mut r)?),
             ModelKind::Bpr => Model::Bpr(Bpr::read(&mut r)?),
@@ -361,6 +405,10 @@ impl Recommender for Model {
 
     fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores) {
         self.as_recommender().score_block(users, history, out)
+    }
+
+    fn needs_history(&self) -> bool {
+        self.as_recommender().needs_history()
     }
 
     fn block_size(&self) -> usize {

@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used)]
 
 use clickrec_core::{
-    Behavior, Candidates, CategoryId, EventLog, ItemId, RecommendRequest, Recommendations, UserId,
-    UserItemMatrix, recommend,
+    Behavior, Candidates, CategoryId, EventLog, ItemId, RecommendRequest, Recommendations,
+    Recommender, UserId, UserItemMatrix, recommend,
 };
 use clickrec_models::{FitOptions, IdFingerprint, Model, ModelKind, ModelsConfig, TrainData};
 
@@ -50,6 +50,8 @@ fn checkerboard() -> (EventLog, UserItemMatrix) {
 fn models() -> Vec<Model> {
     let config: ModelsConfig = serde_json::from_value(serde_json::json!({
         "popularity": {},
+        "popularity_recent": { "window_days": 100.0 },
+        "recent": {},
         "item_knn": {},
         "als": { "factors": 4, "iterations": 10, "alpha": 10.0 },
         "bpr": { "factors": 4, "iterations": 200 },
@@ -93,7 +95,9 @@ fn recommendations_leave_out_seen_items_and_respect_n() {
     let (_, matrix) = checkerboard();
     for model in models() {
         let recs = lists(&model, &RecommendRequest::top(3));
-        assert_eq!(recs.len(), USERS as usize, "{}", model.kind());
+        // The silent user has no history: only non-personal models list it.
+        let served = USERS as usize - usize::from(model.needs_history());
+        assert_eq!(recs.len(), served, "{}", model.kind());
         for list in recs.iter() {
             assert!(list.items.len() <= 3, "{}", model.kind());
             let seen = matrix.row(list.user).0;
@@ -117,13 +121,15 @@ fn recommendations_leave_out_seen_items_and_respect_n() {
 #[test]
 fn personal_models_recommend_the_held_out_item_of_the_users_own_parity() {
     for model in models() {
-        // Popularity and session popularity are not personal; sequential rules and the
-        // Markov chain score what followed the last item, and in this log nothing
-        // follows a user's last (highest) item.
-        if matches!(
-            model.kind(),
-            ModelKind::Popularity | ModelKind::Spop | ModelKind::Sr | ModelKind::Markov
-        ) {
+        // Session popularity is not personal; sequential rules and the Markov chain score
+        // what followed the last item, and in this log nothing follows a user's last
+        // (highest) item.
+        if !model.needs_history()
+            || matches!(
+                model.kind(),
+                ModelKind::Recent | ModelKind::Spop | ModelKind::Sr | ModelKind::Markov
+            )
+        {
             continue;
         }
         let recs = lists(&model, &RecommendRequest::top(1));
@@ -191,20 +197,81 @@ fn save_and_load_round_trip_and_refuse_other_id_maps() {
     }
 }
 
+/// A user without history gets no list from a personal model (its scores would be
+/// uninformative and top-N would return items in id order), and the non-personal
+/// models' list (popularity) from their own ranking; no model panics on a user outside
+/// its user space.
 #[test]
-fn users_without_history_or_outside_the_model_get_lists_without_panicking() {
+fn users_without_history_get_no_arbitrary_list() {
     let (_, matrix) = checkerboard();
     // A history matrix with one more user than the models were fitted on.
     let wider = UserItemMatrix::from_triples(USERS as usize + 1, ITEMS as usize, []).unwrap();
+    let in_id_order: Vec<ItemId> = (0..3).map(ItemId).collect();
+    let request = RecommendRequest::top(3);
     for model in models() {
-        let recs = recommend(&model, &matrix, &[SILENT_USER], &RecommendRequest::top(3)).unwrap();
-        assert_eq!(recs.len(), 1);
-        if model.kind() == ModelKind::Popularity {
-            assert_eq!(recs.get(0).items.len(), 3, "popularity serves everyone");
+        let kind = model.kind();
+        let recs = recommend(&model, &matrix, &[SILENT_USER], &request).unwrap();
+        if let Some(list) = recs.find(SILENT_USER) {
+            assert!(!model.needs_history(), "{kind} gave a list without history");
+            assert_ne!(list.items, in_id_order.as_slice(), "{kind}");
+            assert_eq!(list.items.len(), 3, "{kind} serves everyone");
+            let (Model::Popularity(p) | Model::PopularityRecent(p)) = &model else {
+                panic!("{kind} is not a popularity model");
+            };
+            let ranked: Vec<ItemId> = p.ranked().iter().take(3).map(|r| r.0).collect();
+            assert_eq!(list.items, ranked.as_slice(), "{kind}");
+        } else {
+            assert!(model.needs_history(), "{kind} served nobody");
         }
         let outside = UserId(USERS);
-        let recs = recommend(&model, &wider, &[outside], &RecommendRequest::top(3)).unwrap();
-        assert_eq!(recs.get(0).user, outside, "{}", model.kind());
+        let recs = recommend(&model, &wider, &[outside], &request).unwrap();
+        assert_eq!(
+            recs.find(outside).is_some(),
+            !model.needs_history(),
+            "{kind}"
+        );
+    }
+}
+
+/// With a popularity fallback, users without history get popularity's list from a
+/// personal model, and users with history keep the model's own list.
+#[test]
+fn the_popularity_fallback_serves_users_without_history() {
+    let (_, matrix) = checkerboard();
+    let models = models();
+    let popularity = models
+        .iter()
+        .find(|m| m.kind() == ModelKind::Popularity)
+        .unwrap();
+    let request = RecommendRequest::top(3);
+    let users = all_users();
+    for model in models.iter().filter(|m| m.needs_history()) {
+        let mut lists = Recommendations::new();
+        clickrec_core::recommend_blocks_with_fallback(
+            model,
+            Some(popularity),
+            &matrix,
+            &users,
+            &request,
+            |block| lists.append(block),
+        )
+        .unwrap();
+        let own = recommend(model, &matrix, &users, &request).unwrap();
+        let popular = recommend(popularity, &matrix, &users, &request).unwrap();
+        assert_eq!(lists.len(), users.len(), "{}", model.kind());
+        for list in lists.iter() {
+            let expected = if list.user == SILENT_USER {
+                popular.find(list.user)
+            } else {
+                own.find(list.user)
+            };
+            assert_eq!(
+                Some(list.items),
+                expected.map(|l| l.items),
+                "{}",
+                model.kind()
+            );
+        }
     }
 }
 

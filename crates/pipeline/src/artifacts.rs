@@ -90,6 +90,20 @@ pub(crate) fn read_test_set(path: &Path) -> Result<TestSet, PipelineError> {
     Ok(read_json(path, "test set")?)
 }
 
+/// The measured leakage of the test split, from `split.json`.
+pub(crate) fn read_leakage(dir: &Path) -> Result<clickrec_core::Leakage, PipelineError> {
+    #[derive(serde::Deserialize)]
+    struct Part {
+        leakage: clickrec_core::Leakage,
+    }
+    #[derive(serde::Deserialize)]
+    struct Report {
+        test: Part,
+    }
+    let report: Report = read_json(&dir.join(SPLIT_REPORT_FILE), "split report")?;
+    Ok(report.test.leakage)
+}
+
 /// Loads a saved model of this run directory, checking it matches the run's id maps.
 pub fn load_model(dir: &Path, ids: &IdMaps, kind: ModelKind) -> Result<Model, PipelineError> {
     Ok(Model::load(

@@ -85,6 +85,31 @@ impl RecsFormat {
     }
 }
 
+/// What users without train history get from models that need history.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fallback {
+    /// No list (the evaluator counts them as users without a list).
+    #[default]
+    None,
+    /// The popularity model's list (needs `[models.popularity]`).
+    Popularity,
+}
+
+impl Fallback {
+    /// For the report: what such users got.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Fallback::None => {
+                "no list from models that need history (counted as users without a list; recommend.fallback = \"none\")"
+            }
+            Fallback::Popularity => {
+                "the popularity list from models that need history (recommend.fallback = \"popularity\")"
+            }
+        }
+    }
+}
+
 /// `[recommend]`: the top-N lists written to `recs/<model>.<format>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -97,6 +122,8 @@ pub struct RecommendConfig {
     pub exclude_seen: bool,
     /// Default `parquet`.
     pub format: RecsFormat,
+    /// Users without train history: no list (default) or the popularity list.
+    pub fallback: Fallback,
 }
 
 impl Default for RecommendConfig {
@@ -106,6 +133,7 @@ impl Default for RecommendConfig {
             users: RecommendUsers::Test,
             exclude_seen: true,
             format: RecsFormat::Parquet,
+            fallback: Fallback::None,
         }
     }
 }
@@ -314,6 +342,14 @@ impl PipelineConfig {
                     "{} is smaller than the largest evaluate.ks ({k}): lists would be cut short",
                     self.recommend.n
                 ),
+            ));
+        }
+        if self.recommend.fallback == Fallback::Popularity
+            && !models.iter().any(|m| m.kind() == ModelKind::Popularity)
+        {
+            return Err(invalid(
+                "recommend.fallback",
+                "\"popularity\" needs a [models.popularity] table".into(),
             ));
         }
         let segment = match &self.segment {

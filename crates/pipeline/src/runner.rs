@@ -219,7 +219,7 @@ pub fn run(
                     stages::ingest::run(plan, bar.as_ref())
                 }
                 Stage::Prep => stages::prep::run(dir, &plan.prep),
-                Stage::Split => stages::split::run(dir, &plan.split),
+                Stage::Split => stages::split::run(dir, &plan.split, &plan.prep),
                 Stage::Matrix => stages::matrix::run(dir, plan.prep.weights()),
                 Stage::Train => stages::train::run(plan, bars),
                 Stage::Segment => stages::segment::run(plan),

@@ -153,8 +153,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("prepare: {:.1?}\n{}", t.elapsed(), prepared.report);
 
     let t = Instant::now();
-    let out = split(&prepared.log, &prepared.sessions, &split_config)?;
-    println!("split: {:.1?}\n{}", t.elapsed(), out.report);
+    let filters = prep.train_filters();
+    let out = split(&prepared.log, &prepared.sessions, &split_config, &filters)?;
+    println!(
+        "split (with the learned filters on train): {:.1?}\n{}",
+        t.elapsed(),
+        out.report
+    );
     drop(prepared);
 
     let t = Instant::now();

@@ -13,6 +13,7 @@ use crate::kcore::{KCoreConfig, KCoreParams};
 use crate::min_events::{MinEventsConfig, MinEventsParams};
 use crate::outliers::{OutlierConfig, OutlierParams};
 use crate::session::SessionConfig;
+use crate::split::TrainFilters;
 use crate::weights::{CheckedWeights, WeightsConfig};
 use crate::window::{TimeWindow, WindowConfig};
 
@@ -49,7 +50,9 @@ pub(crate) fn positive(
     NonZeroU32::new(value).ok_or_else(|| config_error(key, expected, value))
 }
 
-/// The `[prep]` table: one sub-table per step, in the order the steps run.
+/// The `[prep]` table: one sub-table per step, in the order the steps run. Window and
+/// dedup clean rows of the whole log ([`crate::prepare`]); outlier users, min events and
+/// k-core learn from the data, so they run on train only ([`crate::split`]).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PrepConfig {
@@ -119,6 +122,15 @@ impl CheckedPrep {
     }
     pub fn kcore(&self) -> Option<&KCoreParams> {
         self.kcore.as_ref()
+    }
+    /// The steps that learn from the data (outlier users, min events, k-core): they run
+    /// inside [`crate::split`], on train only.
+    pub fn train_filters(&self) -> TrainFilters {
+        TrainFilters {
+            outlier_users: self.outlier_users,
+            min_events: self.min_events,
+            kcore: self.kcore,
+        }
     }
     pub fn session_gap_s(&self) -> NonZeroU32 {
         self.session_gap_s

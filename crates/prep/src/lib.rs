@@ -27,7 +27,8 @@
 //!
 //! let prep: PrepConfig = toml::from_str("[session]\ngap_s = 1800")?;
 //! let prepared = prepare(log, &prep.check()?)?;
-//! let out = split(&prepared.log, &prepared.sessions, &SplitConfig::default().check()?)?;
+//! let filters = prep.check()?.train_filters();
+//! let out = split(&prepared.log, &prepared.sessions, &SplitConfig::default().check()?, &filters)?;
 //! assert_eq!(out.test.users(), &[UserId(0)]);
 //! assert_eq!(out.test.get(0).targets, &[ItemId(1)]);
 //!
@@ -61,8 +62,9 @@ pub use report::{
 };
 pub use session::{SessionConfig, sessionize};
 pub use split::{
-    CheckedSplit, LeakageError, SplitConfig, SplitError, SplitKind, SplitOutput, SplitPartReport,
-    SplitReport, SplitRule, ValidationSplit, check_leakage, split,
+    CheckedSplit, FilterStepReport, LeakageError, SplitConfig, SplitError, SplitKind, SplitOutput,
+    SplitPartReport, SplitReport, SplitRule, SplitSpec, TrainFilters, ValidationSplit,
+    check_leakage, split,
 };
 pub use weights::{CheckedWeights, WeightsConfig, build_matrix};
 pub use window::{TimeWindow, WindowConfig, filter_time_window};

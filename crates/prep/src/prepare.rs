@@ -5,9 +5,6 @@ use thiserror::Error;
 
 use crate::config::CheckedPrep;
 use crate::dedup::dedup;
-use crate::kcore::k_core;
-use crate::min_events::filter_min_events;
-use crate::outliers::remove_outlier_users;
 use crate::report::{LogStats, PrepReport, StepDetails, StepReport};
 use crate::session::sessionize;
 use crate::window::filter_time_window;
@@ -30,10 +27,12 @@ pub struct Prepared {
     pub report: PrepReport,
 }
 
-/// Runs the enabled steps in this order: time window (cheapest, and it keeps later
-/// steps from looking outside the window), dedup, outlier users (before the count
-/// filters, so crawlers do not keep items alive), min events, k-core, sessionize.
-/// Each step filters the columns in place, so the log is never copied whole.
+/// Runs the row-level cleaning of the whole log: time window (cheapest, and it keeps
+/// later steps from looking outside the window), dedup, then sessionize. The steps that
+/// learn from the data (outlier users, min events, k-core) run after the split, on
+/// train only ([`crate::split`] with [`CheckedPrep::train_filters`]), so held-out
+/// events never decide which users and items survive. Each step filters the columns in
+/// place, so the log is never copied whole.
 pub fn prepare(log: EventLog, config: &CheckedPrep) -> Result<Prepared, PrepError> {
     let input = LogStats::of(&log);
     let mut stats = input;
@@ -53,21 +52,6 @@ pub fn prepare(log: EventLog, config: &CheckedPrep) -> Result<Prepared, PrepErro
         let (out, d) = dedup(log, params);
         log = out;
         record(&log, StepDetails::Dedup(d), &mut steps);
-    }
-    if let Some(params) = config.outlier_users() {
-        let (out, d) = remove_outlier_users(log, params);
-        log = out;
-        record(&log, StepDetails::OutlierUsers(d), &mut steps);
-    }
-    if let Some(params) = config.min_events() {
-        let (out, d) = filter_min_events(log, params);
-        log = out;
-        record(&log, StepDetails::MinEvents(d), &mut steps);
-    }
-    if let Some(params) = config.kcore() {
-        let (out, d) = k_core(log, params);
-        log = out;
-        record(&log, StepDetails::KCore(d), &mut steps);
     }
     let (sessions, d) = sessionize(&log, config.session_gap_s())?;
     // Sessionizing changes no row: the sizes carry over without a recount.

@@ -25,6 +25,10 @@ impl Recommender for FixedSparse {
     fn n_items(&self) -> usize {
         6
     }
+    /// The same scores for everyone, history or not.
+    fn needs_history(&self) -> bool {
+        false
+    }
     fn score_block(&self, _: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
         for list in out.sparse() {
             list.extend([(ItemId(0), 3.0), (ItemId(3), 2.0), (ItemId(4), 1.0)]);
@@ -39,6 +43,10 @@ struct ByItem;
 impl Recommender for ByItem {
     fn n_items(&self) -> usize {
         6
+    }
+    /// The same scores for everyone, history or not.
+    fn needs_history(&self) -> bool {
+        false
     }
     fn score_block(&self, _: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
         for row in out.dense().chunks_mut(6) {

@@ -119,6 +119,11 @@ impl SegmentPopular {
 }
 
 impl Recommender for SegmentPopular {
+    /// Users without a segment get the global popular list: everyone is served.
+    fn needs_history(&self) -> bool {
+        false
+    }
+
     fn n_items(&self) -> usize {
         self.n_items
     }

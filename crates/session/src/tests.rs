@@ -391,7 +391,14 @@ proptest! {
         };
         let n_items = N_ITEMS as usize;
         let model = params.check().unwrap().fit(train(&sessions, n_items));
-        let history = UserItemMatrix::from_triples(sessions.len(), n_items, []).unwrap();
+        let history = UserItemMatrix::from_triples(
+            sessions.len(),
+            n_items,
+            sessions.iter().enumerate().flat_map(|(u, s)| {
+                s.iter().map(move |&(i, _)| (UserId(u as u32), ItemId(i), 1.0))
+            }),
+        )
+        .unwrap();
         let users: Vec<UserId> = (0..sessions.len() as u32).map(UserId).collect();
         let mut request = RecommendRequest::top(5);
         request.exclude_seen = false;

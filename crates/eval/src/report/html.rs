@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::bootstrap::percent;
-use crate::metric::{Metric, Segment, Variant};
+use crate::metric::{Metric, Segment};
 
 use super::Report;
 use super::svg::{
@@ -107,10 +107,11 @@ fn charts(report: &Report) -> String {
                 points: ks
                     .iter()
                     .map(|&k| {
-                        m.estimate(Variant::All, metric, k).map(|e| CurvePoint {
-                            mean: e.mean,
-                            ci: e.ci_low.zip(e.ci_high),
-                        })
+                        m.estimate(report.headline_variant, metric, k)
+                            .map(|e| CurvePoint {
+                                mean: e.mean,
+                                ci: e.ci_low.zip(e.ci_high),
+                            })
                     })
                     .collect(),
             })
@@ -134,7 +135,9 @@ fn charts(report: &Report) -> String {
     let groups: Vec<(String, Option<String>)> = Segment::ACTIVITY
         .iter()
         .map(|&s| {
-            let users = reference.map_or(0, |m| m.variant(Variant::All).segments[s.index()].users);
+            let users = reference.map_or(0, |m| {
+                m.variant(report.headline_variant).segments[s.index()].users
+            });
             (
                 s.label().to_owned(),
                 Some(format!("{} users", thousands(users))),
@@ -153,7 +156,7 @@ fn charts(report: &Report) -> String {
                 values: Segment::ACTIVITY
                     .iter()
                     .map(|&s| {
-                        m.variant(Variant::All).segments[s.index()]
+                        m.variant(report.headline_variant).segments[s.index()]
                             .at_k
                             .get(ki)
                             .map(|v| *v.metrics.get(metric))
@@ -184,7 +187,11 @@ fn charts(report: &Report) -> String {
         .iter()
         .enumerate()
         .map(|(i, m)| {
-            let at = m.variant(Variant::All).at_k.iter().find(|a| a.k == k);
+            let at = m
+                .variant(report.headline_variant)
+                .at_k
+                .iter()
+                .find(|a| a.k == k);
             PopularityBar {
                 name: &m.name,
                 colour: i,

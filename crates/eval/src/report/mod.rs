@@ -11,11 +11,11 @@ mod terminal;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use clickrec_core::TestSetCounts;
+use clickrec_core::{Leakage, TestSetCounts};
 use serde::{Deserialize, Serialize};
 
 use crate::bootstrap::{
-    Estimate, PairedComparison, interval, paired_from_draws_raw, resample_means,
+    Estimate, PairedComparison, holm, interval, paired_from_draws_raw, resample_means,
 };
 use crate::config::{CheckedEval, headline_k};
 use crate::error::EvalError;
@@ -25,7 +25,7 @@ use crate::next_item::{NextItemReport, NextItemSummary};
 
 /// How the lists were made and the test set was cut, as the caller describes it; the
 /// report prints it next to the numbers.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Protocol {
     /// The split, in words (e.g. "last session per user, 30 min gap").
     pub split: String,
@@ -33,6 +33,18 @@ pub struct Protocol {
     pub exclude_seen: bool,
     /// Length of the lists as produced.
     pub n_recommended: usize,
+    /// How much of train comes after test users' first test events, when the caller
+    /// measured it (the split stage does).
+    #[serde(default)]
+    pub leakage: Option<Leakage>,
+    /// What users without train history got from models that need it, in words (e.g.
+    /// "no list" or "the popularity list"), when the caller knows.
+    #[serde(default)]
+    pub without_history: Option<String>,
+    /// Names of the lists that are simple baselines (popularity, recent popularity, the
+    /// user's recent items); the headline table marks the best of them.
+    #[serde(default)]
+    pub baselines: Vec<String>,
 }
 
 /// The evaluation settings, echoed in the report.
@@ -98,7 +110,7 @@ pub struct ModelReport {
     pub ignored_lists: u64,
     /// Whether intervals and comparisons were computed for this model.
     pub bootstrapped: bool,
-    /// The four variants, main one first.
+    /// The five variants, main one first.
     pub variants: Vec<VariantReport>,
     /// The next-item protocol's results, when it ran for this model.
     pub next_item: Option<NextItemReport>,
@@ -160,11 +172,29 @@ struct Draws {
     slots: usize,
 }
 
+/// How the kept targets divide under the user's train row: new to the user, or
+/// "repeat" targets the user already had (only lists that allow seen items can hit them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct TargetKinds {
+    pub new_to_user: u64,
+    pub repeat: u64,
+}
+
 /// Everything the evaluator found; see the module docs. Serialize it for `metrics.json`.
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
     pub protocol: Protocol,
     pub settings: Settings,
+    /// The variant headline tables show: new-to-user targets when the lists leave out
+    /// seen items, all targets otherwise.
+    pub headline_variant: Variant,
+    /// Targets new to their user vs. repeat targets.
+    pub target_kinds: TargetKinds,
+    /// The simple baseline with the best Recall at the headline K in the headline
+    /// variant, if the report has any.
+    pub best_baseline: Option<String>,
+    /// Which comparisons the Holm–Bonferroni correction covers, in words.
+    pub comparison_family: String,
     /// Items of the train matrix (the denominator of coverage).
     pub catalogue_items: usize,
     /// Test users, cold users, kept and dropped targets, users without targets.
@@ -172,8 +202,8 @@ pub struct Report {
     /// Evaluated and skipped users per variant.
     pub variants: Vec<VariantCounts>,
     pub models: Vec<ModelReport>,
-    /// Every pair of bootstrapped models on Recall and NDCG at every K, all targets / all
-    /// items.
+    /// Every pair of bootstrapped models on Recall and NDCG at every K, in the headline
+    /// variant; those at the headline K form the Holm–Bonferroni family.
     pub comparisons: Vec<PairedComparison>,
     /// Training loss per iteration, by model name (as given).
     pub training_loss: BTreeMap<String, Vec<f64>>,
@@ -269,6 +299,8 @@ pub fn build_report(
         width,
         slots,
     };
+    let headline_variant = Variant::headline(protocol.exclude_seen);
+    let headline_k = config.headline_k();
     let mut comparisons = Vec::new();
     for i in 0..models.len() {
         for j in i + 1..models.len() {
@@ -281,7 +313,7 @@ pub fn build_report(
                         &model_reports,
                         &draws,
                         (i, j),
-                        (metric, k, Variant::All),
+                        (metric, k, headline_variant),
                         config.confidence(),
                     ) {
                         comparisons.push(c);
@@ -289,6 +321,34 @@ pub fn build_report(
                 }
             }
         }
+    }
+    let mut family: Vec<&mut PairedComparison> = comparisons
+        .iter_mut()
+        .filter(|c| c.k == headline_k)
+        .collect();
+    let family_size = family.iter().filter(|c| c.p_value.is_some()).count();
+    holm(&mut family);
+    let comparison_family = format!(
+        "every pair of models on Recall@{headline_k} and NDCG@{headline_k} ({}): {family_size} tests, Holm–Bonferroni at α = {:.3}; comparisons at other K are uncorrected",
+        headline_variant.label(),
+        1.0 - config.confidence()
+    );
+    let best_baseline = protocol
+        .baselines
+        .iter()
+        .filter_map(|name| {
+            let m = model_reports.iter().find(|m| &m.name == name)?;
+            let recall = m
+                .estimate(headline_variant, Metric::Recall, headline_k)?
+                .mean;
+            Some((name.clone(), recall))
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(name, _)| name);
+    if protocol.baselines.is_empty() {
+        warnings.push(
+            "no simple baseline (popularity, popularity_recent, recent) among the lists: nothing shows how much better than trivial the models are".into(),
+        );
     }
 
     let variants = Variant::ALL
@@ -307,6 +367,10 @@ pub fn build_report(
         })
         .collect();
     Report {
+        headline_variant,
+        target_kinds: target_kinds(data),
+        best_baseline,
+        comparison_family,
         protocol,
         settings: Settings {
             ks: config.ks().to_vec(),
@@ -330,6 +394,26 @@ pub fn build_report(
         warnings,
         draws: Some(Arc::new(draws)),
     }
+}
+
+/// Kept targets new to their user, and repeat targets (in the user's train row).
+fn target_kinds(data: &EvalData) -> TargetKinds {
+    let mut kinds = TargetKinds::default();
+    for tu in data.test.iter() {
+        let row: &[u32] = if (tu.user.0 as usize) < data.train.n_users() {
+            data.train.row(tu.user).0
+        } else {
+            &[]
+        };
+        let repeat = tu
+            .targets
+            .iter()
+            .filter(|t| row.binary_search(&t.0).is_ok())
+            .count() as u64;
+        kinds.repeat += repeat;
+        kinds.new_to_user += tu.targets.len() as u64 - repeat;
+    }
+    kinds
 }
 
 fn model_report(

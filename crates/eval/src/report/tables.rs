@@ -86,20 +86,24 @@ fn yes_no(b: bool) -> &'static str {
 
 pub(crate) fn sections(report: &Report) -> Vec<Section> {
     let mut out = vec![summary(report), protocol(report), counts(report)];
+    out.push(results(report, report.headline_variant));
     for variant in Variant::ALL {
-        out.push(results(report, variant));
+        if variant != report.headline_variant {
+            out.push(results(report, variant));
+        }
     }
+    let label = report.headline_variant.label();
     out.push(breakdown(
         report,
         "activity",
-        "Breakdown by train activity (all targets / all items)",
+        &format!("Breakdown by train activity ({label})"),
         &Segment::ACTIVITY,
         "Train events",
     ));
     out.push(breakdown(
         report,
         "coldness",
-        "Breakdown cold vs warm users (all targets / all items)",
+        &format!("Breakdown cold vs warm users ({label}); cold users have no train events and are evaluated apart here"),
         &Segment::COLDNESS,
         "Users",
     ));
@@ -126,21 +130,26 @@ fn summary(report: &Report) -> Section {
     let k = report.headline_k();
     let mut s = Section::new("summary", format!("Summary at K = {k}"));
     s.anchor = Anchor::Charts;
-    let main = report.variants.first().map_or(0, |v| v.evaluated_users);
+    let headline = report.headline_variant;
+    let main = report.variants[headline.index()].evaluated_users;
     s.paragraphs.push(format!(
-        "{} models on {} evaluated test users (all targets / all items); intervals are {} bootstrap intervals over users.",
+        "{} models on {} evaluated test users ({}); intervals are {} bootstrap intervals over users.",
         report.models.len(),
         thousands(main),
+        headline.label(),
         percent(report.settings.confidence)
     ));
+    s.paragraphs.extend(leakage_note(report));
+    s.paragraphs.push(baseline_note(report));
     for m in &report.models {
         let part = |metric: Metric| {
-            m.estimate(Variant::All, metric, k)
+            m.estimate(headline, metric, k)
                 .map_or("–".into(), |e| format!("{metric}@{k} {}", estimate(&e)))
         };
         s.bullets.push(format!(
-            "{}: {}; {}; {}",
+            "{}{}: {}; {}; {}",
             m.name,
+            baseline_mark(report, &m.name),
             part(Metric::Recall),
             part(Metric::Ndcg),
             part(Metric::HitRate)
@@ -154,15 +163,74 @@ fn summary(report: &Report) -> Section {
     s
 }
 
+/// What the split lets models learn from the future, in one paragraph (when measured).
+pub(crate) fn leakage_note(report: &Report) -> Option<String> {
+    let l = report.protocol.leakage?;
+    Some(if l.test_users_with_future_train_events == 0 {
+        format!(
+            "Leak-free split: no train event is at or after any of the {} test users' first test event.",
+            thousands(l.test_users)
+        )
+    } else {
+        format!(
+            "This split trains on other users' later events: on average {:.2}% of all train events (max {:.2}%) are at or after a test user's first test event, for {} of {} test users. Scores may be inflated by that future; a session_cutoff split has none.",
+            100.0 * l.future_train_events_share_mean,
+            100.0 * l.future_train_events_share_max,
+            thousands(l.test_users_with_future_train_events),
+            thousands(l.test_users)
+        )
+    })
+}
+
+/// Which list is the best simple baseline, in one sentence.
+pub(crate) fn baseline_note(report: &Report) -> String {
+    match &report.best_baseline {
+        Some(name) => format!(
+            "Best simple baseline at K = {} (Recall, {}): {name} (marked *baseline*; simple baselines here: {}).",
+            report.headline_k(),
+            report.headline_variant.label(),
+            report.protocol.baselines.join(", ")
+        ),
+        None => "No simple baseline (popularity, popularity_recent, recent) was evaluated.".into(),
+    }
+}
+
+/// " (best baseline)" / " (baseline)" after a model name in headline tables.
+pub(crate) fn baseline_mark(report: &Report, name: &str) -> &'static str {
+    if report.best_baseline.as_deref() == Some(name) {
+        " (best baseline)"
+    } else if report.protocol.baselines.iter().any(|b| b == name) {
+        " (baseline)"
+    } else {
+        ""
+    }
+}
+
 fn protocol(report: &Report) -> Section {
     let p = &report.protocol;
     let st = &report.settings;
     let mut s = Section::new("protocol", "Protocol");
+    let kinds = &report.target_kinds;
+    s.paragraphs.extend(leakage_note(report));
     s.bullets = vec![
         format!("Split: {}", p.split),
         format!(
-            "Items seen in train excluded from the lists: {}",
-            yes_no(p.exclude_seen)
+            "Items seen in train excluded from the lists: {}; headline variant: {} ({} targets new to their user, {} repeat targets seen in train{})",
+            yes_no(p.exclude_seen),
+            report.headline_variant.label(),
+            thousands(kinds.new_to_user),
+            thousands(kinds.repeat),
+            if p.exclude_seen {
+                ", which these lists cannot hit: see the repeat variant"
+            } else {
+                ""
+            }
+        ),
+        format!(
+            "Users without train history: {}",
+            p.without_history
+                .as_deref()
+                .unwrap_or("as each list gives them")
         ),
         format!("List length: {}", p.n_recommended),
         format!(
@@ -276,9 +344,15 @@ fn results(report: &Report, variant: Variant) -> Section {
         Variant::Conversion => "results-conversion",
         Variant::NewItems => "results-new-items",
         Variant::ConversionNewItems => "results-conversion-new-items",
+        Variant::Repeat => "results-repeat",
         Variant::NextItem => "results-next-item",
     };
-    let mut s = Section::new(id, format!("Results: {}", variant.label()));
+    let headline = if variant == report.headline_variant {
+        " (headline)"
+    } else {
+        ""
+    };
+    let mut s = Section::new(id, format!("Results: {}{headline}", variant.label()));
     let counts = &report.variants[variant.index()];
     s.paragraphs.push(format!(
         "{} evaluated users, {} skipped (empty target set). Recall, NDCG, HitRate and MRR with {} intervals in parentheses.",
@@ -296,7 +370,8 @@ fn results(report: &Report, variant: Variant) -> Section {
     let mut rows = Vec::new();
     for m in &report.models {
         for a in &m.variant(variant).at_k {
-            let mut row = vec![m.name.clone(), a.k.to_string()];
+            let name = format!("{}{}", m.name, baseline_mark(report, &m.name));
+            let mut row = vec![name, a.k.to_string()];
             row.extend(Metric::ALL.iter().map(|&metric| {
                 let e = a.metrics.get(metric);
                 if Metric::MAIN.contains(&metric) {
@@ -345,7 +420,7 @@ fn breakdown(
     let mut rows = Vec::new();
     for m in &report.models {
         for &segment in segments {
-            let summary = &m.variant(Variant::All).segments[segment.index()];
+            let summary = &m.variant(report.headline_variant).segments[segment.index()];
             let mut row = vec![
                 m.name.clone(),
                 segment.label().to_owned(),
@@ -374,7 +449,7 @@ fn breakdown(
 fn comparisons(report: &Report) -> Section {
     let mut s = Section::new(
         "comparisons",
-        "Paired comparisons (all targets / all items)",
+        format!("Paired comparisons ({})", report.headline_variant.label()),
     );
     if report.comparisons.is_empty() {
         s.paragraphs.push(
@@ -383,8 +458,9 @@ fn comparisons(report: &Report) -> Section {
         return s;
     }
     s.paragraphs.push(format!(
-        "Each pair of models on the same users: the difference of the means and its {} paired-bootstrap interval; \"does not differ significantly\" when the interval contains 0. P(≤0) is the share of resamples in which the first model did not do better.",
-        percent(report.settings.confidence)
+        "Each pair of models on the same users: the difference of the means and its raw {} paired-bootstrap interval, and a two-sided bootstrap p-value. Verdicts are corrected for multiple comparisons over the family of {}. P(≤0) is the share of resamples in which the first model did not do better.",
+        percent(report.settings.confidence),
+        report.comparison_family
     ));
     s.bullets = report
         .comparisons
@@ -408,6 +484,9 @@ fn comparison_table(comparisons: &[PairedComparison]) -> Table {
             "CI low".into(),
             "CI high".into(),
             "P(A − B ≤ 0)".into(),
+            "p".into(),
+            "Holm p".into(),
+            "Verdict".into(),
         ],
         rows: comparisons
             .iter()
@@ -423,6 +502,9 @@ fn comparison_table(comparisons: &[PairedComparison]) -> Table {
                     c.ci_high.map_or("–".into(), num),
                     c.share_at_most_zero
                         .map_or("–".into(), |p| format!("{p:.3}")),
+                    c.p_value.map_or("–".into(), |p| format!("{p:.3}")),
+                    c.holm_p_value.map_or("–".into(), |p| format!("{p:.3}")),
+                    verdict(c),
                 ]
             })
             .collect(),
@@ -492,6 +574,21 @@ fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
     s
 }
 
+fn verdict(c: &crate::PairedComparison) -> String {
+    use crate::Verdict::*;
+    let word = |v| match v {
+        ABetter => format!("{} better", c.model_a),
+        BBetter => format!("{} better", c.model_b),
+        NoSignificantDifference => "no significant difference".to_owned(),
+        NotEstimated => "–".to_owned(),
+    };
+    match (c.holm_p_value, c.raw_verdict == c.verdict) {
+        (None, _) => format!("{} (uncorrected)", word(c.verdict)),
+        (Some(_), true) => word(c.verdict),
+        (Some(_), false) => format!("{} (raw: {})", word(c.verdict), word(c.raw_verdict)),
+    }
+}
+
 fn losses(report: &Report) -> Section {
     let mut s = Section::new("training-loss", "Training loss");
     let rows = report
@@ -541,7 +638,7 @@ fn definitions(report: &Report) -> Section {
         ),
         "Popularity pct.@K: per user the mean train-popularity percentile of its top-K items (percentile = 100 × share of the catalogue at most as popular; popularity = train users with the item; 100 = most popular), averaged over evaluated users with a non-empty list.".into(),
         "Seen share@K: per user the share of its top-K items already in its train history, averaged over evaluated users with a non-empty list.".into(),
-        "Variants: targets = all test items or conversions (cart/buy) only; items = all, or new to the user only (train items removed from targets and list, ranks renumbered). Users whose target set is empty in a variant are skipped there and counted.".into(),
+        "Variants: targets = all test items or conversions (cart/buy) only; items = all, or new to the user only (train items removed from targets and list, ranks renumbered); repeat = only targets the user had in train, the list as given (lists without seen items cannot hit them). Users whose target set is empty in a variant are skipped there and counted. With lists that leave out seen items the headline variant is \"new items only\".".into(),
     ];
     s
 }

@@ -3,10 +3,10 @@
 use std::fmt::Write;
 
 use crate::bootstrap::{Estimate, percent};
-use crate::metric::{Metric, Variant};
+use crate::metric::Metric;
 
 use super::Report;
-use super::tables::{num, thousands};
+use super::tables::{baseline_mark, baseline_note, leakage_note, num, thousands};
 
 fn cell(e: Option<Estimate>) -> String {
     match e {
@@ -22,10 +22,12 @@ fn cell(e: Option<Estimate>) -> String {
 
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
-    let main = &report.variants[Variant::All.index()];
+    let headline = report.headline_variant;
+    let main = &report.variants[headline.index()];
     let _ = writeln!(
         out,
-        "Evaluation (all targets / all items): {} users evaluated, {} skipped (no targets); {}",
+        "Evaluation ({}): {} users evaluated, {} skipped (no targets); {}",
+        headline.label(),
         thousands(main.evaluated_users),
         thousands(main.skipped_users),
         if report.settings.bootstrap_samples > 0 {
@@ -38,6 +40,10 @@ pub(crate) fn render(report: &Report) -> String {
             "no intervals".into()
         }
     );
+    if let Some(note) = leakage_note(report) {
+        let _ = writeln!(out, "{note}");
+    }
+    let _ = writeln!(out, "{}", baseline_note(report));
     for m in &report.models {
         let mut rows: Vec<Vec<String>> = vec![
             std::iter::once("K".to_owned())
@@ -50,7 +56,7 @@ pub(crate) fn render(report: &Report) -> String {
                     .chain(
                         Metric::MAIN
                             .iter()
-                            .map(|&metric| cell(m.estimate(Variant::All, metric, k))),
+                            .map(|&metric| cell(m.estimate(headline, metric, k))),
                     )
                     .collect(),
             );
@@ -60,8 +66,9 @@ pub(crate) fn render(report: &Report) -> String {
             .collect();
         let _ = writeln!(
             out,
-            "\n{}  (lists missing for {} test users; {} lists ignored)",
+            "\n{}{}  (lists missing for {} test users; {} lists ignored)",
             m.name,
+            baseline_mark(report, &m.name),
             thousands(m.users_without_recommendations),
             thousands(m.ignored_lists)
         );
@@ -82,15 +89,16 @@ pub(crate) fn render(report: &Report) -> String {
         }
     }
     let k = report.headline_k();
-    let headline: Vec<&str> = report
+    let family: Vec<&str> = report
         .comparisons
         .iter()
         .filter(|c| c.k == k)
         .map(|c| c.sentence.as_str())
         .collect();
-    if !headline.is_empty() {
+    if !family.is_empty() {
         out.push('\n');
-        for s in headline {
+        let _ = writeln!(out, "Comparisons: {}", report.comparison_family);
+        for s in family {
             let _ = writeln!(out, "{s}.");
         }
     }

@@ -363,3 +363,48 @@ fn items_outside_the_catalogue_are_errors() {
     let err = evaluate_model("bad", &lists(), &short, &config(&[5], 0)).unwrap_err();
     assert!(matches!(err, EvalError::Inconsistent(_)), "{err}");
 }
+
+/// Repeat targets (in the user's train row): u0 {3} (train {3, 4}), u1 {3} (train
+/// {1, 3}); u2's target 4 is new. u0's list has 3 at rank 1, u1's at rank 2:
+/// Recall@1 = (1 + 0) / 2, Recall@2 = 1, MRR@2 = (1 + 1/2) / 2.
+#[test]
+fn repeat_variant_counts_only_targets_seen_in_train() {
+    let c = case();
+    let e = evaluate(&c, &lists());
+    let v = e.variant(Variant::Repeat);
+    assert_eq!(v.evaluated_users, 2);
+    close(e.value(Variant::Repeat, Metric::Recall, 1).unwrap(), 0.5);
+    close(e.value(Variant::Repeat, Metric::Recall, 2).unwrap(), 1.0);
+    close(e.value(Variant::Repeat, Metric::Mrr, 2).unwrap(), 0.75);
+    assert_eq!(Variant::headline(true), Variant::NewItems);
+    assert_eq!(Variant::headline(false), Variant::All);
+
+    let data = EvalData {
+        test: &c.test,
+        train: &c.train,
+        train_events_per_user: &c.events,
+    };
+    let report = crate::build_report(
+        crate::Protocol {
+            exclude_seen: true,
+            baselines: vec!["hand".into()],
+            ..crate::Protocol::default()
+        },
+        &data,
+        &[e],
+        &Default::default(),
+        &config(&[1, 2, 5], 0),
+    );
+    // Targets: u0 {1, 3, 5} (3 repeat), u1 {3} (repeat), u2 {4}: 3 new, 2 repeat.
+    assert_eq!(
+        (report.target_kinds.new_to_user, report.target_kinds.repeat),
+        (3, 2)
+    );
+    assert_eq!(report.headline_variant, Variant::NewItems);
+    assert_eq!(report.best_baseline.as_deref(), Some("hand"));
+    assert!(
+        report
+            .markdown()
+            .contains("Results: all targets / new items only (headline)")
+    );
+}

@@ -157,6 +157,7 @@ fn reference(x: &Instance, b: &Built, variant: Variant) -> Reference {
             .iter()
             .map(|t| t.0)
             .filter(|t| !(variant.new_items_only() && seen.contains(t)))
+            .filter(|t| variant != Variant::Repeat || seen.contains(t))
             .collect();
         if targets.is_empty() {
             r.skipped += 1;

@@ -31,6 +31,7 @@ pub(crate) fn sample_report() -> Report {
             split: "last session per user (30 min gap)".into(),
             exclude_seen: true,
             n_recommended: 20,
+            ..Protocol::default()
         },
         &data,
         &models,
@@ -148,7 +149,11 @@ fn json_holds_every_number_with_k_variant_and_interval() {
     assert_eq!(json["settings"]["ks"], serde_json::json!([5, 10, 20, 50]));
     assert_eq!(json["settings"]["bootstrap_samples"], 200);
     assert!(json["test_set"]["dropped_targets"].is_u64());
-    assert_eq!(json["variants"].as_array().unwrap().len(), 4);
+    assert_eq!(json["variants"].as_array().unwrap().len(), 5);
+    assert_eq!(json["variants"][4]["variant"], "repeat");
+    assert_eq!(json["headline_variant"], "new_items");
+    assert!(json["target_kinds"]["repeat"].is_u64());
+    assert!(json["comparisons"][0]["p_value"].is_f64());
     assert_eq!(json["variants"][1]["variant"], "conversion");
     let model = &json["models"][0];
     assert!(model["users_without_recommendations"].is_u64());
@@ -201,6 +206,8 @@ fn markdown_has_tables_per_variant_breakdowns_and_sentences() {
         "## Results: conversion targets / all items",
         "## Results: all targets / new items only",
         "## Results: conversion targets / new items only",
+        "## Results: repeat targets (seen in train) / all items",
+        "## Results: all targets / new items only (headline)",
         "## Breakdown by train activity",
         "## Breakdown cold vs warm",
         "## Paired comparisons",
@@ -209,7 +216,13 @@ fn markdown_has_tables_per_variant_breakdowns_and_sentences() {
         assert!(md.contains(heading), "{heading}");
     }
     assert!(md.contains("| Model | K | Recall | CappedRecall |"));
-    assert!(md.contains("on Recall@20 by ") || md.contains("on Recall@20 (difference"));
+    // Lists without seen items: the headline counts new targets only.
+    assert!(
+        md.contains("on Recall@20 (all targets / new items only)"),
+        "{md}"
+    );
+    assert!(md.contains("Holm–Bonferroni"), "{md}");
+    assert!(md.contains("Holm-adjusted p = "), "{md}");
     assert!(md.contains("(95% CI "));
 }
 

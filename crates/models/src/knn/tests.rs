@@ -309,19 +309,22 @@ fn neighbours_and_similar_items_by_hand() {
     ));
 }
 
-/// Recommendations for the users of `history` with seen items kept, as `(item, score)`.
+/// Recommendations for the users of `history` with seen items kept, as `(item, score)`;
+/// empty for a user without a list (no history).
 fn scored(model: &ItemKnn, history: &UserItemMatrix, users: &[u32]) -> Vec<Vec<(u32, f32)>> {
     let mut request = RecommendRequest::top(10);
     request.exclude_seen = false;
-    let users: Vec<UserId> = users.iter().map(|&u| UserId(u)).collect();
-    let recs = recommend(model, history, &users, &request).unwrap();
-    recs.iter()
-        .map(|l| {
-            l.items
-                .iter()
-                .map(|i| i.0)
-                .zip(l.scores.iter().copied())
-                .collect()
+    let ids: Vec<UserId> = users.iter().map(|&u| UserId(u)).collect();
+    let recs = recommend(model, history, &ids, &request).unwrap();
+    ids.iter()
+        .map(|&u| {
+            recs.find(u).map_or_else(Vec::new, |l| {
+                l.items
+                    .iter()
+                    .map(|i| i.0)
+                    .zip(l.scores.iter().copied())
+                    .collect()
+            })
         })
         .collect()
 }

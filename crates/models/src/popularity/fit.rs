@@ -128,6 +128,11 @@ impl Recommender for Popularity {
         self.scores.len()
     }
 
+    /// The same list for everyone, with or without history.
+    fn needs_history(&self) -> bool {
+        false
+    }
+
     /// The same scores for every user: the scored items only, as a dense row (NaN for
     /// unscored items) or, when few items are scored, a sparse best-first list.
     fn score_block(&self, _users: &[UserId], _history: &UserItemMatrix, out: &mut BlockScores) {

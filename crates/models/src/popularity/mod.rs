@@ -12,13 +12,16 @@
 //! ```toml
 //! [models.popularity]
 //! window_days = 7.0   # optional; default: all time
+//!
+//! [models.popularity_recent]   # the same model over the last day, as a second baseline
+//! window_days = 1.0            # default 1
 //! ```
 
 mod fit;
 mod params;
 
 pub use fit::Popularity;
-pub use params::{CheckedPopularity, PopularityParams};
+pub use params::{CheckedPopularity, PopularityParams, RecentPopularityParams};
 
 #[cfg(test)]
 mod tests;

@@ -51,3 +51,36 @@ impl CheckedPopularity {
         self.params.window_days.map(|days| days * DAY_SECONDS)
     }
 }
+
+/// `[models.popularity_recent]`: popularity over the last `window_days` before the
+/// latest train event ("recent popularity", a baseline beside all-time popularity).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecentPopularityParams {
+    /// Days counted back from the latest train event. Default 1; finite and > 0.
+    pub window_days: f64,
+}
+
+impl Default for RecentPopularityParams {
+    fn default() -> Self {
+        RecentPopularityParams { window_days: 1.0 }
+    }
+}
+
+impl RecentPopularityParams {
+    /// Checks the parameters; the result fits like `[models.popularity]` with a window.
+    pub fn check(&self) -> Result<CheckedPopularity, ParamError> {
+        if !(self.window_days.is_finite() && self.window_days > 0.0) {
+            return Err(ParamError::new(
+                "popularity_recent",
+                "window_days",
+                "a finite number of days > 0",
+                self.window_days,
+            ));
+        }
+        PopularityParams {
+            window_days: Some(self.window_days),
+        }
+        .check()
+    }
+}

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::artifacts::{
     EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, load_model,
-    read_coefficients, read_losses, recs_file,
+    read_coefficients, read_leakage, read_losses, recs_file,
 };
 use crate::config::{ListSource, Plan};
 use crate::error::PipelineError;
@@ -62,6 +62,14 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         ),
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
+        leakage: Some(read_leakage(dir)?),
+        without_history: Some(plan.config.recommend.fallback.describe().to_owned()),
+        baselines: plan
+            .evaluated_lists()
+            .into_iter()
+            .filter(|s| matches!(s, ListSource::Model(kind) if kind.is_baseline()))
+            .map(|s| s.name().to_owned())
+            .collect(),
     };
     let mut report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
     if plan.rerank.is_some() {

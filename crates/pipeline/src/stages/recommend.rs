@@ -3,14 +3,17 @@
 use std::time::Instant;
 
 use clickrec_core::{
-    IdMaps, RecommendRequest, Recommendations, UserId, UserItemMatrix, recommend_blocks,
+    IdMaps, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
+    recommend_blocks_with_fallback,
 };
 use clickrec_io::{RecsWriter, read_id_maps};
+use clickrec_models::ModelKind;
 
 use crate::artifacts::{
-    RecommendRecord, TEST_SET_FILE, load_recommender, read_matrix, read_test_set, recs_file,
+    RecommendRecord, TEST_SET_FILE, load_model, load_recommender, read_matrix, read_test_set,
+    recs_file,
 };
-use crate::config::{ListSource, Plan, RecommendUsers};
+use crate::config::{Fallback, ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
@@ -91,15 +94,41 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         exclude_seen: config.exclude_seen,
     };
     let mut records = Vec::new();
-    let mut text = String::new();
+    let without_history = users
+        .iter()
+        .filter(|&&u| (u.0 as usize) >= matrix.n_users() || matrix.row(u).0.is_empty())
+        .count();
+    let mut text = format!(
+        "{without_history} of {} users have no train history: {}\n",
+        users.len(),
+        config.fallback.describe()
+    );
+    let fallback = match config.fallback {
+        Fallback::None => None,
+        Fallback::Popularity => Some(load_model(dir, &ids, ModelKind::Popularity)?),
+    };
     for source in plan.generated_lists() {
         reset_peak_rss();
         let model = load_recommender(dir, &ids, source)?;
+        let fallback = fallback.as_ref().map(|m| m as &dyn Recommender);
+        // The user's own recent items are seen items by definition: `exclude_seen` would
+        // empty its lists, so they always keep them (they can hit repeat targets only).
+        let request = RecommendRequest {
+            exclude_seen: request.exclude_seen && source != ListSource::Model(ModelKind::Recent),
+            ..request.clone()
+        };
         let record = write_lists(plan, &ids, source, users.len(), bars, |path, on_block| {
-            recommend_blocks(model.as_ref(), &matrix, &users, &request, |block| {
-                on_block(block);
-                Ok(())
-            })
+            recommend_blocks_with_fallback(
+                model.as_ref(),
+                fallback,
+                &matrix,
+                &users,
+                &request,
+                |block| {
+                    on_block(block);
+                    Ok(())
+                },
+            )
             .map_err(|e| PipelineError::Recommend {
                 list: source.name(),
                 path: path.to_owned(),

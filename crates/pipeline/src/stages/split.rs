@@ -1,9 +1,10 @@
-//! `split`: train/test (and validation) sessions with the leakage guard.
+//! `split`: train/test (and validation) sessions: `[prep]`'s learned filters on train
+//! only, the leakage guard and the leakage measurement.
 
 use std::path::Path;
 
 use clickrec_io::{read_events, read_id_maps, write_events, write_json};
-use clickrec_prep::CheckedSplit;
+use clickrec_prep::{CheckedPrep, CheckedSplit};
 
 use crate::artifacts::{
     PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
@@ -12,7 +13,11 @@ use crate::artifacts::{
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
-pub(crate) fn run(dir: &Path, config: &CheckedSplit) -> Result<StageOutput, PipelineError> {
+pub(crate) fn run(
+    dir: &Path,
+    config: &CheckedSplit,
+    prep: &CheckedPrep,
+) -> Result<StageOutput, PipelineError> {
     let ids = read_id_maps(dir)?;
     let prepared_path = dir.join(PREPARED_FILE);
     let (log, sessions) = read_events(&prepared_path, &ids)?;
@@ -20,9 +25,11 @@ pub(crate) fn run(dir: &Path, config: &CheckedSplit) -> Result<StageOutput, Pipe
         path: prepared_path.clone(),
     })?;
     let out =
-        clickrec_prep::split(&log, &sessions, config).map_err(|source| PipelineError::Split {
-            path: prepared_path,
-            source,
+        clickrec_prep::split(&log, &sessions, config, &prep.train_filters()).map_err(|source| {
+            PipelineError::Split {
+                path: prepared_path,
+                source,
+            }
         })?;
     drop(log);
     let text = out.report.to_string();

@@ -3,13 +3,14 @@
 use std::fmt;
 use std::ops::Range;
 
-use clickrec_core::{EventLog, TestSet, TestSetCounts, TestSetError};
+use clickrec_core::{EventLog, Leakage, TestSet, TestSetCounts, TestSetError};
 use serde::Serialize;
 use thiserror::Error;
 
 use crate::report::LogStats;
 use crate::rows::{item_space, user_runs};
-use crate::split::config::{CheckedSplit, SplitRule};
+use crate::split::config::{CheckedSplit, SplitRule, SplitSpec};
+use crate::split::filters::{FilterStepReport, TrainFilters, filter_on_train};
 use crate::split::guard::{LeakageError, check_leakage};
 
 /// A split that cannot be made or would be unusable.
@@ -25,6 +26,9 @@ pub enum SplitError {
     /// Nothing held out (e.g. no user with two sessions, or a cutoff after the last event).
     #[error("the {part} split ({rule}) holds out no events")]
     NoHeldOutEvents { part: &'static str, rule: SplitRule },
+    /// `test_fraction` on a log without sessions.
+    #[error("the {part} split has no sessions to place a cutoff among")]
+    NoSessions { part: &'static str },
     #[error("the {part} split failed the leakage guard: {source}")]
     Leakage {
         part: &'static str,
@@ -65,6 +69,15 @@ pub struct SplitPartReport {
     pub rule: SplitRule,
     pub train: LogStats,
     pub held_out: LogStats,
+    /// Events neither trained on nor held out: under a session cutoff, the rest of a
+    /// session that spans the cutoff and the sessions after a user's test session.
+    pub unused_events: u64,
+    /// The learned filters of `[prep]`, run on train; test events of the users and
+    /// items they removed are dropped and counted here.
+    pub filters: Vec<FilterStepReport>,
+    /// How much train comes after the test users' first test events (0 for global
+    /// cutoffs).
+    pub leakage: Leakage,
     pub targets: TestSetCounts,
     /// Always true in a report: a split that fails the guard returns an error instead.
     pub leakage_guard_passed: bool,
@@ -80,14 +93,18 @@ pub struct SplitReport {
 impl fmt::Display for SplitPartReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let c = &self.targets;
+        for step in &self.filters {
+            writeln!(f, "  {step}")?;
+        }
         write!(
             f,
-            "{}: train {} rows / {} users / {} items; held out {} rows; {} test users ({} cold, {} without targets); {} targets ({} dropped as unseen in train), {} conversion targets ({} dropped); leakage guard passed",
+            "{}: train {} rows / {} users / {} items; held out {} rows ({} unused); {} test users ({} cold, {} without targets); {} targets ({} dropped as unseen in train), {} conversion targets ({} dropped); leakage guard passed; {}",
             self.rule,
             self.train.rows,
             self.train.users,
             self.train.items,
             self.held_out.rows,
+            self.unused_events,
             c.test_users,
             c.cold_users,
             c.users_without_targets,
@@ -95,6 +112,7 @@ impl fmt::Display for SplitPartReport {
             c.dropped_targets,
             c.conversion_targets,
             c.dropped_conversion_targets,
+            self.leakage,
         )
     }
 }
@@ -110,24 +128,27 @@ impl fmt::Display for SplitReport {
 }
 
 /// Splits `log` (with its per-row `sessions`, as from [`crate::sessionize`]) by the
-/// checked rule, runs the leakage guard, and builds the test set; then does the same
-/// inside train when a validation rule is set. Ids and id maps are unchanged. Items
-/// of held-out events that never occur in the corresponding train log are dropped
-/// from the targets and counted.
+/// checked rule, runs the learned `filters` on train (dropping the held-out events of
+/// the users and items they remove), runs the leakage guard, measures the leakage, and
+/// builds the test set; then does the same inside train when a validation rule is set.
+/// Ids and id maps are unchanged. Items of held-out events that never occur in the
+/// corresponding train log are dropped from the targets and counted.
 pub fn split(
     log: &EventLog,
     sessions: &[u32],
     config: &CheckedSplit,
+    filters: &TrainFilters,
 ) -> Result<SplitOutput, SplitError> {
     check_sessions(log, sessions)?;
     let n_items = item_space(log);
-    let test = split_once(log, sessions, config.rule(), n_items, "test")?;
+    let test = split_once(log, sessions, config.rule(), filters, n_items, "test")?;
     let validation = match config.validation() {
         None => None,
         Some(rule) => Some(split_once(
             &test.train,
             &test.train_sessions,
             rule,
+            filters,
             n_items,
             "validation",
         )?),
@@ -179,50 +200,103 @@ struct Part {
     report: SplitPartReport,
 }
 
+/// The cutoff before which `1 − test_fraction` of the sessions start.
+fn session_quantile(
+    log: &EventLog,
+    sessions: &[u32],
+    test_fraction: f64,
+    part: &'static str,
+) -> Result<i64, SplitError> {
+    let times = log.timestamps();
+    let mut starts: Vec<i64> = (0..log.len())
+        .filter(|&r| r == 0 || sessions[r] != sessions[r - 1])
+        .map(|r| times[r])
+        .collect();
+    if starts.is_empty() {
+        return Err(SplitError::NoSessions { part });
+    }
+    starts.sort_unstable();
+    let k = ((1.0 - test_fraction) * starts.len() as f64).floor() as usize;
+    Ok(starts[k.min(starts.len() - 1)])
+}
+
+/// One user's rows cut by a rule: `train` and `test` ranges (either may be empty).
+struct Cut {
+    train: Range<usize>,
+    test: Range<usize>,
+}
+
+fn cut_user(rows: Range<usize>, rule: SplitRule, sessions: &[u32], times: &[i64]) -> Cut {
+    let suffix = |cut: usize| Cut {
+        train: rows.start..cut,
+        test: cut..rows.end,
+    };
+    match rule {
+        SplitRule::LastSession => {
+            let last = sessions[rows.end - 1];
+            if sessions[rows.start] == last {
+                suffix(rows.end)
+            } else {
+                suffix(rows.start + sessions[rows.clone()].partition_point(|&s| s < last))
+            }
+        }
+        SplitRule::Temporal { cutoff } => {
+            suffix(rows.start + times[rows.clone()].partition_point(|&t| t < cutoff))
+        }
+        SplitRule::LastEvents { n } => {
+            let n = n.get() as usize;
+            suffix(if rows.len() > n {
+                rows.end - n
+            } else {
+                rows.end
+            })
+        }
+        SplitRule::SessionCutoff { cutoff } => {
+            let train_end = rows.start + times[rows.clone()].partition_point(|&t| t < cutoff);
+            let starts_session = |r: usize| r == rows.start || sessions[r] != sessions[r - 1];
+            let test = match (train_end..rows.end).find(|&r| starts_session(r)) {
+                Some(first) => {
+                    let end = first
+                        + sessions[first..rows.end].partition_point(|&s| s == sessions[first]);
+                    first..end
+                }
+                None => rows.end..rows.end,
+            };
+            Cut {
+                train: rows.start..train_end,
+                test,
+            }
+        }
+    }
+}
+
 fn split_once(
     log: &EventLog,
     sessions: &[u32],
-    rule: SplitRule,
+    spec: SplitSpec,
+    filters: &TrainFilters,
     n_items: usize,
     part: &'static str,
 ) -> Result<Part, SplitError> {
+    let rule = match spec {
+        SplitSpec::Rule(rule) => rule,
+        SplitSpec::SessionFraction { test_fraction } => SplitRule::SessionCutoff {
+            cutoff: session_quantile(log, sessions, test_fraction, part)?,
+        },
+    };
     let times = log.timestamps();
-    // Every rule holds out a suffix of each user's (time-ordered) rows: find where it starts.
-    let cuts: Vec<(Range<usize>, usize)> = user_runs(log.users(), 0..log.len())
-        .map(|rows| {
-            let cut = match rule {
-                SplitRule::LastSession => {
-                    let last = sessions[rows.end - 1];
-                    if sessions[rows.start] == last {
-                        rows.end
-                    } else {
-                        rows.start + sessions[rows.clone()].partition_point(|&s| s < last)
-                    }
-                }
-                SplitRule::Temporal { cutoff } => {
-                    rows.start + times[rows.clone()].partition_point(|&t| t < cutoff)
-                }
-                SplitRule::LastEvents { n } => {
-                    let n = n.get() as usize;
-                    if rows.len() > n {
-                        rows.end - n
-                    } else {
-                        rows.end
-                    }
-                }
-            };
-            (rows, cut)
-        })
+    let cuts: Vec<Cut> = user_runs(log.users(), 0..log.len())
+        .map(|rows| cut_user(rows, rule, sessions, times))
         .collect();
     let train_ranges: Vec<Range<usize>> = cuts
         .iter()
-        .filter(|(rows, cut)| *cut > rows.start)
-        .map(|(rows, cut)| rows.start..*cut)
+        .filter(|c| !c.train.is_empty())
+        .map(|c| c.train.clone())
         .collect();
     let test_ranges: Vec<Range<usize>> = cuts
         .iter()
-        .filter(|(rows, cut)| *cut < rows.end)
-        .map(|(rows, cut)| *cut..rows.end)
+        .filter(|c| !c.test.is_empty())
+        .map(|c| c.test.clone())
         .collect();
     let train = gather(log, &train_ranges);
     if train.is_empty() {
@@ -232,26 +306,44 @@ fn split_once(
     if test_events.is_empty() {
         return Err(SplitError::NoHeldOutEvents { part, rule });
     }
+    let unused_events = (log.len() - train.len() - test_events.len()) as u64;
+    let train_sessions = gather_column(sessions, &train_ranges, train.len());
+    let filtered = filter_on_train(filters, train, train_sessions, test_events);
+    let (train, train_sessions, test_events) = (
+        filtered.train,
+        filtered.train_sessions,
+        filtered.test_events,
+    );
+    if train.is_empty() {
+        return Err(SplitError::NoTrainEvents { part, rule });
+    }
     check_leakage(&train, &test_events, &rule)
         .map_err(|source| SplitError::Leakage { part, source })?;
-    let train_sessions = gather_column(sessions, &train_ranges, train.len());
+    let leakage = Leakage::measure(
+        train.timestamps(),
+        test_events
+            .user_rows()
+            .map(|(_, rows)| test_events.timestamps()[rows.start]),
+    );
 
     let mut seen_in_train = vec![false; n_items];
     for item in train.items() {
         seen_in_train[item.0 as usize] = true;
     }
+    let mut has_train = vec![false; user_bound(&train, &test_events)];
+    for (user, _) in train.user_rows() {
+        has_train[user.0 as usize] = true;
+    }
     let mut builder = TestSet::builder(&seen_in_train);
-    let (items, behaviors) = (log.items(), log.behaviors());
-    for (rows, cut) in cuts.iter().filter(|(rows, cut)| *cut < rows.end) {
-        let user = log.users()[rows.start];
-        let held_out = *cut..rows.end;
+    let (items, behaviors) = (test_events.items(), test_events.behaviors());
+    for (user, rows) in test_events.user_rows() {
         builder.push_user(
             user,
-            *cut == rows.start,
-            items[held_out.clone()]
+            !has_train[user.0 as usize],
+            items[rows.clone()]
                 .iter()
                 .copied()
-                .zip(behaviors[held_out].iter().copied()),
+                .zip(behaviors[rows].iter().copied()),
         )?;
     }
     let test = builder.finish();
@@ -259,6 +351,9 @@ fn split_once(
         rule,
         train: LogStats::of(&train),
         held_out: LogStats::of(&test_events),
+        unused_events,
+        filters: filtered.steps,
+        leakage,
         targets: *test.counts(),
         leakage_guard_passed: true,
     };
@@ -269,6 +364,16 @@ fn split_once(
         test_events,
         report,
     })
+}
+
+/// One more than the largest user id of either log.
+fn user_bound(train: &EventLog, test: &EventLog) -> usize {
+    [train, test]
+        .iter()
+        .filter_map(|log| log.users().last())
+        .map(|u| u.0 as usize + 1)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Copies the given row ranges of every column into a new log (ranges in row order,

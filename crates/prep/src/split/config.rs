@@ -17,22 +17,32 @@ pub enum SplitKind {
     Temporal,
     /// Each user's last `n_events` events (users with more than that).
     LastEvents,
+    /// One global cutoff T: train is every event before T, test each user's first
+    /// session starting at or after T. Nothing a model learns comes after a test session
+    /// starts.
+    SessionCutoff,
 }
 
 /// The `[split]` table. Keys that do not apply to the chosen kind are errors, so a
 /// forgotten `kind` never silently ignores a cutoff.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplitConfig {
-    /// `"last_session"` (default), `"temporal"` or `"last_events"`.
+    /// `"last_session"` (default), `"temporal"`, `"last_events"` or `"session_cutoff"`.
     pub kind: SplitKind,
-    /// Temporal only, required: Unix seconds; train is strictly before, test at or after.
+    /// Temporal (required) and session cutoff (this or `test_fraction`): Unix seconds;
+    /// train is strictly before, test at or after.
     pub cutoff: Option<i64>,
+    /// Session cutoff only, instead of `cutoff`: the share of sessions (by start time)
+    /// at or after the cutoff, in (0, 1); the cutoff is that quantile of session starts.
+    /// The validation split applies the same share to the sessions of train.
+    pub test_fraction: Option<f64>,
     /// Last-events only: events held out per user. Default 1; 0 is an error.
     pub n_events: Option<u32>,
     /// Also carve a validation split from train by the same rule. Default false.
     pub validation: bool,
-    /// Temporal with validation only, required: the validation cutoff, before `cutoff`.
+    /// Temporal or session cutoff with `cutoff` and validation only, required: the
+    /// validation cutoff, before `cutoff`.
     pub validation_cutoff: Option<i64>,
 }
 
@@ -43,43 +53,51 @@ impl SplitConfig {
             SplitKind::LastSession => "last_session",
             SplitKind::Temporal => "temporal",
             SplitKind::LastEvents => "last_events",
+            SplitKind::SessionCutoff => "session_cutoff",
         };
-        let only_for = |key: &'static str, kind: &str, value: String| {
+        let only_for = |key: &'static str, kinds: &str, value: String| {
             config_error(
                 key,
                 format!(
-                    "no value: it applies only to split.kind = \"{kind}\" (the kind is \"{kind_name}\")"
+                    "no value: it applies only to split.kind = {kinds} (the kind is \"{kind_name}\")"
                 ),
                 value,
             )
         };
-        if self.kind != SplitKind::Temporal {
+        let with_cutoff = matches!(self.kind, SplitKind::Temporal | SplitKind::SessionCutoff);
+        if !with_cutoff {
+            let kinds = "\"temporal\" or \"session_cutoff\"";
             if let Some(c) = self.cutoff {
-                return Err(only_for("split.cutoff", "temporal", c.to_string()));
+                return Err(only_for("split.cutoff", kinds, c.to_string()));
             }
             if let Some(c) = self.validation_cutoff {
-                return Err(only_for(
-                    "split.validation_cutoff",
-                    "temporal",
-                    c.to_string(),
-                ));
+                return Err(only_for("split.validation_cutoff", kinds, c.to_string()));
             }
+        }
+        if self.kind != SplitKind::SessionCutoff
+            && let Some(f) = self.test_fraction
+        {
+            return Err(only_for(
+                "split.test_fraction",
+                "\"session_cutoff\"",
+                f.to_string(),
+            ));
         }
         if self.kind != SplitKind::LastEvents
             && let Some(n) = self.n_events
         {
-            return Err(only_for("split.n_events", "last_events", n.to_string()));
+            return Err(only_for("split.n_events", "\"last_events\"", n.to_string()));
         }
         let rule = match self.kind {
-            SplitKind::LastSession => SplitRule::LastSession,
-            SplitKind::LastEvents => SplitRule::LastEvents {
+            SplitKind::LastSession => SplitSpec::Rule(SplitRule::LastSession),
+            SplitKind::LastEvents => SplitSpec::Rule(SplitRule::LastEvents {
                 n: positive(
                     "split.n_events",
                     self.n_events.unwrap_or(1),
                     "at least 1 event held out per user",
                 )?,
-            },
-            SplitKind::Temporal => SplitRule::Temporal {
+            }),
+            SplitKind::Temporal => SplitSpec::Rule(SplitRule::Temporal {
                 cutoff: self.cutoff.ok_or_else(|| {
                     config_error(
                         "split.cutoff",
@@ -87,6 +105,33 @@ impl SplitConfig {
                         "nothing",
                     )
                 })?,
+            }),
+            SplitKind::SessionCutoff => match (self.cutoff, self.test_fraction) {
+                (Some(cutoff), None) => SplitSpec::Rule(SplitRule::SessionCutoff { cutoff }),
+                (None, Some(f)) if f > 0.0 && f < 1.0 => {
+                    SplitSpec::SessionFraction { test_fraction: f }
+                }
+                (None, Some(f)) => {
+                    return Err(config_error(
+                        "split.test_fraction",
+                        "a share of sessions strictly between 0 and 1, such as 0.1",
+                        f,
+                    ));
+                }
+                (Some(c), Some(_)) => {
+                    return Err(config_error(
+                        "split.cutoff",
+                        "either split.cutoff or split.test_fraction, not both",
+                        c,
+                    ));
+                }
+                (None, None) => {
+                    return Err(config_error(
+                        "split.cutoff",
+                        "a Unix time in seconds, or split.test_fraction, for split.kind = \"session_cutoff\"",
+                        "nothing",
+                    ));
+                }
             },
         };
         let validation = match (self.validation, rule) {
@@ -100,7 +145,8 @@ impl SplitConfig {
                 }
                 None
             }
-            (true, SplitRule::Temporal { cutoff }) => {
+            (true, SplitSpec::Rule(SplitRule::Temporal { cutoff }))
+            | (true, SplitSpec::Rule(SplitRule::SessionCutoff { cutoff })) => {
                 let v = self.validation_cutoff.ok_or_else(|| {
                     config_error(
                         "split.validation_cutoff",
@@ -115,7 +161,22 @@ impl SplitConfig {
                         v,
                     ));
                 }
-                Some(SplitRule::Temporal { cutoff: v })
+                Some(match rule {
+                    SplitSpec::Rule(SplitRule::Temporal { .. }) => {
+                        SplitSpec::Rule(SplitRule::Temporal { cutoff: v })
+                    }
+                    _ => SplitSpec::Rule(SplitRule::SessionCutoff { cutoff: v }),
+                })
+            }
+            (true, SplitSpec::SessionFraction { .. }) => {
+                if let Some(c) = self.validation_cutoff {
+                    return Err(config_error(
+                        "split.validation_cutoff",
+                        "no value with split.test_fraction (validation applies the same fraction to train)",
+                        c,
+                    ));
+                }
+                Some(rule)
             }
             (true, other) => Some(other),
         };
@@ -133,6 +194,30 @@ pub enum SplitRule {
     Temporal { cutoff: i64 },
     /// Per user with more than `n` events: the last `n` are held out.
     LastEvents { n: NonZeroU32 },
+    /// Train `< cutoff`; test = each user's first session starting at or after it.
+    SessionCutoff { cutoff: i64 },
+}
+
+impl SplitRule {
+    /// True when train ends before every test event of every user (one global time
+    /// line), so no model can learn from any user's later behaviour.
+    pub fn is_global(&self) -> bool {
+        matches!(
+            self,
+            SplitRule::Temporal { .. } | SplitRule::SessionCutoff { .. }
+        )
+    }
+}
+
+/// A split rule as configured: fixed, or a session cutoff still to be placed at a
+/// quantile of the log's session starts.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum SplitSpec {
+    Rule(SplitRule),
+    /// Session cutoff at the time before which `1 − test_fraction` of the sessions start.
+    SessionFraction {
+        test_fraction: f64,
+    },
 }
 
 impl std::fmt::Display for SplitRule {
@@ -141,22 +226,25 @@ impl std::fmt::Display for SplitRule {
             SplitRule::LastSession => f.write_str("last session"),
             SplitRule::Temporal { cutoff } => write!(f, "temporal cutoff {cutoff}"),
             SplitRule::LastEvents { n } => write!(f, "last {n} events"),
+            SplitRule::SessionCutoff { cutoff } => {
+                write!(f, "first session at or after the cutoff {cutoff}")
+            }
         }
     }
 }
 
 /// A valid split: the test rule and, optionally, the rule that carves validation
 /// from train.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct CheckedSplit {
-    rule: SplitRule,
-    validation: Option<SplitRule>,
+    rule: SplitSpec,
+    validation: Option<SplitSpec>,
 }
 
 impl Default for CheckedSplit {
     fn default() -> Self {
         CheckedSplit {
-            rule: SplitRule::LastSession,
+            rule: SplitSpec::Rule(SplitRule::LastSession),
             validation: None,
         }
     }
@@ -164,11 +252,11 @@ impl Default for CheckedSplit {
 
 impl CheckedSplit {
     /// The rule that holds out the test events.
-    pub fn rule(&self) -> SplitRule {
+    pub fn rule(&self) -> SplitSpec {
         self.rule
     }
     /// The rule applied to train to hold out validation events, if any.
-    pub fn validation(&self) -> Option<SplitRule> {
+    pub fn validation(&self) -> Option<SplitSpec> {
         self.validation
     }
 }

@@ -22,14 +22,14 @@ pub enum LeakageError {
         test_time: i64,
         train_time: i64,
     },
-    /// Temporal split: a train event at or after the cutoff.
+    /// Global cutoff (temporal, session cutoff): a train event at or after the cutoff.
     #[error("leakage: {user} has a train event at {time}, not before the cutoff {cutoff}")]
     TrainNotBeforeCutoff {
         user: UserId,
         time: i64,
         cutoff: i64,
     },
-    /// Temporal split: a test event before the cutoff.
+    /// Global cutoff (temporal, session cutoff): a test event before the cutoff.
     #[error("leakage: {user} has a test event at {time}, before the cutoff {cutoff}")]
     TestBeforeCutoff {
         user: UserId,
@@ -38,17 +38,19 @@ pub enum LeakageError {
     },
 }
 
-/// Checks `train` against the held-out `test` events: for a temporal rule, every train
-/// event is before the cutoff and every test event at or after it; for per-user rules
-/// (last session, last events), no user's earliest test event precedes its latest
-/// train event (equal times are allowed: ties have no order to leak).
+/// Checks `train` against the held-out `test` events: for a global cutoff (temporal,
+/// session cutoff), every train event is before the cutoff and every test event at or
+/// after it; for per-user rules (last session, last events), no user's earliest test
+/// event precedes its latest train event (equal times are allowed: ties have no order
+/// to leak). How much *other* users' train comes later is measured, not checked: see
+/// [`clickrec_core::Leakage`].
 pub fn check_leakage(
     train: &EventLog,
     test: &EventLog,
     rule: &SplitRule,
 ) -> Result<(), LeakageError> {
     match *rule {
-        SplitRule::Temporal { cutoff } => {
+        SplitRule::Temporal { cutoff } | SplitRule::SessionCutoff { cutoff } => {
             if let Some(r) = train.timestamps().iter().position(|&t| t >= cutoff) {
                 return Err(LeakageError::TrainNotBeforeCutoff {
                     user: train.users()[r],

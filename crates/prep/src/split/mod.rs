@@ -2,12 +2,14 @@
 
 mod algorithm;
 mod config;
+mod filters;
 mod guard;
 
 pub use algorithm::{
     SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split,
 };
-pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule};
+pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule, SplitSpec};
+pub use filters::{FilterStepReport, TrainFilters};
 pub use guard::{LeakageError, check_leakage};
 
 #[cfg(test)]

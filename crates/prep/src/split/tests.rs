@@ -16,37 +16,65 @@ fn rule_strategy() -> impl Strategy<Value = SplitRule> {
         (1u32..4).prop_map(|n| SplitRule::LastEvents {
             n: NonZeroU32::new(n).expect("non-zero")
         }),
+        (0i64..300).prop_map(|cutoff| SplitRule::SessionCutoff { cutoff }),
     ]
 }
 
-/// Which rows of each user are held out, by the definitions in DESIGN.md.
-fn naive_held_out(rows: &[Row], sessions: &[u32], rule: SplitRule) -> Vec<bool> {
+const TRAIN: u8 = 0;
+const HELD: u8 = 1;
+const UNUSED: u8 = 2;
+
+/// Where each row goes (train, held out, unused), by the definitions in DESIGN.md.
+fn naive_held_out(rows: &[Row], sessions: &[u32], rule: SplitRule) -> Vec<u8> {
     let mut by_user: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
     for (i, r) in rows.iter().enumerate() {
         by_user.entry(r.0).or_default().push(i);
     }
-    let mut held = vec![false; rows.len()];
+    let mut held = vec![TRAIN; rows.len()];
     for idx in by_user.values() {
         match rule {
+            SplitRule::SessionCutoff { cutoff } => {
+                let start_of = |s: u32| {
+                    idx.iter()
+                        .filter(|&&i| sessions[i] == s)
+                        .map(|&i| rows[i].4)
+                        .min()
+                        .expect("a session has rows")
+                };
+                let first_test = idx
+                    .iter()
+                    .map(|&i| sessions[i])
+                    .filter(|&s| start_of(s) >= cutoff)
+                    .min();
+                for &i in idx {
+                    held[i] = if Some(sessions[i]) == first_test {
+                        HELD
+                    } else if rows[i].4 < cutoff {
+                        TRAIN
+                    } else {
+                        UNUSED
+                    };
+                }
+            }
             SplitRule::LastSession => {
                 let distinct: BTreeSet<u32> = idx.iter().map(|&i| sessions[i]).collect();
                 if distinct.len() >= 2 {
                     let last = *distinct.last().expect("non-empty");
                     for &i in idx {
-                        held[i] = sessions[i] == last;
+                        held[i] = u8::from(sessions[i] == last);
                     }
                 }
             }
             SplitRule::Temporal { cutoff } => {
                 for &i in idx {
-                    held[i] = rows[i].4 >= cutoff;
+                    held[i] = u8::from(rows[i].4 >= cutoff);
                 }
             }
             SplitRule::LastEvents { n } => {
                 let n = n.get() as usize;
                 if idx.len() > n {
                     for &i in &idx[idx.len() - n..] {
-                        held[i] = true;
+                        held[i] = HELD;
                     }
                 }
             }
@@ -112,10 +140,14 @@ fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
             config.kind = SplitKind::LastEvents;
             config.n_events = Some(n.get());
         }
+        SplitRule::SessionCutoff { cutoff } => {
+            config.kind = SplitKind::SessionCutoff;
+            config.cutoff = Some(cutoff);
+        }
     }
     if let Some(v) = validation {
         config.validation = true;
-        if let SplitRule::Temporal { cutoff } = v {
+        if let SplitRule::Temporal { cutoff } | SplitRule::SessionCutoff { cutoff } = v {
             config.validation_cutoff = Some(cutoff);
         }
     }
@@ -126,6 +158,9 @@ fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
 fn validation_for(rule: SplitRule) -> SplitRule {
     match rule {
         SplitRule::Temporal { cutoff } => SplitRule::Temporal {
+            cutoff: cutoff - 50,
+        },
+        SplitRule::SessionCutoff { cutoff } => SplitRule::SessionCutoff {
             cutoff: cutoff - 50,
         },
         other => other,
@@ -144,26 +179,33 @@ proptest! {
         let log = log_of(&rows);
         let sessions = sessions_of(&log, gap);
         let held = naive_held_out(&rows, &sessions, rule);
-        let train: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| !**h).map(|(r, _)| *r).collect();
-        let test: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| **h).map(|(r, _)| *r).collect();
-        match split(&log, &sessions, &checked(rule, None)) {
+        let train: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| **h == TRAIN).map(|(r, _)| *r).collect();
+        let test: Vec<Row> = rows.iter().zip(&held).filter(|(_, h)| **h == HELD).map(|(r, _)| *r).collect();
+        let unused = held.iter().filter(|&&h| h == UNUSED).count() as u64;
+        match split(&log, &sessions, &checked(rule, None), &TrainFilters::default()) {
             Err(SplitError::NoTrainEvents { .. }) => prop_assert!(train.is_empty()),
             Err(SplitError::NoHeldOutEvents { .. }) => prop_assert!(!train.is_empty() && test.is_empty()),
             Err(e) => prop_assert!(false, "unexpected error {e}"),
             Ok(out) => {
                 prop_assert_eq!(rows_of(&out.train), train.clone());
                 prop_assert_eq!(rows_of(&out.test_events), test.clone());
+                prop_assert_eq!(out.report.test.unused_events, unused);
                 let expected_sessions: Vec<u32> =
-                    sessions.iter().zip(&held).filter(|(_, h)| !**h).map(|(s, _)| *s).collect();
+                    sessions.iter().zip(&held).filter(|(_, h)| **h == TRAIN).map(|(s, _)| *s).collect();
                 prop_assert_eq!(&out.train_sessions, &expected_sessions);
                 let (targets, dropped, dropped_conv) = naive_targets(&train, &test);
                 prop_assert_eq!(targets_of(&out.test), targets);
                 let c = out.test.counts();
                 prop_assert_eq!((c.dropped_targets, c.dropped_conversion_targets), (dropped, dropped_conv));
                 prop_assert_eq!(c.cold_users, out.test.iter().filter(|t| t.cold).count() as u64);
-                if !matches!(rule, SplitRule::Temporal { .. }) {
+                if !rule.is_global() {
                     // Per-user rules only hold out users that keep train events.
                     prop_assert_eq!(c.cold_users, 0);
+                } else {
+                    // A global cutoff leaves nothing in train after any test event.
+                    let l = out.report.test.leakage;
+                    prop_assert_eq!(l.test_users_with_future_train_events, 0);
+                    prop_assert_eq!(l.future_train_events_share_max, 0.0);
                 }
                 prop_assert_eq!(check_leakage(&out.train, &out.test_events, &rule), Ok(()));
                 prop_assert!(out.report.test.leakage_guard_passed);
@@ -178,7 +220,7 @@ proptest! {
         let validation = validation_for(rule);
         let log = log_of(&rows);
         let sessions = sessions_of(&log, gap);
-        let Ok(out) = split(&log, &sessions, &checked(rule, Some(validation))) else {
+        let Ok(out) = split(&log, &sessions, &checked(rule, Some(validation)), &TrainFilters::default()) else {
             return Ok(());
         };
         let v = out.validation.expect("validation requested");
@@ -187,7 +229,13 @@ proptest! {
         rejoined.sort_by_key(|r| (r.0, r.4));
         let mut train = rows_of(&out.train);
         train.sort_by_key(|r| (r.0, r.4));
-        prop_assert_eq!(rejoined, train);
+        if matches!(rule, SplitRule::SessionCutoff { .. }) {
+            // A session cutoff may leave events unused: validation is a part of train.
+            prop_assert!(rejoined.len() <= train.len());
+            prop_assert!(rejoined.iter().all(|r| train.binary_search_by_key(&(r.0, r.4), |t| (t.0, t.4)).is_ok()));
+        } else {
+            prop_assert_eq!(rejoined, train);
+        }
         prop_assert_eq!(check_leakage(&v.train, &v.test_events, &validation), Ok(()));
         let report = out.report.validation.expect("validation report");
         prop_assert_eq!(report.rule, validation);
@@ -203,7 +251,8 @@ proptest! {
         let log = log_of(&rows);
         let sessions = sessions_of(&log, 20);
         let config = checked(rule, Some(validation_for(rule)));
-        let run = |threads| with_threads(threads, || split(&log, &sessions, &config));
+        let filters = kcore_filters(2);
+        let run = |threads| with_threads(threads, || split(&log, &sessions, &config, &filters));
         let first = run(1);
         prop_assert_eq!(&first, &run(3));
         prop_assert_eq!(&first, &run(1));
@@ -246,14 +295,16 @@ fn guard_catches_events_on_the_wrong_side_of_the_cutoff() {
     let rule = SplitRule::Temporal { cutoff: 100 };
     let train = log_of(&[(0, 1, 0, 0, 99), (2, 1, 0, 0, 100)]);
     let test = log_of(&[(0, 2, 0, 0, 150)]);
-    assert_eq!(
-        check_leakage(&train, &test, &rule),
-        Err(LeakageError::TrainNotBeforeCutoff {
-            user: UserId(2),
-            time: 100,
-            cutoff: 100
-        })
-    );
+    for rule in [rule, SplitRule::SessionCutoff { cutoff: 100 }] {
+        assert_eq!(
+            check_leakage(&train, &test, &rule),
+            Err(LeakageError::TrainNotBeforeCutoff {
+                user: UserId(2),
+                time: 100,
+                cutoff: 100
+            })
+        );
+    }
     let train = log_of(&[(0, 1, 0, 0, 99)]);
     let test = log_of(&[(3, 2, 0, 0, 150), (4, 2, 0, 0, 10)]);
     assert_eq!(
@@ -280,6 +331,7 @@ fn ties_between_train_and_test_are_not_leakage() {
         &log,
         &sessions,
         &checked(SplitRule::LastEvents { n: NonZeroU32::MIN }, None),
+        &TrainFilters::default(),
     )
     .expect("split");
     assert_eq!(rows_of(&out.test_events), vec![(0, 2, 0, 2, 5)]);
@@ -308,6 +360,7 @@ fn temporal_split_counts_cold_users() {
         &log,
         &sessions,
         &checked(SplitRule::Temporal { cutoff: 15 }, None),
+        &TrainFilters::default(),
     )
     .expect("split");
     let t = &out.test;
@@ -326,20 +379,21 @@ fn temporal_split_counts_cold_users() {
 fn bad_sessions_are_rejected() {
     let log = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 2), (1, 1, 0, 0, 3)]);
     let config = CheckedSplit::default();
+    let none = TrainFilters::default();
     assert_eq!(
-        split(&log, &[0, 0], &config),
+        split(&log, &[0, 0], &config, &none),
         Err(SplitError::SessionCount {
             rows: 3,
             sessions: 2
         })
     );
     assert_eq!(
-        split(&log, &[1, 0, 2], &config),
+        split(&log, &[1, 0, 2], &config, &none),
         Err(SplitError::SessionOrder { row: 1 })
     );
     // A session may not continue into the next user.
     assert_eq!(
-        split(&log, &[0, 1, 1], &config),
+        split(&log, &[0, 1, 1], &config, &none),
         Err(SplitError::SessionOrder { row: 2 })
     );
 }
@@ -349,14 +403,20 @@ fn empty_sides_are_errors() {
     let log = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 2)]);
     let sessions = sessions_of(&log, 1800);
     assert!(matches!(
-        split(&log, &sessions, &CheckedSplit::default()),
+        split(
+            &log,
+            &sessions,
+            &CheckedSplit::default(),
+            &TrainFilters::default()
+        ),
         Err(SplitError::NoHeldOutEvents { part: "test", .. })
     ));
     assert!(matches!(
         split(
             &log,
             &sessions,
-            &checked(SplitRule::Temporal { cutoff: 0 }, None)
+            &checked(SplitRule::Temporal { cutoff: 0 }, None),
+            &TrainFilters::default(),
         ),
         Err(SplitError::NoTrainEvents { part: "test", .. })
     ));
@@ -368,6 +428,7 @@ fn empty_sides_are_errors() {
             SplitRule::LastEvents { n: NonZeroU32::MIN },
             Some(SplitRule::LastSession),
         ),
+        &TrainFilters::default(),
     );
     assert!(
         matches!(
@@ -386,6 +447,7 @@ fn empty_sides_are_errors() {
             SplitRule::Temporal { cutoff: 2 },
             Some(SplitRule::Temporal { cutoff: 0 }),
         ),
+        &TrainFilters::default(),
     );
     assert!(
         matches!(
@@ -408,16 +470,27 @@ fn split_config(text: &str) -> Result<CheckedSplit, ConfigError> {
 #[test]
 fn split_defaults_to_last_session_without_validation() {
     let c = split_config("").expect("valid");
-    assert_eq!((c.rule(), c.validation()), (SplitRule::LastSession, None));
+    let rule = SplitSpec::Rule;
+    assert_eq!(
+        (c.rule(), c.validation()),
+        (rule(SplitRule::LastSession), None)
+    );
     assert_eq!(c, CheckedSplit::default());
     let c = split_config("kind = \"last_events\"\nvalidation = true").expect("valid");
-    let one = SplitRule::LastEvents { n: NonZeroU32::MIN };
+    let one = rule(SplitRule::LastEvents { n: NonZeroU32::MIN });
     assert_eq!((c.rule(), c.validation()), (one, Some(one)));
     let c = split_config(
         "kind = \"temporal\"\ncutoff = 100\nvalidation = true\nvalidation_cutoff = 50",
     )
     .expect("valid");
-    assert_eq!(c.validation(), Some(SplitRule::Temporal { cutoff: 50 }));
+    assert_eq!(
+        c.validation(),
+        Some(rule(SplitRule::Temporal { cutoff: 50 }))
+    );
+    let c = split_config("kind = \"session_cutoff\"\ntest_fraction = 0.2\nvalidation = true")
+        .expect("valid");
+    let fraction = SplitSpec::SessionFraction { test_fraction: 0.2 };
+    assert_eq!((c.rule(), c.validation()), (fraction, Some(fraction)));
 }
 
 #[test]
@@ -440,8 +513,14 @@ fn keys_of_another_kind_are_rejected() {
     assert_eq!(e.key, "split.cutoff");
     assert!(
         e.to_string()
-            .contains("applies only to split.kind = \"temporal\""),
+            .contains("applies only to split.kind = \"temporal\" or \"session_cutoff\""),
         "{e}"
+    );
+    assert_eq!(
+        split_config("test_fraction = 0.1")
+            .expect_err("not session_cutoff")
+            .key,
+        "split.test_fraction"
     );
     assert_eq!(
         split_config("n_events = 2")
@@ -470,4 +549,143 @@ fn validation_cutoff_must_precede_the_cutoff() {
     let e = split_config("kind = \"temporal\"\ncutoff = 100\nvalidation_cutoff = 5")
         .expect_err("unused");
     assert_eq!(e.key, "split.validation_cutoff");
+}
+
+#[test]
+fn session_cutoff_needs_one_cutoff_and_a_fraction_inside_zero_one() {
+    let e = split_config("kind = \"session_cutoff\"").expect_err("missing");
+    assert_eq!((e.key, e.found.as_str()), ("split.cutoff", "nothing"));
+    let e = split_config("kind = \"session_cutoff\"\ncutoff = 5\ntest_fraction = 0.1")
+        .expect_err("both");
+    assert_eq!(e.key, "split.cutoff");
+    for bad in ["0.0", "1.0", "1.5", "-0.1", "nan"] {
+        let e = split_config(&format!("kind = \"session_cutoff\"\ntest_fraction = {bad}"))
+            .expect_err("outside (0, 1)");
+        assert_eq!(e.key, "split.test_fraction", "{bad}");
+    }
+}
+
+// ---- leak-free held-out sessions ----------------------------------------------------
+
+fn kcore_filters(min_users_per_item: u32) -> TrainFilters {
+    let prep: crate::PrepConfig = toml::from_str(&format!(
+        "[kcore]\nmin_users_per_item = {min_users_per_item}"
+    ))
+    .expect("valid toml");
+    prep.check().expect("valid").train_filters()
+}
+
+#[test]
+fn session_cutoff_holds_out_the_first_session_after_the_cutoff() {
+    // Sessions of 10 s gap. User 0: a session spanning the cutoff 100 (its tail is
+    // unused), then two sessions after it (the first is test). User 1: only after the
+    // cutoff, so cold. User 2: only before, so train only.
+    let log = log_of(&[
+        (0, 1, 0, 0, 95),
+        (0, 2, 0, 0, 101),
+        (0, 3, 0, 0, 200),
+        (0, 1, 0, 3, 205),
+        (0, 4, 0, 0, 300),
+        (1, 1, 0, 0, 150),
+        (2, 3, 0, 0, 50),
+    ]);
+    let sessions = sessions_of(&log, 10);
+    let rule = SplitRule::SessionCutoff { cutoff: 100 };
+    let out = split(
+        &log,
+        &sessions,
+        &checked(rule, None),
+        &TrainFilters::default(),
+    )
+    .expect("split");
+    assert_eq!(
+        rows_of(&out.train),
+        vec![(0, 1, 0, 0, 95), (2, 3, 0, 0, 50)]
+    );
+    assert_eq!(
+        rows_of(&out.test_events),
+        vec![(0, 3, 0, 0, 200), (0, 1, 0, 3, 205), (1, 1, 0, 0, 150)]
+    );
+    assert_eq!(out.report.test.unused_events, 2);
+    let t = &out.test;
+    assert_eq!(t.users(), &[UserId(0), UserId(1)]);
+    assert!(!t.get(0).cold && t.get(1).cold);
+    assert_eq!(t.get(0).targets, &[ItemId(1), ItemId(3)]);
+    assert_eq!(out.report.test.leakage.future_train_events_share_max, 0.0);
+
+    // The fraction form puts the cutoff at a quantile of session starts: five sessions
+    // start at 50, 95, 150, 200 and 300, and a fraction of 0.43 leaves the last three
+    // at or after the cutoff.
+    let config = toml::from_str::<SplitConfig>("kind = \"session_cutoff\"\ntest_fraction = 0.43")
+        .expect("toml")
+        .check()
+        .expect("valid");
+    let out = split(&log, &sessions, &config, &TrainFilters::default()).expect("split");
+    assert_eq!(
+        out.report.test.rule,
+        SplitRule::SessionCutoff { cutoff: 150 }
+    );
+}
+
+#[test]
+fn last_session_measures_other_users_later_train_events() {
+    // User 0's last session starts at 100; user 1 trains at 200 and 300 and is tested
+    // at 1000. Train holds 4 events: (0, 10), (1, 200), (1, 300), (1, 20).
+    let log = log_of(&[
+        (0, 1, 0, 0, 10),
+        (0, 2, 0, 0, 100),
+        (1, 1, 0, 0, 20),
+        (1, 2, 0, 0, 200),
+        (1, 3, 0, 0, 300),
+        (1, 1, 0, 0, 1000),
+    ]);
+    let sessions = sessions_of(&log, 50);
+    let out = split(
+        &log,
+        &sessions,
+        &CheckedSplit::default(),
+        &TrainFilters::default(),
+    )
+    .expect("split");
+    let l = out.report.test.leakage;
+    // User 0: 2 of 4 train events (200, 300) are at or after 100; user 1: none.
+    assert_eq!(l.test_users, 2);
+    assert_eq!(l.test_users_with_future_train_events, 1);
+    assert!((l.future_train_events_share_max - 0.5).abs() < 1e-12);
+    assert!((l.future_train_events_share_mean - 0.25).abs() < 1e-12);
+    assert!(out.report.to_string().contains("1 of 2 test users"));
+}
+
+#[test]
+fn kcore_learned_on_train_only_keeps_other_items_than_on_the_whole_log() {
+    // Item 2 has one train user (0) and one test user (1): the whole log's 2-core on
+    // items keeps it, the train's does not, so user 1's test event on it is dropped.
+    let rows = [
+        (0, 1, 0, 0, 10),
+        (0, 2, 0, 0, 20),
+        (0, 1, 0, 0, 200),
+        (1, 1, 0, 0, 30),
+        (1, 2, 0, 0, 300),
+        (2, 1, 0, 0, 40),
+    ];
+    let log = log_of(&rows);
+    let filters = kcore_filters(2);
+    let params = filters.kcore.expect("k-core on");
+    let (whole, _) = crate::k_core(log_of(&rows), &params);
+    assert!(whole.items().contains(&ItemId(2)));
+
+    let sessions = sessions_of(&log, 10);
+    let rule = SplitRule::SessionCutoff { cutoff: 100 };
+    let out = split(&log, &sessions, &checked(rule, None), &filters).expect("split");
+    assert!(!out.train.items().contains(&ItemId(2)));
+    assert_eq!(
+        rows_of(&out.train),
+        vec![(0, 1, 0, 0, 10), (1, 1, 0, 0, 30), (2, 1, 0, 0, 40)]
+    );
+    assert_eq!(out.train_sessions.len(), out.train.len());
+    assert_eq!(rows_of(&out.test_events), vec![(0, 1, 0, 0, 200)]);
+    let step = &out.report.test.filters[0];
+    assert_eq!(step.train.step, "kcore");
+    assert_eq!((step.test_events_dropped, step.test_users_dropped), (1, 1));
+    assert_eq!(out.test.users(), &[UserId(0)]);
 }
