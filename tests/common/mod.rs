@@ -52,11 +52,14 @@ pub fn stdout(output: &Output) -> String {
 }
 
 /// A real data file from `../shared/data`, or `None` (with a note on stderr) when the
-/// shared data is absent, as on machines without it.
+/// shared data is absent, as on machines without it. Under `CI=true` an absent file is a
+/// failure: CI always has the shared data.
 pub fn shared_data(relative: &str) -> Option<PathBuf> {
     let path = root().join("../shared/data").join(relative);
     if path.exists() {
         Some(path)
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{} is absent, and CI must have ../shared/data", path.display());
     } else {
         eprintln!("skipped: {} is absent", path.display());
         None
