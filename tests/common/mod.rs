@@ -59,7 +59,10 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
     if path.exists() {
         Some(path)
     } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{} is absent, and CI must have ../shared/data", path.display());
+        panic!(
+            "{} is absent, and CI must have ../shared/data",
+            path.display()
+        );
     } else {
         eprintln!("skipped: {} is absent", path.display());
         None

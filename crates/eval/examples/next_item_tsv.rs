@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let index: Vec<u32> = train.users().iter().map(|u| u.0).collect();
     let train_sessions = TrainSessions::from_log(&train, &index, n_users, n_items)?;
     let in_train: Vec<bool> = (0..n_items).map(|i| i < n_train_items).collect();
-    let test_sessions = NextItemSessions::from_log(&test, &in_train);
+    let test_sessions = NextItemSessions::from_log(&test, None, &in_train);
     println!(
         "train: {} sessions, {} events; test: {} sessions, {} predictions",
         train_sessions.len(),

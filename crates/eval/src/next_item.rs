@@ -27,7 +27,7 @@ use crate::error::EvalError;
 use crate::metric::{Metric, Variant};
 use crate::rng::SplitMix64;
 
-/// Test sessions for the next-item protocol: each test user's events in time order.
+/// Test sessions for the next-item protocol, each with its events in time order.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct NextItemSessions {
     users: Vec<UserId>,
@@ -41,35 +41,59 @@ pub struct NextItemSessions {
 }
 
 impl NextItemSessions {
-    /// One session per user of `test` (sorted by user, then time). Events whose item is not
-    /// `in_train` are dropped and counted; sessions left with fewer than two events are
-    /// counted and left out.
-    pub fn from_log(test: &EventLog, in_train: &[bool]) -> Self {
+    /// The sessions of `test` (sorted by user, then time): one per user, or cut wherever
+    /// `sessions` (one index per row, as the split stage writes) changes. Events whose item
+    /// is not `in_train` are dropped and counted; sessions left with fewer than two events
+    /// are counted and left out.
+    pub fn from_log(test: &EventLog, sessions: Option<&[u32]>, in_train: &[bool]) -> Self {
         let mut out = NextItemSessions {
             offsets: vec![0],
             ..NextItemSessions::default()
         };
-        for (user, rows) in test.user_rows() {
-            let start = out.items.len();
-            for row in rows {
-                let item = test.items()[row];
-                if in_train.get(item.0 as usize).copied().unwrap_or(false) {
-                    out.items.push(item);
-                    out.times.push(test.timestamps()[row]);
-                } else {
-                    out.dropped_events += 1;
-                }
-            }
-            if out.items.len() - start < 2 {
-                out.items.truncate(start);
-                out.times.truncate(start);
-                out.short_sessions += 1;
-            } else {
-                out.users.push(user);
-                out.offsets.push(out.items.len());
+        let (users, items, times) = (test.users(), test.items(), test.timestamps());
+        let mut start = 0;
+        for row in 0..=test.len() {
+            let cut = row == test.len()
+                || (row > 0
+                    && (users[row] != users[row - 1]
+                        || sessions.is_some_and(|s| s.get(row) != s.get(row - 1))));
+            if cut && row > start {
+                out.push_session(users[start], start..row, items, times, in_train);
+                start = row;
             }
         }
         out
+    }
+
+    fn push_session(
+        &mut self,
+        user: UserId,
+        rows: std::ops::Range<usize>,
+        items: &[ItemId],
+        times: &[i64],
+        in_train: &[bool],
+    ) {
+        let first = self.items.len();
+        for row in rows {
+            if in_train
+                .get(items[row].0 as usize)
+                .copied()
+                .unwrap_or(false)
+            {
+                self.items.push(items[row]);
+                self.times.push(times[row]);
+            } else {
+                self.dropped_events += 1;
+            }
+        }
+        if self.items.len() - first < 2 {
+            self.items.truncate(first);
+            self.times.truncate(first);
+            self.short_sessions += 1;
+        } else {
+            self.users.push(user);
+            self.offsets.push(self.items.len());
+        }
     }
 
     /// Sessions that give predictions.

@@ -118,7 +118,7 @@ proptest! {
         let mut in_train = vec![false; n_items];
         train.iter().flatten().for_each(|&i| in_train[i as usize] = true);
         let (test_log, _) = log(&test, 10_000);
-        let sessions = NextItemSessions::from_log(&test_log, &in_train);
+        let sessions = NextItemSessions::from_log(&test_log, None, &in_train);
         let config = EvalConfig {
             ks: vec![1, 3, 5],
             bootstrap_samples: 0,
@@ -160,7 +160,7 @@ fn results_do_not_depend_on_the_thread_count() {
     let model = model(&train, 40, false);
     let in_train = vec![true; 40];
     let (test_log, _) = log(&test, 10_000);
-    let sessions = NextItemSessions::from_log(&test_log, &in_train);
+    let sessions = NextItemSessions::from_log(&test_log, None, &in_train);
     let config = EvalConfig {
         ks: vec![5, 20],
         bootstrap_samples: 200,
@@ -193,9 +193,13 @@ fn short_sessions_and_unknown_items_are_counted() {
     let in_train = vec![true, true, false];
     let test: Sessions = vec![vec![0, 2], vec![0, 1, 2, 1], vec![1]];
     let (test_log, _) = log(&test, 0);
-    let sessions = NextItemSessions::from_log(&test_log, &in_train);
+    let sessions = NextItemSessions::from_log(&test_log, None, &in_train);
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions.predictions(), 2);
     assert_eq!(sessions.dropped_events, 2);
     assert_eq!(sessions.short_sessions, 2);
+    // With a session column, one user's rows split into sessions.
+    let (log, _) = log(&vec![vec![0, 1, 0, 1]], 0);
+    let split = NextItemSessions::from_log(&log, Some(&[4, 4, 5, 5]), &[true, true]);
+    assert_eq!((split.len(), split.predictions()), (2, 2));
 }

@@ -126,14 +126,14 @@ struct NextItemTiming {
 /// session). Latencies move with the machine, so they go to the manifest, not the report.
 fn run_next_item(plan: &Plan, inputs: &EvalInputs) -> Result<NextItemRun, PipelineError> {
     let dir = &plan.out;
-    let (test_events, _) = read_events(&dir.join(TEST_EVENTS_FILE), &inputs.ids)?;
+    let (test_events, test_sessions) = read_events(&dir.join(TEST_EVENTS_FILE), &inputs.ids)?;
     let mut in_train = vec![false; inputs.train.n_items()];
     for user in 0..inputs.train.n_users() {
         for &item in inputs.train.row(UserId(user as u32)).0 {
             in_train[item as usize] = true;
         }
     }
-    let sessions = NextItemSessions::from_log(&test_events, &in_train);
+    let sessions = NextItemSessions::from_log(&test_events, test_sessions.as_deref(), &in_train);
     let mut evaluations = Vec::new();
     let mut timings = Vec::new();
     for source in plan.generated_lists() {
