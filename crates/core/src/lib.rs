@@ -33,6 +33,7 @@ mod matrix;
 mod progress;
 mod recommend;
 mod rng;
+mod session;
 mod split;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
@@ -50,4 +51,5 @@ pub use recommend::{
     Recommender, TopN, recommend, recommend_blocks, recommend_blocks_with_fallback,
 };
 pub use rng::SplitMix64;
+pub use session::{SessionRecommender, SessionState, UserScoresSessions};
 pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

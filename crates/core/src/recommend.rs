@@ -61,7 +61,7 @@ pub struct BlockScores {
 }
 
 impl BlockScores {
-    fn reset(&mut self, n_users: usize, n_items: usize) {
+    pub(crate) fn reset(&mut self, n_users: usize, n_items: usize) {
         self.n_users = n_users;
         self.n_items = n_items;
         self.is_sparse = false;
@@ -74,6 +74,27 @@ impl BlockScores {
         self.dense.clear();
         self.dense.resize(len, 0.0);
         &mut self.dense
+    }
+
+    /// Row `row` of the block as `(item, score)` pairs: a sparse list as written, a dense
+    /// row with every column that is a number (columns map to `scored_items` when given).
+    pub(crate) fn take_list(
+        &mut self,
+        row: usize,
+        scored_items: Option<&[ItemId]>,
+    ) -> Vec<(ItemId, f32)> {
+        if self.is_sparse {
+            return std::mem::take(&mut self.sparse[row]);
+        }
+        let width = self.dense.len() / self.n_users.max(1);
+        let values = &self.dense[row * width..(row + 1) * width];
+        let item = |c: usize| scored_items.map_or(ItemId(c as u32), |items| items[c]);
+        values
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.is_nan())
+            .map(|(c, &s)| (item(c), s))
+            .collect()
     }
 
     /// Sparse scores: one empty list per user of the block.

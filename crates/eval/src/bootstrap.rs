@@ -118,7 +118,7 @@ pub(crate) fn percent(confidence: f64) -> String {
 }
 
 impl PairedComparison {
-    fn new(
+    pub(crate) fn new(
         (model_a, model_b): (&str, &str),
         (metric, k, variant): (Metric, usize, Variant),
         (mean_a, mean_b): (f64, f64),

@@ -25,6 +25,23 @@ pub struct EvalConfig {
     pub confidence: f64,
     /// Seed of the bootstrap: the same seed gives the same intervals. Default 42.
     pub seed: u64,
+    /// Which protocols to run: `session` (the set of a held-out session's items, scored
+    /// on the recommendation lists) and `next_item` (reveal each test session's events
+    /// in order and predict the next after each prefix). Default `["session"]`.
+    pub protocol: Vec<EvalProtocol>,
+    /// Next-item protocol: whether items already in the session's prefix may be
+    /// recommended. Default true (as session-rec).
+    pub next_item_prefix_items: bool,
+}
+
+/// One evaluation protocol of `evaluate.protocol`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvalProtocol {
+    /// Held-out session as a set of target items, scored on the top-N lists.
+    Session,
+    /// session-rec's next-item prediction; see [`crate::evaluate_next_item`].
+    NextItem,
 }
 
 impl Default for EvalConfig {
@@ -34,6 +51,8 @@ impl Default for EvalConfig {
             bootstrap_samples: 1000,
             confidence: 0.95,
             seed: 42,
+            protocol: vec![EvalProtocol::Session],
+            next_item_prefix_items: true,
         }
     }
 }
@@ -90,11 +109,23 @@ impl EvalConfig {
                 self.bootstrap_samples.to_string(),
             ));
         }
+        let mut protocol = self.protocol.clone();
+        protocol.sort_unstable();
+        protocol.dedup();
+        if !protocol.contains(&EvalProtocol::Session) {
+            return Err(config_error(
+                "evaluate.protocol",
+                "\"session\", optionally with \"next_item\" (the lists' set-of-items results are always reported)",
+                format!("{:?}", self.protocol),
+            ));
+        }
         Ok(CheckedEval {
             ks,
             bootstrap_samples: self.bootstrap_samples,
             confidence: self.confidence,
             seed: self.seed,
+            protocol,
+            next_item_prefix_items: self.next_item_prefix_items,
         })
     }
 }
@@ -106,9 +137,21 @@ pub struct CheckedEval {
     bootstrap_samples: usize,
     confidence: f64,
     seed: u64,
+    protocol: Vec<EvalProtocol>,
+    next_item_prefix_items: bool,
 }
 
 impl CheckedEval {
+    /// Whether `protocol` is among `evaluate.protocol`.
+    pub fn runs(&self, protocol: EvalProtocol) -> bool {
+        self.protocol.contains(&protocol)
+    }
+
+    /// Whether next-item lists may hold items of the session's prefix.
+    pub fn next_item_prefix_items(&self) -> bool {
+        self.next_item_prefix_items
+    }
+
     /// The cut-offs, strictly increasing.
     pub fn ks(&self) -> &[usize] {
         &self.ks
@@ -153,6 +196,8 @@ impl Default for CheckedEval {
             bootstrap_samples: d.bootstrap_samples,
             confidence: d.confidence,
             seed: d.seed,
+            protocol: d.protocol,
+            next_item_prefix_items: d.next_item_prefix_items,
         }
     }
 }

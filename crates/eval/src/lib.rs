@@ -56,18 +56,23 @@ mod config;
 mod error;
 mod evaluate;
 mod metric;
+mod next_item;
 mod popularity;
 mod report;
 mod rng;
 
 pub use bootstrap::{Estimate, PairedComparison, Verdict, compare_models};
-pub use config::{CheckedEval, EvalConfig, MAX_BOOTSTRAP_SAMPLES, MAX_CUT_OFFS};
+pub use config::{CheckedEval, EvalConfig, EvalProtocol, MAX_BOOTSTRAP_SAMPLES, MAX_CUT_OFFS};
 pub use error::EvalError;
 pub use evaluate::{
     EvalData, KSummary, ModelEvaluation, SegmentAtK, SegmentSummary, VariantEvaluation,
     evaluate_model,
 };
 pub use metric::{Metric, Metrics, Segment, Variant};
+pub use next_item::{
+    Latency, NextItemAtK, NextItemEvaluation, NextItemReport, NextItemSessions, NextItemSummary,
+    PerSession, evaluate_next_item, next_item_reports,
+};
 pub use popularity::popularity_percentiles;
 pub use report::{
     AtK, ModelReport, Protocol, Report, Settings, TargetKinds, VariantCounts, VariantReport,

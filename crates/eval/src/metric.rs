@@ -142,6 +142,9 @@ pub enum Variant {
     /// Only targets the user already has in train ("repeat" targets); the list as given.
     /// Lists that leave out seen items cannot hit them.
     Repeat,
+    /// The next-item protocol ([`crate::evaluate_next_item`]): not one of [`Variant::ALL`],
+    /// which are the set-of-items variants of the lists.
+    NextItem,
 }
 
 impl Variant {
@@ -162,6 +165,7 @@ impl Variant {
             Variant::NewItems => "new_items",
             Variant::ConversionNewItems => "conversion_new_items",
             Variant::Repeat => "repeat",
+            Variant::NextItem => "next_item",
         }
     }
 
@@ -173,6 +177,7 @@ impl Variant {
             Variant::NewItems => "all targets / new items only",
             Variant::ConversionNewItems => "conversion targets / new items only",
             Variant::Repeat => "repeat targets (seen in train) / all items",
+            Variant::NextItem => "next item after each prefix",
         }
     }
 

@@ -109,6 +109,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         item_users: &item_users,
         log: &log,
         behavior_weights: [1.0, 2.0, 3.0, 4.0],
+        sessions: None,
     };
     let timer = Timer(Mutex::new(Instant::now()));
     let options = FitOptions {

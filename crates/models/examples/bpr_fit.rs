@@ -98,6 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         item_users: &item_users,
         log: &log,
         behavior_weights: [1.0; 4],
+        sessions: None,
     };
     let top_item = (0..matrix.n_items())
         .map(|i| item_users.row(ItemId(i as u32)).0.len())

@@ -115,6 +115,7 @@ fn main() -> Result<(), BoxError> {
         item_users: &item_users,
         log: &log,
         behavior_weights: [1.0, 2.0, 3.0, 4.0],
+        sessions: None,
     };
     let options = FitOptions::default();
     let fit = |weighting: Weighting| -> Result<ItemKnn, BoxError> {

@@ -32,6 +32,17 @@ impl ParamError {
     }
 }
 
+impl From<clickrec_session::ParamError> for ParamError {
+    fn from(e: clickrec_session::ParamError) -> Self {
+        ParamError {
+            model: e.model,
+            param: e.param,
+            expected: e.expected,
+            found: e.found,
+        }
+    }
+}
+
 /// Fitting failed on the data given.
 #[derive(Debug, Error)]
 pub enum FitError {

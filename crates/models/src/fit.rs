@@ -14,6 +14,9 @@ pub struct TrainData<'a> {
     /// Confidence of one event per behaviour, indexed by `Behavior::code()` (pv, fav,
     /// cart, buy), as used to build `matrix`.
     pub behavior_weights: [f32; 4],
+    /// Session index of each event of `log` (the prep stage's `session` column), for the
+    /// session models; `None`: each user's events form one session.
+    pub sessions: Option<&'a [u32]>,
 }
 
 impl TrainData<'_> {

@@ -5,6 +5,11 @@ use std::path::Path;
 use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
 use serde::{Deserialize, Serialize};
 
+use clickrec_core::SessionRecommender;
+use clickrec_session::knn::{SknnParams, StanParams, VsknnParams, VstanParams};
+use clickrec_session::rules::{ArParams, MarkovParams, SpopParams, SrParams};
+use clickrec_session::{CheckedSessionModel, SessionModel, SessionParams, TrainSessions};
+
 use crate::als::{Als, AlsParams, CheckedAls};
 use crate::bpr::{Bpr, BprParams, CheckedBpr};
 use crate::knn::{CheckedItemKnn, ItemKnn, ItemKnnParams};
@@ -25,20 +30,37 @@ pub enum ModelKind {
     ItemKnn,
     Als,
     Bpr,
+    Sknn,
+    Vsknn,
+    Stan,
+    Vstan,
+    Sr,
+    Ar,
+    Markov,
+    Spop,
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 6] = [
+    pub const ALL: [ModelKind; 14] = [
         ModelKind::Popularity,
         ModelKind::PopularityRecent,
         ModelKind::Recent,
         ModelKind::ItemKnn,
         ModelKind::Als,
         ModelKind::Bpr,
+        ModelKind::Sknn,
+        ModelKind::Vsknn,
+        ModelKind::Stan,
+        ModelKind::Vstan,
+        ModelKind::Sr,
+        ModelKind::Ar,
+        ModelKind::Markov,
+        ModelKind::Spop,
     ];
 
     /// Config-table and file name: `popularity`, `popularity_recent`, `recent`,
-    /// `item_knn`, `als`, `bpr`.
+    /// `item_knn`, `als`, `bpr`, and the session models `sknn`, `vsknn`, `stan`, `vstan`,
+    /// `sr`, `ar`, `markov`, `spop`.
     pub fn name(self) -> &'static str {
         match self {
             ModelKind::Popularity => "popularity",
@@ -47,6 +69,14 @@ impl ModelKind {
             ModelKind::ItemKnn => "item_knn",
             ModelKind::Als => "als",
             ModelKind::Bpr => "bpr",
+            ModelKind::Sknn => "sknn",
+            ModelKind::Vsknn => "vsknn",
+            ModelKind::Stan => "stan",
+            ModelKind::Vstan => "vstan",
+            ModelKind::Sr => "sr",
+            ModelKind::Ar => "ar",
+            ModelKind::Markov => "markov",
+            ModelKind::Spop => "spop",
         }
     }
 
@@ -82,6 +112,14 @@ pub struct ModelsConfig {
     pub item_knn: Option<ItemKnnParams>,
     pub als: Option<AlsParams>,
     pub bpr: Option<BprParams>,
+    pub sknn: Option<SknnParams>,
+    pub vsknn: Option<VsknnParams>,
+    pub stan: Option<StanParams>,
+    pub vstan: Option<VstanParams>,
+    pub sr: Option<SrParams>,
+    pub ar: Option<ArParams>,
+    pub markov: Option<MarkovParams>,
+    pub spop: Option<SpopParams>,
 }
 
 /// Valid parameters of one model: only these can fit.
@@ -93,9 +131,24 @@ pub enum CheckedModel {
     ItemKnn(CheckedItemKnn),
     Als(CheckedAls),
     Bpr(CheckedBpr),
+    Session(CheckedSessionModel),
 }
 
 impl ModelsConfig {
+    /// The session-model tables present, in [`ModelKind::ALL`] order.
+    fn session_params(&self) -> Vec<SessionParams> {
+        let mut out = Vec::new();
+        out.extend(self.sknn.clone().map(SessionParams::Sknn));
+        out.extend(self.vsknn.clone().map(SessionParams::Vsknn));
+        out.extend(self.stan.clone().map(SessionParams::Stan));
+        out.extend(self.vstan.clone().map(SessionParams::Vstan));
+        out.extend(self.sr.clone().map(SessionParams::Sr));
+        out.extend(self.ar.clone().map(SessionParams::Ar));
+        out.extend(self.markov.clone().map(SessionParams::Markov));
+        out.extend(self.spop.clone().map(SessionParams::Spop));
+        out
+    }
+
     /// Checks every configured model, in [`ModelKind::ALL`] order.
     pub fn check(&self) -> Result<Vec<CheckedModel>, ParamError> {
         let mut models = Vec::new();
@@ -117,6 +170,9 @@ impl ModelsConfig {
         if let Some(p) = &self.bpr {
             models.push(CheckedModel::Bpr(p.check()?));
         }
+        for p in self.session_params() {
+            models.push(CheckedModel::Session(p.check()?));
+        }
         Ok(models)
     }
 
@@ -128,6 +184,7 @@ impl ModelsConfig {
             && self.item_knn.is_none()
             && self.als.is_none()
             && self.bpr.is_none()
+            && self.session_params().is_empty()
     }
 }
 
@@ -140,6 +197,7 @@ impl CheckedModel {
             CheckedModel::ItemKnn(_) => ModelKind::ItemKnn,
             CheckedModel::Als(_) => ModelKind::Als,
             CheckedModel::Bpr(_) => ModelKind::Bpr,
+            CheckedModel::Session(p) => session_kind(p.name()),
         }
     }
 
@@ -153,8 +211,34 @@ impl CheckedModel {
             CheckedModel::ItemKnn(p) => Model::ItemKnn(ItemKnn::fit(p, data, options)?),
             CheckedModel::Als(p) => Model::Als(Als::fit(p, data, options)?),
             CheckedModel::Bpr(p) => Model::Bpr(Bpr::fit(p, data, options)?),
+            CheckedModel::Session(p) => {
+                Model::Session(Box::new(p.fit(train_sessions(p.name(), data)?)))
+            }
         })
     }
+}
+
+/// The kind of a session model by its name (names are shared with `clickrec-session`).
+fn session_kind(name: &str) -> ModelKind {
+    ModelKind::from_name(name).unwrap_or(ModelKind::Spop)
+}
+
+/// The train sessions of `data`: its session column, or one session per user.
+fn train_sessions(model: &'static str, data: &TrainData<'_>) -> Result<TrainSessions, FitError> {
+    let users: Vec<u32>;
+    let sessions = match data.sessions {
+        Some(s) => s,
+        None => {
+            users = data.log.users().iter().map(|u| u.0).collect();
+            &users
+        }
+    };
+    TrainSessions::from_log(data.log, sessions, data.n_users(), data.n_items()).map_err(|e| {
+        FitError::Data {
+            model,
+            reason: e.to_string(),
+        }
+    })
 }
 
 /// Any fitted model.
@@ -167,6 +251,7 @@ pub enum Model {
     ItemKnn(ItemKnn),
     Als(Als),
     Bpr(Bpr),
+    Session(Box<SessionModel>),
 }
 
 impl Model {
@@ -178,6 +263,15 @@ impl Model {
             Model::ItemKnn(_) => ModelKind::ItemKnn,
             Model::Als(_) => ModelKind::Als,
             Model::Bpr(_) => ModelKind::Bpr,
+            Model::Session(m) => session_kind(m.name()),
+        }
+    }
+
+    /// The model as a next-item session model, when it is one.
+    pub fn as_session(&self) -> Option<&dyn SessionRecommender> {
+        match self {
+            Model::Session(m) => Some(m.as_session()),
+            _ => None,
         }
     }
 
@@ -188,6 +282,7 @@ impl Model {
             Model::ItemKnn(m) => m,
             Model::Als(m) => m,
             Model::Bpr(m) => m,
+            Model::Session(m) => m.as_ref(),
         }
     }
 
@@ -199,7 +294,8 @@ impl Model {
             Model::Popularity(_)
             | Model::PopularityRecent(_)
             | Model::Recent(_)
-            | Model::ItemKnn(_) => &[],
+            | Model::ItemKnn(_)
+            | Model::Session(_) => &[],
         }
     }
 
@@ -216,7 +312,10 @@ impl Model {
             Model::ItemKnn(m) => m.similar_items(item, n),
             Model::Als(m) => m.similar_items(item, n),
             Model::Bpr(m) => m.similar_items(item, n),
-            Model::Popularity(_) | Model::PopularityRecent(_) | Model::Recent(_) => {
+            Model::Popularity(_)
+            | Model::PopularityRecent(_)
+            | Model::Recent(_)
+            | Model::Session(_) => {
                 return Err(ModelError::NoSimilarItems {
                     kind: self.kind().name(),
                 });
@@ -235,6 +334,7 @@ impl Model {
             Model::ItemKnn(m) => m.write(&mut w)?,
             Model::Als(m) => m.write(&mut w)?,
             Model::Bpr(m) => m.write(&mut w)?,
+            Model::Session(m) => write_session(m, &mut w)?,
         }
         w.finish()?;
         std::fs::rename(&tmp, path).map_err(|source| ModelError::Io {
@@ -257,10 +357,41 @@ impl Model {
             ModelKind::ItemKnn => Model::ItemKnn(ItemKnn::read(&mut r)?),
             ModelKind::Als => Model::Als(Als::read(&mut r)?),
             ModelKind::Bpr => Model::Bpr(Bpr::read(&mut r)?),
+            _ => Model::Session(Box::new(read_session(&mut r)?)),
         };
         r.finish()?;
         Ok(model)
     }
+}
+
+/// A session model's file payload: its parameters (JSON) and its train sessions; loading
+/// refits the index from them (linear in the events, milliseconds to seconds).
+fn write_session(m: &SessionModel, w: &mut ModelWriter) -> Result<(), ModelError> {
+    let sessions = m.sessions();
+    let (offsets, items, times, users) = sessions.columns();
+    w.json(m.params())?;
+    w.u64(sessions.n_users() as u64)?;
+    w.u64(sessions.n_items() as u64)?;
+    w.u64s(&offsets.iter().map(|&o| o as u64).collect::<Vec<_>>())?;
+    w.u32s(&items.iter().map(|i| i.0).collect::<Vec<_>>())?;
+    w.u64s(&times.iter().map(|&t| t as u64).collect::<Vec<_>>())?;
+    w.u32s(&users.iter().map(|u| u.0).collect::<Vec<_>>())
+}
+
+fn read_session(r: &mut ModelReader) -> Result<SessionModel, ModelError> {
+    let params: SessionParams = r.json()?;
+    let checked = params
+        .check()
+        .map_err(|e| r.corrupt(format!("stored parameters: {e}")))?;
+    let n_users = r.u64()? as usize;
+    let n_items = r.u64()? as usize;
+    let offsets = r.u64s()?.into_iter().map(|o| o as usize).collect();
+    let items = r.u32s()?.into_iter().map(ItemId).collect();
+    let times = r.u64s()?.into_iter().map(|t| t as i64).collect();
+    let users = r.u32s()?.into_iter().map(UserId).collect();
+    let sessions = TrainSessions::from_parts(n_users, n_items, offsets, items, times, users)
+        .map_err(|e| r.corrupt(e.to_string()))?;
+    Ok(checked.fit(sessions))
 }
 
 impl Recommender for Model {

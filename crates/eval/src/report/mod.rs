@@ -21,6 +21,7 @@ use crate::config::{CheckedEval, headline_k};
 use crate::error::EvalError;
 use crate::evaluate::{EvalData, ModelEvaluation, SegmentSummary};
 use crate::metric::{Metric, Metrics, Variant};
+use crate::next_item::{NextItemReport, NextItemSummary};
 
 /// How the lists were made and the test set was cut, as the caller describes it; the
 /// report prints it next to the numbers.
@@ -98,8 +99,9 @@ pub struct VariantReport {
     pub segments: Vec<SegmentSummary>,
 }
 
-/// One model.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One model. In `metrics.json` its `variants` list ends with the `next_item` entry
+/// when the next-item protocol ran.
+#[derive(Clone, Debug, PartialEq)]
 pub struct ModelReport {
     pub name: String,
     /// Test users without a list (scored 0).
@@ -110,6 +112,38 @@ pub struct ModelReport {
     pub bootstrapped: bool,
     /// The five variants, main one first.
     pub variants: Vec<VariantReport>,
+    /// The next-item protocol's results, when it ran for this model.
+    pub next_item: Option<NextItemReport>,
+}
+
+/// A `variants` entry of `metrics.json`: a set-of-items variant or the next-item one.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum VariantEntry<'a> {
+    Items(&'a VariantReport),
+    NextItem(&'a NextItemReport),
+}
+
+impl Serialize for ModelReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let variants: Vec<VariantEntry<'_>> = self
+            .variants
+            .iter()
+            .map(VariantEntry::Items)
+            .chain(self.next_item.iter().map(VariantEntry::NextItem))
+            .collect();
+        let mut s = serializer.serialize_struct("ModelReport", 5)?;
+        s.serialize_field("name", &self.name)?;
+        s.serialize_field(
+            "users_without_recommendations",
+            &self.users_without_recommendations,
+        )?;
+        s.serialize_field("ignored_lists", &self.ignored_lists)?;
+        s.serialize_field("bootstrapped", &self.bootstrapped)?;
+        s.serialize_field("variants", &variants)?;
+        s.end()
+    }
 }
 
 impl ModelReport {
@@ -178,6 +212,10 @@ pub struct Report {
     /// the caller adds some.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub coefficients: BTreeMap<String, Vec<(String, f64)>>,
+    /// The next-item protocol's sessions and paired comparisons, when it ran (each
+    /// model's numbers are in its `variants`, entry `next_item`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_item: Option<NextItemSummary>,
     /// Anything that limits the report (models evaluated on other data, repeated names).
     pub warnings: Vec<String>,
     #[serde(skip)]
@@ -352,6 +390,7 @@ pub fn build_report(
         comparisons,
         training_loss: training_loss.clone(),
         coefficients: BTreeMap::new(),
+        next_item: None,
         warnings,
         draws: Some(Arc::new(draws)),
     }
@@ -431,6 +470,7 @@ fn model_report(
         ignored_lists: m.ignored_lists(),
         bootstrapped: draws.is_some(),
         variants,
+        next_item: None,
     }
 }
 
@@ -520,6 +560,21 @@ impl Report {
             (metric, k, variant),
             self.settings.confidence,
         )
+    }
+
+    /// Adds the next-item protocol's results (from [`crate::next_item_reports`]) to the
+    /// models of the same name; a model without lists in the report is named in a warning.
+    pub fn add_next_item(&mut self, reports: Vec<NextItemReport>, summary: NextItemSummary) {
+        for report in reports {
+            match self.models.iter_mut().find(|m| m.name == report.model) {
+                Some(m) => m.next_item = Some(report),
+                None => self.warnings.push(format!(
+                    "model {:?} was evaluated next-item but has no lists in this report: its next-item results are left out",
+                    report.model
+                )),
+            }
+        }
+        self.next_item = Some(summary);
     }
 
     /// The model named `name`.

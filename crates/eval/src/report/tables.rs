@@ -1,8 +1,9 @@
 //! The report's text content as plain sections and tables, rendered identically by the
 //! Markdown and HTML writers.
 
-use crate::bootstrap::{Estimate, percent};
+use crate::bootstrap::{Estimate, PairedComparison, percent};
 use crate::metric::{Metric, Segment, Variant};
+use crate::next_item::NextItemSummary;
 
 use super::Report;
 
@@ -107,6 +108,9 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
         "Users",
     ));
     out.push(comparisons(report));
+    if let Some(summary) = &report.next_item {
+        out.push(next_item(report, summary));
+    }
     if report.training_loss.values().any(|v| !v.is_empty()) {
         out.push(losses(report));
     }
@@ -341,6 +345,7 @@ fn results(report: &Report, variant: Variant) -> Section {
         Variant::NewItems => "results-new-items",
         Variant::ConversionNewItems => "results-conversion-new-items",
         Variant::Repeat => "results-repeat",
+        Variant::NextItem => "results-next-item",
     };
     let headline = if variant == report.headline_variant {
         " (headline)"
@@ -462,7 +467,12 @@ fn comparisons(report: &Report) -> Section {
         .iter()
         .map(|c| format!("{}.", c.sentence))
         .collect();
-    s.tables.push(Table {
+    s.tables.push(comparison_table(&report.comparisons));
+    s
+}
+
+fn comparison_table(comparisons: &[PairedComparison]) -> Table {
+    Table {
         caption: "Paired differences (first model − second model)".into(),
         header: vec![
             "Model A".into(),
@@ -478,8 +488,7 @@ fn comparisons(report: &Report) -> Section {
             "Holm p".into(),
             "Verdict".into(),
         ],
-        rows: report
-            .comparisons
+        rows: comparisons
             .iter()
             .map(|c| {
                 vec![
@@ -500,7 +509,68 @@ fn comparisons(report: &Report) -> Section {
             })
             .collect(),
         label_columns: 3,
-    });
+    }
+}
+
+/// The next-item protocol: per model HitRate, MRR and remaining-items Recall at every K,
+/// over predictions and per session, then the paired comparisons at the headline K.
+fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
+    let mut s = Section::new("results-next-item", "Results: next item after each prefix");
+    s.paragraphs.push(format!(
+        "{} test sessions, {} predictions (each session's events revealed in time order, the next one predicted after each prefix); {} test events dropped (item without train events), {} sessions with fewer than two events left out. Items of the prefix {} be recommended. Intervals: {} bootstrap over sessions.",
+        thousands(summary.sessions),
+        thousands(summary.predictions),
+        thousands(summary.dropped_events),
+        thousands(summary.short_sessions),
+        if summary.prefix_items { "may" } else { "may not" },
+        percent(report.settings.confidence),
+    ));
+    for &k in &report.settings.ks {
+        let rows: Vec<Vec<String>> = report
+            .models
+            .iter()
+            .filter_map(|m| {
+                let r = m.next_item.as_ref()?;
+                let at = r.at_k.iter().find(|a| a.k == k)?;
+                Some(vec![
+                    m.name.clone(),
+                    estimate(&at.hit_rate),
+                    estimate(&at.mrr),
+                    estimate(&at.recall),
+                    num(at.per_session.hit_rate.mean),
+                    num(at.per_session.mrr.mean),
+                ])
+            })
+            .collect();
+        s.tables.push(Table {
+            caption: format!("Next item at K = {k}"),
+            header: vec![
+                "Model".into(),
+                format!("HitRate@{k}"),
+                format!("MRR@{k}"),
+                format!("Recall@{k} (remaining items)"),
+                format!("HitRate@{k} per session"),
+                format!("MRR@{k} per session"),
+            ],
+            rows,
+            label_columns: 1,
+        });
+    }
+    let k = report.headline_k();
+    let headline: Vec<PairedComparison> = summary
+        .comparisons
+        .iter()
+        .filter(|c| c.k == k)
+        .cloned()
+        .collect();
+    if !headline.is_empty() {
+        s.tables.push(Table {
+            caption: format!(
+                "Next item: paired differences at K = {k} (first model − second model)"
+            ),
+            ..comparison_table(&headline)
+        });
+    }
     s
 }
 

@@ -102,6 +102,31 @@ pub(crate) fn render(report: &Report) -> String {
             let _ = writeln!(out, "{s}.");
         }
     }
+    if let Some(summary) = &report.next_item {
+        let _ = writeln!(
+            out,
+            "\nNext item at K = {k}: {} sessions, {} predictions (model: HitRate, MRR over predictions; per session)",
+            thousands(summary.sessions),
+            thousands(summary.predictions)
+        );
+        for m in &report.models {
+            if let Some(at) = m
+                .next_item
+                .as_ref()
+                .and_then(|r| r.at_k.iter().find(|a| a.k == k))
+            {
+                let _ = writeln!(
+                    out,
+                    "  {:<16} HitRate {}  MRR {}  |  per session {} / {}",
+                    m.name,
+                    cell(Some(at.hit_rate)),
+                    cell(Some(at.mrr)),
+                    num(at.per_session.hit_rate.mean),
+                    num(at.per_session.mrr.mean)
+                );
+            }
+        }
+    }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");
     }

@@ -5,6 +5,7 @@
 mod boot;
 mod config;
 mod hand;
+mod next_item;
 mod props;
 mod render;
 

@@ -43,6 +43,7 @@ impl Data {
             item_users: &self.item_users,
             log: &self.log,
             behavior_weights: [1.0, 2.0, 3.0, 4.0],
+            sessions: None,
         }
     }
 }

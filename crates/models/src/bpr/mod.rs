@@ -200,6 +200,7 @@ mod tests {
                 item_users: &self.item_users,
                 log: &self.log,
                 behavior_weights: [1.0; 4],
+                sessions: None,
             }
         }
     }

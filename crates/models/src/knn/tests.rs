@@ -27,6 +27,7 @@ fn fit(m: &UserItemMatrix, params: ItemKnnParams) -> Result<ItemKnn, FitError> {
         item_users: &item_users,
         log: &log,
         behavior_weights: [1.0, 2.0, 3.0, 4.0],
+        sessions: None,
     };
     ItemKnn::fit(&params.check().unwrap(), &data, &FitOptions::default())
 }

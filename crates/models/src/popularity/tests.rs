@@ -45,6 +45,7 @@ impl Fixture {
             item_users: &item_users,
             log: &self.log,
             behavior_weights: WEIGHTS,
+            sessions: None,
         };
         Popularity::fit(&params.check().unwrap(), &data, &FitOptions::default())
     }

@@ -34,6 +34,7 @@ fn fit_on(
         item_users: &item_users,
         log: &log,
         behavior_weights: [1.0; 4],
+        sessions: None,
     };
     let model = Recent::fit(&params.check().unwrap(), &data, &FitOptions::default()).unwrap();
     (model, matrix)

@@ -2,13 +2,19 @@
 //! `report.html`.
 
 use std::path::Path;
+use std::time::Instant;
 
-use clickrec_eval::{Protocol, build_report, evaluate_model};
-use clickrec_io::{read_recommendations, write_atomic};
+use clickrec_core::{SessionRecommender, UserId, UserScoresSessions};
+use clickrec_eval::{
+    EvalProtocol, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
+    build_report, evaluate_model, evaluate_next_item, next_item_reports,
+};
+use clickrec_io::{read_events, read_recommendations, write_atomic};
+use serde::Serialize;
 
 use crate::artifacts::{
-    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, read_coefficients, read_leakage,
-    read_losses, recs_file,
+    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, load_model,
+    read_coefficients, read_leakage, read_losses, recs_file,
 };
 use crate::config::{ListSource, Plan};
 use crate::error::PipelineError;
@@ -70,10 +76,95 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         let (name, table) = read_coefficients(dir)?;
         report.coefficients.insert(name, table);
     }
+    let mut latencies = serde_json::Map::new();
+    let mut lines = Vec::new();
+    if plan.evaluate.runs(EvalProtocol::NextItem) {
+        let run = run_next_item(plan, &inputs)?;
+        for (name, t) in &run.timings {
+            lines.push(format!(
+                "{name}: next-item pass {:.2} s, per prediction p50 {:.3} ms, p90 {:.3} ms",
+                t.seconds, t.latency.p50_ms, t.latency.p90_ms
+            ));
+            latencies.insert(name.clone(), serde_json::to_value(t).unwrap_or_default());
+        }
+        report.add_next_item(run.reports, run.summary);
+    }
     let artifacts = write_reports(dir, &report)?;
+    let mut text = report.terminal_table();
+    for line in lines {
+        text.push_str(&line);
+        text.push('\n');
+    }
     Ok(StageOutput {
-        text: report.terminal_table(),
-        summary: serde_json::json!({ "models": evaluations.len(), "test_users": inputs.test.len() }),
+        text,
+        summary: serde_json::json!({
+            "models": evaluations.len(),
+            "test_users": inputs.test.len(),
+            "next_item_latency": latencies,
+        }),
         artifacts,
+    })
+}
+
+/// The next-item protocol's results and each model's timing.
+struct NextItemRun {
+    reports: Vec<NextItemReport>,
+    summary: NextItemSummary,
+    timings: Vec<(String, NextItemTiming)>,
+}
+
+/// One model's next-item pass: latency percentiles per prediction and the whole pass.
+#[derive(Debug, Serialize)]
+struct NextItemTiming {
+    #[serde(flatten)]
+    latency: Latency,
+    seconds: f64,
+}
+
+/// The next-item protocol over the test events for every fitted model of the run: session
+/// models incrementally, the others through their scores for the user (which ignore the
+/// session). Latencies move with the machine, so they go to the manifest, not the report.
+fn run_next_item(plan: &Plan, inputs: &EvalInputs) -> Result<NextItemRun, PipelineError> {
+    let dir = &plan.out;
+    let (test_events, test_sessions) = read_events(&dir.join(TEST_EVENTS_FILE), &inputs.ids)?;
+    let mut in_train = vec![false; inputs.train.n_items()];
+    for user in 0..inputs.train.n_users() {
+        for &item in inputs.train.row(UserId(user as u32)).0 {
+            in_train[item as usize] = true;
+        }
+    }
+    let sessions = NextItemSessions::from_log(&test_events, test_sessions.as_deref(), &in_train);
+    let mut evaluations = Vec::new();
+    let mut timings = Vec::new();
+    for source in plan.generated_lists() {
+        let ListSource::Model(kind) = source else {
+            continue;
+        };
+        let model = load_model(dir, &inputs.ids, kind)?;
+        let started = Instant::now();
+        let fallback = UserScoresSessions::new(&model, &inputs.train);
+        let session_model: &dyn SessionRecommender = match model.as_session() {
+            Some(m) => m,
+            None => &fallback,
+        };
+        let evaluation = evaluate_next_item(kind.name(), session_model, &sessions, &plan.evaluate)
+            .map_err(|source| PipelineError::Evaluate {
+                path: dir.join(TEST_EVENTS_FILE),
+                source,
+            })?;
+        timings.push((
+            kind.name().to_owned(),
+            NextItemTiming {
+                latency: evaluation.latency(),
+                seconds: started.elapsed().as_secs_f64(),
+            },
+        ));
+        evaluations.push(evaluation);
+    }
+    let (reports, summary) = next_item_reports(&evaluations, &sessions, &plan.evaluate);
+    Ok(NextItemRun {
+        reports,
+        summary,
+        timings,
     })
 }

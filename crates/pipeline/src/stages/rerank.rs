@@ -54,7 +54,7 @@ fn learn_reranker(
     let started = Instant::now();
     let ids = read_id_maps(dir)?;
     let events = dir.join(VALIDATION_TRAIN_FILE);
-    let (log, _) = read_events(&events, &ids)?;
+    let (log, sessions) = read_events(&events, &ids)?;
     let validation = read_test_set(&dir.join(VALIDATION_SET_FILE))?;
     let matrix =
         clickrec_prep::build_matrix(&log, ids.users.len(), ids.items.len(), plan.prep.weights())
@@ -68,6 +68,7 @@ fn learn_reranker(
         item_users: &item_users,
         log: &log,
         behavior_weights: behavior_weights(plan),
+        sessions: sessions.as_deref(),
     };
     // ALS is also needed when segments are built from its user factors.
     let needs_als = plan

@@ -56,7 +56,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     let dir = &plan.out;
     let ids = read_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
-    let (log, _) = read_events(&train_path, &ids)?;
+    let (log, sessions) = read_events(&train_path, &ids)?;
     let matrix = read_matrix(dir)?;
     let item_users = matrix.transpose();
     let data = TrainData {
@@ -64,6 +64,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         item_users: &item_users,
         log: &log,
         behavior_weights: behavior_weights(plan),
+        sessions: sessions.as_deref(),
     };
     let models_dir = dir.join(MODELS_DIR);
     std::fs::create_dir_all(&models_dir).map_err(|source| PipelineError::Io {
