@@ -32,6 +32,7 @@ mod matrix;
 mod recommend;
 mod rng;
 mod split;
+mod tiles;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
@@ -42,8 +43,8 @@ pub use matrix::{
     Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
 };
 pub use recommend::{
-    BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
-    Recommender, TopN, recommend, recommend_blocks,
+    BlockScores, Candidates, FactorScores, ItemSums, RankedList, RecommendError, RecommendRequest,
+    Recommendations, Recommender, TopN, recommend, recommend_blocks,
 };
 pub use rng::SplitMix64;
 pub use split::{TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};
