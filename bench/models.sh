@@ -7,8 +7,8 @@
 #   bench/models.sh head         # ../shared/data/taobao-userbehavior-users-head
 #   bench/models.sh              # both
 #
-# Needs the peer's virtualenv (bench/peers/README.md):
-#   python3 -m venv /work/venv-implicit && /work/venv-implicit/bin/pip install -r bench/peers/requirements.txt
+# The peer's virtualenv (bench/.venv-peers, from bench/peers/requirements.txt) is created
+# on first run by bench/venv.sh; PEER_PYTHON overrides it.
 # Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended
 # to bench/results/models.md. Every stage is rerun (--force), so all times come from this run.
 set -euo pipefail
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(synthetic head)
 data=${BENCH_DATA:-/tmp/clickrec-bench}
-python=${PEER_PYTHON:-/work/venv-implicit/bin/python}
+python=${PEER_PYTHON:-$(bench/venv.sh peers)}
 threads=2
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli

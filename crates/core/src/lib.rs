@@ -35,6 +35,7 @@ mod recommend;
 mod rng;
 mod session;
 mod split;
+mod tiles;
 
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
@@ -47,8 +48,8 @@ pub use matrix::{
 };
 pub use progress::{NoProgress, Progress};
 pub use recommend::{
-    BlockScores, Candidates, RankedList, RecommendError, RecommendRequest, Recommendations,
-    Recommender, TopN, recommend, recommend_blocks, recommend_blocks_with_fallback,
+    BlockScores, Candidates, FactorScores, ItemSums, RankedList, RecommendError, RecommendRequest,
+    Recommendations, Recommender, TopN, recommend, recommend_blocks, recommend_blocks_with_fallback,
 };
 pub use rng::SplitMix64;
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};

@@ -11,6 +11,7 @@ use std::collections::BinaryHeap;
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::tiles;
 use crate::{ItemId, UserId, UserItemMatrix};
 
 /// Which items may be recommended, before exclusion of seen items.
@@ -58,6 +59,51 @@ pub struct BlockScores {
     dense: Vec<f32>,
     sparse: Vec<Vec<(ItemId, f32)>>,
     is_sparse: bool,
+    sums: ItemSums,
+}
+
+/// A per-item sum that lives as long as its worker thread and is never zeroed between
+/// users: each entry carries the stamp of the user that last wrote it, and a stale stamp
+/// reads as 0. Sparse models (item-kNN) accumulate one user at a time in it.
+#[derive(Debug, Default)]
+pub struct ItemSums {
+    entries: Vec<(f32, u32)>,
+    stamp: u32,
+    touched: Vec<ItemId>,
+}
+
+impl ItemSums {
+    /// Starts a new user over `n_items` items: every sum reads 0 again.
+    pub fn start(&mut self, n_items: usize) {
+        if self.entries.len() != n_items || self.stamp == u32::MAX {
+            self.entries.clear();
+            self.entries.resize(n_items, (0.0, 0));
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        self.touched.clear();
+    }
+
+    /// Adds `value` to `item`'s sum.
+    #[inline]
+    pub fn add(&mut self, item: ItemId, value: f32) {
+        let entry = &mut self.entries[item.0 as usize];
+        if entry.1 == self.stamp {
+            entry.0 += value;
+        } else {
+            *entry = (0.0 + value, self.stamp);
+            self.touched.push(item);
+        }
+    }
+
+    /// The items added to since [`Self::start`], in first-touch order, with their sums.
+    pub fn drain_into(&self, list: &mut Vec<(ItemId, f32)>) {
+        list.extend(
+            self.touched
+                .iter()
+                .map(|&j| (j, self.entries[j.0 as usize].0)),
+        );
+    }
 }
 
 impl BlockScores {
@@ -99,11 +145,16 @@ impl BlockScores {
 
     /// Sparse scores: one empty list per user of the block.
     pub fn sparse(&mut self) -> &mut [Vec<(ItemId, f32)>] {
+        self.sparse_with_sums().0
+    }
+
+    /// Sparse scores and this worker's [`ItemSums`], reused from block to block.
+    pub fn sparse_with_sums(&mut self) -> (&mut [Vec<(ItemId, f32)>], &mut ItemSums) {
         self.is_sparse = true;
         self.sparse.resize_with(self.n_users, Vec::new);
         self.sparse.truncate(self.n_users);
         self.sparse.iter_mut().for_each(Vec::clear);
-        &mut self.sparse
+        (&mut self.sparse, &mut self.sums)
     }
 }
 
@@ -141,6 +192,34 @@ pub trait Recommender: Send + Sync {
     fn block_size(&self) -> usize {
         (8 << 20) / self.n_items().max(1)
     }
+
+    /// A ready ranking for `user` (best first, ties by lower item id, no NaN, no repeats)
+    /// when the model's list needs no scoring, e.g. popularity's one list for everyone.
+    /// The shared loop then walks it, skipping seen and disallowed items, and stops after
+    /// `n`: no work per item of the catalogue. `None` (the default): [`Self::score_block`].
+    fn ranking(&self, _user: UserId) -> Option<&[(ItemId, f32)]> {
+        None
+    }
+
+    /// Dot-product models (ALS, BPR) expose their factors: the shared loop then multiplies
+    /// blocks of users by tiles of items small enough to stay in cache and selects each
+    /// user's top-N tile by tile, so no row of scores over the whole catalogue is ever
+    /// written out. Their [`Self::score_block`] stays the plain reference. `None` (the
+    /// default): [`Self::score_block`].
+    fn factors(&self) -> Option<FactorScores<'_>> {
+        None
+    }
+}
+
+/// Scores as dot products: `score(u, column) = users[u] · items[column]`, both row-major
+/// with `dim` columns. `items` has one row per column of the dense rows, i.e. per item of
+/// [`Recommender::scored_items`] when the model names them, else per item. Users at or
+/// past `users.len() / dim` score 0 everywhere.
+#[derive(Clone, Copy, Debug)]
+pub struct FactorScores<'a> {
+    pub dim: usize,
+    pub users: &'a [f32],
+    pub items: &'a [f32],
 }
 
 /// A request that cannot be served.
@@ -156,6 +235,12 @@ pub enum RecommendError {
     DuplicateItem { user: UserId, item: ItemId },
     #[error("the fallback model has {found} items but the model has {expected}")]
     FallbackItemSpace { expected: usize, found: usize },
+    #[error("factor model has {found} item factor values, expected {columns} columns × {dim}")]
+    FactorShape {
+        columns: usize,
+        dim: usize,
+        found: usize,
+    },
 }
 
 /// Ranked lists for many users, CSR-style: users strictly increasing, each with its items
@@ -329,6 +414,12 @@ impl TopN {
         }
     }
 
+    /// The worst kept score once `n` are kept, −∞ before: a score below it cannot enter.
+    #[inline]
+    pub fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
     /// Offers one candidate.
     #[inline]
     pub fn push(&mut self, item: ItemId, score: f32) {
@@ -368,12 +459,12 @@ impl TopN {
 
 /// Filters applied to every user's scores: a candidate mask and the seen items.
 #[derive(Debug)]
-struct Filter {
+pub(crate) struct Filter {
     /// `Some(allowed)` when the request restricts candidates (Only or Exclude).
     allowed: Option<Vec<bool>>,
     /// Candidate list for `Only`, increasing, so dense scoring visits only these.
     only: Option<Vec<ItemId>>,
-    exclude_seen: bool,
+    pub(crate) exclude_seen: bool,
 }
 
 impl Filter {
@@ -412,16 +503,16 @@ impl Filter {
         })
     }
 
-    fn is_allowed(&self, item: ItemId) -> bool {
+    pub(crate) fn is_allowed(&self, item: ItemId) -> bool {
         self.allowed.as_ref().is_none_or(|a| a[item.0 as usize])
     }
 }
 
 /// The items behind the columns of dense rows when a model scores only some items.
 #[derive(Debug)]
-struct Columns<'a> {
+pub(crate) struct Columns<'a> {
     /// Column → item, increasing.
-    items: &'a [ItemId],
+    pub(crate) items: &'a [ItemId],
     /// Item → column, `u32::MAX` for items without one.
     column_of: Vec<u32>,
 }
@@ -439,7 +530,7 @@ impl<'a> Columns<'a> {
         Columns { items, column_of }
     }
 
-    fn column(&self, item: u32) -> Option<usize> {
+    pub(crate) fn column(&self, item: u32) -> Option<usize> {
         let column = self.column_of[item as usize];
         (column != u32::MAX).then_some(column as usize)
     }
@@ -511,6 +602,26 @@ fn select_sparse(
     top.drain_sorted(out);
 }
 
+/// One user's top-N from a ready ranking: its first `n` allowed, unseen items.
+fn select_ranked(
+    ranking: &[(ItemId, f32)],
+    seen: &[u32],
+    filter: &Filter,
+    n: usize,
+    out: &mut Vec<(ItemId, f32)>,
+) {
+    out.clear();
+    out.extend(
+        ranking
+            .iter()
+            .filter(|(item, _)| {
+                filter.is_allowed(*item)
+                    && !(filter.exclude_seen && seen.binary_search(&item.0).is_ok())
+            })
+            .take(n),
+    );
+}
+
 /// Top-N lists for `users` (strictly increasing), scored by `model` against `history`.
 ///
 /// Users are scored in blocks of [`Recommender::block_size`], blocks in parallel; each
@@ -533,34 +644,86 @@ struct Scorer<'a> {
     model: &'a dyn Recommender,
     columns: Option<Columns<'a>>,
     width: usize,
+    /// The factors of a dot-product model: scored tile by tile ([`tiles`]).
+    factors: Option<FactorScores<'a>>,
+}
+
+/// A worker's buffers, reused from block to block.
+#[derive(Debug, Default)]
+struct Buffers {
+    scores: BlockScores,
+    tiles: tiles::Scratch,
+    out: Vec<(ItemId, f32)>,
 }
 
 impl<'a> Scorer<'a> {
-    fn new(model: &'a dyn Recommender, n_items: usize) -> Self {
+    fn new(model: &'a dyn Recommender, n_items: usize) -> Result<Self, RecommendError> {
         let columns = model
             .scored_items()
             .map(|items| Columns::new(items, n_items));
         let width = columns.as_ref().map_or(n_items, |c| c.items.len());
-        Scorer {
+        let factors = model.factors();
+        if let Some(f) = &factors
+            && (f.dim == 0 || f.items.len() != width * f.dim)
+        {
+            return Err(RecommendError::FactorShape {
+                columns: width,
+                dim: f.dim,
+                found: f.items.len(),
+            });
+        }
+        Ok(Scorer {
             model,
             columns,
             width,
+            factors,
+        })
+    }
+
+    /// Users per block: large for the tiled factor path, else the model's choice.
+    fn block_size(&self) -> usize {
+        if self.factors.is_some() {
+            tiles::BLOCK_USERS
+        } else {
+            self.model.block_size().clamp(1, 4096)
         }
     }
 
-    /// Scores `users` and appends each user's top-N to `lists`.
+    /// Scores `users` and appends each user's top-N to `lists`: through the factor tiles,
+    /// a ready ranking, or the model's block scores.
     #[allow(clippy::too_many_arguments)]
     fn lists(
         &self,
         users: &[UserId],
         history: &UserItemMatrix,
         filter: &Filter,
-        scores: &mut BlockScores,
+        n: usize,
         top: &mut TopN,
-        out: &mut Vec<(ItemId, f32)>,
+        buffers: &mut Buffers,
         lists: &mut Vec<(UserId, Vec<(ItemId, f32)>)>,
     ) {
         if users.is_empty() {
+            return;
+        }
+        let Buffers { scores, tiles, out } = buffers;
+        if let Some(f) = &self.factors {
+            let seen = |user| history_row(history, user);
+            let tops = tiles::select_block(f, users, seen, self.columns.as_ref(), filter, n, tiles);
+            for (top, &user) in tops.iter_mut().zip(users) {
+                top.drain_sorted(out);
+                lists.push((user, out.clone()));
+            }
+            return;
+        }
+        if let Some(rankings) = users
+            .iter()
+            .map(|&user| self.model.ranking(user))
+            .collect::<Option<Vec<_>>>()
+        {
+            for (ranking, &user) in rankings.into_iter().zip(users) {
+                select_ranked(ranking, history_row(history, user), filter, n, out);
+                lists.push((user, out.clone()));
+            }
             return;
         }
         scores.reset(users.len(), self.width);
@@ -619,10 +782,10 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
     }
     let filter = Filter::new(request, n_items)?;
     let model_ref = ModelRef(model);
-    let main = Scorer::new(&model_ref, n_items);
-    let backup = fallback.map(|f| Scorer::new(f, n_items));
+    let main = Scorer::new(&model_ref, n_items)?;
+    let backup = fallback.map(|f| Scorer::new(f, n_items)).transpose()?;
     let needs_history = model.needs_history();
-    let block = model.block_size().clamp(1, 4096);
+    let block = main.block_size();
     let threads = rayon::current_num_threads().max(1);
     // A wave of a few blocks per thread runs in parallel, then is handed out in order.
     for wave in users.chunks(block * threads * 2) {
@@ -631,13 +794,12 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
             .map_init(
                 || {
                     (
-                        BlockScores::default(),
+                        Buffers::default(),
                         TopN::new(request.n),
-                        Vec::new(),
                         (Vec::new(), Vec::new(), Vec::new()),
                     )
                 },
-                |(scores, top, out, (warm, cold, ranked)), chunk| {
+                |(buffers, top, (warm, cold, ranked)), chunk| {
                     warm.clear();
                     cold.clear();
                     ranked.clear();
@@ -648,9 +810,10 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
                             warm.push(user);
                         }
                     }
-                    main.lists(warm, history, &filter, scores, top, out, ranked);
+                    let n = request.n;
+                    main.lists(warm, history, &filter, n, top, buffers, ranked);
                     if let Some(backup) = &backup {
-                        backup.lists(cold, history, &filter, scores, top, out, ranked);
+                        backup.lists(cold, history, &filter, n, top, buffers, ranked);
                     }
                     ranked.sort_unstable_by_key(|(user, _)| *user);
                     let mut lists = Recommendations::new();
@@ -686,6 +849,12 @@ impl<M: Recommender + ?Sized> Recommender for ModelRef<'_, M> {
     }
     fn block_size(&self) -> usize {
         self.0.block_size()
+    }
+    fn ranking(&self, user: UserId) -> Option<&[(ItemId, f32)]> {
+        self.0.ranking(user)
+    }
+    fn factors(&self) -> Option<FactorScores<'_>> {
+        self.0.factors()
     }
 }
 

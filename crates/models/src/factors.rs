@@ -1,7 +1,7 @@
 //! Dense latent factors, shared by the factor models (ALS, BPR): block scoring with a
 //! matrix multiply, similar items by cosine, save/load.
 
-use clickrec_core::{BlockScores, ItemId, TopN, UserId};
+use clickrec_core::{BlockScores, FactorScores, ItemId, TopN, UserId};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -94,6 +94,15 @@ impl Factors {
         // Shape and length agree by construction.
         ArrayView2::from_shape((self.rows, self.dim), &self.data)
             .unwrap_or_else(|_| unreachable!("rows × dim == data.len()"))
+    }
+
+    /// Scores of these (user) rows against `items`, for the shared tiled top-N.
+    pub fn scores_against<'a>(&'a self, items: &'a Factors) -> FactorScores<'a> {
+        FactorScores {
+            dim: self.dim,
+            users: &self.data,
+            items: &items.data,
+        }
     }
 
     /// Dense scores `users × items` = user factors · item factorsᵀ, one matrix multiply

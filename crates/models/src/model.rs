@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
 use serde::{Deserialize, Serialize};
 
 use clickrec_core::SessionRecommender;
@@ -413,5 +413,13 @@ impl Recommender for Model {
 
     fn block_size(&self) -> usize {
         self.as_recommender().block_size()
+    }
+
+    fn ranking(&self, user: UserId) -> Option<&[(ItemId, f32)]> {
+        self.as_recommender().ranking(user)
+    }
+
+    fn factors(&self) -> Option<FactorScores<'_>> {
+        self.as_recommender().factors()
     }
 }

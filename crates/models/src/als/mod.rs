@@ -32,12 +32,12 @@ mod params;
 #[cfg(test)]
 mod tests;
 
-use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
 
 pub use params::{AlsParams, CheckedAls};
 
 use crate::factors::ScoredRows;
-use crate::{Factors, ModelError, ModelReader, ModelWriter};
+use crate::{Factors, ModelError, ModelReader, ModelWriter, ParamError};
 
 /// A fitted implicit-ALS model: user and item factors, scored by dot product.
 #[derive(Clone, Debug)]
@@ -60,6 +60,26 @@ impl Als {
             items,
             loss,
         }
+    }
+
+    /// A model from factors trained elsewhere (e.g. by another engine), scored like a fitted
+    /// one. Both matrices must have `params.factors` columns.
+    pub fn from_factors(
+        params: AlsParams,
+        users: Factors,
+        items: Factors,
+    ) -> Result<Self, ParamError> {
+        for f in [&users, &items] {
+            if f.dim() != params.factors {
+                return Err(ParamError::new(
+                    "als",
+                    "factors",
+                    "the width of the given factor matrices",
+                    params.factors,
+                ));
+            }
+        }
+        Ok(Als::new(params, users, items, Vec::new()))
     }
 
     /// The parameters the model was fitted with.
@@ -150,5 +170,12 @@ impl Recommender for Als {
     fn block_size(&self) -> usize {
         let width = ScoredRows::or_all(&self.scored, &self.items).rows();
         ((8 << 20) / width.max(1)).clamp(16, 1024)
+    }
+
+    fn factors(&self) -> Option<FactorScores<'_>> {
+        Some(
+            self.users
+                .scores_against(ScoredRows::or_all(&self.scored, &self.items)),
+        )
     }
 }

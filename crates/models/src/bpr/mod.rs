@@ -43,7 +43,7 @@ mod rng;
 
 pub use params::{BprParams, CheckedBpr, NegativeSampling};
 
-use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
 
 use crate::factors::ScoredRows;
 use crate::{Factors, FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData};
@@ -168,6 +168,11 @@ impl Recommender for Bpr {
     fn block_size(&self) -> usize {
         let width = ScoredRows::or_all(&self.scored, &self.item_factors).rows();
         ((8 << 20) / width.max(1)).clamp(16, 1024)
+    }
+
+    fn factors(&self) -> Option<FactorScores<'_>> {
+        let items = ScoredRows::or_all(&self.scored, &self.item_factors);
+        Some(self.user_factors.scores_against(items))
     }
 }
 

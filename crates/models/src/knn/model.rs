@@ -5,8 +5,8 @@ use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
 use super::params::{CheckedItemKnn, ItemKnnParams, ScoreMode};
 use crate::{ModelError, ModelReader, ModelWriter};
 
-/// Users per scoring block: the block's dense accumulator is one `n_items` array, and
-/// each user's sparse list is as long as the items their neighbours reach.
+/// Users per scoring block: each user's sparse list is as long as the items their
+/// neighbours reach.
 const BLOCK_USERS: usize = 128;
 
 /// The top-k neighbours of every item, CSR-like: item `i`'s neighbours and similarities
@@ -161,31 +161,22 @@ impl Recommender for ItemKnn {
     /// Sparse scores: per user, the items reached by the neighbours of their history
     /// items, scored by the summed (confidence-weighted) similarities.
     fn score_block(&self, users: &[UserId], history: &UserItemMatrix, out: &mut BlockScores) {
-        let lists = out.sparse();
-        // `(sum, stamp)` per item; a stamp is the 1-based position of the user in the block.
-        let mut acc = vec![(0f32, 0u32); self.n_items];
-        let mut touched: Vec<ItemId> = Vec::new();
+        // The per-item sums belong to the worker thread: never allocated or zeroed per block.
+        let (lists, sums) = out.sparse_with_sums();
         let sum = self.params.params().score == ScoreMode::Sum;
-        for ((user, list), stamp) in users.iter().zip(lists).zip(1u32..) {
+        for (user, list) in users.iter().zip(lists) {
             if user.0 as usize >= history.n_users() {
                 continue;
             }
+            sums.start(self.n_items);
             let (items, confidences) = history.row(*user);
             for (&s, &r) in items.iter().zip(confidences) {
                 let weight = if sum { 1.0 } else { r };
                 for &(j, sim) in self.neighbours(ItemId(s)) {
-                    let entry = &mut acc[j.0 as usize];
-                    // A stale stamp: a sum left by an earlier user, start from 0.
-                    if entry.1 == stamp {
-                        entry.0 += sim * weight;
-                    } else {
-                        *entry = (0.0 + sim * weight, stamp);
-                        touched.push(j);
-                    }
+                    sums.add(j, sim * weight);
                 }
             }
-            list.extend(touched.iter().map(|&j| (j, acc[j.0 as usize].0)));
-            touched.clear();
+            sums.drain_into(list);
         }
     }
 

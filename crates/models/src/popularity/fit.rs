@@ -133,8 +133,14 @@ impl Recommender for Popularity {
         false
     }
 
+    /// One ranked list for everyone: the shared loop walks it and skips seen items.
+    fn ranking(&self, _user: UserId) -> Option<&[(ItemId, f32)]> {
+        Some(&self.ranked)
+    }
+
     /// The same scores for every user: the scored items only, as a dense row (NaN for
-    /// unscored items) or, when few items are scored, a sparse best-first list.
+    /// unscored items) or, when few items are scored, a sparse best-first list. The
+    /// shared loop uses [`Self::ranking`]; this stays as the plain reference.
     fn score_block(&self, _users: &[UserId], _history: &UserItemMatrix, out: &mut BlockScores) {
         match &self.dense_row {
             Some(row) if !row.is_empty() => out
