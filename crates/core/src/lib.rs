@@ -49,7 +49,8 @@ pub use matrix::{
 pub use progress::{NoProgress, Progress};
 pub use recommend::{
     BlockScores, Candidates, FactorScores, ItemSums, RankedList, RecommendError, RecommendRequest,
-    Recommendations, Recommender, TopN, recommend, recommend_blocks, recommend_blocks_with_fallback,
+    Recommendations, Recommender, TopN, recommend, recommend_blocks,
+    recommend_blocks_with_fallback,
 };
 pub use rng::SplitMix64;
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
