@@ -52,7 +52,7 @@ pub(super) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
 const MATVEC_COLS: usize = 32;
 
 /// `out = G v` for a symmetric row-major `dim × dim` matrix `G` (`dim = v.len()`).
-#[inline(always)]
+#[inline(never)]
 pub(super) fn sym_matvec(g: &[f32], v: &[f32], out: &mut [f32]) {
     let dim = v.len();
     debug_assert_eq!(g.len(), dim * dim);
@@ -82,7 +82,7 @@ pub(super) fn sym_matvec(g: &[f32], v: &[f32], out: &mut [f32]) {
 /// Copies the rows `cols` of `other` into `ys`, contiguously. The scattered rows mostly
 /// miss the caches: a first pass only loads one value per cache line of each row, so
 /// many misses are in flight at once, then the copies find the rows in cache.
-#[inline(always)]
+#[inline(never)]
 fn gather(other: &Factors, cols: &[u32], ys: &mut [f32]) {
     let dim = other.dim();
     let mut sink = 0f32;
@@ -97,7 +97,7 @@ fn gather(other: &Factors, cols: &[u32], ys: &mut [f32]) {
 }
 
 /// `out_k = y_k · v` for each row `y_k` of `ys`.
-#[inline(always)]
+#[inline(never)]
 fn row_dots(ys: &[f32], v: &[f32], out: &mut [f32]) {
     for (y, o) in ys.chunks_exact(v.len()).zip(out) {
         *o = dot(y, v);
@@ -106,7 +106,7 @@ fn row_dots(ys: &[f32], v: &[f32], out: &mut [f32]) {
 
 /// `acc += Σ_k t_k y_k` over the rows `y_k` of `ys`, four rows at a time so `acc` is
 /// loaded and stored a quarter as often.
-#[inline(always)]
+#[inline(never)]
 fn accumulate_rows(ys: &[f32], t: &[f32], acc: &mut [f32]) {
     let dim = acc.len();
     let blocks = ys.chunks_exact(4 * dim);
@@ -168,7 +168,6 @@ impl RowSolver<'_> {
     /// observed entries are `cols` with matrix values `vals`: `cg_steps` conjugate-gradient
     /// steps from the current `x`, exactly as implicit's `_least_squares_cg`. A row
     /// without entries gets a zero factor.
-    #[inline(always)]
     pub(super) fn solve(&self, s: &mut Scratch, cols: &[u32], vals: &[f32], x: &mut [f32]) {
         let dim = x.len();
         if cols.is_empty() {

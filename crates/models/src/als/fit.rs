@@ -88,9 +88,6 @@ fn solve_side<'a>(
         alpha,
         cg_steps,
     };
-    // The kernels are compiled for the CPU's vector level (AVX2 where present) inside
-    // `dispatch`; every operation and its order stay the same, so results do not change.
-    let arch = pulp::Arch::new();
     x.as_mut_slice()
         .par_chunks_mut(dim)
         .enumerate()
@@ -99,7 +96,7 @@ fn solve_side<'a>(
             || Scratch::new(dim),
             |scratch, (r, xr)| {
                 let (cols, vals) = row(r);
-                arch.dispatch(|| solver.solve(scratch, cols, vals, xr));
+                solver.solve(scratch, cols, vals, xr);
             },
         );
 }
