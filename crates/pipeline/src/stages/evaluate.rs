@@ -4,12 +4,12 @@
 use std::path::Path;
 use std::time::Instant;
 
-use clickrec_core::{SessionRecommender, UserId, UserScoresSessions};
+use clickrec_core::{Recommendations, SessionRecommender, UserId, UserScoresSessions};
 use clickrec_eval::{
     EvalProtocol, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
     build_report, evaluate_model, evaluate_next_item, next_item_reports,
 };
-use clickrec_io::{read_events, read_recommendations, write_atomic};
+use clickrec_io::{RecsError, read_events, read_recommendations, write_atomic};
 use serde::Serialize;
 
 use crate::artifacts::{
@@ -47,7 +47,14 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
     let mut evaluations = Vec::new();
     for source in plan.evaluated_lists() {
         let path = dir.join(recs_file(plan, source));
-        let (recs, _) = read_recommendations(&path, &inputs.ids)?;
+        // Our own recommend stage writes a file without rows when no user got a list (e.g.
+        // a model that needs history, on a log whose test users are all cold): that is a
+        // model that recommended nothing, scored as such, not a broken file.
+        let recs = match read_recommendations(&path, &inputs.ids) {
+            Ok((recs, _)) => recs,
+            Err(RecsError::NoRows { .. }) => Recommendations::new(),
+            Err(e) => return Err(e.into()),
+        };
         let evaluation = evaluate_model(source.name(), &recs, &data, &plan.evaluate)
             .map_err(|source| PipelineError::Evaluate { path, source })?;
         evaluations.push(evaluation);
