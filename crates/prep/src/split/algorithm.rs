@@ -8,7 +8,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use crate::report::LogStats;
-use crate::rows::{item_space, user_runs, user_space};
+use crate::rows::{item_space, user_runs};
 use crate::split::config::{CheckedSplit, SplitRule, SplitSpec};
 use crate::split::filters::{FilterStepReport, TrainFilters, filter_on_train};
 use crate::split::guard::{LeakageError, check_leakage};
@@ -222,34 +222,8 @@ pub fn split_test_file(
         return Err(SplitError::NoTrainEvents { part, rule });
     }
     check_leakage(&train, &test, &rule).map_err(|source| SplitError::Leakage { part, source })?;
-    let leakage = Leakage::measure(
-        train.timestamps(),
-        test.user_rows()
-            .map(|(_, rows)| test.timestamps()[rows.start]),
-    );
-    let n_items = item_space(&train).max(item_space(&test));
-    let mut seen_in_train = vec![false; n_items];
-    for item in train.items() {
-        seen_in_train[item.0 as usize] = true;
-    }
-    let mut has_train = vec![false; user_space(&train).max(user_space(&test))];
-    for user in train.users() {
-        has_train[user.0 as usize] = true;
-    }
-    let mut builder = TestSet::builder(&seen_in_train);
-    let (items, behaviors) = (test.items(), test.behaviors());
-    for rows in user_runs(test.users(), 0..test.len()) {
-        let user = test.users()[rows.start];
-        builder.push_user(
-            user,
-            !has_train[user.0 as usize],
-            items[rows.clone()]
-                .iter()
-                .copied()
-                .zip(behaviors[rows].iter().copied()),
-        )?;
-    }
-    let test_set = builder.finish();
+    let leakage = measure_leakage(&train, &test);
+    let test_set = test_set(&train, &test, item_space(&train).max(item_space(&test)))?;
     let first_test_session = train_sessions.last().map_or(0, |&s| s + 1);
     let test_sessions = test_sessions
         .into_iter()
@@ -432,34 +406,8 @@ fn split_once(
     }
     check_leakage(&train, &test_events, &rule)
         .map_err(|source| SplitError::Leakage { part, source })?;
-    let leakage = Leakage::measure(
-        train.timestamps(),
-        test_events
-            .user_rows()
-            .map(|(_, rows)| test_events.timestamps()[rows.start]),
-    );
-
-    let mut seen_in_train = vec![false; n_items];
-    for item in train.items() {
-        seen_in_train[item.0 as usize] = true;
-    }
-    let mut has_train = vec![false; user_bound(&train, &test_events)];
-    for (user, _) in train.user_rows() {
-        has_train[user.0 as usize] = true;
-    }
-    let mut builder = TestSet::builder(&seen_in_train);
-    let (items, behaviors) = (test_events.items(), test_events.behaviors());
-    for (user, rows) in test_events.user_rows() {
-        builder.push_user(
-            user,
-            !has_train[user.0 as usize],
-            items[rows.clone()]
-                .iter()
-                .copied()
-                .zip(behaviors[rows].iter().copied()),
-        )?;
-    }
-    let test = builder.finish();
+    let leakage = measure_leakage(&train, &test_events);
+    let test = test_set(&train, &test_events, n_items)?;
     let report = SplitPartReport {
         rule,
         train: LogStats::of(&train),
@@ -478,6 +426,46 @@ fn split_once(
         test_sessions,
         report,
     })
+}
+
+/// How much of train comes at or after each test user's first held-out event.
+fn measure_leakage(train: &EventLog, test_events: &EventLog) -> Leakage {
+    Leakage::measure(
+        train.timestamps(),
+        test_events
+            .user_rows()
+            .map(|(_, rows)| test_events.timestamps()[rows.start]),
+    )
+}
+
+/// The targets of each test user: the distinct items of their held-out events, those
+/// never seen in train dropped and counted; users without train events are cold.
+fn test_set(
+    train: &EventLog,
+    test_events: &EventLog,
+    n_items: usize,
+) -> Result<TestSet, SplitError> {
+    let mut seen_in_train = vec![false; n_items];
+    for item in train.items() {
+        seen_in_train[item.0 as usize] = true;
+    }
+    let mut has_train = vec![false; user_bound(train, test_events)];
+    for (user, _) in train.user_rows() {
+        has_train[user.0 as usize] = true;
+    }
+    let mut builder = TestSet::builder(&seen_in_train);
+    let (items, behaviors) = (test_events.items(), test_events.behaviors());
+    for (user, rows) in test_events.user_rows() {
+        builder.push_user(
+            user,
+            !has_train[user.0 as usize],
+            items[rows.clone()]
+                .iter()
+                .copied()
+                .zip(behaviors[rows].iter().copied()),
+        )?;
+    }
+    Ok(builder.finish())
 }
 
 /// One more than the largest user id of either log.
