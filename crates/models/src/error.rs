@@ -4,44 +4,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-/// A model parameter with an impossible value, named by its config key.
-#[derive(Clone, Debug, Error, PartialEq)]
-#[error("models.{model}.{param}: expected {expected}, found {found}")]
-pub struct ParamError {
-    /// Model section, e.g. `als`.
-    pub model: &'static str,
-    /// Parameter name, e.g. `factors`.
-    pub param: &'static str,
-    pub expected: &'static str,
-    pub found: String,
-}
-
-impl ParamError {
-    pub fn new(
-        model: &'static str,
-        param: &'static str,
-        expected: &'static str,
-        found: impl ToString,
-    ) -> Self {
-        ParamError {
-            model,
-            param,
-            expected,
-            found: found.to_string(),
-        }
-    }
-}
-
-impl From<clickrec_session::ParamError> for ParamError {
-    fn from(e: clickrec_session::ParamError) -> Self {
-        ParamError {
-            model: e.model,
-            param: e.param,
-            expected: e.expected,
-            found: e.found,
-        }
-    }
-}
+/// A model parameter with an impossible value, named by its config key: one type for
+/// every model, the session models' included.
+pub use clickrec_session::ParamError;
 
 /// Fitting failed on the data given.
 #[derive(Debug, Error)]

@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-/// A session-model parameter with an impossible value, named by its config key.
+/// A model parameter with an impossible value, named by its config key (`clickrec-models`
+/// re-exports it for every model).
 #[derive(Clone, Debug, Error, PartialEq)]
 #[error("models.{model}.{param}: expected {expected}, found {found}")]
 pub struct ParamError {
@@ -15,7 +16,7 @@ pub struct ParamError {
 }
 
 impl ParamError {
-    pub(crate) fn new(
+    pub fn new(
         model: &'static str,
         param: &'static str,
         expected: &'static str,
