@@ -506,6 +506,11 @@ impl Filter {
     pub(crate) fn is_allowed(&self, item: ItemId) -> bool {
         self.allowed.as_ref().is_none_or(|a| a[item.0 as usize])
     }
+
+    /// True when `item` is allowed and, under exclude-seen, not in `seen` (increasing).
+    fn admits(&self, item: ItemId, seen: &[u32]) -> bool {
+        self.is_allowed(item) && !(self.exclude_seen && seen.binary_search(&item.0).is_ok())
+    }
 }
 
 /// The items behind the columns of dense rows when a model scores only some items.
@@ -530,9 +535,25 @@ impl<'a> Columns<'a> {
         Columns { items, column_of }
     }
 
-    pub(crate) fn column(&self, item: u32) -> Option<usize> {
+    fn column(&self, item: u32) -> Option<usize> {
         let column = self.column_of[item as usize];
         (column != u32::MAX).then_some(column as usize)
+    }
+}
+
+/// The column of `item` in dense rows (the item itself when every item has one).
+pub(crate) fn column_of(columns: Option<&Columns<'_>>, item: u32) -> Option<usize> {
+    match columns {
+        Some(c) => c.column(item),
+        None => Some(item as usize),
+    }
+}
+
+/// The item behind `column` of dense rows.
+pub(crate) fn item_at(columns: Option<&Columns<'_>>, column: usize) -> ItemId {
+    match columns {
+        Some(c) => c.items[column],
+        None => ItemId(column as u32),
     }
 }
 
@@ -546,27 +567,19 @@ fn select_dense(
     top: &mut TopN,
     out: &mut Vec<(ItemId, f32)>,
 ) {
-    let column = |item: u32| match columns {
-        Some(c) => c.column(item),
-        None => Some(item as usize),
-    };
-    let item_at = |column: usize| match columns {
-        Some(c) => c.items[column],
-        None => ItemId(column as u32),
-    };
     if filter.exclude_seen {
         seen.iter()
-            .filter_map(|&i| column(i))
+            .filter_map(|&i| column_of(columns, i))
             .for_each(|c| row[c] = f32::NAN);
     }
     match (&filter.only, &filter.allowed) {
         (Some(only), _) => only.iter().for_each(|&i| {
-            if let Some(c) = column(i.0) {
+            if let Some(c) = column_of(columns, i.0) {
                 top.push(i, row[c]);
             }
         }),
         (None, Some(allowed)) => row.iter().enumerate().for_each(|(c, &s)| {
-            let item = item_at(c);
+            let item = item_at(columns, c);
             if allowed[item.0 as usize] {
                 top.push(item, s);
             }
@@ -594,8 +607,7 @@ fn select_sparse(
     out: &mut Vec<(ItemId, f32)>,
 ) {
     for &(item, score) in list {
-        if filter.is_allowed(item) && !(filter.exclude_seen && seen.binary_search(&item.0).is_ok())
-        {
+        if filter.admits(item, seen) {
             top.push(item, score);
         }
     }
@@ -614,10 +626,7 @@ fn select_ranked(
     out.extend(
         ranking
             .iter()
-            .filter(|(item, _)| {
-                filter.is_allowed(*item)
-                    && !(filter.exclude_seen && seen.binary_search(&item.0).is_ok())
-            })
+            .filter(|(item, _)| filter.admits(*item, seen))
             .take(n),
     );
 }

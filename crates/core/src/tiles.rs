@@ -14,8 +14,8 @@
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
-use crate::recommend::{Columns, FactorScores, Filter, TopN};
-use crate::{ItemId, UserId};
+use crate::UserId;
+use crate::recommend::{Columns, FactorScores, Filter, TopN, column_of, item_at};
 
 /// Users per block of the factor path: each item tile is packed once per block, so large
 /// blocks spread that cost (`examples/topn_speed`: 1024 users ran fastest of 128–2048).
@@ -78,10 +78,6 @@ pub(crate) fn select_block<'s, 'h>(
     // Filled once; the multiply overwrites it (beta = 0), so it is never zeroed again.
     tile.resize(block.len() * TILE_ITEMS.min(n_columns), 0.0);
 
-    let item_at = |column: usize| match columns {
-        Some(c) => c.items[column],
-        None => ItemId(column as u32),
-    };
     for start in (0..n_columns).step_by(TILE_ITEMS) {
         let end = (start + TILE_ITEMS).min(n_columns);
         let width = end - start;
@@ -103,7 +99,7 @@ pub(crate) fn select_block<'s, 'h>(
                     continue;
                 }
                 for (offset, &score) in values.iter().enumerate() {
-                    let item = item_at(start + run * RUN + offset);
+                    let item = item_at(columns, start + run * RUN + offset);
                     if filter.is_allowed(item) {
                         top.push(item, score);
                     }
@@ -125,11 +121,7 @@ fn mark_seen(
     at: &mut usize,
 ) {
     while let Some(&item) = seen.get(*at) {
-        let column = match columns {
-            Some(c) => c.column(item),
-            None => Some(item as usize),
-        };
-        match column {
+        match column_of(columns, item) {
             Some(c) if c >= end => return,
             Some(c) if c >= start => row[c - start] = f32::NAN,
             _ => {}
@@ -154,7 +146,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        BlockScores, Candidates, RecommendRequest, Recommender, UserItemMatrix, recommend,
+        BlockScores, Candidates, ItemId, RecommendRequest, Recommender, UserItemMatrix, recommend,
     };
 
     /// Factors with small integer values, so many scores tie.
