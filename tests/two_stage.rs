@@ -82,6 +82,64 @@ fn two_stage_quickstart_segments_reranks_and_compares() {
     assert!(stdout(&run).contains("rerank"));
 }
 
+/// Session models and `recent` serve as generators like any other model: refitted on
+/// validation-train, their lists become features, and the re-ranker is compared with them.
+#[test]
+fn session_models_and_recent_are_generators() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let run = two_stage(
+        &out,
+        "run",
+        &[
+            "--set",
+            "models.vstan={}",
+            "--set",
+            "models.recent={}",
+            "--set",
+            "rerank.generators=[\"als\", \"item_knn\", \"vstan\", \"recent\"]",
+        ],
+    );
+    assert!(run.status.success(), "{}", stderr(&run));
+    let rerank = json(&out.join("rerank.json"));
+    assert_eq!(
+        rerank["generators"],
+        serde_json::json!(["als", "item_knn", "vstan", "recent"])
+    );
+    for feature in ["vstan_score", "vstan_rank", "recent_score", "recent_rank"] {
+        assert!(
+            rerank["coefficients"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c[0] == feature && c[1].as_f64().unwrap().is_finite()),
+            "{feature}: {rerank}"
+        );
+    }
+    let metrics = json(&out.join("metrics.json"));
+    let comparisons = metrics["comparisons"].as_array().unwrap();
+    for generator in ["vstan", "recent"] {
+        assert!(
+            comparisons.iter().any(|c| {
+                let pair = [c["model_a"].as_str(), c["model_b"].as_str()];
+                pair.contains(&Some("rerank")) && pair.contains(&Some(generator))
+            }),
+            "no comparison of rerank with {generator}"
+        );
+    }
+    // The session model listed items for test users (its query: their last train session).
+    let vstan = metrics["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "vstan")
+        .unwrap();
+    assert!(
+        vstan["users_without_recommendations"].as_u64().unwrap()
+            < metrics["test_set"]["test_users"].as_u64().unwrap()
+    );
+}
+
 #[test]
 fn reranker_learns_nothing_from_the_test_split() {
     let dir = tempfile::tempdir().unwrap();

@@ -394,7 +394,8 @@ impl PipelineConfig {
                         invalid(
                             "rerank.generators",
                             format!(
-                                "unknown generator {name:?}: expected popularity, item_knn, als, bpr or segment_popular"
+                                "unknown generator {name:?}: expected a model of [models.*] ({}) or segment_popular",
+                                ModelKind::ALL.map(ModelKind::name).join(", ")
                             ),
                         )
                     })?;
