@@ -50,7 +50,8 @@ export CLICKREC_BIN=$bin
 export RAYON_NUM_THREADS=2
 
 commit=$(git rev-parse --short HEAD)
-[ -z "$(git status --porcelain --untracked-files=no)" ] || commit="$commit with uncommitted changes"
+# The results this script appends to are not a change to what made them.
+[ -z "$(git status --porcelain --untracked-files=no -- . ':!bench/results')" ] || commit="$commit with uncommitted changes"
 
 yoochoose() {
   local pair=../shared/data/yoochoose-rsc15-100k-tuning

@@ -23,7 +23,9 @@ SESSION_MODELS = ["recent", "sknn", "vsknn", "stan", "vstan", "sr", "ar", "marko
 load = lambda run, name: json.load(open(os.path.join(run, name)))
 fmt = lambda e: f"{e['mean']:.4f} [{e['ci_low']:.4f}, {e['ci_high']:.4f}]" if e["ci_low"] is not None else f"{e['mean']:.4f}"
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip():
+# The results this script appends to are not a change to what made them.
+if subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+                  capture_output=True, text=True).stdout.strip():
     commit += " with uncommitted changes"
 binary = os.environ.get("CLICKREC_BIN", "release build")
 profile = ("dev profile (opt-level 3 for dependencies and models/eval/core, 1 for the rest)"
@@ -54,7 +56,8 @@ def paired(metrics, a, b, metric="recall", k=20):
 def fmt_diff(d):
     if d is None:
         return "–"
-    mean, low, high = d
+    # `+ 0.0` turns a negative zero into 0.0, so "-0.0000" never shows.
+    mean, low, high = (None if x is None else x + 0.0 for x in d)
     if low is None:
         return f"{mean:+.4f}"
     mark = " ▲" if low > 0 else " ▼" if high < 0 else ""
@@ -111,7 +114,7 @@ def taobao(command, label, models_run, two_stage_run, paired_dir, without):
           f"{metrics['test_set']['test_users']:,} test users, "
           f"{variant(metrics['models'][0], headline)['evaluated_users']:,} evaluated. "
           "Δ columns: paired bootstrap difference of Recall@20 against ALS and item-kNN "
-          "(95% CI over test users; ▲/▼ the interval excludes 0). Session models with their defaults, "
+          "(95% CI over test users; ▲/▼ the interval excludes 0, uncorrected for multiple comparisons). Session models with their defaults, "
           "except as pipelines/taobao.toml sets them"
           + "".join(f"; {name}: " + ", ".join(f"{k} = {v}" for k, v in params.items())
                     for name, params in configured_session_models().items() if params) + ".")
