@@ -237,6 +237,19 @@ fn rerank_without_validation_split_is_a_config_error() {
         "{}",
         stderr(&run)
     );
+    // An unknown name: the error lists every kind a generator can be.
+    let run = two_stage(&out, "run", &["--set", "rerank.generators=[\"knn\"]"]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    for kind in [
+        "item_knn",
+        "recent",
+        "sknn",
+        "vstan",
+        "spop",
+        "segment_popular",
+    ] {
+        assert!(stderr(&run).contains(kind), "{kind}: {}", stderr(&run));
+    }
 }
 
 /// Under a global cutoff T the re-ranker learns only from events before the validation

@@ -3,9 +3,10 @@
 //! which candidates to put first.
 //!
 //! 1. **Candidates** ([`Generator`]): the union of each generator's top-M (any fitted
-//!    [`clickrec_core::Recommender`]: ALS, item-kNN, popularity, segment-popular, scored
-//!    through `clickrec_core::recommend`) and the user's most recent distinct items
-//!    (repeat visits are common; left out when seen items are excluded).
+//!    [`clickrec_core::Recommender`]: ALS, item-kNN, popularity, segment-popular, the
+//!    session models, the user's recent items, scored through `clickrec_core::recommend`)
+//!    and the user's most recent distinct items (repeat visits are common; left out when
+//!    seen items are excluded).
 //! 2. **Features** ([`feature_names`]), from the generators' lists and a [`History`] of
 //!    the train events the generators were fit on ("now" = the log's last timestamp).
 //! 3. **Training** ([`train`]) on the validation users' held-out targets: label = the
