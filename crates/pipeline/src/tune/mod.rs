@@ -32,6 +32,9 @@ use space::{Space, checked_model};
 pub const TUNE_DIR: &str = "tune";
 /// Every trial, relative to the run directory.
 pub const TRIALS_FILE: &str = "tune/trials.json";
+/// The validation-train matrix the trials fit on, relative to the run directory (the
+/// format of `train_matrix.csr`).
+pub const VALIDATION_MATRIX_FILE: &str = "tune/validation_matrix.csr";
 /// The pipeline with the winning values, relative to the run directory.
 pub const BEST_FILE: &str = "tune/best.toml";
 
@@ -111,6 +114,8 @@ pub fn tune(
             source,
         })?;
         let validation = Validation::read(&plan)?;
+        // For other systems' searches on the same validation split (bench/tune.sh).
+        crate::stages::matrix::write_matrix(&dir.join(VALIDATION_MATRIX_FILE), &validation.train.matrix)?;
         let scorer = Scorer::new(&plan, &validation, checked.metric)?;
         let planned: usize = spaces
             .iter()
