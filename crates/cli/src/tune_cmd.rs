@@ -17,7 +17,7 @@ The pipeline file needs a [tune] table and one search space per model:
   [tune]
   metric = \"ndcg@20\"        # any metric@K of the evaluator, on the validation split
   strategy = \"halving\"      # random | grid | halving
-  trials = 40               # draws per model (halving: the first rung)
+  trials = 40               # configurations per model, the first the pipeline's own values
   time_budget_s = 600       # optional
   seed = 1
   [tune.als]

@@ -95,7 +95,8 @@ pub struct TuneConfig {
     pub metric: String,
     #[serde(default)]
     pub strategy: Strategy,
-    /// Configurations drawn per model (random, and halving's first rung). Default 20.
+    /// Configurations per model (random, and halving's first rung); the first is the
+    /// pipeline's own values, the others are drawn. Default 20.
     #[serde(default = "default_trials")]
     pub trials: usize,
     /// No new trial starts after this many seconds of searching (recorded trials of an

@@ -92,8 +92,9 @@ pub fn tune(
     let mut spaces = Vec::new();
     for (kind, dims) in &checked.spaces {
         let space = Space::new(*kind, &config.models, dims.clone()).map_err(invalid)?;
-        // A value the model rejects on the first draw is an error in the space itself.
-        checked_model(*kind, &space.draw(checked.seed, 0, None))
+        // A value the model rejects on the first draw is an error in the space itself
+        // (draw 0 is the configured values).
+        checked_model(*kind, &space.draw(checked.seed, 1, None))
             .map_err(|e| invalid(format!("tune.{}: the first draw fails: {e}", kind.name())))?;
         spaces.push(space);
     }

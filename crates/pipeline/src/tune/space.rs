@@ -75,10 +75,15 @@ impl Space {
         }
     }
 
-    /// The parameters of configuration `index` of `trials` random draws: each from its own
-    /// stream of `seed`, so a configuration never depends on how many were drawn before
-    /// it. `skip` names a parameter not to draw (the budget under halving).
+    /// The parameters of configuration `index` of `trials` random draws. Configuration 0
+    /// is the pipeline's own values, so the winner is never worse on the validation split
+    /// than what the user had; every other is drawn from its own stream of `seed`, so a
+    /// configuration never depends on how many were drawn before it. `skip` names a
+    /// parameter not to draw (the budget under halving).
     pub fn draw(&self, seed: u64, index: usize, skip: Option<&str>) -> toml::Table {
+        if index == 0 {
+            return self.base.clone();
+        }
         let mut rng = SplitMix64::new(stream(seed, self.kind, index));
         let mut table = self.base.clone();
         for (param, domain) in &self.dims {
@@ -209,7 +214,8 @@ mod tests {
         assert_eq!(s.draw(1, 3, None), s.draw(1, 3, None));
         assert_ne!(s.draw(1, 3, None), s.draw(1, 4, None));
         assert_ne!(s.draw(1, 3, None), s.draw(2, 3, None));
-        for i in 0..200 {
+        assert_eq!(s.draw(9, 0, None), s.base);
+        for i in 1..200 {
             let t = s.draw(9, i, None);
             let alpha = t["alpha"].as_float().unwrap();
             assert!((0.1..=50.0).contains(&alpha), "{alpha}");
