@@ -116,7 +116,10 @@ pub fn tune(
         })?;
         let validation = Validation::read(&plan)?;
         // For other systems' searches on the same validation split (bench/tune.sh).
-        crate::stages::matrix::write_matrix(&dir.join(VALIDATION_MATRIX_FILE), &validation.train.matrix)?;
+        crate::stages::matrix::write_matrix(
+            &dir.join(VALIDATION_MATRIX_FILE),
+            &validation.train.matrix,
+        )?;
         let scorer = Scorer::new(&plan, &validation, checked.metric)?;
         let planned: usize = spaces
             .iter()

@@ -159,10 +159,27 @@ fn round_sig(x: f64) -> f64 {
 /// The model's table with every parameter, configured or default.
 pub(crate) fn full_table(kind: ModelKind, table: &toml::Table) -> Result<toml::Table, String> {
     let config = models_config(kind, table)?;
-    toml::Value::try_from(&config)
+    let mut full = toml::Value::try_from(&config)
         .ok()
         .and_then(|v| v.get(kind.name()).and_then(|t| t.as_table()).cloned())
-        .ok_or_else(|| format!("[models.{}] cannot be written back as TOML", kind.name()))
+        .ok_or_else(|| format!("[models.{}] cannot be written back as TOML", kind.name()))?;
+    for (_, value) in full.iter_mut() {
+        if let Some(x) = value.as_float() {
+            *value = toml::Value::Float(shortest(x));
+        }
+    }
+    Ok(full)
+}
+
+/// An `f32` parameter widened to `f64` prints as 0.009999999776482582; its shortest
+/// `f32` spelling (0.01) reads back to the same `f32`.
+fn shortest(x: f64) -> f64 {
+    let narrow = x as f32;
+    if f64::from(narrow) == x {
+        narrow.to_string().parse().unwrap_or(x)
+    } else {
+        x
+    }
 }
 
 /// The configured model of `models` with another iteration count (early stopping's best).
