@@ -7,6 +7,7 @@ mod ingest_cmd;
 mod progress;
 mod run_cmd;
 mod similar_cmd;
+mod tune_cmd;
 
 use std::process::ExitCode;
 
@@ -22,6 +23,7 @@ use clickrec_pipeline::Stage;
 Examples:
   clickrec run pipelines/quickstart.toml
   clickrec run pipelines/two-stage-quickstart.toml
+  clickrec tune pipelines/quickstart.toml
   clickrec ingest --input UserBehavior.csv --format taobao --out runs/taobao
   clickrec generate --users 1000 --items 2000 --events 60000 --seed 42 --out data/sample.csv
   clickrec similar --run runs/quickstart --model item_knn --item 1234 --n 10
@@ -54,6 +56,8 @@ enum Command {
     Recommend(run_cmd::RunArgs),
     /// Run only the rerank stage: learn the [rerank] logistic regression on the validation split, re-rank → recs/rerank.*.
     Rerank(run_cmd::RunArgs),
+    /// Search model parameters on the validation split ([tune]), then run the best pipeline.
+    Tune(tune_cmd::TuneArgs),
     /// Score recommendation lists: the evaluate stage of a pipeline, or any system's file.
     Evaluate(Box<evaluate_cmd::EvaluateArgs>),
     /// Items most similar to given items, from a fitted item-kNN, ALS or BPR model.
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         Command::Segment(args) => run_cmd::run(args, Some(Stage::Segment)),
         Command::Recommend(args) => run_cmd::run(args, Some(Stage::Recommend)),
         Command::Rerank(args) => run_cmd::run(args, Some(Stage::Rerank)),
+        Command::Tune(args) => tune_cmd::run(args),
         Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Similar(args) => similar_cmd::run(args),
         Command::Generate(args) => generate_cmd::run(args),

@@ -72,6 +72,7 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
     let options = RunOptions {
         force: args.force,
         only,
+        until: None,
     };
     clickrec_pipeline::run(&plan, options, &TerminalBars, &mut |stage| {
         let rss = stage
@@ -102,7 +103,7 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
 }
 
 /// A progress bar on stderr per long step.
-struct TerminalBars;
+pub struct TerminalBars;
 
 impl Bars for TerminalBars {
     fn bar(&self, label: &str, unit: &str) -> Box<dyn Progress> {

@@ -75,8 +75,8 @@ pub use next_item::{
 };
 pub use popularity::popularity_percentiles;
 pub use report::{
-    AtK, ModelReport, Protocol, Report, Settings, TargetKinds, VariantCounts, VariantReport,
-    build_report,
+    AtK, ModelReport, Protocol, Report, Settings, TargetKinds, Tuning, TuningTrial, VariantCounts,
+    VariantReport, build_report,
 };
 
 #[cfg(test)]

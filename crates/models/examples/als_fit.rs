@@ -116,6 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: 42,
         record_loss,
         progress: &timer,
+        monitor: None,
     };
     let start = Instant::now();
     let model = Als::fit(&params, &data, &options)?;

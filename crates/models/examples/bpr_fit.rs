@@ -131,6 +131,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         seed: 42,
         record_loss,
         progress: &timer,
+        monitor: None,
     };
     let model = Bpr::fit(&params, &data, &options)?;
     let secs = timer.start.elapsed().as_secs_f64();

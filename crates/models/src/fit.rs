@@ -1,6 +1,10 @@
-//! What fitting reads, and how it reports progress.
+//! What fitting reads, how it reports progress, and how a watcher can stop it early.
+
+use std::ops::ControlFlow;
 
 use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
+
+use crate::Model;
 
 /// Training data handed to every model's `fit`.
 #[derive(Clone, Copy, Debug)]
@@ -43,6 +47,14 @@ impl FitProgress for NoFitProgress {
     fn iteration(&self, _: usize, _: usize, _: Option<f64>) {}
 }
 
+/// Watches an iterative fit (ALS, BPR) and may end it: early stopping on a validation
+/// metric. The state after iteration t never depends on the planned iteration count, so
+/// a fit stopped at t equals a fit of t iterations.
+pub trait FitMonitor: Sync {
+    /// Called after each iteration with the model as it stands; `Break` ends the fit there.
+    fn after_iteration(&self, done: usize, model: &Model) -> ControlFlow<()>;
+}
+
 /// Run-wide fitting options (not model parameters).
 #[derive(Clone, Copy)]
 pub struct FitOptions<'a> {
@@ -51,6 +63,19 @@ pub struct FitOptions<'a> {
     /// Compute and record the training loss per iteration (costs time).
     pub record_loss: bool,
     pub progress: &'a dyn FitProgress,
+    /// Sees the model after each iteration of an iterative fit; `None` for a plain fit.
+    pub monitor: Option<&'a dyn FitMonitor>,
+}
+
+impl FitOptions<'_> {
+    /// Whether an iterative fit goes on after `done` iterations: it stops when the monitor
+    /// says so. `snapshot` builds the model as it stands, only when a monitor listens.
+    pub(crate) fn keep_going(&self, done: usize, snapshot: impl FnOnce() -> Model) -> bool {
+        match self.monitor {
+            Some(monitor) => monitor.after_iteration(done, &snapshot()).is_continue(),
+            None => true,
+        }
+    }
 }
 
 impl std::fmt::Debug for FitOptions<'_> {
@@ -58,6 +83,7 @@ impl std::fmt::Debug for FitOptions<'_> {
         f.debug_struct("FitOptions")
             .field("seed", &self.seed)
             .field("record_loss", &self.record_loss)
+            .field("monitor", &self.monitor.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -68,6 +94,7 @@ impl Default for FitOptions<'_> {
             seed: 42,
             record_loss: false,
             progress: &NoFitProgress,
+            monitor: None,
         }
     }
 }

@@ -25,6 +25,6 @@ pub mod recent;
 
 pub use error::{FitError, ModelError, ParamError};
 pub use factors::Factors;
-pub use fit::{FitOptions, FitProgress, NoFitProgress, TrainData};
+pub use fit::{FitMonitor, FitOptions, FitProgress, NoFitProgress, TrainData};
 pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
 pub use model::{CheckedModel, Model, ModelKind, ModelsConfig};

@@ -59,6 +59,10 @@ pub struct FitRecord {
     pub peak_rss_bytes: Option<u64>,
     /// Loss after each iteration (ALS, BPR with `train.record_loss`).
     pub training_loss: Vec<f64>,
+    /// The validation metric after each iteration and the iteration kept (ALS, BPR with
+    /// `[train.early_stopping]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<crate::early_stop::EarlyStopRecord>,
 }
 
 /// One list's recommendation pass.

@@ -8,6 +8,7 @@ use clickrec_models::{CheckedModel, ModelKind, ModelsConfig};
 use clickrec_prep::{CheckedPrep, CheckedSplit, PrepConfig, SplitConfig};
 use serde::{Deserialize, Serialize};
 
+use crate::early_stop::{CheckedEarlyStopping, EarlyStoppingConfig};
 use crate::error::PipelineError;
 
 /// A pipeline file. Unknown keys are errors, so a typo never silently falls back to a default.
@@ -41,20 +42,31 @@ pub struct PipelineConfig {
     /// `[evaluate]`: cut-offs, bootstrap resamples, seed of the evaluator.
     #[serde(default)]
     pub evaluate: EvalConfig,
+    /// `[tune]`: what `clickrec tune` searches; `clickrec run` ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tune: Option<crate::tune::TuneConfig>,
 }
 
 /// `[train]`: options of the train stage that are not model parameters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TrainConfig {
     /// Compute the training loss after each ALS/BPR iteration, for the manifest and the
     /// report's loss chart. Costs about one extra pass over the data per iteration. Default true.
     pub record_loss: bool,
+    /// `[train.early_stopping]`: ALS and BPR stop when a validation metric stops rising.
+    /// The train stage first fits on validation-train to find the best iteration count,
+    /// then fits the full train with it (needs `split.validation = true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub early_stopping: Option<EarlyStoppingConfig>,
 }
 
 impl Default for TrainConfig {
     fn default() -> Self {
-        TrainConfig { record_loss: true }
+        TrainConfig {
+            record_loss: true,
+            early_stopping: None,
+        }
     }
 }
 
@@ -192,6 +204,8 @@ pub struct Plan {
     /// The re-ranker and its generators, in the order given.
     pub rerank: Option<(clickrec_rerank::CheckedRerank, Vec<ListSource>)>,
     pub evaluate: CheckedEval,
+    /// `[train.early_stopping]`, checked.
+    pub early_stopping: Option<CheckedEarlyStopping>,
 }
 
 /// Where a recommendation list comes from: a fitted model, the segment-popular list of the
@@ -417,12 +431,25 @@ impl PipelineConfig {
             }
             None => None,
         };
+        let early_stopping = match &self.train.early_stopping {
+            Some(e) => {
+                if !self.split.validation {
+                    return Err(invalid(
+                        "train.early_stopping",
+                        "needs a validation split to watch: set split.validation = true".into(),
+                    ));
+                }
+                Some(e.check().map_err(checked)?)
+            }
+            None => None,
+        };
         self.run.out = Some(out.clone());
         Ok(Plan {
             segment,
             rerank,
             models,
             evaluate,
+            early_stopping,
             input: self.input.path.clone(),
             test_input: self.split.test_path.clone(),
             seed: self.run.seed,

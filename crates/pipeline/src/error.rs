@@ -100,6 +100,17 @@ pub enum PipelineError {
         #[source]
         source: clickrec_core::RecommendError,
     },
+    #[error("recommending with {list} for the validation users of {path}: {source}")]
+    ValidationRecommend {
+        list: &'static str,
+        path: PathBuf,
+        #[source]
+        source: clickrec_core::RecommendError,
+    },
+    #[error(
+        "{path} is missing: tuning and early stopping need the validation split (split.validation = true)"
+    )]
+    NoValidation { path: PathBuf },
     #[error("evaluating {path}: {source}")]
     Evaluate {
         path: PathBuf,

@@ -16,12 +16,14 @@
 
 mod artifacts;
 mod config;
+mod early_stop;
 mod error;
 mod manifest;
 mod output;
 mod progress;
 mod runner;
 mod stages;
+pub mod tune;
 
 pub use artifacts::{
     EvalInputs, FitRecord, MATRIX_FILE, METRICS_FILE, MODELS_DIR, PREPARED_FILE, RECS_DIR,
@@ -34,6 +36,7 @@ pub use config::{
     GenerateConfig, ListSource, PipelineConfig, Plan, RecommendConfig, RecommendUsers, RecsFormat,
     RunConfig, TrainConfig,
 };
+pub use early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use error::PipelineError;
 pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
 pub use progress::{Bars, NoBars};

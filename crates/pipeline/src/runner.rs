@@ -75,6 +75,8 @@ pub struct RunOptions {
     pub force: bool,
     /// Run only this stage; the stages before it must be up to date in the run directory.
     pub only: Option<Stage>,
+    /// Stop after this stage (the tuner stops after `split`).
+    pub until: Option<Stage>,
 }
 
 /// Runs the plan; `on_stage` hears about each stage as it finishes. The run directory is
@@ -147,7 +149,7 @@ pub fn run(
     let train_fp = fingerprint(&[
         &serde_json::json!(matrix_fp),
         &serde_json::to_value(&config.models).unwrap_or_default(),
-        &serde_json::to_value(config.train).unwrap_or_default(),
+        &serde_json::to_value(&config.train).unwrap_or_default(),
         &serde_json::json!(plan.seed),
     ]);
     let segment_fp = fingerprint(&[
@@ -200,6 +202,9 @@ pub fn run(
             Stage::Rerank => &rerank_fp,
             Stage::Evaluate => &evaluate_fp,
         };
+        if options.until.is_some_and(|until| stage_kind > until) {
+            break;
+        }
         if let Some(only) = options.only {
             if stage_kind > only {
                 break;

@@ -60,6 +60,7 @@ pub use report::{
     DedupDetails, KCoreDetails, LogStats, MinEventsDetails, OutlierDetails, PrepReport,
     SessionDetails, SessionSource, StepDetails, StepReport, WindowDetails,
 };
+pub use rows::retain_rows;
 pub use session::{SessionConfig, sessionize};
 pub use split::{
     CheckedSplit, FilterStepReport, LeakageError, SplitConfig, SplitError, SplitKind, SplitOutput,

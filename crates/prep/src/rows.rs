@@ -81,7 +81,7 @@ pub(crate) fn par_chunks<T: Send>(
 /// Keeps the rows whose `keep` flag is set, moving them down in place: no second copy
 /// of the log. Order, and so the (user, time) sort, is preserved; given sessions are
 /// filtered with their rows.
-pub(crate) fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
+pub fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
     debug_assert_eq!(keep.len(), log.len());
     if keep.iter().all(|&k| k) {
         return log;

@@ -7,8 +7,8 @@ use crate::metric::{Metric, Segment};
 
 use super::Report;
 use super::svg::{
-    BarSeries, Curve, CurvePoint, PopularityBar, esc, grouped_bars, k_curves, loss_chart,
-    popularity_bars,
+    BarSeries, Curve, CurvePoint, PopularityBar, ScatterPoint, esc, grouped_bars, k_curves,
+    loss_chart, popularity_bars, scatter,
 };
 use super::tables::{Anchor, Section, Table, sections, thousands};
 
@@ -232,8 +232,61 @@ fn charts(report: &Report) -> String {
             );
         }
     }
+    if let Some(tuning) = &report.tuning {
+        tuning_charts(&mut out, tuning);
+    }
     out.push_str("</div></section>\n");
     out
+}
+
+/// Per tuned model: the metric against each searched number, and against fit time.
+fn tuning_charts(out: &mut String, tuning: &super::Tuning) {
+    for (i, model) in tuning.models().into_iter().enumerate() {
+        let trials: Vec<&super::TuningTrial> =
+            tuning.trials.iter().filter(|t| t.model == model).collect();
+        let point = |t: &super::TuningTrial, x: f64| {
+            t.value.map(|v| ScatterPoint {
+                x,
+                y: v.mean,
+                chosen: t.chosen,
+            })
+        };
+        let mut axes: Vec<(String, Vec<ScatterPoint>)> = tuning
+            .numeric_params(model)
+            .into_iter()
+            .map(|name| {
+                let points = trials
+                    .iter()
+                    .filter_map(|t| {
+                        let x = t.numeric.iter().find(|(n, _)| n == name)?.1;
+                        point(t, x)
+                    })
+                    .collect();
+                (name.to_owned(), points)
+            })
+            .collect();
+        axes.push((
+            "fit seconds".to_owned(),
+            trials
+                .iter()
+                .filter_map(|t| point(t, t.fit_seconds))
+                .collect(),
+        ));
+        for (name, points) in axes {
+            figure(
+                out,
+                &scatter(
+                    &format!("{model}: {} against {name}", tuning.metric),
+                    (&name, &tuning.metric),
+                    i,
+                    &points,
+                ),
+                &format!(
+                    "Each dot is a trial of {model} on the validation split; the ringed dot is the chosen one."
+                ),
+            );
+        }
+    }
 }
 
 pub(crate) fn render(report: &Report) -> String {

@@ -7,6 +7,9 @@ mod markdown;
 mod svg;
 mod tables;
 mod terminal;
+mod tuning;
+
+pub use tuning::{Tuning, TuningTrial};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -216,6 +219,9 @@ pub struct Report {
     /// model's numbers are in its `variants`, entry `next_item`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_item: Option<NextItemSummary>,
+    /// The parameter search that chose the models' values, when `clickrec tune` ran it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<Tuning>,
     /// Anything that limits the report (models evaluated on other data, repeated names).
     pub warnings: Vec<String>,
     #[serde(skip)]
@@ -391,6 +397,7 @@ pub fn build_report(
         training_loss: training_loss.clone(),
         coefficients: BTreeMap::new(),
         next_item: None,
+        tuning: None,
         warnings,
         draws: Some(Arc::new(draws)),
     }
@@ -575,6 +582,11 @@ impl Report {
             }
         }
         self.next_item = Some(summary);
+    }
+
+    /// Adds the parameter search that chose the models' values.
+    pub fn add_tuning(&mut self, tuning: Tuning) {
+        self.tuning = Some(tuning);
     }
 
     /// The model named `name`.

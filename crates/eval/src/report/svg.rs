@@ -605,6 +605,102 @@ pub(crate) fn loss_chart(name: &str, colour_index: usize, values: &[f64]) -> Str
     out
 }
 
+/// One trial in a scatter chart: x, y, and whether it is the chosen one.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ScatterPoint {
+    pub x: f64,
+    pub y: f64,
+    pub chosen: bool,
+}
+
+/// Points of `y` over `x` (a log x axis when the values span more than a factor 20 and
+/// are all positive, as drawn log-uniformly); the chosen point is ringed.
+pub(crate) fn scatter(
+    title: &str,
+    (x_name, y_name): (&str, &str),
+    colour_index: usize,
+    points: &[ScatterPoint],
+) -> String {
+    let aria = format!(
+        "Scatter chart of {y_name} against {x_name}, {} points",
+        points.len()
+    );
+    let mut out = String::new();
+    let frame = open(&mut out, title, &aria, &[], (78.0, 52.0));
+    let finite: Vec<ScatterPoint> = points
+        .iter()
+        .copied()
+        .filter(|p| p.x.is_finite() && p.y.is_finite())
+        .collect();
+    let fold = |f: fn(&ScatterPoint) -> f64| {
+        finite
+            .iter()
+            .map(f)
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (xlo, xhi) = fold(|p| p.x);
+    let (ylo, yhi) = fold(|p| p.y);
+    let log_x = xlo > 0.0 && xhi / xlo > 20.0;
+    let tx = |x: f64| if log_x { x.log10() } else { x };
+    let (yticks, decimals) = nice_ticks(ylo, yhi, 5);
+    let (ya, yb) = (yticks[0], yticks[yticks.len() - 1]);
+    y_axis(&mut out, &frame, &yticks, decimals, y_name);
+    x_axis(
+        &mut out,
+        &frame,
+        &if log_x {
+            format!("{x_name} (log scale)")
+        } else {
+            x_name.to_owned()
+        },
+    );
+    let (xticks, xdecimals) = nice_ticks(tx(xlo), tx(xhi), 5);
+    let (xa, xb) = (xticks[0], xticks[xticks.len() - 1]);
+    let x_of = |x: f64| {
+        let t = if xb > xa {
+            (tx(x) - xa) / (xb - xa)
+        } else {
+            0.5
+        };
+        frame.x0() + t.clamp(0.0, 1.0) * frame.plot_width()
+    };
+    for &t in &xticks {
+        let label = if log_x {
+            format!("{}", 10f64.powf(t))
+        } else {
+            format!("{t:.xdecimals$}")
+        };
+        let x = frame.x0() + if xb > xa { (t - xa) / (xb - xa) } else { 0.5 } * frame.plot_width();
+        x_label(&mut out, &frame, x, &label, None);
+    }
+    let col = colour(colour_index);
+    for p in &finite {
+        let (x, y) = (x_of(p.x), frame.y(p.y, ya, yb));
+        let ring = if p.chosen {
+            format!(" stroke=\"#000\" stroke-width=\"2\"")
+        } else {
+            String::new()
+        };
+        let _ = write!(
+            out,
+            "<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{col}\" fill-opacity=\"0.75\"{ring}><title>{}</title></circle>",
+            c(x),
+            c(y),
+            if p.chosen { 5 } else { 3 },
+            esc(&format!(
+                "{x_name} {}: {y_name} {:.4}{}",
+                p.x,
+                p.y,
+                if p.chosen { " (chosen)" } else { "" }
+            ))
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

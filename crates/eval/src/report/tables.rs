@@ -117,6 +117,9 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
     if !report.coefficients.is_empty() {
         out.push(coefficients(report));
     }
+    if let Some(tuning) = &report.tuning {
+        out.push(tuning_section(tuning));
+    }
     if !report.warnings.is_empty() {
         let mut s = Section::new("warnings", "Warnings");
         s.bullets = report.warnings.clone();
@@ -658,6 +661,75 @@ fn coefficients(report: &Report) -> Section {
                 .map(|(name, value)| vec![name.clone(), format!("{value:+.4}")])
                 .collect(),
             label_columns: 1,
+        });
+    }
+    s
+}
+
+fn tuning_section(tuning: &super::Tuning) -> Section {
+    let mut s = Section::new(
+        "tuning",
+        format!(
+            "Parameter search ({} on the validation split)",
+            tuning.metric
+        ),
+    );
+    s.paragraphs.push(format!(
+        "`clickrec tune` ran {} trials ({} search) in {:.1} s on the validation split: each fitted on validation-train and scored on the validation sessions; the test split was read only for the chosen values, in the tables above.{}",
+        tuning.trials.len(),
+        tuning.strategy,
+        tuning.seconds,
+        if tuning.stopped_by_budget {
+            " The time budget ended the search before every trial ran."
+        } else {
+            ""
+        }
+    ));
+    for model in tuning.models() {
+        let trials: Vec<&super::TuningTrial> =
+            tuning.trials.iter().filter(|t| t.model == model).collect();
+        let mut names: Vec<&str> = Vec::new();
+        for t in &trials {
+            for (name, _) in &t.params {
+                if !names.contains(&name.as_str()) {
+                    names.push(name);
+                }
+            }
+        }
+        let mut ranked = trials.clone();
+        ranked.sort_by(|a, b| {
+            let v = |t: &super::TuningTrial| t.value.map_or(f64::NEG_INFINITY, |e| e.mean);
+            v(b).total_cmp(&v(a)).then(b.rung.cmp(&a.rung))
+        });
+        let rows = ranked
+            .iter()
+            .map(|t| {
+                let mut row = vec![
+                    format!("{}{}", t.config, if t.chosen { " (chosen)" } else { "" }),
+                    t.rung.to_string(),
+                ];
+                for name in &names {
+                    row.push(
+                        t.params
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map_or("–".into(), |(_, v)| v.clone()),
+                    );
+                }
+                row.push(t.value.as_ref().map_or("failed".into(), estimate));
+                row.push(format!("{:.2}", t.fit_seconds));
+                row
+            })
+            .collect();
+        let mut header = vec!["Config".to_owned(), "Rung".to_owned()];
+        header.extend(names.iter().map(|n| n.to_string()));
+        header.push(tuning.metric.clone());
+        header.push("Fit s".into());
+        s.tables.push(Table {
+            caption: format!("Trials of {model}, best first"),
+            header,
+            rows,
+            label_columns: 2,
         });
     }
     s

@@ -245,6 +245,13 @@ impl Als {
                 losses.push(l);
             }
             options.progress.iteration(it + 1, p.iterations, loss);
+            let snapshot = || {
+                let model = Als::new(p.clone(), users.clone(), items.clone(), losses.clone());
+                crate::Model::Als(model)
+            };
+            if !options.keep_going(it + 1, snapshot) {
+                break;
+            }
         }
         Ok(Als::new(p.clone(), users, items, losses))
     }

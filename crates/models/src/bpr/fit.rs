@@ -18,7 +18,7 @@
 use clickrec_core::UserId;
 use rayon::prelude::*;
 
-use super::params::{BprParams, NegativeSampling};
+use super::params::{BprParams, CheckedBpr, NegativeSampling};
 use super::rng::Rng;
 use crate::{Factors, FitError, FitOptions, TrainData};
 
@@ -501,10 +501,11 @@ fn all_finite(blocks: &[Factors]) -> bool {
 
 /// Fits BPR; see the module docs for the parallel scheme.
 pub(super) fn fit(
-    params: &BprParams,
+    checked: &CheckedBpr,
     data: &TrainData<'_>,
     options: &FitOptions<'_>,
 ) -> Result<Fitted, FitError> {
+    let params = checked.params();
     let matrix = data.matrix;
     if matrix.nnz() == 0 {
         return Err(FitError::EmptyTrain { model: "bpr" });
@@ -627,6 +628,19 @@ pub(super) fn fit(
         options
             .progress
             .iteration(epoch + 1, params.iterations, loss);
+        let snapshot = || {
+            let mut user_factors = Factors::zeros(n_users, dim);
+            gather(&mut user_factors, &user_blocks, &user_part);
+            let fitted = Fitted {
+                user_factors,
+                item_factors: item_factors.clone(),
+                loss: losses.clone(),
+            };
+            crate::Model::Bpr(super::Bpr::from_fitted(checked, fitted))
+        };
+        if !options.keep_going(epoch + 1, snapshot) {
+            break;
+        }
     }
     let mut user_factors = Factors::zeros(n_users, dim);
     gather(&mut user_factors, &user_blocks, &user_part);

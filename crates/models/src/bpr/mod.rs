@@ -67,14 +67,18 @@ impl Bpr {
         data: &TrainData<'_>,
         options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
-        let fitted = fit::fit(params.params(), data, options)?;
-        Ok(Bpr {
+        let fitted = fit::fit(params, data, options)?;
+        Ok(Bpr::from_fitted(params, fitted))
+    }
+
+    fn from_fitted(params: &CheckedBpr, fitted: fit::Fitted) -> Self {
+        Bpr {
             params: params.clone(),
             user_factors: fitted.user_factors,
             scored: ScoredRows::of(&fitted.item_factors),
             item_factors: fitted.item_factors,
             loss: fitted.loss,
-        })
+        }
     }
 
     pub fn params(&self) -> &CheckedBpr {
@@ -371,6 +375,7 @@ mod tests {
             seed: 3,
             record_loss: true,
             progress: &progress,
+            monitor: None,
         };
         let model = Bpr::fit(&params(8, 30), &data.train(), &options).unwrap();
         let loss = model.training_loss();

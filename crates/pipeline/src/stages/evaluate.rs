@@ -83,6 +83,9 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         let (name, table) = read_coefficients(dir)?;
         report.coefficients.insert(name, table);
     }
+    if let Some(tuning) = crate::tune::report_section(plan) {
+        report.add_tuning(tuning);
+    }
     let mut latencies = serde_json::Map::new();
     let mut lines = Vec::new();
     if plan.evaluate.runs(EvalProtocol::NextItem) {

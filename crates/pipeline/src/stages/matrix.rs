@@ -33,17 +33,7 @@ pub(crate) fn run(dir: &Path, weights: &CheckedWeights) -> Result<StageOutput, P
         })?;
     drop(train);
     let path = dir.join(MATRIX_FILE);
-    let file = AtomicFile::create(&path)?;
-    let mut writer = std::io::BufWriter::new(file.file());
-    matrix
-        .write_to(&mut writer)
-        .and_then(|()| writer.flush().map_err(Into::into))
-        .map_err(|source| PipelineError::Matrix {
-            path: path.clone(),
-            source,
-        })?;
-    drop(writer);
-    file.commit()?;
+    write_matrix(&path, &matrix)?;
     let summary = MatrixSummary {
         users: matrix.n_users(),
         items: matrix.n_items(),
@@ -62,4 +52,23 @@ pub(crate) fn run(dir: &Path, weights: &CheckedWeights) -> Result<StageOutput, P
         summary: json(&summary),
         artifacts: names(&[MATRIX_FILE, MATRIX_REPORT_FILE]),
     })
+}
+
+/// Writes a matrix in the run directory's CSR format, atomically.
+pub(crate) fn write_matrix(
+    path: &std::path::Path,
+    matrix: &clickrec_core::UserItemMatrix,
+) -> Result<(), PipelineError> {
+    let file = AtomicFile::create(path)?;
+    let mut writer = std::io::BufWriter::new(file.file());
+    matrix
+        .write_to(&mut writer)
+        .and_then(|()| writer.flush().map_err(Into::into))
+        .map_err(|source| PipelineError::Matrix {
+            path: path.to_owned(),
+            source,
+        })?;
+    drop(writer);
+    file.commit()?;
+    Ok(())
 }

@@ -5,16 +5,20 @@ use std::time::Instant;
 
 use clickrec_core::Progress;
 use clickrec_io::{read_events, read_id_maps, write_json};
-use clickrec_models::{CheckedModel, FitOptions, IdFingerprint, Model, TrainData};
+use clickrec_models::{
+    CheckedModel, FitMonitor, FitOptions, IdFingerprint, Model, ModelKind, TrainData,
+};
 
 use crate::artifacts::{
     FitRecord, MODELS_DIR, TRAIN_FILE, TRAIN_REPORT_FILE, model_file, read_matrix,
 };
 use crate::config::Plan;
+use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
 use crate::progress::{Bars, IterationBar};
+use crate::tune::{Scorer, Validation, with_iterations};
 
 /// Confidence of one event per behaviour (pv, fav, cart, buy), as the matrix stage uses.
 pub(crate) fn behavior_weights(plan: &Plan) -> [f32; 4] {
@@ -35,11 +39,24 @@ pub(crate) fn fit_model(
     events: &std::path::Path,
     bar: Box<dyn Progress>,
 ) -> Result<Model, PipelineError> {
+    fit_watched(plan, checked, data, events, bar, None)
+}
+
+/// [`fit_model`] with a monitor that may end the fit early.
+fn fit_watched(
+    plan: &Plan,
+    checked: &CheckedModel,
+    data: &TrainData<'_>,
+    events: &std::path::Path,
+    bar: Box<dyn Progress>,
+    monitor: Option<&dyn FitMonitor>,
+) -> Result<Model, PipelineError> {
     let progress = IterationBar(bar.as_ref());
     let options = FitOptions {
         seed: plan.seed,
         record_loss: plan.config.train.record_loss,
         progress: &progress,
+        monitor,
     };
     let model = checked
         .fit(data, &options)
@@ -75,18 +92,45 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     let fingerprint = IdFingerprint::of(&ids);
     let mut records = Vec::new();
     let mut text = String::new();
+    let mut validation = None;
     for checked in &plan.models {
         let kind = checked.kind();
         reset_peak_rss();
         let started = Instant::now();
+        let watched = match plan.early_stopping {
+            Some(settings) if matches!(kind, ModelKind::Als | ModelKind::Bpr) => {
+                if validation.is_none() {
+                    validation = Some(Validation::read(plan)?);
+                }
+                let validation = validation
+                    .as_ref()
+                    .ok_or(PipelineError::NotConfigured("split.validation"))?;
+                Some(best_iterations(plan, checked, validation, settings, bars)?)
+            }
+            _ => None,
+        };
+        let (checked, early_stopping) = match watched {
+            Some((checked, record)) => (checked, Some(record)),
+            None => (checked.clone(), None),
+        };
         let bar = bars.bar(kind.name(), "iterations");
-        let model = fit_model(plan, checked, &data, &train_path, bar)?;
+        let model = fit_model(plan, &checked, &data, &train_path, bar)?;
         let seconds = started.elapsed().as_secs_f64();
+        if let Some(stop) = &early_stopping {
+            text.push_str(&format!(
+                "{kind}: early stopping on validation {}: best {:.4} at iteration {} of {} run\n",
+                stop.metric,
+                stop.best_value,
+                stop.best_iteration,
+                stop.values.len()
+            ));
+        }
         let record = FitRecord {
             model: kind,
             seconds,
             peak_rss_bytes: peak_rss_bytes(),
             training_loss: model.training_loss().to_vec(),
+            early_stopping,
         };
         model.save(&dir.join(model_file(kind)), &fingerprint)?;
         let loss = match (record.training_loss.first(), record.training_loss.last()) {
@@ -104,4 +148,38 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         summary: serde_json::to_value(&records).unwrap_or_default(),
         artifacts,
     })
+}
+
+/// Early stopping for the train stage: fits `checked` on validation-train, watching the
+/// validation metric, and returns the model's parameters with the best iteration count
+/// for the full-train fit, and what was seen.
+fn best_iterations(
+    plan: &Plan,
+    checked: &CheckedModel,
+    validation: &Validation,
+    settings: CheckedEarlyStopping,
+    bars: &dyn Bars,
+) -> Result<(CheckedModel, EarlyStopRecord), PipelineError> {
+    let kind = checked.kind();
+    let scorer = Scorer::new(plan, validation, settings.metric)?;
+    let monitor = EarlyStopping::new(&scorer, settings);
+    let data = validation.train_data(&validation.train);
+    let label = format!("{} (early stopping)", kind.name());
+    fit_watched(
+        plan,
+        checked,
+        &data,
+        &validation.path,
+        bars.bar(&label, "iterations"),
+        Some(&monitor),
+    )?;
+    let (_, record) = monitor.finish()?;
+    let best =
+        with_iterations(kind, &plan.config.models, record.best_iteration).map_err(|message| {
+            PipelineError::Invalid {
+                path: validation.path.clone(),
+                message,
+            }
+        })?;
+    Ok((best, record))
 }

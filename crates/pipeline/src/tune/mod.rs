@@ -1,0 +1,312 @@
+//! `clickrec tune`: searches each model's `[tune.<model>]` space on the validation split,
+//! writes `tune/trials.json` and `tune/best.toml`, then runs the pipeline of `best.toml`,
+//! which reads the test split once, for the chosen configuration.
+//!
+//! The search runs the stages up to `split` (with `split.validation = true`), then fits
+//! every trial on validation-train and scores it on the validation sessions
+//! ([`validation`]); no test file is opened until the final run.
+
+mod config;
+mod search;
+mod space;
+mod validation;
+
+use std::path::{Path, PathBuf};
+
+use clickrec_models::ModelKind;
+
+pub use config::{CheckedTune, Domain, MetricAtK, Range, Strategy, TuneConfig};
+pub use search::{BestTrial, Budget, TrialRecord, TrialsFile};
+pub(crate) use validation::{Scorer, Validation};
+
+use crate::config::{PipelineConfig, Plan};
+use crate::error::PipelineError;
+use crate::manifest::{Manifest, fingerprint};
+use crate::progress::Bars;
+use crate::runner::{RunOptions, Stage, StageReport, run};
+use search::Search;
+pub(crate) use space::with_iterations;
+use space::{Space, checked_model};
+
+/// The tuner's folder in the run directory.
+pub const TUNE_DIR: &str = "tune";
+/// Every trial, relative to the run directory.
+pub const TRIALS_FILE: &str = "tune/trials.json";
+/// The validation-train matrix the trials fit on, relative to the run directory (the
+/// format of `train_matrix.csr`).
+pub const VALIDATION_MATRIX_FILE: &str = "tune/validation_matrix.csr";
+/// The pipeline with the winning values, relative to the run directory.
+pub const BEST_FILE: &str = "tune/best.toml";
+
+/// Options of `clickrec tune` that are not part of the pipeline.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TuneOptions {
+    /// Stop after writing `best.toml`: no final run, the test split is not read.
+    pub search_only: bool,
+    /// Redo the stages before the search even when cached (recorded trials of the same
+    /// search are still reused; delete `tune/trials.json` to redo them).
+    pub force: bool,
+}
+
+/// What a tuning run did.
+#[derive(Debug)]
+pub struct TuneOutcome {
+    pub trials: TrialsFile,
+    pub best_file: PathBuf,
+    /// The final run's stages (none with `search_only`).
+    pub final_run: Vec<StageReport>,
+}
+
+/// Tunes the pipeline `file` (already loaded as `config`; `base` resolves its relative
+/// paths). `on_stage` hears of every stage, `on_trial` of every finished trial.
+pub fn tune(
+    config: PipelineConfig,
+    file: &Path,
+    base: &Path,
+    out: Option<&Path>,
+    options: TuneOptions,
+    bars: &dyn Bars,
+    on_stage: &mut dyn FnMut(&StageReport),
+    on_trial: &(dyn Fn(&TrialRecord) + Sync),
+) -> Result<TuneOutcome, PipelineError> {
+    let trial_bar = bars.bar("tune", "trials");
+    let invalid = |message: String| PipelineError::Invalid {
+        path: file.to_owned(),
+        message,
+    };
+    let tune_config = config
+        .tune
+        .clone()
+        .ok_or(PipelineError::NotConfigured("tune"))?;
+    let mut config = config;
+    // The search learns from the validation split only.
+    config.split.validation = true;
+    let plan = config.clone().plan(file, base, out)?;
+    let checked = tune_config.check(plan.seed).map_err(invalid)?;
+    if checked.metric.k > plan.config.recommend.n {
+        return Err(invalid(format!(
+            "tune.metric: K = {} is larger than recommend.n = {}",
+            checked.metric.k, plan.config.recommend.n
+        )));
+    }
+    let mut spaces = Vec::new();
+    for (kind, dims) in &checked.spaces {
+        let space = Space::new(*kind, &config.models, dims.clone()).map_err(invalid)?;
+        // A value the model rejects on the first draw is an error in the space itself
+        // (draw 0 is the configured values).
+        checked_model(*kind, &space.draw(checked.seed, 1, None))
+            .map_err(|e| invalid(format!("tune.{}: the first draw fails: {e}", kind.name())))?;
+        spaces.push(space);
+    }
+
+    let until = RunOptions {
+        force: options.force,
+        only: None,
+        until: Some(Stage::Split),
+    };
+    run(&plan, until, bars, on_stage)?;
+    let dir = &plan.out;
+    let trials = {
+        let _lock = clickrec_io::RunDirLock::acquire(dir)?;
+        let tune_dir = dir.join(TUNE_DIR);
+        std::fs::create_dir_all(&tune_dir).map_err(|source| PipelineError::Io {
+            path: tune_dir.clone(),
+            action: "cannot create",
+            source,
+        })?;
+        let validation = Validation::read(&plan)?;
+        // For other systems' searches on the same validation split (bench/tune.sh).
+        crate::stages::matrix::write_matrix(
+            &dir.join(VALIDATION_MATRIX_FILE),
+            &validation.train.matrix,
+        )?;
+        let scorer = Scorer::new(&plan, &validation, checked.metric)?;
+        let planned: usize = spaces
+            .iter()
+            .map(|s| match checked.strategy {
+                Strategy::Random => checked.trials,
+                Strategy::Grid => s.grid().len(),
+                Strategy::Halving => search::rung_sizes(checked.trials, checked.eta).iter().sum(),
+            })
+            .sum();
+        trial_bar.start(planned as u64);
+        let search = Search {
+            plan: &plan,
+            tune: &checked,
+            validation: &validation,
+            scorer: &scorer,
+            early_stopping: plan.early_stopping,
+            file: &dir.join(TRIALS_FILE),
+            on_trial,
+            progress: trial_bar.as_ref(),
+            done: Default::default(),
+        };
+        let trials = search.run(&spaces, search_fingerprint(&plan, &tune_config)?)?;
+        trial_bar.finish();
+        trials
+    };
+    if trials.best.is_empty() {
+        return Err(invalid(
+            "tune: no trial finished: see the errors in tune/trials.json".into(),
+        ));
+    }
+    let best_file = dir.join(BEST_FILE);
+    let text = best_toml(&config, &plan, &trials)?;
+    clickrec_io::write_atomic(&best_file, text.as_bytes())?;
+    let final_run = if options.search_only {
+        Vec::new()
+    } else {
+        let best = PipelineConfig::load(&best_file, &[])?;
+        let best_plan = best.plan(&best_file, &dir.join(TUNE_DIR), Some(dir))?;
+        run(&best_plan, RunOptions::default(), bars, on_stage)?
+    };
+    Ok(TuneOutcome {
+        trials,
+        best_file,
+        final_run,
+    })
+}
+
+/// Everything the trials' results depend on: the split (by its stage fingerprint), the
+/// matrix weights, the models' tables, the search, the metric's evaluation and the seed.
+fn search_fingerprint(plan: &Plan, tune: &TuneConfig) -> Result<String, PipelineError> {
+    let manifest = Manifest::load(&plan.out)?;
+    let split = manifest
+        .stages
+        .get(Stage::Split.name())
+        .map(|r| r.fingerprint.clone())
+        .ok_or_else(|| PipelineError::MissingStage {
+            stage: Stage::Split.name(),
+            dir: plan.out.clone(),
+        })?;
+    Ok(fingerprint(&[
+        &serde_json::json!(env!("CARGO_PKG_VERSION")),
+        &serde_json::json!(split),
+        &json(&plan.config.prep.weights),
+        &json(&plan.config.models),
+        &json(&plan.config.train),
+        &json(tune),
+        &json(&plan.config.recommend),
+        &json(&plan.config.evaluate),
+        &serde_json::json!(plan.seed),
+    ]))
+}
+
+fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or_default()
+}
+
+/// `best.toml`: the pipeline as run, with each tuned model's winning table, no `[tune]`,
+/// and absolute paths (the file lives in the run directory).
+fn best_toml(
+    config: &PipelineConfig,
+    plan: &Plan,
+    trials: &TrialsFile,
+) -> Result<String, PipelineError> {
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let mut config = config.clone();
+    config.tune = None;
+    config.input.path = absolute(&plan.input);
+    config.split.test_path = plan.config.split.test_path.as_deref().map(absolute);
+    config.run.out = Some(absolute(&plan.out));
+    let mut table = toml::Table::try_from(&config).map_err(|e| PipelineError::Invalid {
+        path: plan.out.join(BEST_FILE),
+        message: format!("cannot write the pipeline as TOML: {e}"),
+    })?;
+    let models = table
+        .entry("models")
+        .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+    let mut header = format!(
+        "# Written by `clickrec tune`: the pipeline with the configuration that maximised\n# {} on the validation split ({:?} search, {} trials).\n",
+        trials.metric,
+        trials.strategy,
+        trials.trials.len()
+    );
+    if let toml::Value::Table(models) = models {
+        for (name, best) in &trials.best {
+            header.push_str(&format!(
+                "# {name}: configuration {} (rung {}), {} = {:.6}\n",
+                best.config, best.rung, trials.metric, best.value
+            ));
+            models.insert(name.clone(), toml::Value::Table(best.params.clone()));
+        }
+    }
+    let body = toml::to_string_pretty(&table).map_err(|e| PipelineError::Invalid {
+        path: plan.out.join(BEST_FILE),
+        message: format!("cannot write the pipeline as TOML: {e}"),
+    })?;
+    Ok(format!("{header}\n{body}"))
+}
+
+/// The report's tuning section, when `tune/trials.json` chose the models `plan` fits
+/// (a search whose winners were since changed is not shown).
+pub(crate) fn report_section(plan: &Plan) -> Option<clickrec_eval::Tuning> {
+    let trials = trials_for(plan)?;
+    let rows = trials
+        .trials
+        .iter()
+        .map(|t| {
+            let name = t.model.name();
+            let mut searched: Vec<&str> = trials
+                .spaces
+                .get(name)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            if t.budget.iterations.is_some() && !searched.contains(&space::ITERATIONS) {
+                searched.push(space::ITERATIONS);
+            }
+            let params: Vec<(String, String)> = searched
+                .iter()
+                .filter_map(|p| Some((p.to_string(), t.params.get(*p)?.to_string())))
+                .collect();
+            let numeric = searched
+                .iter()
+                .filter_map(|p| {
+                    let v = t.params.get(*p)?;
+                    Some((
+                        p.to_string(),
+                        v.as_float().or(v.as_integer().map(|i| i as f64))?,
+                    ))
+                })
+                .collect();
+            let chosen = trials
+                .best
+                .get(name)
+                .is_some_and(|b| b.config == t.config && b.rung == t.rung);
+            clickrec_eval::TuningTrial {
+                model: name.to_owned(),
+                config: t.config,
+                rung: t.rung,
+                params,
+                numeric,
+                value: t.value.map(|mean| clickrec_eval::Estimate {
+                    mean,
+                    ci_low: t.ci_low,
+                    ci_high: t.ci_high,
+                }),
+                fit_seconds: t.fit_seconds,
+                chosen,
+            }
+        })
+        .collect();
+    Some(clickrec_eval::Tuning {
+        metric: trials.metric.clone(),
+        strategy: format!("{:?}", trials.strategy).to_lowercase(),
+        seconds: trials.seconds,
+        stopped_by_budget: trials.stopped_by_budget,
+        trials: rows,
+    })
+}
+
+fn trials_for(plan: &Plan) -> Option<TrialsFile> {
+    let trials: TrialsFile =
+        clickrec_io::read_json(&plan.out.join(TRIALS_FILE), "tune trials").ok()?;
+    // Compared as checked parameters: the file's f32 values print differently.
+    let matches = trials.best.iter().all(|(name, best)| {
+        ModelKind::from_name(name).is_some_and(|kind| {
+            let chosen = checked_model(kind, &best.params).ok();
+            chosen.is_some() && plan.models.iter().any(|m| Some(m) == chosen.as_ref())
+        })
+    });
+    (matches && !trials.best.is_empty()).then_some(trials)
+}
