@@ -220,3 +220,21 @@ fn early_stopping_keeps_the_best_iteration() {
         stderr(&bad)
     );
 }
+
+#[test]
+fn a_time_budget_stops_the_search_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let stopped = search(
+        out.to_str().unwrap(),
+        &["--set", "tune.time_budget_s=0.000001"],
+    );
+    assert_eq!(stopped.status.code(), Some(2));
+    assert!(
+        stderr(&stopped).contains("tune.time_budget_s"),
+        "{}",
+        stderr(&stopped)
+    );
+    let trials = read_json(&out.join("tune/trials.json"));
+    assert_eq!(trials["stopped_by_budget"], true);
+}

@@ -146,9 +146,15 @@ pub fn tune(
         trials
     };
     if trials.best.is_empty() {
-        return Err(invalid(
-            "tune: no trial finished: see the errors in tune/trials.json".into(),
-        ));
+        let why = if trials.stopped_by_budget {
+            "tune.time_budget_s ended the search before any trial finished".into()
+        } else {
+            format!(
+                "no trial finished: see the errors in {}",
+                dir.join(TRIALS_FILE).display()
+            )
+        };
+        return Err(invalid(format!("tune: {why}")));
     }
     let best_file = dir.join(BEST_FILE);
     let text = best_toml(&config, &plan, &trials)?;

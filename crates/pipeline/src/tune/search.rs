@@ -187,7 +187,10 @@ impl Search<'_> {
                 },
             };
             let ranked = self.rung_ranked(space, state, configs.clone(), rung, budget)?;
-            best = ranked.first().cloned().flatten();
+            // A rung the time budget cut before any trial keeps the rung before's winner.
+            if let Some(top) = ranked.first().cloned().flatten() {
+                best = Some(top);
+            }
             if state.record.stopped_by_budget {
                 break;
             }
