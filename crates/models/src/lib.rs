@@ -7,6 +7,7 @@
 //! - [`knn`]: item-kNN, cosine over the weighted matrix (optionally BM25/TF-IDF weighted).
 //! - [`als`]: implicit ALS (Hu, Koren, Volinsky 2008) with the conjugate-gradient solver.
 //! - [`bpr`]: Bayesian personalised ranking with SGD, thread-count independent.
+//! - [`ease`]: EASE (Steck 2019), the closed-form item-item autoencoder.
 //!
 //! Every model has a params struct with documented defaults and a `check()` that returns
 //! valid params or a [`ParamError`]; only checked params can fit. [`Model`] wraps any of
@@ -14,6 +15,7 @@
 
 pub mod als;
 pub mod bpr;
+pub mod ease;
 mod error;
 mod factors;
 mod fit;

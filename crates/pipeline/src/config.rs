@@ -394,7 +394,7 @@ impl PipelineConfig {
                         invalid(
                             "rerank.generators",
                             format!(
-                                "unknown generator {name:?}: expected popularity, item_knn, als, bpr or segment_popular"
+                                "unknown generator {name:?}: expected a model kind (e.g. popularity, item_knn, als, bpr, ease) or segment_popular"
                             ),
                         )
                     })?;
