@@ -181,35 +181,8 @@ impl Recommender for Bpr {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{FitProgress, IdFingerprint, Model};
-    use clickrec_core::{EventLog, ItemUserMatrix};
+    use crate::{FitProgress, IdFingerprint, Model, TestTrain as Data};
     use std::sync::Mutex;
-
-    struct Data {
-        matrix: UserItemMatrix,
-        item_users: ItemUserMatrix,
-        log: EventLog,
-    }
-
-    impl Data {
-        fn new(matrix: UserItemMatrix) -> Self {
-            Data {
-                item_users: matrix.transpose(),
-                matrix,
-                log: EventLog::default(),
-            }
-        }
-
-        fn train(&self) -> TrainData<'_> {
-            TrainData {
-                matrix: &self.matrix,
-                item_users: &self.item_users,
-                log: &self.log,
-                behavior_weights: [1.0; 4],
-                sessions: None,
-            }
-        }
-    }
 
     /// Two user groups (even / odd users) liking two item groups (lower / upper half):
     /// each user has a seeded half of their group's items.

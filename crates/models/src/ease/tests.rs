@@ -1,35 +1,9 @@
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{EventLog, ItemUserMatrix, RecommendRequest, SplitMix64, recommend};
+use clickrec_core::{RecommendRequest, SplitMix64, recommend};
 
 use super::*;
-use crate::{IdFingerprint, Model};
-
-struct Data {
-    matrix: UserItemMatrix,
-    item_users: ItemUserMatrix,
-    log: EventLog,
-}
-
-impl Data {
-    fn new(matrix: UserItemMatrix) -> Self {
-        Data {
-            item_users: matrix.transpose(),
-            matrix,
-            log: EventLog::default(),
-        }
-    }
-
-    fn train(&self) -> TrainData<'_> {
-        TrainData {
-            matrix: &self.matrix,
-            item_users: &self.item_users,
-            log: &self.log,
-            behavior_weights: [1.0; 4],
-            sessions: None,
-        }
-    }
-}
+use crate::{IdFingerprint, Model, TestTrain as Data};
 
 /// Each user has each item with probability `density`, with a random confidence (which
 /// EASE must ignore); the last `untrained` items have no events.
