@@ -26,7 +26,10 @@ export RAYON_NUM_THREADS=$threads
 
 # Same protocol for both sides: lists of 50, seen items excluded, Recall/NDCG at 10/20/50;
 # no per-iteration loss (implicit does not compute it either).
-common=(--set recommend.n=50 --set "evaluate.ks=[10, 20, 50]" --set train.record_loss=false)
+# BPR with implicit's learning rate and negative sampling (not clickrec's defaults), so both
+# sides fit the same model.
+common=(--set recommend.n=50 --set "evaluate.ks=[10, 20, 50]" --set train.record_loss=false
+  --set models.bpr.learning_rate=0.01 --set 'models.bpr.negative_sampling="popularity"')
 
 for dataset in "${datasets[@]}"; do
   run="$data/models-$dataset"

@@ -51,6 +51,7 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
         "item_knn",
         "als",
         "bpr",
+        "ease",
     ] {
         assert!(
             out.join(format!("models/{model}.model")).is_file(),
@@ -74,7 +75,7 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
     }
     let metrics = json(&out.join("metrics.json"));
     assert_eq!(metrics["test_set"]["test_users"], 1000);
-    assert_eq!(metrics["models"].as_array().unwrap().len(), 6);
+    assert_eq!(metrics["models"].as_array().unwrap().len(), 7);
     // ALS records its loss per iteration; the report and the manifest carry it.
     let losses = metrics["training_loss"]["als"].as_array().unwrap();
     assert_eq!(losses.len(), 10);
@@ -132,9 +133,9 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
     };
     assert_eq!(als(&stage), als(&file));
 
-    // Similar items from item-kNN and ALS, external ids in and out.
+    // Similar items from item-kNN, ALS and EASE, external ids in and out.
     let item = first_item(&common::root().join("data/sample.csv"));
-    for model in ["item_knn", "als"] {
+    for model in ["item_knn", "als", "ease"] {
         let similar = clickrec(&[
             "similar",
             "--run",

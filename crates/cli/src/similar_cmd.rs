@@ -12,7 +12,8 @@ use crate::failure::usage;
 #[derive(Debug, Args)]
 #[command(after_help = "\
 Prints CSV on stdout: item_id,rank,similar_item_id,score (external ids). Item-kNN lists its
-stored neighbours; ALS and BPR rank by cosine of item factors.
+stored neighbours; ALS and BPR rank by cosine of item factors; EASE by the item's
+row of its weight matrix.
 
 Examples:
   clickrec similar --run runs/quickstart --model item_knn --item 1234 --n 10
@@ -21,7 +22,7 @@ pub struct SimilarArgs {
     /// Run directory whose train stage fitted the model.
     #[arg(long, value_name = "RUN_DIR")]
     pub run: PathBuf,
-    /// item_knn, als or bpr.
+    /// item_knn, als, bpr or ease.
     #[arg(long)]
     pub model: String,
     /// External item id (repeatable).
@@ -35,7 +36,7 @@ pub struct SimilarArgs {
 pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
     let Some(kind) = ModelKind::from_name(&args.model) else {
         return usage(format!(
-            "--model {:?}: expected one of item_knn, als, bpr",
+            "--model {:?}: expected one of item_knn, als, bpr, ease",
             args.model
         ));
     };

@@ -10,6 +10,7 @@ impl SplitMix64 {
         SplitMix64(seed)
     }
 
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -19,11 +20,13 @@ impl SplitMix64 {
     }
 
     /// Uniform in `[0, 1)`, 24 random bits.
+    #[inline]
     pub fn next_f32(&mut self) -> f32 {
         (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
     }
 
     /// In `0..n` (n > 0) by multiply-shift: a bias below n / 2⁶⁴, fine for sampling.
+    #[inline]
     pub fn below(&mut self, n: usize) -> usize {
         ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
     }

@@ -54,7 +54,7 @@ pub enum ModelError {
         expected_users: u64,
         expected_items: u64,
     },
-    #[error("{kind} cannot list similar items (only item-kNN, ALS and BPR can)")]
+    #[error("{kind} cannot list similar items (only item-kNN, ALS, BPR and EASE can)")]
     NoSimilarItems { kind: &'static str },
     #[error("item {item} is outside the model's {n_items} items")]
     ItemOutOfRange { item: u32, n_items: usize },

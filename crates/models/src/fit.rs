@@ -33,6 +33,37 @@ impl TrainData<'_> {
     }
 }
 
+/// A train matrix with its transpose and an empty log, for the models' unit tests.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct TestTrain {
+    pub(crate) matrix: UserItemMatrix,
+    pub(crate) item_users: ItemUserMatrix,
+    log: EventLog,
+}
+
+#[cfg(test)]
+impl TestTrain {
+    pub(crate) fn new(matrix: UserItemMatrix) -> Self {
+        TestTrain {
+            item_users: matrix.transpose(),
+            matrix,
+            log: EventLog::default(),
+        }
+    }
+
+    /// The [`TrainData`], every behaviour weighing 1.
+    pub(crate) fn train(&self) -> TrainData<'_> {
+        TrainData {
+            matrix: &self.matrix,
+            item_users: &self.item_users,
+            log: &self.log,
+            behavior_weights: [1.0; 4],
+            sessions: None,
+        }
+    }
+}
+
 /// Progress of an iterative fit: one call per finished iteration.
 pub trait FitProgress: Sync {
     /// `loss` is set when the fit computes it (it may cost a pass over the data).

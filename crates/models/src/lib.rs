@@ -7,6 +7,7 @@
 //! - [`knn`]: item-kNN, cosine over the weighted matrix (optionally BM25/TF-IDF weighted).
 //! - [`als`]: implicit ALS (Hu, Koren, Volinsky 2008) with the conjugate-gradient solver.
 //! - [`bpr`]: Bayesian personalised ranking with SGD, thread-count independent.
+//! - [`ease`]: EASE (Steck 2019), the closed-form item-item autoencoder.
 //!
 //! Every model has a params struct with documented defaults and a `check()` that returns
 //! valid params or a [`ParamError`]; only checked params can fit. [`Model`] wraps any of
@@ -14,6 +15,7 @@
 
 pub mod als;
 pub mod bpr;
+pub mod ease;
 mod error;
 mod factors;
 mod fit;
@@ -25,6 +27,8 @@ pub mod recent;
 
 pub use error::{FitError, ModelError, ParamError};
 pub use factors::Factors;
+#[cfg(test)]
+pub(crate) use fit::TestTrain;
 pub use fit::{FitMonitor, FitOptions, FitProgress, NoFitProgress, TrainData};
 pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
 pub use model::{CheckedModel, Model, ModelKind, ModelsConfig};

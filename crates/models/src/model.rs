@@ -12,6 +12,7 @@ use clickrec_session::{CheckedSessionModel, SessionModel, SessionParams, TrainSe
 
 use crate::als::{Als, AlsParams, CheckedAls};
 use crate::bpr::{Bpr, BprParams, CheckedBpr};
+use crate::ease::{CheckedEase, Ease, EaseParams};
 use crate::knn::{CheckedItemKnn, ItemKnn, ItemKnnParams};
 use crate::popularity::{CheckedPopularity, Popularity, PopularityParams, RecentPopularityParams};
 use crate::recent::{CheckedRecent, Recent, RecentParams};
@@ -30,6 +31,7 @@ pub enum ModelKind {
     ItemKnn,
     Als,
     Bpr,
+    Ease,
     Sknn,
     Vsknn,
     Stan,
@@ -41,13 +43,14 @@ pub enum ModelKind {
 }
 
 impl ModelKind {
-    pub const ALL: [ModelKind; 14] = [
+    pub const ALL: [ModelKind; 15] = [
         ModelKind::Popularity,
         ModelKind::PopularityRecent,
         ModelKind::Recent,
         ModelKind::ItemKnn,
         ModelKind::Als,
         ModelKind::Bpr,
+        ModelKind::Ease,
         ModelKind::Sknn,
         ModelKind::Vsknn,
         ModelKind::Stan,
@@ -59,7 +62,7 @@ impl ModelKind {
     ];
 
     /// Config-table and file name: `popularity`, `popularity_recent`, `recent`,
-    /// `item_knn`, `als`, `bpr`, and the session models `sknn`, `vsknn`, `stan`, `vstan`,
+    /// `item_knn`, `als`, `bpr`, `ease`, and the session models `sknn`, `vsknn`, `stan`, `vstan`,
     /// `sr`, `ar`, `markov`, `spop`.
     pub fn name(self) -> &'static str {
         match self {
@@ -69,6 +72,7 @@ impl ModelKind {
             ModelKind::ItemKnn => "item_knn",
             ModelKind::Als => "als",
             ModelKind::Bpr => "bpr",
+            ModelKind::Ease => "ease",
             ModelKind::Sknn => "sknn",
             ModelKind::Vsknn => "vsknn",
             ModelKind::Stan => "stan",
@@ -112,6 +116,7 @@ pub struct ModelsConfig {
     pub item_knn: Option<ItemKnnParams>,
     pub als: Option<AlsParams>,
     pub bpr: Option<BprParams>,
+    pub ease: Option<EaseParams>,
     pub sknn: Option<SknnParams>,
     pub vsknn: Option<VsknnParams>,
     pub stan: Option<StanParams>,
@@ -131,6 +136,7 @@ pub enum CheckedModel {
     ItemKnn(CheckedItemKnn),
     Als(CheckedAls),
     Bpr(CheckedBpr),
+    Ease(CheckedEase),
     Session(CheckedSessionModel),
 }
 
@@ -170,6 +176,9 @@ impl ModelsConfig {
         if let Some(p) = &self.bpr {
             models.push(CheckedModel::Bpr(p.check()?));
         }
+        if let Some(p) = &self.ease {
+            models.push(CheckedModel::Ease(p.check()?));
+        }
         for p in self.session_params() {
             models.push(CheckedModel::Session(p.check()?));
         }
@@ -184,6 +193,7 @@ impl ModelsConfig {
             && self.item_knn.is_none()
             && self.als.is_none()
             && self.bpr.is_none()
+            && self.ease.is_none()
             && self.session_params().is_empty()
     }
 }
@@ -197,6 +207,7 @@ impl CheckedModel {
             CheckedModel::ItemKnn(_) => ModelKind::ItemKnn,
             CheckedModel::Als(_) => ModelKind::Als,
             CheckedModel::Bpr(_) => ModelKind::Bpr,
+            CheckedModel::Ease(_) => ModelKind::Ease,
             CheckedModel::Session(p) => session_kind(p.name()),
         }
     }
@@ -211,6 +222,7 @@ impl CheckedModel {
             CheckedModel::ItemKnn(p) => Model::ItemKnn(ItemKnn::fit(p, data, options)?),
             CheckedModel::Als(p) => Model::Als(Als::fit(p, data, options)?),
             CheckedModel::Bpr(p) => Model::Bpr(Bpr::fit(p, data, options)?),
+            CheckedModel::Ease(p) => Model::Ease(Ease::fit(p, data, options)?),
             CheckedModel::Session(p) => {
                 Model::Session(Box::new(p.fit(train_sessions(p.name(), data)?)))
             }
@@ -251,6 +263,7 @@ pub enum Model {
     ItemKnn(ItemKnn),
     Als(Als),
     Bpr(Bpr),
+    Ease(Ease),
     Session(Box<SessionModel>),
 }
 
@@ -263,6 +276,7 @@ impl Model {
             Model::ItemKnn(_) => ModelKind::ItemKnn,
             Model::Als(_) => ModelKind::Als,
             Model::Bpr(_) => ModelKind::Bpr,
+            Model::Ease(_) => ModelKind::Ease,
             Model::Session(m) => session_kind(m.name()),
         }
     }
@@ -282,6 +296,7 @@ impl Model {
             Model::ItemKnn(m) => m,
             Model::Als(m) => m,
             Model::Bpr(m) => m,
+            Model::Ease(m) => m,
             Model::Session(m) => m.as_ref(),
         }
     }
@@ -295,6 +310,7 @@ impl Model {
             | Model::PopularityRecent(_)
             | Model::Recent(_)
             | Model::ItemKnn(_)
+            | Model::Ease(_)
             | Model::Session(_) => &[],
         }
     }
@@ -312,6 +328,7 @@ impl Model {
             Model::ItemKnn(m) => m.similar_items(item, n),
             Model::Als(m) => m.similar_items(item, n),
             Model::Bpr(m) => m.similar_items(item, n),
+            Model::Ease(m) => m.similar_items(item, n),
             Model::Popularity(_)
             | Model::PopularityRecent(_)
             | Model::Recent(_)
@@ -334,6 +351,7 @@ impl Model {
             Model::ItemKnn(m) => m.write(&mut w)?,
             Model::Als(m) => m.write(&mut w)?,
             Model::Bpr(m) => m.write(&mut w)?,
+            Model::Ease(m) => m.write(&mut w)?,
             Model::Session(m) => write_session(m, &mut w)?,
         }
         w.finish()?;
@@ -357,6 +375,7 @@ impl Model {
             ModelKind::ItemKnn => Model::ItemKnn(ItemKnn::read(&mut r)?),
             ModelKind::Als => Model::Als(Als::read(&mut r)?),
             ModelKind::Bpr => Model::Bpr(Bpr::read(&mut r)?),
+            ModelKind::Ease => Model::Ease(Ease::read(&mut r)?),
             _ => Model::Session(Box::new(read_session(&mut r)?)),
         };
         r.finish()?;

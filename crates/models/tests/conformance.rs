@@ -55,6 +55,7 @@ fn models() -> Vec<Model> {
         "item_knn": {},
         "als": { "factors": 4, "iterations": 10, "alpha": 10.0 },
         "bpr": { "factors": 4, "iterations": 200 },
+        "ease": { "lambda": 10.0 },
         "sknn": {},
         "vsknn": {},
         "stan": {},

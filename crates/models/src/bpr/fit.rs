@@ -19,8 +19,9 @@ use clickrec_core::UserId;
 use rayon::prelude::*;
 
 use super::params::{BprParams, CheckedBpr, NegativeSampling};
-use super::rng::Rng;
+use super::rng;
 use crate::{Factors, FitError, FitOptions, TrainData};
+use clickrec_core::SplitMix64;
 
 /// Stream tags, so that no two uses of the seed share a PRNG stream.
 const TAG_USER_BLOCKS: u64 = 1;
@@ -72,7 +73,7 @@ impl Partition {
     fn balanced(weights: &[usize], blocks: usize, seed: u64, tags: &[u64]) -> Self {
         let n = weights.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
-        let mut rng = Rng::derived(seed, tags);
+        let mut rng = rng::derived(seed, tags);
         for k in (1..n).rev() {
             order.swap(k, rng.below(k + 1));
         }
@@ -238,7 +239,7 @@ impl AliasTable {
     }
 
     #[inline]
-    fn sample(&self, rng: &mut Rng) -> u32 {
+    fn sample(&self, rng: &mut SplitMix64) -> u32 {
         let x = rng.next_u64();
         let c = (((x >> 32) * self.columns.len() as u64) >> 32) as usize;
         let (threshold, alias) = self.columns[c];
@@ -261,7 +262,7 @@ enum Negatives<'a> {
 
 impl Negatives<'_> {
     #[inline]
-    fn sample(self, rng: &mut Rng) -> u32 {
+    fn sample(self, rng: &mut SplitMix64) -> u32 {
         match self {
             Negatives::Popularity(table) => table.sample(rng),
             Negatives::Uniform(n) => rng.below(n) as u32,
@@ -349,7 +350,7 @@ fn run_stratum(
     negatives: Negatives<'_>,
     verify: bool,
     step: Step,
-    rng: &mut Rng,
+    rng: &mut SplitMix64,
 ) {
     let pairs = stratum.pairs.len();
     let dim = users.dim();
@@ -360,7 +361,7 @@ fn run_stratum(
     let item_rows = items.as_mut_slice();
     // Software pipelining: the pair and negative of the next triple are drawn and read one
     // step ahead, so their cache misses overlap the current step's arithmetic.
-    let draw = |rng: &mut Rng| {
+    let draw = |rng: &mut SplitMix64| {
         let k = rng.below(pairs);
         (k, negatives.sample(rng))
     };
@@ -387,10 +388,10 @@ fn init_row(row: &mut [f32], id: usize, active: bool, bias: f32, seed: u64, tag:
     let factors = row.len() - 1;
     let scale = 1.0 / factors as f32;
     if active {
-        let mut rng = Rng::derived(seed, &[tag, id as u64]);
+        let mut rng = rng::derived(seed, &[tag, id as u64]);
         row[..factors]
             .iter_mut()
-            .for_each(|v| *v = (rng.unit_f32() - 0.5) * scale);
+            .for_each(|v| *v = (rng.next_f32() - 0.5) * scale);
     }
     row[factors] = bias;
 }
@@ -423,7 +424,7 @@ fn loss_sample(data: &TrainData<'_>, params: &BprParams, seed: u64) -> Vec<(u32,
     let indices = csr.indices();
     let nnz = indices.len();
     let n_items = data.n_items();
-    let mut rng = Rng::derived(seed, &[TAG_LOSS]);
+    let mut rng = rng::derived(seed, &[TAG_LOSS]);
     let count = LOSS_SAMPLES.min(nnz.saturating_mul(10));
     let mut triples = Vec::with_capacity(count);
     for _ in 0..count {
@@ -593,7 +594,7 @@ pub(super) fn fit(
                         NegativeSampling::Popularity => Negatives::Popularity(&tables[b]),
                         NegativeSampling::Uniform => Negatives::Uniform(item_part.members[b].len()),
                     };
-                    let mut rng = Rng::derived(seed, &[TAG_SGD, epoch as u64, a as u64, b as u64]);
+                    let mut rng = rng::derived(seed, &[TAG_SGD, epoch as u64, a as u64, b as u64]);
                     run_stratum(
                         &strata[a][b],
                         users,
@@ -660,7 +661,7 @@ mod tests {
     fn alias_table_draws_in_proportion_to_the_weights() {
         let weights = [5u64, 0, 1, 10, 4, 0, 30];
         let table = AliasTable::new(weights.iter().copied()).unwrap();
-        let mut rng = Rng::new(9);
+        let mut rng = SplitMix64::new(9);
         let mut counts = [0usize; 7];
         let draws = 500_000;
         for _ in 0..draws {

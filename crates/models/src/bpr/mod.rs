@@ -1,6 +1,7 @@
 //! Bayesian personalised ranking (Rendle et al. 2009) fitted with SGD, comparable to
-//! Python `implicit` 0.7.3's CPU `BayesianPersonalizedRanking`, but thread-count
-//! independent.
+//! Python `implicit` 0.7.3's CPU `BayesianPersonalizedRanking` (with
+//! `learning_rate = 0.01, negative_sampling = "popularity"`, implicit's settings; the
+//! defaults differ, see [`BprParams`]), but thread-count independent.
 //!
 //! # Model
 //!
@@ -14,8 +15,8 @@
 //! # Training
 //!
 //! One epoch draws as many `(u, i, j)` triples as the matrix has non-zeros: `(u, i)` a
-//! positive pair drawn uniformly with replacement, `j` a negative drawn by popularity
-//! (default, as implicit) or uniformly; a triple whose negative the user has (with
+//! positive pair drawn uniformly with replacement, `j` a negative drawn uniformly
+//! (default) or by popularity (as implicit); a triple whose negative the user has (with
 //! `verify_negative_samples`) or equals the positive is skipped, as implicit skips it.
 //! Each kept triple takes one SGD step on `ln σ(x_ui − x_uj)` with L2 regularisation, the
 //! same update as implicit's `bpr_update`.
@@ -24,7 +25,7 @@
 //! (Gemulla et al. 2011): users and items are split into `blocks` blocks balanced by
 //! non-zeros (items re-drawn every epoch); the positives of user block `a` with items of
 //! block `b` form a stratum and take their negatives from block `b` too (drawn in
-//! proportion to popularity within the block, or uniformly); the `blocks` strata of a
+//! uniformly within the block, or in proportion to popularity); the `blocks` strata of a
 //! round share no rows, so they run in parallel with no races. Every stratum samples
 //! from its own stream seeded by `(seed, epoch, stratum)`, so the fitted factors are
 //! bit-identical at any thread count (they do change with `blocks`). Confining a
@@ -184,40 +185,13 @@ impl Recommender for Bpr {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{FitProgress, IdFingerprint, Model};
-    use clickrec_core::{EventLog, ItemUserMatrix};
+    use crate::{FitProgress, IdFingerprint, Model, TestTrain as Data};
     use std::sync::Mutex;
-
-    struct Data {
-        matrix: UserItemMatrix,
-        item_users: ItemUserMatrix,
-        log: EventLog,
-    }
-
-    impl Data {
-        fn new(matrix: UserItemMatrix) -> Self {
-            Data {
-                item_users: matrix.transpose(),
-                matrix,
-                log: EventLog::default(),
-            }
-        }
-
-        fn train(&self) -> TrainData<'_> {
-            TrainData {
-                matrix: &self.matrix,
-                item_users: &self.item_users,
-                log: &self.log,
-                behavior_weights: [1.0; 4],
-                sessions: None,
-            }
-        }
-    }
 
     /// Two user groups (even / odd users) liking two item groups (lower / upper half):
     /// each user has a seeded half of their group's items.
     fn two_groups(n_users: u32, n_items: u32) -> Data {
-        let mut rng = rng::Rng::new(11);
+        let mut rng = clickrec_core::SplitMix64::new(11);
         let half = n_items / 2;
         let mut triples = Vec::new();
         for u in 0..n_users {
@@ -263,11 +237,11 @@ mod tests {
 
     /// Random pairs, popular items at low ids: enough items for 8 blocks.
     fn random_matrix(n_users: u32, n_items: u32, per_user: usize) -> Data {
-        let mut rng = rng::Rng::new(5);
+        let mut rng = clickrec_core::SplitMix64::new(5);
         let triples: Vec<_> = (0..n_users)
             .flat_map(|u| (0..per_user).map(move |_| u))
             .map(|u| {
-                let x = rng.unit_f32();
+                let x = rng.next_f32();
                 let i = (x * x * n_items as f32) as u32;
                 (UserId(u), ItemId(i.min(n_items - 1)), 1.0)
             })

@@ -1,6 +1,7 @@
-//! A small deterministic PRNG: SplitMix64 (Steele, Lea, Flood 2014), for seeding streams
-//! and for the sampling itself. Every stream is derived from `(seed, tags…)`, never from
-//! a thread, so results do not depend on scheduling.
+//! Seeded streams for BPR: core's [`SplitMix64`] generator, each stream seeded from
+//! `(seed, tags…)`, never from a thread, so results do not depend on scheduling.
+
+use clickrec_core::SplitMix64;
 
 /// SplitMix64's output function: a bijective 64-bit mixer.
 #[inline]
@@ -19,39 +20,9 @@ pub(crate) fn derive(seed: u64, tags: &[u64]) -> u64 {
     })
 }
 
-/// SplitMix64 generator.
-#[derive(Clone, Debug)]
-pub(crate) struct Rng {
-    state: u64,
-}
-
-impl Rng {
-    pub(crate) fn new(seed: u64) -> Self {
-        Rng { state: seed }
-    }
-
-    /// A stream for `(seed, tags…)`.
-    pub(crate) fn derived(seed: u64, tags: &[u64]) -> Self {
-        Rng::new(derive(seed, tags))
-    }
-
-    #[inline]
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(GOLDEN);
-        mix64(self.state)
-    }
-
-    /// Uniform in `0..n`, `n > 0` (multiply-shift; its bias is below `n / 2⁶⁴`).
-    #[inline]
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        ((u128::from(self.next_u64()) * n as u128) >> 64) as usize
-    }
-
-    /// Uniform in `[0, 1)` with 24 random bits.
-    #[inline]
-    pub(crate) fn unit_f32(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 * (1.0 / (1u64 << 24) as f32)
-    }
+/// A [`SplitMix64`] stream for `(seed, tags…)`.
+pub(crate) fn derived(seed: u64, tags: &[u64]) -> SplitMix64 {
+    SplitMix64::new(derive(seed, tags))
 }
 
 #[cfg(test)]
@@ -62,7 +33,7 @@ mod tests {
     fn streams_differ_by_tag_and_below_stays_in_range() {
         assert_ne!(derive(1, &[0, 1]), derive(1, &[1, 0]));
         assert_ne!(derive(1, &[0]), derive(2, &[0]));
-        let mut rng = Rng::derived(7, &[3]);
+        let mut rng = derived(7, &[3]);
         let mut counts = [0usize; 5];
         for _ in 0..50_000 {
             counts[rng.below(5)] += 1;
@@ -73,7 +44,7 @@ mod tests {
         );
         assert!(
             (0..1000)
-                .map(|_| rng.unit_f32())
+                .map(|_| rng.next_f32())
                 .all(|x| (0.0..1.0).contains(&x))
         );
     }
