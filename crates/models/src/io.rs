@@ -129,27 +129,27 @@ impl ModelWriter {
 
     /// A length-prefixed array of f32.
     pub fn f32s(&mut self, values: &[f32]) -> Result<(), ModelError> {
-        self.u64(values.len() as u64)?;
-        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
-        for chunk in values.chunks(1 << 16) {
-            buf.clear();
-            chunk
-                .iter()
-                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-            self.bytes(&buf)?;
-        }
-        Ok(())
+        self.words(values, |v| v.to_le_bytes())
     }
 
     /// A length-prefixed array of u32.
     pub fn u32s(&mut self, values: &[u32]) -> Result<(), ModelError> {
+        self.words(values, |v| v.to_le_bytes())
+    }
+
+    /// A length-prefixed array of fixed-size words, written 2¹⁶ at a time.
+    fn words<T, const W: usize>(
+        &mut self,
+        values: &[T],
+        le_bytes: impl Fn(&T) -> [u8; W],
+    ) -> Result<(), ModelError> {
         self.u64(values.len() as u64)?;
-        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
+        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * W);
         for chunk in values.chunks(1 << 16) {
             buf.clear();
             chunk
                 .iter()
-                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+                .for_each(|v| buf.extend_from_slice(&le_bytes(v)));
             self.bytes(&buf)?;
         }
         Ok(())
