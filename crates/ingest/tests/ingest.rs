@@ -403,6 +403,56 @@ fn quoted_fields_may_span_lines_and_lines_count_from_the_record_start() {
 }
 
 #[test]
+fn quoted_line_breaks_across_block_boundaries_keep_ids_and_line_numbers() {
+    // More than one 8 MiB block, with a two-line quoted id every third row; a bad row at
+    // the very end must carry its true line number.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = b"user,item,time\n".to_vec();
+    let (mut rows, mut lines, mut multi) = (0u64, 1u64, 0u64);
+    // The reader's blocks are 8 MiB: one quoted id has its line break just before that
+    // byte and its end after it, so cutting at the last line end would split it.
+    let boundary = 8 << 20;
+    while text.len() < 9 << 20 {
+        if text.len() < boundary && text.len() + 64 >= boundary {
+            let pad = "p".repeat((boundary - 9).saturating_sub(text.len()));
+            text.extend_from_slice(format!("\"{pad}\nsecond, line\",i{rows},{rows}\n").as_bytes());
+            lines += 2;
+            multi += 1;
+        } else if rows % 3 == 0 {
+            text.extend_from_slice(
+                format!("\"u{rows}\nsecond, line\",i{rows},{rows}\n").as_bytes(),
+            );
+            lines += 2;
+            multi += 1;
+        } else {
+            text.extend_from_slice(format!("u{},i{rows},{rows}\n", rows % 5000).as_bytes());
+            lines += 1;
+        }
+        rows += 1;
+    }
+    text.extend_from_slice(b"u1,i1,not-a-time\n");
+    let input = write(dir.path(), "big.csv", &text);
+    let q = dir.path().join("q.csv");
+    let err = ingest_file(&input, &text_id_options(&input, "fail"), &q, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("big.csv:{}: unparsable timestamp", lines + 1)),
+        "{err}"
+    );
+    let got = ingest_file(&input, &text_id_options(&input, "skip"), &q, &NoProgress).unwrap();
+    assert_eq!(got.rows_read, rows + 1);
+    assert_eq!(got.log.len() as u64, rows);
+    let with_break = got
+        .ids
+        .users
+        .externals()
+        .filter(|u| u.ends_with("\nsecond, line"))
+        .count() as u64;
+    assert_eq!(with_break, multi);
+}
+
+#[test]
 fn a_quote_left_open_is_an_error_naming_its_record_line() {
     let dir = tempfile::tempdir().unwrap();
     let input = write(
