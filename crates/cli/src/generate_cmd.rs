@@ -48,14 +48,10 @@ pub fn run(args: &GenerateArgs) -> anyhow::Result<()> {
         .map_err(|e| UsageError(format!("generate: {e}")))?;
     let file = AtomicFile::create(&args.out)?;
     let bar = Bar::new("generate", "rows");
-    bar.set_total(args.events);
     let started = std::time::Instant::now();
-    let summary = clickrec_synth::generate(&params, BufWriter::new(file.file()), &|rows| {
-        bar.set_position(rows)
-    })
-    .with_context(|| format!("{}: generation failed", args.out.display()))?;
+    let summary = clickrec_synth::generate(&params, BufWriter::new(file.file()), &bar)
+        .with_context(|| format!("{}: generation failed", args.out.display()))?;
     file.commit()?;
-    bar.done();
     let [pv, fav, cart, buy] = summary.behavior_counts;
     eprintln!(
         "generated {}: {} rows, {} users, {} distinct items in {:.2} s; pv {pv} / fav {fav} / cart {cart} / buy {buy}",

@@ -23,6 +23,7 @@
 //! assert_eq!(log.timestamps(), &[10, 20]);
 //! ```
 
+mod atomic;
 mod behavior;
 mod error;
 mod event_log;
@@ -33,10 +34,12 @@ mod matrix;
 mod progress;
 mod recommend;
 mod rng;
+mod select;
 mod session;
 mod split;
 mod tiles;
 
+pub use atomic::{AtomicFile, FileError};
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
 pub use error::CoreError;
 pub use event_log::{EventColumns, EventLog};
@@ -52,6 +55,7 @@ pub use recommend::{
     Recommendations, Recommender, TopN, recommend, recommend_blocks,
     recommend_blocks_with_fallback,
 };
-pub use rng::SplitMix64;
+pub use rng::{SPLITMIX_GAMMA, SplitMix64, mix64};
+pub use select::{keep_best, retain_best};
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
 pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};

@@ -6,7 +6,6 @@
 //! same way: higher score first, then lower item id. NaN scores are never recommended.
 
 use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
 use thiserror::Error;
@@ -362,46 +361,23 @@ impl Recommendations {
     }
 }
 
-/// `(item, score)` ordered so that the *worse* entry is greater: the max-heap then keeps
-/// the current worst of the top-N on top.
-#[derive(Clone, Copy, Debug)]
-struct Entry(ItemId, f32);
-
-/// True when `a` ranks before `b`: higher score, then lower item id.
-fn ranks_before(a: (ItemId, f32), b: (ItemId, f32)) -> bool {
-    a.1 > b.1 || (a.1 == b.1 && a.0 < b.0)
+/// Best first: higher score, then lower item id (-0.0 and 0.0 tie). Not for NaN.
+fn best_first(a: &(ItemId, f32), b: &(ItemId, f32)) -> Ordering {
+    b.1.partial_cmp(&a.1)
+        .unwrap_or(Ordering::Equal)
+        .then_with(|| a.0.cmp(&b.0))
 }
 
-impl PartialEq for Entry {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-impl Eq for Entry {}
-impl PartialOrd for Entry {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Entry {
-    fn cmp(&self, other: &Self) -> Ordering {
-        // Scores are never NaN here (filtered before); -0.0 and 0.0 tie, as in `ranks_before`.
-        other
-            .1
-            .partial_cmp(&self.1)
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| self.0.cmp(&other.0))
-    }
-}
-
-/// Keeps the best `n` of a stream of `(item, score)` without sorting the stream: a
-/// bounded heap, O(len · log n). NaN scores are skipped.
+/// Keeps the best `n` of a stream of `(item, score)` without sorting the stream: kept
+/// candidates gather in a buffer that [`crate::retain_best`] cuts back to `n` whenever it
+/// fills, O(len) overall. NaN scores are skipped.
 #[derive(Debug, Default)]
 pub struct TopN {
     n: usize,
-    heap: BinaryHeap<Entry>,
-    /// The worst kept score once `n` are kept (−∞ before): anything below it is rejected
-    /// with one comparison, which is what almost every item of a long scan gets.
+    kept: Vec<(ItemId, f32)>,
+    /// The worst kept score of the last cut (−∞ before): anything below it cannot enter
+    /// and is rejected with one comparison, which is what almost every item of a long
+    /// scan gets.
     threshold: f32,
 }
 
@@ -409,12 +385,17 @@ impl TopN {
     pub fn new(n: usize) -> Self {
         TopN {
             n,
-            heap: BinaryHeap::with_capacity(n + 1),
+            kept: Vec::with_capacity(Self::buffer(n)),
             threshold: f32::NEG_INFINITY,
         }
     }
 
-    /// The worst kept score once `n` are kept, −∞ before: a score below it cannot enter.
+    /// Candidates gathered before a cut: enough that cuts are rare.
+    fn buffer(n: usize) -> usize {
+        (2 * n).max(n + 64)
+    }
+
+    /// A score below it cannot enter (−∞ until the first cut).
     #[inline]
     pub fn threshold(&self) -> f32 {
         self.threshold
@@ -426,20 +407,16 @@ impl TopN {
         if score < self.threshold || score.is_nan() || self.n == 0 {
             return;
         }
-        self.push_slow(item, score);
+        self.kept.push((item, score));
+        if self.kept.len() >= Self::buffer(self.n) {
+            self.cut();
+        }
     }
 
-    fn push_slow(&mut self, item: ItemId, score: f32) {
-        if self.heap.len() < self.n {
-            self.heap.push(Entry(item, score));
-        } else if let Some(worst) = self.heap.peek()
-            && ranks_before((item, score), (worst.0, worst.1))
-        {
-            self.heap.pop();
-            self.heap.push(Entry(item, score));
-        }
-        if self.heap.len() == self.n
-            && let Some(worst) = self.heap.peek()
+    fn cut(&mut self) {
+        crate::retain_best(&mut self.kept, self.n, best_first);
+        if let Some(worst) = self.kept.last()
+            && self.kept.len() == self.n
         {
             self.threshold = worst.1;
         }
@@ -448,11 +425,9 @@ impl TopN {
     /// The kept entries, best first; the selector is empty afterwards.
     pub fn drain_sorted(&mut self, out: &mut Vec<(ItemId, f32)>) {
         out.clear();
-        // Ascending order of `Entry` is best first; the emptied buffer is reused.
-        let mut entries = std::mem::take(&mut self.heap).into_sorted_vec();
-        out.extend(entries.iter().map(|e| (e.0, e.1)));
-        entries.clear();
-        self.heap = BinaryHeap::from(entries);
+        crate::keep_best(&mut self.kept, self.n, best_first);
+        out.extend_from_slice(&self.kept);
+        self.kept.clear();
         self.threshold = f32::NEG_INFINITY;
     }
 }

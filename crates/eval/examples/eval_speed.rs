@@ -15,23 +15,19 @@ use std::time::Instant;
 use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
 use clickrec_eval::{EvalConfig, EvalData, Protocol, build_report, evaluate_model};
 
-/// SplitMix64, enough for synthetic data.
-struct Rng(u64);
+/// Core's SplitMix64, with the draws synthetic data needs.
+struct Rng(clickrec_core::SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
     fn below(&mut self, n: u64) -> u64 {
         ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
     }
     /// A popularity-skewed item: low ids are popular (density ∝ 1/√x-ish).
     fn item(&mut self, n_items: usize) -> u32 {
-        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let u = self.0.next_f64();
         ((u * u * u) * n_items as f64) as u32
     }
 }
@@ -56,7 +52,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         rayon::current_num_threads()
     );
     let t = Instant::now();
-    let mut rng = Rng(7);
+    let mut rng = Rng(clickrec_core::SplitMix64::new(7));
 
     // Train rows: 1–24 skewed items per user.
     let mut indptr = vec![0usize];

@@ -389,7 +389,7 @@ impl Job<'_> {
         s.batch_counts.resize(n, [0; BATCH]);
         let mut dens = [[0u64; Variant::ALL.len()]; BATCH];
         for (lane, den) in dens.iter_mut().enumerate().take(size) {
-            let mut rng = SplitMix64::stream(self.seed, (first + lane) as u64);
+            let mut rng = crate::rng::stream(self.seed, (first + lane) as u64);
             let counts = &mut s.batch_counts;
             let by_mask = draw_into(&mut rng, self.membership, &mut s.per_block, |i| {
                 let c = &mut counts[i][lane];
@@ -440,7 +440,7 @@ impl Job<'_> {
         let n = self.membership.len();
         s.counts.clear();
         s.counts.resize(n, 0);
-        let mut rng = SplitMix64::stream(self.seed, r as u64);
+        let mut rng = crate::rng::stream(self.seed, r as u64);
         let by_mask = draw_counts(&mut rng, &mut s.counts, self.membership, &mut s.per_block);
         let dens = denominators(&by_mask);
         let mut row = vec![0.0; self.models.len() * self.width()];
@@ -568,7 +568,7 @@ impl SmallDraws {
     #[inline]
     fn next(&mut self, rng: &mut SplitMix64) -> u64 {
         if self.n > 1 << 16 {
-            return rng.below(self.n);
+            return rng.below_exact(self.n);
         }
         if self.left == 0 {
             self.word = rng.next_u64();
@@ -581,7 +581,7 @@ impl SmallDraws {
         if (m & 0xFFFF) >= self.threshold {
             m >> 16
         } else {
-            rng.below(self.n)
+            rng.below_exact(self.n)
         }
     }
 }

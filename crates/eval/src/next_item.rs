@@ -25,7 +25,6 @@ use crate::bootstrap::{Estimate, PairedComparison, holm, interval};
 use crate::config::CheckedEval;
 use crate::error::EvalError;
 use crate::metric::{Metric, Variant};
-use crate::rng::SplitMix64;
 
 /// Test sessions for the next-item protocol, each with its events in time order.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -391,10 +390,10 @@ fn resample(evals: &[&NextItemEvaluation], samples: usize, seed: u64) -> Vec<Vec
     (0..samples)
         .into_par_iter()
         .map(|r| {
-            let mut rng = SplitMix64::stream(seed, r as u64);
+            let mut rng = crate::rng::stream(seed, r as u64);
             let mut counts = vec![0u32; n];
             for _ in 0..n {
-                counts[rng.below(n as u64) as usize] += 1;
+                counts[rng.below_exact(n as u64) as usize] += 1;
             }
             let weight = |s: usize| f64::from(counts[s]);
             evals.iter().map(|e| means(e, &weight)).collect()

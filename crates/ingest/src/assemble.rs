@@ -1,12 +1,12 @@
 //! Parsed blocks of rows → one event log: global ids, rejection policy, quarantine.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clickrec_core::{
-    Behavior, CategoryId, EventColumns, EventLog, IdMaps, ItemId, SessionId, UserId,
+    AtomicFile, Behavior, CategoryId, EventColumns, EventLog, IdMaps, ItemId, SessionId, UserId,
 };
+use clickrec_io::csv_dialect;
 
 use crate::error::IngestError;
 use crate::ids::{GlobalIds, LocalIds};
@@ -19,6 +19,10 @@ use crate::row::RowSpec;
 pub(crate) struct ParsedBlock {
     /// Rows seen in the block, kept or not.
     pub rows: u64,
+    /// Line ends in the block (rows of a Parquet slice), to number the next block's lines.
+    pub lines: u64,
+    /// Blank lines of the block: not rows, counted only.
+    pub blank_lines: u64,
     pub users: LocalIds,
     /// Only for a log with both a user and a session column.
     pub sessions: Option<LocalIds>,
@@ -27,8 +31,9 @@ pub(crate) struct ParsedBlock {
     pub behaviors: Vec<Behavior>,
     pub timestamps: Vec<i64>,
     pub subsec_nanos: SubsecondColumn,
-    /// Line numbers here count from 1 at the block's first row.
-    pub rejects: Vec<Rejection>,
+    /// Line numbers here count from 1 at the block's first line; with each, the rows
+    /// of the block up to and including it.
+    pub rejects: Vec<(Rejection, u64)>,
 }
 
 /// The sub-second parts of the kept rows' times. Most logs have none, so the column
@@ -76,8 +81,16 @@ impl ParsedBlock {
         }
     }
 
-    /// Validates one row and keeps it or records its rejection.
-    pub fn row(&mut self, spec: &RowSpec, fields: &[&[u8]], utf8_known_valid: bool, raw: &[u8]) {
+    /// Validates one row, on line `line` of the block, and keeps it or records its
+    /// rejection.
+    pub fn row(
+        &mut self,
+        spec: &RowSpec,
+        fields: &[&[u8]],
+        utf8_known_valid: bool,
+        raw: &[u8],
+        line: u64,
+    ) {
         self.rows += 1;
         match spec.check(fields, utf8_known_valid) {
             Ok(v) => {
@@ -92,17 +105,23 @@ impl ParsedBlock {
                 self.timestamps.push(v.timestamp);
                 self.subsec_nanos.push(row, v.subsec_nanos);
             }
-            Err(e) => self.rejects.push(Rejection {
-                line: self.rows,
-                reason: e.reason,
-                column: e.field.map(|f| spec.names[f].clone()),
-                value: e.value,
-                raw: raw.to_vec(),
-            }),
+            Err(e) => self.rejects.push((
+                Rejection {
+                    line,
+                    reason: e.reason,
+                    column: e.field.map(|f| spec.names[f].clone()),
+                    value: e.value,
+                    raw: raw.to_vec(),
+                },
+                self.rows,
+            )),
         }
     }
 
-    pub fn finish(mut self) -> Self {
+    /// Ends the block, which spans `lines` line ends and had `blank_lines` blank lines.
+    pub fn finish(mut self, lines: u64, blank_lines: u64) -> Self {
+        self.lines = lines;
+        self.blank_lines = blank_lines;
         self.users.shrink();
         if let Some(sessions) = self.sessions.as_mut() {
             sessions.shrink();
@@ -121,6 +140,8 @@ pub struct Ingested {
     pub log: EventLog,
     pub ids: IdMaps,
     pub rows_read: u64,
+    /// Blank lines of a text input: not rows, so neither kept nor rejected.
+    pub blank_lines: u64,
     pub rejected: RejectCounts,
     /// The quarantine file, when rows were skipped into one.
     pub quarantine: Option<PathBuf>,
@@ -131,9 +152,14 @@ pub(crate) struct Assembler<'a> {
     input: &'a Path,
     options: &'a IngestOptions,
     quarantine_path: &'a Path,
-    quarantine: Option<BufWriter<File>>,
-    /// Line number of the row before the first data row (1 with a header line).
+    /// Written atomically: it appears whole, at the end or when an error names it.
+    quarantine: Option<csv_dialect::Writer<AtomicFile>>,
+    quarantined: bool,
+    /// Line ends before the first data line (1 with a one-line header).
     line_base: u64,
+    /// Line ends of the blocks absorbed so far.
+    lines_read: u64,
+    blank_lines: u64,
     rows_read: u64,
     rejected: RejectCounts,
     users: GlobalIds<UserId>,
@@ -162,11 +188,9 @@ impl<'a> Assembler<'a> {
         let quarantine = match options.on_bad_row {
             BadRowPolicy::Fail => None,
             BadRowPolicy::Skip => {
-                let file = File::create(quarantine_path).map_err(|e| {
-                    IngestError::io(quarantine_path, "cannot create quarantine file", e)
-                })?;
-                let mut w = BufWriter::new(file);
-                w.write_all(b"line,reason,column,value,raw\n")
+                let file = AtomicFile::create(quarantine_path)?;
+                let mut w = csv_dialect::writer(file);
+                w.write_record(["line", "reason", "column", "value", "raw"])
                     .map_err(|e| {
                         IngestError::io(quarantine_path, "cannot write quarantine file", e)
                     })?;
@@ -177,8 +201,11 @@ impl<'a> Assembler<'a> {
             input,
             options,
             quarantine_path,
+            quarantined: quarantine.is_some(),
             quarantine,
             line_base,
+            lines_read: 0,
+            blank_lines: 0,
             rows_read: 0,
             rejected: RejectCounts::default(),
             users: known.map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.users)),
@@ -198,12 +225,14 @@ impl<'a> Assembler<'a> {
 
     /// Takes the next block in file order.
     pub fn absorb(&mut self, block: ParsedBlock) -> Result<(), IngestError> {
-        let first_line = self.line_base + self.rows_read;
-        for mut r in block.rejects {
-            r.line += first_line;
-            self.reject(r)?;
+        let line_before = self.line_base + self.lines_read;
+        for (mut r, rows) in block.rejects {
+            r.line += line_before;
+            self.reject(r, self.rows_read + rows)?;
         }
         self.rows_read += block.rows;
+        self.lines_read += block.lines;
+        self.blank_lines += block.blank_lines;
         let users = self.users.translate(block.users.keys)?;
         let items = self.items.translate(block.items.keys)?;
         let categories = self.categories.translate(block.categories.keys)?;
@@ -235,7 +264,17 @@ impl<'a> Assembler<'a> {
         Ok(())
     }
 
-    fn reject(&mut self, r: Rejection) -> Result<(), IngestError> {
+    /// The error for a quoted field still open at the end of the file, `line` counted in
+    /// the block that follows the blocks absorbed so far.
+    pub fn open_quote(&self, line: u64) -> IngestError {
+        IngestError::OpenQuote {
+            path: self.input.to_owned(),
+            line: self.line_base + self.lines_read + line,
+        }
+    }
+
+    /// Records a bad row; `read` rows have been read up to and including it.
+    fn reject(&mut self, r: Rejection, read: u64) -> Result<(), IngestError> {
         let Some(q) = self.quarantine.as_mut() else {
             return Err(IngestError::BadRow {
                 path: self.input.to_owned(),
@@ -252,8 +291,8 @@ impl<'a> Assembler<'a> {
         if let Some(limit @ crate::options::BadRowLimit::Count(_)) = self.options.max_bad_rows
             && limit.exceeded(self.rejected.total(), self.rows_read)
         {
-            self.flush_quarantine()?;
-            return Err(self.too_many(r.line - self.line_base));
+            self.commit_quarantine()?;
+            return Err(self.too_many(read));
         }
         Ok(())
     }
@@ -271,13 +310,16 @@ impl<'a> Assembler<'a> {
         }
     }
 
-    fn flush_quarantine(&mut self) -> Result<(), IngestError> {
-        if let Some(q) = self.quarantine.as_mut() {
-            q.flush().map_err(|e| {
-                IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
-            })?;
-        }
-        Ok(())
+    /// Moves the quarantine file into place (it holds every bad row found so far).
+    fn commit_quarantine(&mut self) -> Result<(), IngestError> {
+        let Some(q) = self.quarantine.take() else {
+            return Ok(());
+        };
+        let write_err = |e: std::io::Error| {
+            IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
+        };
+        let file = q.into_inner().map_err(write_err)?;
+        Ok(file.commit()?)
     }
 
     /// Checks the limits over the whole file and builds the sorted event log. With a
@@ -287,7 +329,7 @@ impl<'a> Assembler<'a> {
         spec: &RowSpec,
         empty: impl FnOnce() -> IngestError,
     ) -> Result<Ingested, IngestError> {
-        self.flush_quarantine()?;
+        self.commit_quarantine()?;
         if self.rows_read == 0 {
             return Err(empty());
         }
@@ -328,32 +370,27 @@ impl<'a> Assembler<'a> {
                 categories: self.categories.map,
             },
             rows_read: self.rows_read,
+            blank_lines: self.blank_lines,
             rejected: self.rejected,
-            quarantine: self.quarantine.map(|_| self.quarantine_path.to_owned()),
+            quarantine: self.quarantined.then(|| self.quarantine_path.to_owned()),
         })
     }
 }
 
-/// One CSV row `line,reason,column,value,raw`; `raw` keeps the original bytes.
-fn write_quarantine_row(w: &mut impl Write, r: &Rejection) -> std::io::Result<()> {
-    write!(w, "{},{},", r.line, r.reason.key())?;
-    write_quoted(w, r.column.as_deref().unwrap_or("").as_bytes())?;
-    w.write_all(b",")?;
-    write_quoted(w, r.value.as_bytes())?;
-    w.write_all(b",")?;
-    write_quoted(w, &r.raw)?;
-    w.write_all(b"\n")
-}
-
-fn write_quoted(w: &mut impl Write, bytes: &[u8]) -> std::io::Result<()> {
-    w.write_all(b"\"")?;
-    for part in bytes.split_inclusive(|&b| b == b'"') {
-        w.write_all(part)?;
-        if part.last() == Some(&b'"') {
-            w.write_all(b"\"")?;
-        }
-    }
-    w.write_all(b"\"")
+/// One CSV row `line,reason,column,value,raw` in the one dialect; `raw` keeps the
+/// original bytes (a field holding a comma, quote or line break is quoted).
+fn write_quarantine_row(
+    w: &mut csv_dialect::Writer<impl Write>,
+    r: &Rejection,
+) -> std::io::Result<()> {
+    let line = r.line.to_string();
+    w.write_record([
+        line.as_bytes(),
+        r.reason.key().as_bytes(),
+        r.column.as_deref().unwrap_or("").as_bytes(),
+        r.value.as_bytes(),
+        r.raw.as_slice(),
+    ])
 }
 
 #[cfg(test)]
@@ -376,10 +413,40 @@ mod tests {
         assert_eq!(all.into_column(9), [0, 0, 0, 0, 0, 7, 0, 0, 0]);
     }
 
-    #[test]
-    fn quoting_doubles_quotes_and_keeps_bytes() {
-        let mut out = Vec::new();
-        write_quoted(&mut out, b"a\"b,\xff").unwrap();
-        assert_eq!(out, b"\"a\"\"b,\xff\"");
+    proptest::proptest! {
+        /// Any bad row — commas, quotes, line breaks, bytes that are not UTF-8 — reads
+        /// back from the quarantine file as it was written.
+        #[test]
+        fn quarantine_rows_round_trip(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            value in "\\PC{0,10}|[,\"\n\r]{1,4}",
+            column in proptest::option::of("[a-z,\" ]{1,6}"),
+            line in 1u64..1_000_000,
+        ) {
+            let r = Rejection {
+                line,
+                reason: crate::rejection::RejectReason::BadId,
+                column: column.clone(),
+                value: value.clone(),
+                raw: raw.clone(),
+            };
+            let mut w = csv_dialect::writer(Vec::new());
+            write_quarantine_row(&mut w, &r).unwrap();
+            write_quarantine_row(&mut w, &r).unwrap();
+            let bytes = w.into_inner().unwrap();
+            let mut rows = Vec::new();
+            csv_dialect::for_each_record(&bytes, b',', |fields, _, _| {
+                rows.push(fields.iter().map(|f| f.to_vec()).collect::<Vec<_>>());
+            })
+            .unwrap();
+            let expected = vec![
+                line.to_string().into_bytes(),
+                b"bad_id".to_vec(),
+                column.unwrap_or_default().into_bytes(),
+                value.into_bytes(),
+                raw,
+            ];
+            proptest::prop_assert_eq!(rows, vec![expected.clone(), expected]);
+        }
     }
 }

@@ -18,13 +18,13 @@ pub enum IngestError {
     Empty { path: PathBuf },
     #[error("{path}: the file has a header line but no data rows")]
     HeaderOnly { path: PathBuf },
-    #[error("{path}: {action}: {source}")]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file operation failed (the file, what was being done, the OS error).
+    #[error(transparent)]
+    Io(#[from] clickrec_core::FileError),
+    #[error(
+        "{path}:{line}: a quoted field opened in this record is still open at the end of the file"
+    )]
+    OpenQuote { path: PathBuf, line: u64 },
     #[error("{path}: the header (line 1) is not valid UTF-8")]
     HeaderNotUtf8 { path: PathBuf },
     #[error("{path}: the layout names {column} for the {role}, but {available}")]
@@ -85,11 +85,7 @@ pub enum IngestError {
 
 impl IngestError {
     pub(crate) fn io(path: &std::path::Path, action: &'static str, source: std::io::Error) -> Self {
-        IngestError::Io {
-            path: path.to_owned(),
-            action,
-            source,
-        }
+        IngestError::Io(clickrec_core::FileError::new(path, action, source))
     }
 
     pub(crate) fn polars(path: &std::path::Path, source: polars::error::PolarsError) -> Self {

@@ -114,9 +114,10 @@ pub(crate) fn read_parquet(
                 raw.push(b'=');
                 raw.extend_from_slice(field);
             }
-            block.row(&spec, &fields, true, &raw);
+            block.row(&spec, &fields, true, &raw, row as u64 + 1);
         }
-        assembler.absorb(block.finish())?;
+        let rows = frame.height() as u64;
+        assembler.absorb(block.finish(rows, 0))?;
         progress.advance_to((offset + len) as u64);
     }
     progress.finish();

@@ -63,7 +63,8 @@ impl std::fmt::Display for RejectReason {
 /// One rejected row: where it was, why, and its raw bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rejection {
-    /// 1-based line of a text file (the header is line 1), or 1-based row of a Parquet file.
+    /// 1-based line of a text file where the row's record starts (the header is line 1),
+    /// or 1-based row of a Parquet file.
     pub line: u64,
     pub reason: RejectReason,
     /// The column the problem is in (absent for field-count problems).

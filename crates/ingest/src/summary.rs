@@ -20,6 +20,10 @@ pub struct IngestSummary {
     pub rows_read: u64,
     pub rows_kept: u64,
     pub rows_rejected: u64,
+    /// Blank lines of a text input: no record by the CSV dialect, so not rows; counted
+    /// here so that none goes unreported (omitted when there are none).
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub blank_lines: u64,
     /// Rejected rows by reason key (`wrong_field_count`, `out_of_window`, …); zero counts omitted.
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// The quarantine file holding every rejected row (with `--on-bad-row skip`).
@@ -78,6 +82,7 @@ impl IngestSummary {
             rows_read: ingested.rows_read,
             rows_kept: log.len() as u64,
             rows_rejected: ingested.rejected.total(),
+            blank_lines: ingested.blank_lines,
             rejected_by_reason: ingested.rejected.by_key(),
             quarantine: ingested
                 .quarantine
@@ -122,6 +127,9 @@ impl IngestSummary {
             self.seconds,
             rate / 1e6
         );
+        if self.blank_lines > 0 {
+            let _ = writeln!(s, "  skipped {} blank lines", self.blank_lines);
+        }
         for (reason, n) in &self.rejected_by_reason {
             let _ = writeln!(s, "  rejected {reason}: {n}");
         }
@@ -146,6 +154,10 @@ impl IngestSummary {
         }
         s
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Number of distinct ids in `ids`, all below `space`.

@@ -17,6 +17,7 @@ use crate::format::{ColumnRef, Layout};
 use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
 use clickrec_core::{IdMaps, Progress};
+use clickrec_io::csv_dialect::{OpenQuote, RecordSplitter, for_each_record, last_record_end};
 
 /// Bytes per block: large enough to amortise the per-block id merge, small enough that
 /// a few blocks in flight stay far below the size of the parsed columns.
@@ -57,6 +58,7 @@ pub(crate) fn read_text(
         carry: Vec::new(),
         done: false,
         path,
+        delimiter: layout.delimiter,
     };
 
     let Some(mut first) = blocks.next_block()? else {
@@ -67,8 +69,7 @@ pub(crate) fn read_text(
     if first.starts_with(b"\xef\xbb\xbf") {
         first.drain(..3);
     }
-    let (spec, first) = resolve_spec(path, layout, options, first)?;
-    let line_base = u64::from(layout.has_header);
+    let (spec, first, line_base) = resolve_spec(path, layout, options, first)?;
     let mut assembler = Assembler::new(path, options, quarantine, line_base, known)?;
 
     let batch_len = 2 * rayon::current_num_threads().max(1);
@@ -104,11 +105,11 @@ pub(crate) fn read_text(
             }
             Ok(batch)
         };
-        let parse = |batch: Vec<Vec<u8>>| -> Vec<ParsedBlock> {
+        let parse = |batch: Vec<Vec<u8>>| -> Vec<Result<ParsedBlock, OpenQuote>> {
             batch
                 .par_iter()
                 .map(|bytes| parse_block(&spec, bytes, layout.delimiter))
-                .collect()
+                .collect::<Vec<_>>()
         };
         let mut pending = parse(next_batch()?);
         loop {
@@ -116,7 +117,12 @@ pub(crate) fn read_text(
             let last = raw.is_empty();
             let (parsed, merged) = rayon::join(
                 || parse(raw),
-                || pending.into_iter().try_for_each(|b| assembler.absorb(b)),
+                || {
+                    pending.into_iter().try_for_each(|block| match block {
+                        Ok(block) => assembler.absorb(block),
+                        Err(open) => Err(assembler.open_quote(open.line)),
+                    })
+                },
             );
             merged?;
             progress.advance_to(read_bytes.load(Ordering::Relaxed));
@@ -143,35 +149,50 @@ pub(crate) fn read_text(
     })
 }
 
-/// Reads the header (or the first line) to learn field names and positions; returns the
-/// spec and the first block without its header line.
+/// Reads the header (or the first record) to learn field names and positions; returns
+/// the spec, the first block without its header, and the line ends the header spans.
 fn resolve_spec(
     path: &Path,
     layout: &Layout,
     options: &IngestOptions,
     mut first: Vec<u8>,
-) -> Result<(RowSpec, Vec<u8>), IngestError> {
-    let first_line_end = memchr::memchr(b'\n', &first).unwrap_or(first.len());
-    let first_line = trim_cr(&first[..first_line_end]);
-    let names: Vec<String> = if layout.has_header {
-        let header = std::str::from_utf8(first_line).map_err(|_| IngestError::HeaderNotUtf8 {
+) -> Result<(RowSpec, Vec<u8>, u64), IngestError> {
+    let mut splitter = RecordSplitter::new(layout.delimiter);
+    let found = splitter
+        .next(&first, true)
+        .map_err(|open| IngestError::OpenQuote {
             path: path.to_owned(),
+            line: open.line,
         })?;
-        let names = split_fields(header.as_bytes(), layout.delimiter)
-            .into_iter()
-            .map(|f| String::from_utf8_lossy(&f).trim().to_owned())
-            .collect();
-        first.drain(..(first_line_end + 1).min(first.len()));
+    let mut header_lines = 0;
+    let names: Vec<String> = if layout.has_header {
+        let Some(found) = found else {
+            return Err(IngestError::Empty {
+                path: path.to_owned(),
+            });
+        };
+        let names = splitter
+            .fields()
+            .map(|f| {
+                std::str::from_utf8(f)
+                    .map(|name| name.trim().to_owned())
+                    .map_err(|_| IngestError::HeaderNotUtf8 {
+                        path: path.to_owned(),
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        header_lines = found.line_ends;
+        first.drain(..found.consumed);
         names
     } else if let Some(names) = &layout.field_names {
         names.clone()
     } else {
-        let count = split_fields(first_line, layout.delimiter).len();
+        let count = if found.is_some() { splitter.len() } else { 1 };
         (0..count).map(|i| format!("column {i}")).collect()
     };
     let positions = resolve_positions(path, layout, &names)?;
     let spec = RowSpec::new(layout, positions, names, options.window)?;
-    Ok((spec, first))
+    Ok((spec, first, header_lines))
 }
 
 /// Finds each mapped column among `names` (by name, or by position when in range).
@@ -223,80 +244,25 @@ pub(crate) fn resolve_positions(
     })
 }
 
-fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> ParsedBlock {
+/// Validates the records of one block (whole records, by the one CSV dialect of
+/// [`clickrec_io::csv_dialect`]); line numbers in it count from 1 at the block's start.
+fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> Result<ParsedBlock, OpenQuote> {
     let estimated_rows = bytes.len() / 24 + 1;
     let mut block = ParsedBlock::with_capacity(spec, estimated_rows);
     let utf8_valid = std::str::from_utf8(bytes).is_ok();
-    let mut fields: Vec<&[u8]> = Vec::with_capacity(spec.field_count + 1);
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', bytes).chain(
-        // The file's last line may lack a line end.
-        (bytes.last() != Some(&b'\n') && !bytes.is_empty()).then_some(bytes.len()),
-    );
-    for end in ends {
-        let line = trim_cr(&bytes[start..end]);
-        start = end + 1;
-        if memchr::memchr(b'"', line).is_some() {
-            let owned = split_fields(line, delimiter);
-            let refs: Vec<&[u8]> = owned.iter().map(Vec::as_slice).collect();
-            block.row(spec, &refs, utf8_valid, line);
-        } else {
-            fields.clear();
-            let mut field_start = 0;
-            for at in memchr::memchr_iter(delimiter, line) {
-                fields.push(&line[field_start..at]);
-                field_start = at + 1;
-            }
-            fields.push(&line[field_start..]);
-            block.row(spec, &fields, utf8_valid, line);
-        }
-    }
-    block.finish()
+    let scan = for_each_record(bytes, delimiter, |fields, raw, line| {
+        block.row(spec, fields, utf8_valid, raw, line);
+    })?;
+    Ok(block.finish(scan.line_ends, scan.blank_lines))
 }
 
-fn trim_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
-}
-
-/// Splits a line on `delimiter`, honouring double-quoted fields (`""` is a quote inside
-/// one). A quoted field cannot span lines.
-pub(crate) fn split_fields(line: &[u8], delimiter: u8) -> Vec<Vec<u8>> {
-    let mut fields = Vec::new();
-    let mut field = Vec::new();
-    let mut in_quotes = false;
-    let mut i = 0;
-    while i < line.len() {
-        let b = line[i];
-        if in_quotes {
-            if b == b'"' {
-                if line.get(i + 1) == Some(&b'"') {
-                    field.push(b'"');
-                    i += 1;
-                } else {
-                    in_quotes = false;
-                }
-            } else {
-                field.push(b);
-            }
-        } else if b == b'"' && field.is_empty() {
-            in_quotes = true;
-        } else if b == delimiter {
-            fields.push(std::mem::take(&mut field));
-        } else {
-            field.push(b);
-        }
-        i += 1;
-    }
-    fields.push(field);
-    fields
-}
-
-/// Hands out the input in blocks that end at a line end.
+/// Hands out the input in blocks that end at a record end.
 struct BlockReader<'p> {
     source: Box<dyn Read + Send>,
     carry: Vec<u8>,
     done: bool,
     path: &'p Path,
+    delimiter: u8,
 }
 
 impl BlockReader<'_> {
@@ -323,11 +289,14 @@ impl BlockReader<'_> {
                 self.done = true;
                 return Ok((!buf.is_empty()).then_some(buf));
             }
-            if buf.len() >= BLOCK_BYTES
-                && let Some(last_nl) = memchr::memrchr(b'\n', &buf)
-            {
-                self.carry = buf.split_off(last_nl + 1);
-                return Ok(Some(buf));
+            if buf.len() >= BLOCK_BYTES {
+                // Blocks end at a record end, so each parses alone (a quoted field may
+                // hold line breaks).
+                let cut = last_record_end(&buf, self.delimiter);
+                if cut > 0 {
+                    self.carry = buf.split_off(cut);
+                    return Ok(Some(buf));
+                }
             }
         }
     }
@@ -343,19 +312,5 @@ impl Read for CountingReader {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn splits_quoted_fields() {
-        let f = split_fields(br#"a,"b,c","d""e",,"""#, b',');
-        let expect: Vec<&[u8]> = vec![b"a", b"b,c", b"d\"e", b"", b""];
-        assert_eq!(f, expect);
-        assert_eq!(split_fields(b"", b','), vec![Vec::<u8>::new()]);
-        assert_eq!(split_fields(b"x\ty", b'\t').len(), 2);
     }
 }

@@ -175,7 +175,8 @@ fn skip_policy_quarantines_exactly_the_bad_rows() {
     assert_eq!(numbers, ["2", "3", "4", "5", "6", "7", "9"]);
     // Raw bytes, invalid UTF-8 included, are kept verbatim.
     assert!(lines[6].ends_with(b",\"10,500,7,p\xffv,1511544070\""));
-    assert!(String::from_utf8_lossy(lines[3]).starts_with("4,bad_id,\"item_id\",\"5x0\","));
+    // Fields are quoted only when they need it (one CSV rule for every file).
+    assert!(String::from_utf8_lossy(lines[3]).starts_with("4,bad_id,item_id,5x0,"));
 
     let (log, _) = read_event_log(&out).unwrap();
     assert_eq!(log.len(), 2);
@@ -343,9 +344,132 @@ behavior_map = {{ pv = ["1"], fav = ["2"], cart = ["3"], buy = ["4"] }}
     // 2014-12-06 02:00 at UTC+8.
     assert_eq!(got.log.timestamps()[0], 1_417_802_400);
     let q = std::fs::read_to_string(dir.path().join("q.csv")).unwrap();
+    assert!(q.contains("4,unknown_behavior,behavior_type,9,"), "{q}");
+}
+
+/// A mapped CSV layout with text ids over `user,item,time` (Unix seconds).
+fn text_id_options(path: &std::path::Path, on_bad_row: &str) -> clickrec_ingest::IngestOptions {
+    let toml_text = format!(
+        r#"path = "{}"
+format = "csv"
+on_bad_row = "{on_bad_row}"
+user_col = "user"
+item_col = "item"
+time_col = "time"
+ids = "text"
+"#,
+        path.display()
+    );
+    let config: InputConfig = toml::from_str(&toml_text).unwrap();
+    config.options().unwrap()
+}
+
+#[test]
+fn quoted_fields_may_span_lines_and_lines_count_from_the_record_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "multi.csv",
+        b"user,item,time\n\
+          \"a,b\",\"x\ny\",100\n\
+          \n\
+          u2,\"say \"\"hi\"\"\",101\r\n\
+          \"u\n3\",i3,later\n",
+    );
+    let q = dir.path().join("q.csv");
+    let got = ingest_file(&input, &text_id_options(&input, "skip"), &q, &NoProgress).unwrap();
+    assert_eq!((got.rows_read, got.blank_lines), (3, 1));
+    assert_eq!(got.ids.users.externals().collect::<Vec<_>>(), ["a,b", "u2"]);
+    assert_eq!(
+        got.ids.items.externals().collect::<Vec<_>>(),
+        ["x\ny", "say \"hi\""]
+    );
+    // The bad row starts on line 6 (line 2 holds a line break inside quotes, line 4 is
+    // blank); its raw bytes, line break included, read back from the quarantine.
+    let quarantine = std::fs::read(&q).unwrap();
+    let mut rows = Vec::new();
+    clickrec_io::csv_dialect::for_each_record(&quarantine, b',', |fields, _, _| {
+        rows.push(fields.iter().map(|f| f.to_vec()).collect::<Vec<_>>());
+    })
+    .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][0], b"6");
+    assert_eq!(rows[1][4], b"\"u\n3\",i3,later");
+
+    let err = ingest_file(&input, &text_id_options(&input, "fail"), &q, &NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("multi.csv:6: unparsable timestamp"), "{err}");
+}
+
+#[test]
+fn quoted_line_breaks_across_block_boundaries_keep_ids_and_line_numbers() {
+    // More than one 8 MiB block, with a two-line quoted id every third row; a bad row at
+    // the very end must carry its true line number.
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = b"user,item,time\n".to_vec();
+    let (mut rows, mut lines, mut multi) = (0u64, 1u64, 0u64);
+    // The reader's blocks are 8 MiB: one quoted id has its line break just before that
+    // byte and its end after it, so cutting at the last line end would split it.
+    let boundary = 8 << 20;
+    while text.len() < 9 << 20 {
+        if text.len() < boundary && text.len() + 64 >= boundary {
+            let pad = "p".repeat((boundary - 9).saturating_sub(text.len()));
+            text.extend_from_slice(format!("\"{pad}\nsecond, line\",i{rows},{rows}\n").as_bytes());
+            lines += 2;
+            multi += 1;
+        } else if rows % 3 == 0 {
+            text.extend_from_slice(
+                format!("\"u{rows}\nsecond, line\",i{rows},{rows}\n").as_bytes(),
+            );
+            lines += 2;
+            multi += 1;
+        } else {
+            text.extend_from_slice(format!("u{},i{rows},{rows}\n", rows % 5000).as_bytes());
+            lines += 1;
+        }
+        rows += 1;
+    }
+    text.extend_from_slice(b"u1,i1,not-a-time\n");
+    let input = write(dir.path(), "big.csv", &text);
+    let q = dir.path().join("q.csv");
+    let err = ingest_file(&input, &text_id_options(&input, "fail"), &q, &NoProgress)
+        .unwrap_err()
+        .to_string();
     assert!(
-        q.contains("4,unknown_behavior,\"behavior_type\",\"9\""),
-        "{q}"
+        err.contains(&format!("big.csv:{}: unparsable timestamp", lines + 1)),
+        "{err}"
+    );
+    let got = ingest_file(&input, &text_id_options(&input, "skip"), &q, &NoProgress).unwrap();
+    assert_eq!(got.rows_read, rows + 1);
+    assert_eq!(got.log.len() as u64, rows);
+    let with_break = got
+        .ids
+        .users
+        .externals()
+        .filter(|u| u.ends_with("\nsecond, line"))
+        .count() as u64;
+    assert_eq!(with_break, multi);
+}
+
+#[test]
+fn a_quote_left_open_is_an_error_naming_its_record_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = write(
+        dir.path(),
+        "open.csv",
+        b"user,item,time\nu1,i1,100\nu2,\"i2,101\nu3,i3,102\n",
+    );
+    let err = ingest_file(
+        &input,
+        &text_id_options(&input, "fail"),
+        &dir.path().join("q.csv"),
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, IngestError::OpenQuote { line: 3, .. }),
+        "{err}"
     );
 }
 
@@ -381,7 +505,7 @@ fn parquet_input_is_validated_like_text() {
     assert_eq!(got.ids.items.externals().collect::<Vec<_>>(), ["1", "2"]);
     let q = std::fs::read_to_string(q).unwrap();
     assert!(
-        q.contains("3,empty_id,\"uid\",\"\",\"uid=,sku=3,ts=70,act=pv\""),
+        q.contains("3,empty_id,uid,,\"uid=,sku=3,ts=70,act=pv\""),
         "{q}"
     );
 

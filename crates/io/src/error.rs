@@ -9,13 +9,9 @@ use thiserror::Error;
 /// Reading or writing one artifact of a run directory failed.
 #[derive(Debug, Error)]
 pub enum ArtifactError {
-    #[error("{path}: {action}: {source}")]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file operation failed (the file, what was being done, the OS error).
+    #[error(transparent)]
+    Io(#[from] clickrec_core::FileError),
     #[error("{path}: {source}")]
     Polars {
         path: PathBuf,
@@ -42,11 +38,7 @@ pub enum ArtifactError {
 
 impl ArtifactError {
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        ArtifactError::Io {
-            path: path.to_owned(),
-            action,
-            source,
-        }
+        ArtifactError::Io(clickrec_core::FileError::new(path, action, source))
     }
 
     pub(crate) fn polars(path: &Path, source: polars::error::PolarsError) -> Self {

@@ -32,7 +32,7 @@ fn write_parquet_atomic(path: &Path, frame: &mut DataFrame) -> Result<(), Artifa
         .with_compression(ParquetCompression::Lz4Raw)
         .finish(frame)
         .map_err(|e| ArtifactError::polars(path, e))?;
-    file.commit()
+    Ok(file.commit()?)
 }
 
 /// Writes the event log and its id maps into `dir`. Takes the log by value so its

@@ -3,6 +3,9 @@
 //! * the event log and its id maps as Parquet ([`write_event_log`], [`read_events`], ...);
 //! * ranked recommendation lists ([`RecsWriter`], [`read_recommendations`]) and held-out
 //!   test pairs ([`read_test_pairs`]), from clickrec or any other system;
+//! * the one CSV dialect of every delimited file clickrec reads or writes
+//!   ([`csv_dialect`]);
+//! * the segment of each user ([`write_segment_assignments`]);
 //! * JSON artifacts ([`write_json`], [`read_json`]);
 //! * atomic writes ([`AtomicFile`], [`write_atomic`]): every file appears whole under
 //!   its final name or not at all, through a unique temporary file, `fsync` of the file
@@ -17,13 +20,16 @@
 //! # Ok::<(), clickrec_io::ArtifactError>(())
 //! ```
 
+mod assignments;
 mod atomic;
+pub mod csv_dialect;
 mod error;
 mod event_log;
 mod json;
 mod lock;
 mod recs;
 
+pub use assignments::write_segment_assignments;
 pub use atomic::{AtomicFile, write_atomic, write_atomic_with};
 pub use error::ArtifactError;
 pub use event_log::{

@@ -156,6 +156,32 @@ mod recs {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// Any id text — commas, quotes, line breaks, spaces, any characters — comes back
+        /// from a CSV recommendation file as written.
+        #[test]
+        fn csv_ids_round_trip(
+            users in proptest::collection::btree_set("[a-z,\"\r\n ]{1,6}|\\PC{1,5}", 1..6),
+            items in proptest::collection::btree_set("[a-z,\"\r\n ]{1,6}|\\PC{1,5}", 1..6),
+        ) {
+            let users: Vec<&str> = users.iter().map(String::as_str).collect();
+            let items: Vec<&str> = items.iter().map(String::as_str).collect();
+            let ids = id_maps(&users, &items);
+            let mut lists = Recommendations::new();
+            for u in 0..users.len() {
+                let ranked = (0..items.len()).map(|k| (ItemId(((k + u) % items.len()) as u32), 1.0 - k as f32 / 8.0));
+                lists.push(UserId(u as u32), ranked).unwrap();
+            }
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("r.csv");
+            write_all(&path, &ids, std::slice::from_ref(&lists));
+            let (back, report) = read_recommendations(&path, &ids).unwrap();
+            proptest::prop_assert_eq!(report.unknown_users, 0);
+            proptest::prop_assert_eq!(back, lists);
+        }
+    }
+
     #[test]
     fn parquet_round_trip() {
         assert_round_trip("recs.parquet");

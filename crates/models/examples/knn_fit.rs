@@ -20,23 +20,6 @@ use clickrec_core::{EventLog, ItemId, RecommendRequest, UserId, UserItemMatrix, 
 use clickrec_models::knn::{ItemKnn, ItemKnnParams, Weighting};
 use clickrec_models::{FitOptions, TrainData};
 
-/// splitmix64: small, fast and good enough for a benchmark's shape.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// CPU seconds used by the process so far (user + system), from `/proc/self/stat`; on a
 /// machine shared with other jobs the wall time alone misleads.
 fn cpu_seconds() -> f64 {
@@ -62,22 +45,22 @@ fn timed<T>(f: impl FnOnce() -> T) -> (T, f64, f64) {
 }
 
 fn generate(n_users: usize, n_items: usize) -> UserItemMatrix {
-    let mut rng = Rng(7);
+    let mut rng = clickrec_core::SplitMix64::new(7);
     let mut triples = Vec::new();
     let mut row = Vec::new();
     for u in 0..n_users {
-        let draws = (1.0 - 51.0 * rng.unit().max(1e-12).ln()) as usize;
+        let draws = (1.0 - 51.0 * rng.next_f64().max(1e-12).ln()) as usize;
         row.clear();
         row.extend(
-            (0..draws.min(n_items / 2)).map(|_| (n_items as f64 * rng.unit().powi(3)) as u32),
+            (0..draws.min(n_items / 2)).map(|_| (n_items as f64 * rng.next_f64().powi(3)) as u32),
         );
         row.sort_unstable();
         row.dedup();
         for &i in &row {
-            let x = if rng.unit() < 0.8 {
+            let x = if rng.next_f64() < 0.8 {
                 1.0
             } else {
-                (2 + rng.next() % 4) as f32
+                (2 + rng.next_u64() % 4) as f32
             };
             triples.push((UserId(u as u32), ItemId(i), x));
         }

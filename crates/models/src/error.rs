@@ -32,6 +32,9 @@ pub enum ModelError {
         action: &'static str,
         source: std::io::Error,
     },
+    /// Creating, flushing or moving the model file into place failed.
+    #[error(transparent)]
+    File(#[from] clickrec_core::FileError),
     #[error("{path}: not a clickrec model file (bad magic bytes)")]
     BadMagic { path: PathBuf },
     #[error("{path}: model format version {found}, this build reads version {expected}")]

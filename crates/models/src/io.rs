@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use clickrec_core::IdMaps;
+use clickrec_core::{AtomicFile, IdMaps};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -75,17 +75,15 @@ impl IdFingerprint {
 #[derive(Debug)]
 pub struct ModelWriter {
     path: PathBuf,
-    out: BufWriter<File>,
+    out: BufWriter<AtomicFile>,
 }
 
 impl ModelWriter {
-    /// Creates `path` and writes the header.
+    /// Starts the model file `path` and writes the header. The file is written under a
+    /// unique temporary name and appears under `path` only at [`ModelWriter::finish`]
+    /// (core's [`AtomicFile`]), so a crash never leaves a half-written model.
     pub fn create(path: &Path, kind: &str, ids: &IdFingerprint) -> Result<Self, ModelError> {
-        let file = File::create(path).map_err(|source| ModelError::Io {
-            path: path.to_owned(),
-            action: "create",
-            source,
-        })?;
+        let file = AtomicFile::create(path)?;
         let mut writer = ModelWriter {
             path: path.to_owned(),
             out: BufWriter::with_capacity(1 << 20, file),
@@ -131,27 +129,27 @@ impl ModelWriter {
 
     /// A length-prefixed array of f32.
     pub fn f32s(&mut self, values: &[f32]) -> Result<(), ModelError> {
-        self.u64(values.len() as u64)?;
-        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
-        for chunk in values.chunks(1 << 16) {
-            buf.clear();
-            chunk
-                .iter()
-                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
-            self.bytes(&buf)?;
-        }
-        Ok(())
+        self.words(values, |v| v.to_le_bytes())
     }
 
     /// A length-prefixed array of u32.
     pub fn u32s(&mut self, values: &[u32]) -> Result<(), ModelError> {
+        self.words(values, |v| v.to_le_bytes())
+    }
+
+    /// A length-prefixed array of fixed-size words, written 2¹⁶ at a time.
+    fn words<T, const W: usize>(
+        &mut self,
+        values: &[T],
+        le_bytes: impl Fn(&T) -> [u8; W],
+    ) -> Result<(), ModelError> {
         self.u64(values.len() as u64)?;
-        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
+        let mut buf = Vec::with_capacity(values.len().min(1 << 16) * W);
         for chunk in values.chunks(1 << 16) {
             buf.clear();
             chunk
                 .iter()
-                .for_each(|v| buf.extend_from_slice(&v.to_le_bytes()));
+                .for_each(|v| buf.extend_from_slice(&le_bytes(v)));
             self.bytes(&buf)?;
         }
         Ok(())
@@ -163,13 +161,15 @@ impl ModelWriter {
         values.iter().try_for_each(|&v| self.u64(v))
     }
 
-    /// Flushes the file.
-    pub fn finish(mut self) -> Result<(), ModelError> {
-        self.out.flush().map_err(|source| ModelError::Io {
-            path: self.path.clone(),
+    /// Flushes the file to disk and moves it into place under its final name.
+    pub fn finish(self) -> Result<(), ModelError> {
+        let path = self.path;
+        let file = self.out.into_inner().map_err(|e| ModelError::Io {
+            path: path.clone(),
             action: "write",
-            source,
-        })
+            source: e.into_error(),
+        })?;
+        Ok(file.commit()?)
     }
 }
 

@@ -340,11 +340,11 @@ impl Model {
         })
     }
 
-    /// Writes the model to `path` (through a temporary file, so a crash never leaves a
-    /// half-written model under the final name).
+    /// Writes the model to `path` atomically ([`ModelWriter`]: a unique temporary file,
+    /// fsync of file and folder, rename), so a crash never leaves a half-written model
+    /// under the final name and two writers never share a temporary file.
     pub fn save(&self, path: &Path, ids: &IdFingerprint) -> Result<(), ModelError> {
-        let tmp = path.with_extension("tmp");
-        let mut w = ModelWriter::create(&tmp, self.kind().name(), ids)?;
+        let mut w = ModelWriter::create(path, self.kind().name(), ids)?;
         match self {
             Model::Popularity(m) | Model::PopularityRecent(m) => m.write(&mut w)?,
             Model::Recent(m) => m.write(&mut w)?,
@@ -354,12 +354,7 @@ impl Model {
             Model::Ease(m) => m.write(&mut w)?,
             Model::Session(m) => write_session(m, &mut w)?,
         }
-        w.finish()?;
-        std::fs::rename(&tmp, path).map_err(|source| ModelError::Io {
-            path: path.to_owned(),
-            action: "rename into place",
-            source,
-        })
+        w.finish()
     }
 
     /// Reads a model saved by [`Model::save`], refusing one fitted on other id maps.

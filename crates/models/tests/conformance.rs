@@ -196,6 +196,23 @@ fn save_and_load_round_trip_and_refuse_other_id_maps() {
         let err = Model::load(&path, &other).unwrap_err().to_string();
         assert!(err.contains("other id maps"), "{err}");
     }
+    // Saving again replaces the file in place, and no temporary file is left behind.
+    let model = &models()[0];
+    let path = dir.path().join(format!("{}.model", model.kind()));
+    model.save(&path, &ids).unwrap();
+    assert!(Model::load(&path, &ids).is_ok());
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut expected: Vec<String> = models()
+        .iter()
+        .map(|m| format!("{}.model", m.kind()))
+        .collect();
+    expected.sort();
+    expected.dedup();
+    assert_eq!(names, expected);
 }
 
 /// A user without history gets no list from a personal model (its scores would be

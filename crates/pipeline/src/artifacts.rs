@@ -37,6 +37,12 @@ pub const METRICS_FILE: &str = "metrics.json";
 pub const REPORT_MD_FILE: &str = "report.md";
 pub const REPORT_HTML_FILE: &str = "report.html";
 
+/// Creates a folder of the run directory (and its parents).
+pub(crate) fn create_dir(path: &Path) -> Result<(), PipelineError> {
+    std::fs::create_dir_all(path)
+        .map_err(|e| clickrec_core::FileError::new(path, "cannot create folder", e).into())
+}
+
 /// `models/<kind>.model`, relative to the run directory.
 pub fn model_file(kind: ModelKind) -> String {
     format!("{MODELS_DIR}/{}.model", kind.name())
@@ -80,10 +86,12 @@ pub struct RecommendRecord {
 /// The train matrix (`train_matrix.csr`).
 pub(crate) fn read_matrix(dir: &Path) -> Result<UserItemMatrix, PipelineError> {
     let path = dir.join(MATRIX_FILE);
-    let file = std::fs::File::open(&path).map_err(|source| PipelineError::Io {
-        path: path.clone(),
-        action: "cannot open",
-        source,
+    let file = std::fs::File::open(&path).map_err(|source| {
+        PipelineError::Io(clickrec_core::FileError {
+            path: path.clone(),
+            action: "cannot open",
+            source,
+        })
     })?;
     UserItemMatrix::read_from(&mut std::io::BufReader::new(file))
         .map_err(|source| PipelineError::Matrix { path, source })

@@ -20,13 +20,9 @@ pub enum PipelineError {
     Invalid { path: PathBuf, message: String },
     #[error("--set {}: {message}", clickrec_core::Excerpt(assignment))]
     Override { assignment: String, message: String },
-    #[error("{path}: {action}: {source}")]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file operation failed (the file, what was being done, the OS error).
+    #[error(transparent)]
+    Io(#[from] clickrec_core::FileError),
     #[error("{path}: damaged manifest ({message}); delete it or rerun with --force")]
     Manifest { path: PathBuf, message: String },
     #[error(transparent)]

@@ -53,11 +53,11 @@ impl Manifest {
                 message: e.to_string(),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Manifest::default()),
-            Err(e) => Err(PipelineError::Io {
+            Err(e) => Err(PipelineError::Io(clickrec_core::FileError {
                 path,
                 action: "cannot read",
                 source: e,
-            }),
+            })),
         }
     }
 
@@ -76,10 +76,12 @@ impl Manifest {
 
 /// Hashes a file's content (memory-mapped, multi-threaded: gigabytes take seconds).
 pub fn hash_file(path: &Path) -> Result<InputRecord, PipelineError> {
-    let io = |action, source| PipelineError::Io {
-        path: path.to_owned(),
-        action,
-        source,
+    let io = |action, source| {
+        PipelineError::Io(clickrec_core::FileError {
+            path: path.to_owned(),
+            action,
+            source,
+        })
     };
     let bytes = std::fs::metadata(path)
         .map_err(|e| io("cannot read metadata", e))?

@@ -88,11 +88,7 @@ pub fn run(
     on_stage: &mut dyn FnMut(&StageReport),
 ) -> Result<Vec<StageReport>, PipelineError> {
     let dir = &plan.out;
-    std::fs::create_dir_all(dir).map_err(|e| PipelineError::Io {
-        path: dir.clone(),
-        action: "cannot create run directory",
-        source: e,
-    })?;
+    crate::artifacts::create_dir(dir)?;
     // Held until the run ends: a second run on this directory fails at once.
     let _lock = clickrec_io::RunDirLock::acquire(dir)?;
     let mut manifest = Manifest::load(dir)?;

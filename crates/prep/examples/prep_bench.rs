@@ -19,27 +19,11 @@ use std::time::Instant;
 use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId};
 use clickrec_prep::{PrepConfig, SplitConfig, build_matrix, prepare, split};
 
-/// splitmix64: small, fast and good enough for a benchmark's shape.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
 /// About `events` events: users with exponentially distributed activity (mean 100),
 /// sessions of short gaps separated by hours, Zipf-like item popularity, repeat views.
 fn generate(events: usize) -> EventLog {
     let n_items = (events / 25).max(10) as u64;
-    let mut rng = Rng(42);
+    let mut rng = clickrec_core::SplitMix64::new(42);
     let (mut users, mut items, mut cats, mut behaviors, mut times) = (
         Vec::with_capacity(events),
         Vec::with_capacity(events),
@@ -50,20 +34,20 @@ fn generate(events: usize) -> EventLog {
     let start = 1_511_539_200i64;
     let mut user = 0u32;
     while users.len() < events {
-        let n = (1.0 - 99.0 * rng.unit().max(1e-12).ln()) as usize;
+        let n = (1.0 - 99.0 * rng.next_f64().max(1e-12).ln()) as usize;
         let n = n.min(events - users.len());
-        let mut t = start + (rng.next() % (9 * 86_400)) as i64 / 4;
+        let mut t = start + (rng.next_u64() % (9 * 86_400)) as i64 / 4;
         let mut item = 0u64;
         for _ in 0..n {
-            t += if rng.unit() < 0.08 {
-                3_600 + (rng.next() % 40_000) as i64
+            t += if rng.next_f64() < 0.08 {
+                3_600 + (rng.next_u64() % 40_000) as i64
             } else {
-                (rng.next() % 120) as i64
+                (rng.next_u64() % 120) as i64
             };
-            if item == 0 || rng.unit() > 0.3 {
-                item = (n_items as f64 * rng.unit().powi(3)) as u64;
+            if item == 0 || rng.next_f64() > 0.3 {
+                item = (n_items as f64 * rng.next_f64().powi(3)) as u64;
             }
-            let b = rng.unit();
+            let b = rng.next_f64();
             let behavior = if b < 0.895 {
                 Behavior::Pv
             } else if b < 0.925 {

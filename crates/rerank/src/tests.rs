@@ -393,7 +393,19 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
         },
     ];
     let params = params(4, 10);
-    let mut calls = Vec::new();
+    /// The positions reported, after the total.
+    #[derive(Default)]
+    struct Calls(std::sync::Mutex<Vec<u64>>);
+    impl clickrec_core::Progress for Calls {
+        fn start(&self, total: u64) {
+            self.0.lock().unwrap().push(total);
+        }
+        fn advance_to(&self, done: u64) {
+            self.0.lock().unwrap().push(done);
+        }
+        fn finish(&self) {}
+    }
+    let calls = Calls::default();
     let (reranker, report) = train_observed(
         &generators,
         &history,
@@ -402,10 +414,12 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
         &params,
         false,
         1,
-        &mut |done, total| calls.push((done, total)),
+        &calls,
     )
     .unwrap();
-    assert_eq!(calls.last(), Some(&(60, 60)), "progress ends at every user");
+    let calls = calls.0.into_inner().unwrap();
+    assert_eq!(calls.first(), Some(&60), "the total comes first");
+    assert_eq!(calls.last(), Some(&60), "progress ends at every user");
     assert_eq!(report.users, 60);
     assert_eq!(report.positives, 60);
     assert_eq!(report.users_without_positive, 0);

@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use clickrec_core::{SplitMix64, TestSet, UserId, UserItemMatrix};
+use clickrec_core::{NoProgress, Progress, SplitMix64, TestSet, UserId, UserItemMatrix};
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_logistic::LogisticRegression;
@@ -71,12 +71,13 @@ pub fn train(
         params,
         exclude_seen,
         seed,
-        &mut |_, _| {},
+        &NoProgress,
     )
 }
 
-/// [`train`], calling `progress(users_done, users_total)` after each block of training
-/// users has its candidates and features (the logistic fit follows the last call).
+/// [`train`], reporting to `progress` in training users: the total at the start, the
+/// users done after each block has its candidates and features, and `finish` once the
+/// logistic fit that follows is done.
 #[allow(clippy::too_many_arguments)]
 pub fn train_observed(
     generators: &[Generator<'_>],
@@ -86,7 +87,7 @@ pub fn train_observed(
     params: &CheckedRerank,
     exclude_seen: bool,
     seed: u64,
-    progress: &mut dyn FnMut(usize, usize),
+    progress: &dyn Progress,
 ) -> Result<(Reranker, TrainReport), RerankError> {
     let start = Instant::now();
     check_generators(generators, history, matrix)?;
@@ -115,6 +116,7 @@ pub fn train_observed(
     let mut blocks: Vec<Vec<f32>> = Vec::new();
     let mut labels: Vec<bool> = Vec::new();
     let mut users_done = 0;
+    progress.start(users.len() as u64);
     for block in users.chunks(BLOCK_USERS) {
         let lists = generator_lists(generators, matrix, block, m, exclude_seen)?;
         let rows: Vec<UserRows> = block
@@ -161,7 +163,7 @@ pub fn train_observed(
         }
         blocks.push(block_rows);
         users_done += block.len();
-        progress(users_done, users.len());
+        progress.advance_to(users_done as u64);
     }
     if report.users > 0 {
         report.mean_candidates_per_user = report.candidate_rows as f64 / report.users as f64;
@@ -190,6 +192,7 @@ pub fn train_observed(
         intercept,
     )?;
     report.seconds = start.elapsed().as_secs_f64();
+    progress.finish();
     Ok((reranker, report))
 }
 
@@ -262,7 +265,7 @@ pub(crate) fn sample_users(users: &[UserId], max: usize, seed: u64) -> Vec<UserI
         .iter()
         .map(|&u| (mix(seed, TAG_USERS, u64::from(u.0)), u))
         .collect();
-    keyed.select_nth_unstable(max);
+    clickrec_core::retain_best(&mut keyed, max, Ord::cmp);
     let mut kept: Vec<UserId> = keyed[..max].iter().map(|&(_, u)| u).collect();
     kept.sort_unstable();
     kept

@@ -105,10 +105,7 @@ pub(crate) fn top_categories(
 
 /// Keeps the best `keep` entries, highest value first, ties by lower id.
 fn best_first<I: Ord + Copy>(entries: &mut Vec<(I, f64)>, keep: usize) {
-    let order = |a: &(I, f64), b: &(I, f64)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
-    if entries.len() > keep && keep > 0 {
-        entries.select_nth_unstable_by(keep - 1, order);
-    }
-    entries.truncate(keep);
-    entries.sort_unstable_by(order);
+    clickrec_core::keep_best(entries, keep, |a, b| {
+        b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+    });
 }

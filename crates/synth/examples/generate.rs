@@ -48,17 +48,10 @@ fn run() -> Result<(), Box<dyn Error>> {
     }
     let params = params.check()?;
     let started = Instant::now();
-    let total = params.events();
-    let step = (total / 20).max(1);
-    let next_report = std::sync::atomic::AtomicU64::new(step);
-    let progress = |rows: u64| {
-        if rows >= next_report.load(std::sync::atomic::Ordering::Relaxed) {
-            next_report.store(rows + step, std::sync::atomic::Ordering::Relaxed);
-            eprintln!(
-                "{rows} / {total} rows, {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
-        }
+    let progress = Every20th {
+        started,
+        next: std::sync::atomic::AtomicU64::new(0),
+        total: std::sync::atomic::AtomicU64::new(0),
     };
     let summary = if out == "-" {
         let stdout = std::io::stdout().lock();
@@ -127,4 +120,33 @@ fn set_knob(p: GeneratorParams, knob: &str) -> Result<GeneratorParams, Box<dyn E
         "intent_sigma" => p.intent_sigma(f()?),
         _ => return Err(format!("unknown knob {name:?}").into()),
     })
+}
+
+/// Reports on stderr each time another twentieth of the rows is written.
+struct Every20th {
+    started: Instant,
+    next: std::sync::atomic::AtomicU64,
+    total: std::sync::atomic::AtomicU64,
+}
+
+impl clickrec_core::Progress for Every20th {
+    fn start(&self, total: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.total.store(total, Relaxed);
+        self.next.store((total / 20).max(1), Relaxed);
+    }
+
+    fn advance_to(&self, rows: u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = self.total.load(Relaxed);
+        if rows >= self.next.load(Relaxed) {
+            self.next.store(rows + (total / 20).max(1), Relaxed);
+            eprintln!(
+                "{rows} / {total} rows, {:.1} s",
+                self.started.elapsed().as_secs_f64()
+            );
+        }
+    }
+
+    fn finish(&self) {}
 }

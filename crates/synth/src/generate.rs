@@ -1,5 +1,6 @@
 //! Writing the log: users in fixed blocks, generated in parallel, written in order.
 
+use clickrec_core::Progress;
 use std::io::Write;
 
 use rayon::prelude::*;
@@ -62,14 +63,15 @@ struct Block {
 /// Output is the same bytes for the same params whatever the rayon thread count: every
 /// user's randomness comes from (seed, user index) alone, and blocks are written in user
 /// order. Work runs on the current rayon pool (use `ThreadPool::install` to choose one).
-/// `progress` receives the number of rows written so far after each block (tens of
-/// thousands of rows), from the calling thread. `out` needs no buffering: it receives
+/// `progress` gets the total rows at the start, the rows written so far after each block
+/// (tens of thousands of rows), from the calling thread, and `finish` at the end. `out` needs no buffering: it receives
 /// whole blocks.
 pub fn generate<W: Write>(
     params: &CheckedParams,
     mut out: W,
-    progress: &(dyn Fn(u64) + Sync),
+    progress: &dyn Progress,
 ) -> Result<GenerationSummary, GenerateError> {
+    progress.start(params.events());
     let world = World::build(params);
     let model = UserModel::new(&world, params);
     let events = user_events(params);
@@ -166,7 +168,7 @@ pub fn generate<W: Write>(
                 }
                 summary.first_ts = summary.first_ts.min(block.first_ts);
                 summary.last_ts = summary.last_ts.max(block.last_ts);
-                progress(summary.rows);
+                progress.advance_to(summary.rows);
             }
             Ok(())
         });
@@ -184,6 +186,7 @@ pub fn generate<W: Write>(
         source,
     })?;
     summary.distinct_items = seen.iter().map(|w| u64::from(w.count_ones())).sum();
+    progress.finish();
     Ok(summary)
 }
 

@@ -8,7 +8,12 @@ use crate::user::{MAX_IN_SESSION_GAP, SESSION_GAP};
 
 fn bytes(p: &GeneratorParams) -> Vec<u8> {
     let mut out = Vec::new();
-    generate(&p.check().expect("valid params"), &mut out, &|_| {}).expect("in-memory write");
+    generate(
+        &p.check().expect("valid params"),
+        &mut out,
+        &clickrec_core::NoProgress,
+    )
+    .expect("in-memory write");
     out
 }
 
@@ -142,7 +147,12 @@ fn writes_exactly_the_rows_asked_for_and_summarises_them() {
             .items(items)
             .events(events);
         let mut out = Vec::new();
-        let s = generate(&p.check().expect("valid"), &mut out, &|_| {}).expect("write");
+        let s = generate(
+            &p.check().expect("valid"),
+            &mut out,
+            &clickrec_core::NoProgress,
+        )
+        .expect("write");
         let rows = parse(&out);
         assert_eq!(rows.len() as u64, events);
         assert_eq!(s.rows, events);
@@ -242,7 +252,12 @@ fn behaviour_shares_match_the_params() {
         .events(200_000)
         .seed(5);
     let mut out = Vec::new();
-    let s = generate(&p.check().expect("valid"), &mut out, &|_| {}).expect("write");
+    let s = generate(
+        &p.check().expect("valid"),
+        &mut out,
+        &clickrec_core::NoProgress,
+    )
+    .expect("write");
     let share = |i: usize| s.behavior_counts[i] as f64 / s.rows as f64;
     for (i, want) in [(0, 0.898), (1, 0.028), (2, 0.053), (3, 0.021)] {
         let got = share(i);
@@ -495,17 +510,30 @@ fn extreme_params_stay_valid() {
 
 #[test]
 fn progress_reports_rows_in_order_and_ends_at_the_total() {
-    let seen = std::sync::Mutex::new(Vec::new());
+    /// Every call, in order: the total, then each position.
+    #[derive(Default)]
+    struct Seen(std::sync::Mutex<(Option<u64>, Vec<u64>, bool)>);
+    impl clickrec_core::Progress for Seen {
+        fn start(&self, total: u64) {
+            self.0.lock().expect("lock").0 = Some(total);
+        }
+        fn advance_to(&self, done: u64) {
+            self.0.lock().expect("lock").1.push(done);
+        }
+        fn finish(&self) {
+            self.0.lock().expect("lock").2 = true;
+        }
+    }
+    let seen = Seen::default();
     let p = GeneratorParams::default()
         .users(2_000)
         .events(100_000)
         .check()
         .expect("valid");
-    generate(&p, std::io::sink(), &|rows| {
-        seen.lock().expect("lock").push(rows)
-    })
-    .expect("write");
-    let seen = seen.into_inner().expect("lock");
+    generate(&p, std::io::sink(), &seen).expect("write");
+    let (total, seen, finished) = seen.0.into_inner().expect("lock");
+    assert_eq!(total, Some(100_000));
+    assert!(finished);
     assert!(
         seen.len() > 1,
         "progress once per block, not once at the end"
@@ -533,7 +561,8 @@ fn write_errors_are_reported() {
         }
     }
     let p = GeneratorParams::default().check().expect("valid");
-    let err = generate(&p, Full(1_000_000), &|_| {}).expect_err("runs out of space");
+    let err =
+        generate(&p, Full(1_000_000), &clickrec_core::NoProgress).expect_err("runs out of space");
     let GenerateError::Write { rows, source } = &err;
     assert!(*rows < 60_000);
     assert_eq!(source.kind(), std::io::ErrorKind::StorageFull);

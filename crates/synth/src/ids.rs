@@ -23,8 +23,8 @@ impl Scramble {
         assert!(domain >= 1);
         let bits = 64 - (domain - 1).leading_zeros().min(63);
         let half_bits = bits.div_ceil(2).max(1);
-        let mut state = key;
-        let keys = std::array::from_fn(|_| crate::rng::splitmix64(&mut state));
+        let mut state = clickrec_core::SplitMix64::new(key);
+        let keys = std::array::from_fn(|_| state.next_u64());
         Scramble {
             domain,
             half_bits,

@@ -27,7 +27,7 @@
 //!     .seed(7)
 //!     .check()?;
 //! let mut out = Vec::new();
-//! let summary = generate(&params, &mut out, &|_rows| {})?;
+//! let summary = generate(&params, &mut out, &clickrec_core::NoProgress)?;
 //! assert_eq!(summary.rows, 2_000);
 //! let text = String::from_utf8(out)?;
 //! assert_eq!(text.lines().count(), 2_000);

@@ -1,22 +1,14 @@
-//! Our own PRNG and float helpers, so the output never depends on a dependency's version
+//! Our own PRNG (xoshiro256** seeded through core's SplitMix64) and float helpers, so the output never depends on a dependency's version
 //! or on the platform's libm.
 //!
 //! Only IEEE-754 basic operations (`+ - * /`, `sqrt`, `floor`, `round`) are used; they are
 //! correctly rounded everywhere, so `ln`/`exp` below give the same bits on every platform.
 
-/// One SplitMix64 step: used to expand seeds, never as the main generator.
-pub(crate) fn splitmix64(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
+use clickrec_core::SplitMix64;
 
-/// Hashes a word into a well-mixed word (SplitMix64 finaliser).
+/// Hashes a word into a well-mixed word: the first SplitMix64 output from state `x`.
 pub(crate) fn mix64(x: u64) -> u64 {
-    let mut s = x;
-    splitmix64(&mut s)
+    SplitMix64::new(x).next_u64()
 }
 
 /// Independent streams of one seed: each part of the model draws from its own stream, so
@@ -39,11 +31,13 @@ pub(crate) struct Rng {
 impl Rng {
     /// The generator for (`seed`, `stream`, `index`), e.g. the user with dense index 17.
     pub(crate) fn new(seed: u64, stream: Stream, index: u64) -> Self {
-        let mut sm = mix64(seed ^ mix64((stream as u64).wrapping_mul(0xA076_1D64_78BD_642F)))
-            ^ mix64(index.wrapping_add(0xE703_7ED1_A0B4_28DB));
+        let mut sm = SplitMix64::new(
+            mix64(seed ^ mix64((stream as u64).wrapping_mul(0xA076_1D64_78BD_642F)))
+                ^ mix64(index.wrapping_add(0xE703_7ED1_A0B4_28DB)),
+        );
         let mut s = [0u64; 4];
         for word in &mut s {
-            *word = splitmix64(&mut sm);
+            *word = sm.next_u64();
         }
         if s == [0; 4] {
             s[0] = 1; // the all-zero state is the one xoshiro cannot leave
@@ -304,8 +298,7 @@ mod tests {
         let first = rng.next_u64();
         let again = Rng::new(42, Stream::User, 0).next_u64();
         assert_eq!(first, again);
-        let mut s = 0u64;
-        assert_eq!(splitmix64(&mut s), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(mix64(0), 0xE220_A839_7B1D_CDAF);
         // Reference outputs of xoshiro256** from the state [1, 2, 3, 4].
         let mut x = Rng { s: [1, 2, 3, 4] };
         let out: Vec<u64> = (0..4).map(|_| x.next_u64()).collect();

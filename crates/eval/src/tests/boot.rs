@@ -221,7 +221,6 @@ fn models_scored_on_other_users_are_not_compared() {
 #[test]
 fn block_wise_draws_are_uniform_with_replacement() {
     use crate::bootstrap::draw_counts;
-    use crate::rng::SplitMix64;
     // 5000 users: four full blocks of 1024 and a short one of 904.
     let n = 5000;
     let (mut counts, mut per_block) = (vec![0u32; n], Vec::new());
@@ -234,7 +233,7 @@ fn block_wise_draws_are_uniform_with_replacement() {
     for r in 0..resamples {
         counts.fill(0);
         let by_mask = draw_counts(
-            &mut SplitMix64::stream(3, r),
+            &mut crate::rng::stream(3, r),
             &mut counts,
             &membership,
             &mut per_block,

@@ -13,7 +13,6 @@ use std::collections::BTreeSet;
 
 use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
 
-use crate::rng::SplitMix64;
 use crate::{CheckedEval, EvalConfig};
 
 /// A train matrix from rows of item ids (confidence 1).
@@ -87,15 +86,15 @@ pub(super) struct Synthetic {
 }
 
 pub(super) fn synthetic(n_users: usize, n_items: usize, list_len: usize, seed: u64) -> Synthetic {
-    let mut g = SplitMix64::stream(seed, 0);
+    let mut g = crate::rng::stream(seed, 0);
     let mut rows: Vec<Vec<u32>> = Vec::with_capacity(n_users);
     for _ in 0..n_users {
-        let n = g.below(12) as usize;
+        let n = g.below_exact(12) as usize;
         // Skewed popularity: low item ids are popular.
         let row: BTreeSet<u32> = (0..n)
             .map(|_| {
-                let a = g.below(n_items as u64);
-                let b = g.below(n_items as u64);
+                let a = g.below_exact(n_items as u64);
+                let b = g.below_exact(n_items as u64);
                 a.min(b) as u32
             })
             .collect();
@@ -105,23 +104,23 @@ pub(super) fn synthetic(n_users: usize, n_items: usize, list_len: usize, seed: u
     let train = matrix(n_users, n_items, &row_refs);
     let events: Vec<u32> = rows
         .iter()
-        .map(|r| (r.len() as u32) * (1 + g.below(20) as u32))
+        .map(|r| (r.len() as u32) * (1 + g.below_exact(20) as u32))
         .collect();
     let seen = seen_in_train(&train);
     let mut builder = TestSet::builder(&seen);
     for u in 0..n_users {
-        if g.below(10) < 2 {
+        if g.below_exact(10) < 2 {
             continue;
         }
-        let n = 1 + g.below(5);
+        let n = 1 + g.below_exact(5);
         let events: Vec<(ItemId, Behavior)> = (0..n)
             .map(|_| {
-                let item = if g.below(3) == 0 && !rows[u].is_empty() {
-                    rows[u][g.below(rows[u].len() as u64) as usize]
+                let item = if g.below_exact(3) == 0 && !rows[u].is_empty() {
+                    rows[u][g.below_exact(rows[u].len() as u64) as usize]
                 } else {
-                    g.below(n_items as u64) as u32
+                    g.below_exact(n_items as u64) as u32
                 };
-                let behavior = match g.below(10) {
+                let behavior = match g.below_exact(10) {
                     0 => Behavior::Buy,
                     1 => Behavior::Cart,
                     2 => Behavior::Fav,
@@ -139,19 +138,19 @@ pub(super) fn synthetic(n_users: usize, n_items: usize, list_len: usize, seed: u
     for (name, oracle) in [("oracle", true), ("random", false)] {
         let mut r = Recommendations::new();
         for u in 0..n_users as u32 {
-            if g.below(20) == 0 {
+            if g.below_exact(20) == 0 {
                 continue; // some users without a list
             }
             let mut list: Vec<u32> = Vec::new();
             if oracle && let Some(t) = test.find(UserId(u)) {
                 for item in t.targets {
-                    if g.below(10) < 7 {
+                    if g.below_exact(10) < 7 {
                         list.push(item.0);
                     }
                 }
             }
             while list.len() < list_len.min(n_items) {
-                let i = g.below(n_items as u64) as u32;
+                let i = g.below_exact(n_items as u64) as u32;
                 if !list.contains(&i) {
                     list.push(i);
                 }

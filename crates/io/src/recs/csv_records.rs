@@ -1,15 +1,16 @@
-//! A streaming CSV record splitter over bytes (RFC 4180 quoting: `"` opens a quoted
-//! field at its start, `""` is a quote inside one, and a quoted field may hold commas
-//! and line breaks), plus the quoting used when writing.
+//! Recommendation and test-pair CSV files in batches of records, read by the one CSV
+//! dialect of [`crate::csv_dialect`] (RFC 4180 through `csv-core`: quoted fields may hold
+//! commas, quotes and line breaks).
 //!
-//! Unquoted records are split in place with `memchr` and handed out as slices of the
-//! read buffer, so a plain file costs no allocation per row; only records with a quote
-//! go through the byte-by-byte parser.
+//! A stretch of the file without quotes and `\r` is split in place and handed out as
+//! slices of the read buffer, so a plain file costs no allocation per row; other
+//! stretches go through `csv-core`, their fields copied into one buffer per batch.
 
 use std::io::{ErrorKind, Read};
 use std::path::Path;
 
 use super::error::{Location, RecsError};
+use crate::csv_dialect::{for_each_plain_record, for_each_record, last_record_end};
 
 /// Bytes read per refill.
 const BLOCK_BYTES: usize = 4 << 20;
@@ -33,9 +34,9 @@ impl<'a> Records<'a> {
         &self.fields[start..self.ends[i]]
     }
 
-    fn push(&mut self, line: u64, fields: impl IntoIterator<Item = &'a [u8]>) {
+    fn push(&mut self, line: u64, fields: &[&'a [u8]]) {
         self.lines.push(line);
-        self.fields.extend(fields);
+        self.fields.extend_from_slice(fields);
         self.ends.push(self.fields.len());
     }
 
@@ -48,10 +49,37 @@ impl<'a> Records<'a> {
     }
 }
 
+/// Unescaped fields of records read through `csv-core`, gathered before they are handed
+/// out as [`Records`].
+#[derive(Default)]
+struct Copied {
+    bytes: Vec<u8>,
+    /// Per record: its line and the end of each field in `bytes`.
+    lines: Vec<u64>,
+    field_ends: Vec<usize>,
+    record_ends: Vec<usize>,
+}
+
+impl Copied {
+    fn records(&self) -> Records<'_> {
+        let mut records = Records::with_capacity(self.lines.len());
+        let (mut field, mut start) = (0, 0);
+        for (&line, &record_end) in self.lines.iter().zip(&self.record_ends) {
+            records.lines.push(line);
+            for &end in &self.field_ends[field..record_end] {
+                records.fields.push(&self.bytes[start..end]);
+                start = end;
+            }
+            field = record_end;
+            records.ends.push(records.fields.len());
+        }
+        records
+    }
+}
+
 /// Calls `on_batch` with the non-blank records of `source`, in file order, in batches of
-/// up to one read block (a record with a quote comes in a batch of its own). Lines are
-/// 1-based. A UTF-8 byte-order mark is skipped; a trailing `\r` before a line end is
-/// dropped.
+/// up to one read block. Lines are 1-based. A UTF-8 byte-order mark is skipped; a record
+/// of one empty field (`""` alone on a line) carries nothing and is skipped too.
 pub(super) fn for_each_batch<E: From<RecsError>>(
     path: &Path,
     mut source: impl Read,
@@ -61,8 +89,8 @@ pub(super) fn for_each_batch<E: From<RecsError>>(
     let mut eof = false;
     let mut line: u64 = 1;
     let mut first = true;
-    let mut quoted = QuotedRecord::default();
     let mut capacity = 1024;
+    let mut copied = Copied::default();
     loop {
         fill(path, &mut source, &mut buf, &mut eof)?;
         let mut pos = 0;
@@ -72,66 +100,55 @@ pub(super) fn for_each_batch<E: From<RecsError>>(
                 pos = 3;
             }
         }
-        {
-            let data = buf.as_slice();
+        let data = &buf[pos..];
+        let cut = if eof {
+            data.len()
+        } else {
+            last_record_end(data, b',')
+        };
+        let chunk = &data[..cut];
+        if memchr::memchr2(b'"', b'\r', chunk).is_none() {
             let mut batch = Records::with_capacity(capacity);
-            while pos < data.len() {
-                let rest = &data[pos..];
-                let (line_end, next) = match memchr::memchr(b'\n', rest) {
-                    Some(i) => (i, i + 1),
-                    None if eof => (rest.len(), rest.len()),
-                    None => break,
-                };
-                let raw = &rest[..line_end];
-                if memchr::memchr(b'"', raw).is_none() {
-                    let text = raw.strip_suffix(b"\r").unwrap_or(raw);
-                    if !text.is_empty() {
-                        batch.lines.push(line);
-                        let mut start = 0;
-                        for at in memchr::memchr_iter(b',', text) {
-                            batch.fields.push(&text[start..at]);
-                            start = at + 1;
-                        }
-                        batch.fields.push(&text[start..]);
-                        batch.ends.push(batch.fields.len());
-                    }
-                    pos += next;
-                    line += 1;
-                } else {
-                    match quoted.parse(rest, eof) {
-                        Parsed::Incomplete if eof => {
-                            return Err(RecsError::UnclosedQuote {
-                                path: path.to_owned(),
-                                at: Location::Line(line),
-                            }
-                            .into());
-                        }
-                        Parsed::Incomplete => break,
-                        Parsed::Record { consumed, newlines } => {
-                            let mut single = Records::default();
-                            single.push(line, quoted.fields());
-                            if !(single.fields.len() == 1 && single.fields[0].is_empty()) {
-                                if batch.len() > 0 {
-                                    on_batch(&batch)?;
-                                    batch = Records::with_capacity(capacity);
-                                }
-                                on_batch(&single)?;
-                            }
-                            pos += consumed;
-                            line += newlines;
-                        }
-                    }
-                }
-            }
+            let scan = for_each_plain_record(chunk, b',', |fields, _, at| {
+                batch.push(line + at - 1, fields);
+            });
+            line += scan.line_ends;
             if batch.len() > 0 {
                 capacity = capacity.max(batch.len());
+                on_batch(&batch)?;
+            }
+        } else {
+            copied.bytes.clear();
+            copied.lines.clear();
+            copied.field_ends.clear();
+            copied.record_ends.clear();
+            let scan = for_each_record(chunk, b',', |fields, _, at| {
+                if let [only] = fields
+                    && only.is_empty()
+                {
+                    return;
+                }
+                copied.lines.push(line + at - 1);
+                for field in fields {
+                    copied.bytes.extend_from_slice(field);
+                    copied.field_ends.push(copied.bytes.len());
+                }
+                copied.record_ends.push(copied.field_ends.len());
+            })
+            .map_err(|open| RecsError::UnclosedQuote {
+                path: path.to_owned(),
+                at: Location::Line(line + open.line - 1),
+            })?;
+            line += scan.line_ends;
+            let batch = copied.records();
+            if batch.len() > 0 {
                 on_batch(&batch)?;
             }
         }
         if eof {
             return Ok(());
         }
-        buf.drain(..pos);
+        buf.drain(..pos + cut);
     }
 }
 
@@ -163,108 +180,6 @@ fn fill(
         }
     }
     Ok(())
-}
-
-enum Parsed {
-    /// The record continues past the data at hand.
-    Incomplete,
-    /// A record of `consumed` bytes (with its line end), spanning `newlines` line ends.
-    Record { consumed: usize, newlines: u64 },
-}
-
-/// The fields of one record with quotes, unescaped into one buffer (reused).
-#[derive(Default)]
-struct QuotedRecord {
-    data: Vec<u8>,
-    ends: Vec<usize>,
-}
-
-impl QuotedRecord {
-    fn parse(&mut self, rest: &[u8], eof: bool) -> Parsed {
-        self.data.clear();
-        self.ends.clear();
-        let mut in_quotes = false;
-        let mut field_start = 0;
-        let mut newlines = 0;
-        let mut i = 0;
-        while i < rest.len() {
-            let b = rest[i];
-            if in_quotes {
-                if b == b'"' {
-                    match rest.get(i + 1) {
-                        Some(b'"') => {
-                            self.data.push(b'"');
-                            i += 2;
-                            continue;
-                        }
-                        None if !eof => return Parsed::Incomplete,
-                        _ => in_quotes = false,
-                    }
-                } else {
-                    newlines += u64::from(b == b'\n');
-                    self.data.push(b);
-                }
-            } else {
-                match b {
-                    b'"' if self.data.len() == field_start => in_quotes = true,
-                    b',' => {
-                        self.ends.push(self.data.len());
-                        field_start = self.data.len();
-                    }
-                    b'\r' if rest.get(i + 1) == Some(&b'\n') => {}
-                    b'\r' if i + 1 == rest.len() && !eof => return Parsed::Incomplete,
-                    b'\n' => {
-                        self.ends.push(self.data.len());
-                        return Parsed::Record {
-                            consumed: i + 1,
-                            newlines: newlines + 1,
-                        };
-                    }
-                    _ => self.data.push(b),
-                }
-            }
-            i += 1;
-        }
-        if in_quotes || !eof {
-            return Parsed::Incomplete;
-        }
-        self.ends.push(self.data.len());
-        Parsed::Record {
-            consumed: rest.len(),
-            newlines,
-        }
-    }
-
-    fn fields(&self) -> impl Iterator<Item = &[u8]> {
-        let mut start = 0;
-        self.ends.iter().map(move |&end| {
-            let field = &self.data[start..end];
-            start = end;
-            field
-        })
-    }
-}
-
-/// True when a CSV field must be quoted to read back as the same bytes.
-fn needs_quotes(field: &[u8]) -> bool {
-    memchr::memchr3(b',', b'"', b'\n', field).is_some() || memchr::memchr(b'\r', field).is_some()
-}
-
-/// Appends `field` to `out`, quoted (with `""` for quotes) when it holds a comma, quote
-/// or line break.
-pub(super) fn push_field(out: &mut Vec<u8>, field: &[u8]) {
-    if !needs_quotes(field) {
-        out.extend_from_slice(field);
-        return;
-    }
-    out.push(b'"');
-    for &b in field {
-        if b == b'"' {
-            out.push(b'"');
-        }
-        out.push(b);
-    }
-    out.push(b'"');
 }
 
 #[cfg(test)]
@@ -319,11 +234,11 @@ mod tests {
     }
 
     #[test]
-    fn quoting_round_trips() {
+    fn written_fields_round_trip() {
         for field in ["plain", "a,b", "say \"hi\"", "two\nlines", "cr\r", ""] {
-            let mut line = Vec::new();
-            push_field(&mut line, field.as_bytes());
-            line.extend_from_slice(b",end\n");
+            let mut w = crate::csv_dialect::writer(Vec::new());
+            w.write_record([field, "end"]).unwrap();
+            let line = w.into_inner().unwrap();
             let got = records(&line).unwrap();
             assert_eq!(got, vec![rec(1, &[field, "end"])], "{field:?}");
         }

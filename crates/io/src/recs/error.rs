@@ -75,13 +75,9 @@ pub enum RecsError {
         path: PathBuf,
         expected: &'static str,
     },
-    #[error("{path}: {action}: {source}")]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file operation failed (the file, what was being done, the OS error).
+    #[error(transparent)]
+    Io(#[from] clickrec_core::FileError),
     #[error("{path}: {source}")]
     Polars {
         path: PathBuf,
@@ -199,11 +195,7 @@ pub enum RecsError {
 
 impl RecsError {
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        RecsError::Io {
-            path: path.to_owned(),
-            action,
-            source,
-        }
+        RecsError::Io(clickrec_core::FileError::new(path, action, source))
     }
 
     pub(crate) fn polars(path: &Path, source: polars::error::PolarsError) -> Self {

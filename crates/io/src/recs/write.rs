@@ -12,15 +12,16 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::csv_records::push_field;
 use super::error::RecsError;
 use super::source::{Format, work_ranges};
 use crate::atomic::AtomicFile;
-use crate::error::ArtifactError;
 
 /// Rows gathered before a Parquet row group is written: small blocks are merged into
 /// row groups of at least this size (a block larger than that is one row group).
 const ROW_GROUP_ROWS: usize = 1 << 18;
+
+/// The header of a CSV recommendation file (plain names: the dialect writes them as is).
+const CSV_HEADER: &[u8] = b"user_id,rank,item_id,score\n";
 
 /// What a finished file holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,7 +142,7 @@ impl<'a> RecsWriter<'a> {
                 });
             }
         };
-        let target = AtomicFile::create(path).map_err(artifact)?;
+        let target = AtomicFile::create(path)?;
         let file = target
             .file()
             .try_clone()
@@ -161,7 +162,7 @@ impl<'a> RecsWriter<'a> {
             }
             Format::Csv { .. } => {
                 let mut out = out;
-                out.write_all(b"user_id,rank,item_id,score\n")
+                out.write_all(CSV_HEADER)
                     .map_err(|e| RecsError::io(tmp, "cannot write", e))?;
                 Sink::Csv(out)
             }
@@ -270,7 +271,7 @@ impl<'a> RecsWriter<'a> {
         };
         drop(file);
         if let Some(target) = self.target.take() {
-            target.commit().map_err(artifact)?;
+            target.commit()?;
         }
         Ok(self.summary)
     }
@@ -282,10 +283,6 @@ impl Drop for RecsWriter<'_> {
         drop(self.sink.take());
         drop(self.target.take());
     }
-}
-
-fn artifact(e: ArtifactError) -> RecsError {
-    RecsError::Artifact(e)
 }
 
 /// Writes the buffered rows as one row group.
@@ -305,50 +302,40 @@ fn flush_rows(
     Ok(())
 }
 
-/// The CSV lines of the lists `range` of `block`, or the first item outside the id map.
+/// The CSV lines of the lists `range` of `block` in the one dialect
+/// ([`crate::csv_dialect::writer`]), or the first item outside the id map.
 fn format_csv(
     ids: &IdMaps,
     block: &Recommendations,
     range: Range<usize>,
 ) -> Result<Vec<u8>, ItemId> {
+    use std::fmt::Write as _;
     let n_items = ids.items.len();
-    let mut text = Vec::with_capacity(range.len() * 64);
-    let mut user_field = Vec::new();
+    let mut out = crate::csv_dialect::writer(Vec::with_capacity(range.len() * 64));
+    let (mut rank, mut score_text) = (String::new(), String::new());
     for k in range {
         let list = block.get(k);
-        user_field.clear();
-        push_field(&mut user_field, ids.users.external(list.user).as_bytes());
+        let user = ids.users.external(list.user);
         for (position, (&item, &score)) in list.items.iter().zip(list.scores).enumerate() {
             if item.0 as usize >= n_items {
                 return Err(item);
             }
-            text.extend_from_slice(&user_field);
-            text.push(b',');
-            push_u64(&mut text, position as u64 + 1);
-            text.push(b',');
-            push_field(&mut text, ids.items.external(item).as_bytes());
-            text.push(b',');
+            rank.clear();
+            score_text.clear();
+            // Writing into a String cannot fail.
+            let _ = write!(rank, "{}", position + 1);
             if !score.is_nan() {
-                // Writing into a Vec cannot fail.
-                let _ = write!(text, "{score}");
+                let _ = write!(score_text, "{score}");
             }
-            text.push(b'\n');
+            // Writing into a Vec cannot fail.
+            let _ = out.write_record([
+                user,
+                rank.as_str(),
+                ids.items.external(item),
+                score_text.as_str(),
+            ]);
         }
     }
-    Ok(text)
-}
-
-/// Appends the decimal digits of `n`.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&digits[i..]);
+    // Flushing into a Vec cannot fail.
+    Ok(out.into_inner().unwrap_or_default())
 }

@@ -274,17 +274,12 @@ impl Scratch {
             if key > threshold && !sim.is_nan() && v.has_norm[j as usize] {
                 candidates.push(key);
                 if candidates.len() >= buffer {
-                    candidates.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
-                    candidates.truncate(k);
+                    clickrec_core::retain_best(candidates, k, |a, b| b.cmp(a));
                     threshold = candidates[k - 1];
                 }
             }
         }
-        if candidates.len() > k {
-            candidates.select_nth_unstable_by(k - 1, |a, b| b.cmp(a));
-            candidates.truncate(k);
-        }
-        candidates.sort_unstable_by(|a, b| b.cmp(a));
+        clickrec_core::keep_best(candidates, k, |a, b| b.cmp(a));
         candidates.iter().map(|&key| from_rank_key(key)).collect()
     }
 }

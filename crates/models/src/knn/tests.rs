@@ -121,24 +121,15 @@ fn brute_force(
         .collect()
 }
 
-/// splitmix64, for fixed-seed matrices.
-fn splitmix(state: &mut u64) -> u64 {
-    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut z = *state;
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// A skewed random matrix: low item ids are popular, confidences 1-4.
 fn random_matrix(seed: u64, n_users: usize, n_items: usize, nnz: usize) -> UserItemMatrix {
-    let mut s = seed;
+    let mut s = clickrec_core::SplitMix64::new(seed);
     let triples: Vec<(u32, u32, f32)> = (0..nnz)
         .map(|_| {
-            let u = (splitmix(&mut s) % n_users as u64) as u32;
-            let r = (splitmix(&mut s) >> 11) as f64 / (1u64 << 53) as f64;
+            let u = (s.next_u64() % n_users as u64) as u32;
+            let r = s.next_f64();
             let i = ((n_items as f64) * r.powi(3)) as u32;
-            let x = (1 + splitmix(&mut s) % 4) as f32;
+            let x = (1 + s.next_u64() % 4) as f32;
             (u, i, x)
         })
         .collect();

@@ -13,8 +13,8 @@ use clickrec_io::{RecsError, read_events, read_recommendations, write_atomic};
 use serde::Serialize;
 
 use crate::artifacts::{
-    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, load_model,
-    read_coefficients, read_leakage, read_losses, recs_file,
+    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, create_dir,
+    load_model, read_coefficients, read_leakage, read_losses, recs_file,
 };
 use crate::config::{ListSource, Plan};
 use crate::error::PipelineError;
@@ -25,11 +25,7 @@ pub fn write_reports(
     dir: &Path,
     report: &clickrec_eval::Report,
 ) -> Result<Vec<String>, PipelineError> {
-    std::fs::create_dir_all(dir).map_err(|source| PipelineError::Io {
-        path: dir.to_owned(),
-        action: "cannot create",
-        source,
-    })?;
+    create_dir(dir)?;
     write_atomic(&dir.join(METRICS_FILE), report.to_json().as_bytes())?;
     write_atomic(&dir.join(REPORT_MD_FILE), report.markdown().as_bytes())?;
     write_atomic(&dir.join(REPORT_HTML_FILE), report.html().as_bytes())?;

@@ -4,6 +4,7 @@ use std::path::Path;
 
 use clickrec_io::AtomicFile;
 
+use crate::artifacts::create_dir;
 use crate::error::PipelineError;
 use crate::output::StageOutput;
 
@@ -13,15 +14,15 @@ pub(crate) fn run(
     params: &clickrec_synth::CheckedParams,
 ) -> Result<StageOutput, PipelineError> {
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| PipelineError::Io {
-            path: parent.to_owned(),
-            action: "cannot create folder",
-            source,
-        })?;
+        create_dir(parent)?;
     }
     let file = AtomicFile::create(path)?;
-    let summary = clickrec_synth::generate(params, std::io::BufWriter::new(file.file()), &|_| {})
-        .map_err(|source| PipelineError::Generate {
+    let summary = clickrec_synth::generate(
+        params,
+        std::io::BufWriter::new(file.file()),
+        &clickrec_core::NoProgress,
+    )
+    .map_err(|source| PipelineError::Generate {
         path: path.to_owned(),
         source,
     })?;

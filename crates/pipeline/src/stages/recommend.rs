@@ -10,8 +10,8 @@ use clickrec_io::{RecsWriter, read_id_maps};
 use clickrec_models::ModelKind;
 
 use crate::artifacts::{
-    RecommendRecord, TEST_SET_FILE, load_model, load_recommender, read_matrix, read_test_set,
-    recs_file,
+    RecommendRecord, TEST_SET_FILE, create_dir, load_model, load_recommender, read_matrix,
+    read_test_set, recs_file,
 };
 use crate::config::{Fallback, ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
@@ -47,11 +47,7 @@ pub(crate) fn write_lists(
     let file = recs_file(plan, source);
     let path = plan.out.join(&file);
     if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| PipelineError::Io {
-            path: parent.to_owned(),
-            action: "cannot create",
-            source,
-        })?;
+        create_dir(parent)?;
     }
     let mut writer = RecsWriter::create(&path, ids)?;
     let bar = bars.bar(source.name(), "users");

@@ -120,7 +120,6 @@ fn learn_reranker(
     let fit_seconds = started.elapsed().as_secs_f64();
     let history = history(plan, params, &log, &events, &matrix)?;
     let bar = bars.bar("rerank (learning)", "users");
-    let mut started_bar = false;
     let (reranker, report) = clickrec_rerank::train_observed(
         &named,
         &history,
@@ -129,19 +128,12 @@ fn learn_reranker(
         params,
         plan.config.recommend.exclude_seen,
         plan.seed,
-        &mut |done, total| {
-            if !started_bar {
-                bar.start(total as u64);
-                started_bar = true;
-            }
-            bar.advance_to(done as u64);
-        },
+        bar.as_ref(),
     )
     .map_err(|source| PipelineError::Rerank {
         path: events.clone(),
         source,
     })?;
-    bar.finish();
     Ok((reranker, report, fit_seconds))
 }
 

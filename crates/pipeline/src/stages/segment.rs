@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use clickrec_core::{EventLog, IdMaps};
-use clickrec_io::{read_events, read_id_maps, write_atomic, write_json};
+use clickrec_io::{read_events, read_id_maps, write_atomic, write_json, write_segment_assignments};
 use clickrec_models::{Model, ModelKind};
 use clickrec_segment::{
     CheckedSegment, SegmentPopular, SegmentSummary, Segmentation, UserVectors, VectorSource,
@@ -13,7 +13,8 @@ use clickrec_segment::{
 use serde::Serialize;
 
 use crate::artifacts::{
-    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, TRAIN_FILE, load_model,
+    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, TRAIN_FILE, create_dir,
+    load_model,
 };
 use crate::config::Plan;
 use crate::error::PipelineError;
@@ -176,21 +177,12 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         segments.vector_dims,
         started.elapsed().as_secs_f64(),
     );
-    std::fs::create_dir_all(dir.join("segments")).map_err(|e| PipelineError::Io {
-        path: dir.join("segments"),
-        action: "cannot create",
-        source: e,
-    })?;
-    let mut csv = String::from("user_id,segment\n");
-    for (user, segment) in segments.segmentation.assignment.iter().enumerate() {
-        if let Some(segment) = segment {
-            csv.push_str(&format!(
-                "{},{segment}\n",
-                ids.users.external(clickrec_core::UserId(user as u32))
-            ));
-        }
-    }
-    write_atomic(&dir.join(SEGMENT_ASSIGNMENTS_FILE), csv.as_bytes())?;
+    create_dir(&dir.join("segments"))?;
+    write_segment_assignments(
+        &dir.join(SEGMENT_ASSIGNMENTS_FILE),
+        &ids.users,
+        &segments.segmentation.assignment,
+    )?;
     write_json(&dir.join(SEGMENT_SUMMARY_FILE), &record)?;
     let popular_path = dir.join(SEGMENT_POPULAR_FILE);
     let model = serde_json::to_string(&segments.popular).map_err(|source| {

@@ -10,7 +10,7 @@ use clickrec_models::{
 };
 
 use crate::artifacts::{
-    FitRecord, MODELS_DIR, TRAIN_FILE, TRAIN_REPORT_FILE, model_file, read_matrix,
+    FitRecord, MODELS_DIR, TRAIN_FILE, TRAIN_REPORT_FILE, create_dir, model_file, read_matrix,
 };
 use crate::config::Plan;
 use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
@@ -84,11 +84,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         sessions: sessions.as_deref(),
     };
     let models_dir = dir.join(MODELS_DIR);
-    std::fs::create_dir_all(&models_dir).map_err(|source| PipelineError::Io {
-        path: models_dir.clone(),
-        action: "cannot create",
-        source,
-    })?;
+    create_dir(&models_dir)?;
     let fingerprint = IdFingerprint::of(&ids);
     let mut records = Vec::new();
     let mut text = String::new();

@@ -108,12 +108,7 @@ pub fn tune(
     let dir = &plan.out;
     let trials = {
         let _lock = clickrec_io::RunDirLock::acquire(dir)?;
-        let tune_dir = dir.join(TUNE_DIR);
-        std::fs::create_dir_all(&tune_dir).map_err(|source| PipelineError::Io {
-            path: tune_dir.clone(),
-            action: "cannot create",
-            source,
-        })?;
+        crate::artifacts::create_dir(&dir.join(TUNE_DIR))?;
         let validation = Validation::read(&plan)?;
         // For other systems' searches on the same validation split (bench/tune.sh).
         crate::stages::matrix::write_matrix(

@@ -282,11 +282,7 @@ impl SessionState for KnnState<'_> {
         }
         // Best first: higher similarity, then the more recent session.
         let better = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
-        if neighbours.len() > p.k {
-            neighbours.select_nth_unstable_by(p.k - 1, better);
-            neighbours.truncate(p.k);
-        }
-        neighbours.sort_unstable_by(better);
+        clickrec_core::keep_best(&mut neighbours, p.k, better);
         self.scores.clear();
         let len = self.items.len();
         for &(sim, rank) in &neighbours {

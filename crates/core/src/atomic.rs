@@ -1,0 +1,156 @@
+//! Atomic writes: a file is written under a unique temporary name in its final folder,
+//! flushed to disk, renamed over the final name, and the folder is flushed too. A reader
+//! (or a run killed half-way) sees the old file or the new one, never a part; two writers
+//! never share a temporary file. Lives in core (not in the Parquet-reading io crate) so
+//! that every crate that writes a file — models included — uses this one mechanism.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use tempfile::NamedTempFile;
+use thiserror::Error;
+
+/// A file operation failed: the file, what was being done, and the OS error.
+#[derive(Debug, Error)]
+#[error("{path}: {action}: {source}")]
+pub struct FileError {
+    pub path: PathBuf,
+    pub action: &'static str,
+    #[source]
+    pub source: std::io::Error,
+}
+
+impl FileError {
+    pub fn new(path: &Path, action: &'static str, source: std::io::Error) -> Self {
+        FileError {
+            path: path.to_owned(),
+            action,
+            source,
+        }
+    }
+}
+
+/// A file being written; [`AtomicFile::commit`] moves it into place. Dropped without a
+/// commit (after an error, say), it removes its temporary file. Writes go to the
+/// temporary file (wrap it in a `BufWriter` for small writes).
+#[derive(Debug)]
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: NamedTempFile,
+}
+
+impl AtomicFile {
+    /// Creates `.NAME.XXXXXX.tmp` next to `path` (a name no stage reads).
+    pub fn create(path: &Path) -> Result<Self, FileError> {
+        let dir = parent(path);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| FileError::new(path, "cannot create a temporary file", e))?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            temp,
+        })
+    }
+
+    /// The final path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The temporary file, to write to.
+    pub fn file(&self) -> &File {
+        self.temp.as_file()
+    }
+
+    /// Flushes the file to disk, renames it to its final name and flushes the folder.
+    pub fn commit(self) -> Result<(), FileError> {
+        let path = self.path;
+        self.temp
+            .as_file()
+            .sync_all()
+            .map_err(|e| FileError::new(&path, "cannot flush to disk", e))?;
+        self.temp
+            .persist(&path)
+            .map_err(|e| FileError::new(&path, "cannot move into place", e.error))?;
+        let dir = parent(&path);
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| FileError::new(dir, "cannot flush the folder to disk", e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.temp.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.temp.flush()
+    }
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn write_now(path: &Path, bytes: &[u8]) {
+        let mut file = AtomicFile::create(path).unwrap();
+        file.write_all(bytes).unwrap();
+        file.commit().unwrap();
+    }
+
+    #[test]
+    fn commit_replaces_and_drop_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.json");
+        write_now(&path, b"old");
+        let mut half = AtomicFile::create(&path).unwrap();
+        half.write_all(b"new but never committed").unwrap();
+        drop(half);
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        write_now(&path, b"new");
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("a.json")]);
+    }
+
+    #[test]
+    fn two_writers_of_one_path_never_share_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        let a = AtomicFile::create(&path).unwrap();
+        let b = AtomicFile::create(&path).unwrap();
+        a.file().write_all(b"a").unwrap();
+        b.file().write_all(b"b").unwrap();
+        a.commit().unwrap();
+        b.commit().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"b");
+    }
+
+    #[test]
+    fn a_missing_folder_is_named_in_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("absent").join("m.model");
+        let err = AtomicFile::create(&path).unwrap_err();
+        assert_eq!(err.path, path);
+        assert!(err.to_string().contains("cannot create a temporary file"));
+    }
+}
