@@ -103,6 +103,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         );
     };
     let options = TuneOptions {
+        out: args.out.as_deref(),
         search_only: args.search_only,
         force: args.force,
     };
@@ -110,7 +111,6 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         config,
         &args.pipeline,
         &base,
-        args.out.as_deref(),
         options,
         &TerminalBars,
         &mut |stage| {

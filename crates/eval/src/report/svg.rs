@@ -679,7 +679,7 @@ pub(crate) fn scatter(
     for p in &finite {
         let (x, y) = (x_of(p.x), frame.y(p.y, ya, yb));
         let ring = if p.chosen {
-            format!(" stroke=\"#000\" stroke-width=\"2\"")
+            " stroke=\"#000\" stroke-width=\"2\"".to_owned()
         } else {
             String::new()
         };

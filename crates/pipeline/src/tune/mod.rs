@@ -40,7 +40,9 @@ pub const BEST_FILE: &str = "tune/best.toml";
 
 /// Options of `clickrec tune` that are not part of the pipeline.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct TuneOptions {
+pub struct TuneOptions<'a> {
+    /// The run directory, instead of the pipeline's `run.out`.
+    pub out: Option<&'a Path>,
     /// Stop after writing `best.toml`: no final run, the test split is not read.
     pub search_only: bool,
     /// Redo the stages before the search even when cached (recorded trials of the same
@@ -63,8 +65,7 @@ pub fn tune(
     config: PipelineConfig,
     file: &Path,
     base: &Path,
-    out: Option<&Path>,
-    options: TuneOptions,
+    options: TuneOptions<'_>,
     bars: &dyn Bars,
     on_stage: &mut dyn FnMut(&StageReport),
     on_trial: &(dyn Fn(&TrialRecord) + Sync),
@@ -81,7 +82,7 @@ pub fn tune(
     let mut config = config;
     // The search learns from the validation split only.
     config.split.validation = true;
-    let plan = config.clone().plan(file, base, out)?;
+    let plan = config.clone().plan(file, base, options.out)?;
     let checked = tune_config.check(plan.seed).map_err(invalid)?;
     if checked.metric.k > plan.config.recommend.n {
         return Err(invalid(format!(
