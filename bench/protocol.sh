@@ -20,12 +20,7 @@ datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(head tail timeslice synthetic)
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 mkdir -p "$data" bench/results
-if [ -n "${CLICKREC_BIN:-}" ]; then
-  bin=$CLICKREC_BIN
-else
-  cargo build --release -p clickrec-cli
-  bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
-fi
+bin=$(bench/clickrec.sh)
 export CLICKREC_BIN=$bin
 export RAYON_NUM_THREADS=2
 

@@ -40,12 +40,7 @@ parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(yoochoose head tail timeslice)
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 mkdir -p "$data" bench/results
-if [ -n "${CLICKREC_BIN:-}" ]; then
-  bin=$CLICKREC_BIN
-else
-  cargo build --release -p clickrec-cli
-  bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
-fi
+bin=$(bench/clickrec.sh)
 export CLICKREC_BIN=$bin
 export RAYON_NUM_THREADS=2
 

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use clickrec_core::Progress;
-use clickrec_pipeline::{Bars, PipelineConfig, RunOptions, Stage, StageStatus};
+use clickrec_pipeline::{Bars, PipelineConfig, RunOptions, Stage, StageReport, StageStatus};
 
 use crate::failure::UsageError;
 use crate::progress::Bar;
@@ -51,20 +51,45 @@ pub struct RunArgs {
     pub force: bool,
 }
 
+/// A pipeline error as the CLI reports it: configuration errors exit 2.
+pub fn config_error(e: clickrec_pipeline::PipelineError) -> anyhow::Error {
+    if e.is_config_error() {
+        UsageError(e.to_string()).into()
+    } else {
+        e.into()
+    }
+}
+
+/// The folder relative paths of a pipeline file are resolved against.
+pub fn folder_of(pipeline: &std::path::Path) -> PathBuf {
+    pipeline.parent().map(|p| p.to_owned()).unwrap_or_default()
+}
+
+/// Prints a finished stage: its status line on stderr, its text on stderr — but the
+/// evaluate stage's metrics table, the run's result, on stdout so it can be piped.
+pub fn print_stage(stage: &StageReport) {
+    let rss = stage
+        .record
+        .peak_rss_bytes
+        .map(|b| format!(", peak RSS {:.1} MiB", b as f64 / (1 << 20) as f64))
+        .unwrap_or_default();
+    match stage.status {
+        StageStatus::Ran => eprintln!(
+            "[{}] done in {:.2} s{rss}",
+            stage.name, stage.record.seconds
+        ),
+        StageStatus::Cached => eprintln!("[{}] cached", stage.name),
+    }
+    if stage.name == Stage::Evaluate.name() {
+        print!("{}", stage.text);
+    } else {
+        eprint!("{}", stage.text);
+    }
+}
+
 /// Runs the whole pipeline, or with `only` one stage over an up-to-date run directory.
 pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
-    let config_error = |e: clickrec_pipeline::PipelineError| -> anyhow::Error {
-        if e.is_config_error() {
-            UsageError(e.to_string()).into()
-        } else {
-            e.into()
-        }
-    };
-    let base = args
-        .pipeline
-        .parent()
-        .map(|p| p.to_owned())
-        .unwrap_or_default();
+    let base = folder_of(&args.pipeline);
     let plan = PipelineConfig::load(&args.pipeline, &args.overrides)
         .and_then(|c| c.plan(&args.pipeline, &base, args.out.as_deref()))
         .map_err(config_error)?;
@@ -74,27 +99,8 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
         only,
         until: None,
     };
-    clickrec_pipeline::run(&plan, options, &TerminalBars, &mut |stage| {
-        let rss = stage
-            .record
-            .peak_rss_bytes
-            .map(|b| format!(", peak RSS {:.1} MiB", b as f64 / (1 << 20) as f64))
-            .unwrap_or_default();
-        match stage.status {
-            StageStatus::Ran => eprintln!(
-                "[{}] done in {:.2} s{rss}",
-                stage.name, stage.record.seconds
-            ),
-            StageStatus::Cached => eprintln!("[{}] cached", stage.name),
-        }
-        // The metrics table is the run's result: stdout, so it can be piped.
-        if stage.name == Stage::Evaluate.name() {
-            print!("{}", stage.text);
-        } else {
-            eprint!("{}", stage.text);
-        }
-    })
-    .map_err(config_error)?;
+    clickrec_pipeline::run(&plan, options, &TerminalBars, &mut print_stage)
+        .map_err(config_error)?;
     eprintln!(
         "manifest: {}",
         plan.out.join(clickrec_pipeline::MANIFEST_FILE).display()

@@ -4,11 +4,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use clap::Args;
+use clickrec_pipeline::PipelineConfig;
 use clickrec_pipeline::tune::{TrialRecord, TuneOptions, tune};
-use clickrec_pipeline::{PipelineConfig, Stage, StageStatus};
 
-use crate::failure::UsageError;
-use crate::run_cmd::TerminalBars;
+use crate::run_cmd::{TerminalBars, config_error, folder_of, print_stage};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -55,18 +54,7 @@ pub struct TuneArgs {
 }
 
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
-    let config_error = |e: clickrec_pipeline::PipelineError| -> anyhow::Error {
-        if e.is_config_error() {
-            UsageError(e.to_string()).into()
-        } else {
-            e.into()
-        }
-    };
-    let base = args
-        .pipeline
-        .parent()
-        .map(|p| p.to_owned())
-        .unwrap_or_default();
+    let base = folder_of(&args.pipeline);
     let config = PipelineConfig::load(&args.pipeline, &args.overrides).map_err(config_error)?;
     eprintln!("tune {}", args.pipeline.display());
     let best: Mutex<Option<f64>> = Mutex::new(None);
@@ -113,19 +101,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         &base,
         options,
         &TerminalBars,
-        &mut |stage| {
-            match stage.status {
-                StageStatus::Ran => {
-                    eprintln!("[{}] done in {:.2} s", stage.name, stage.record.seconds)
-                }
-                StageStatus::Cached => eprintln!("[{}] cached", stage.name),
-            }
-            if stage.name == Stage::Evaluate.name() {
-                print!("{}", stage.text);
-            } else {
-                eprint!("{}", stage.text);
-            }
-        },
+        &mut print_stage,
         &on_trial,
     )
     .map_err(config_error)?;

@@ -142,11 +142,17 @@ impl Search<'_> {
                     let configs = (0..self.tune.trials)
                         .map(|i| (i, space.draw(self.tune.seed, i, None)))
                         .collect();
-                    self.rung(space, &mut state, configs, 0, full_budget)?
+                    self.rung_ranked(space, &mut state, configs, 0, full_budget)?
+                        .into_iter()
+                        .next()
+                        .flatten()
                 }
                 Strategy::Grid => {
                     let configs = space.grid().into_iter().enumerate().collect();
-                    self.rung(space, &mut state, configs, 0, full_budget)?
+                    self.rung_ranked(space, &mut state, configs, 0, full_budget)?
+                        .into_iter()
+                        .next()
+                        .flatten()
                 }
                 Strategy::Halving => self.halving(space, &mut state)?,
             };
@@ -204,22 +210,6 @@ impl Search<'_> {
             configs.sort_by_key(|(i, _)| kept.iter().position(|k| k == i));
         }
         Ok(best)
-    }
-
-    /// Runs one rung; returns its best trial.
-    fn rung(
-        &self,
-        space: &Space,
-        state: &mut State,
-        configs: Vec<(usize, toml::Table)>,
-        rung: usize,
-        budget: impl Fn(&toml::Table) -> Budget + Sync,
-    ) -> Result<Option<BestTrial>, PipelineError> {
-        Ok(self
-            .rung_ranked(space, state, configs, rung, budget)?
-            .into_iter()
-            .next()
-            .flatten())
     }
 
     /// Runs one rung's configurations in batches of `parallel`; returns them best first
