@@ -28,12 +28,7 @@ datasets=("$@")
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 trials=${TRIALS:-9}
 mkdir -p "$data" bench/results
-if [ -n "${CLICKREC_BIN:-}" ]; then
-  bin=$CLICKREC_BIN
-else
-  cargo build --release -p clickrec-cli
-  bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
-fi
+bin=$(bench/clickrec.sh)
 python=${PEER_PYTHON:-$(bench/venv.sh peers)}
 export RAYON_NUM_THREADS=2
 

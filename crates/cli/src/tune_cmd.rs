@@ -122,8 +122,13 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
+        let own = if best.kept_own_values {
+            " — the pipeline's own values: no draw beat them beyond the noise"
+        } else {
+            ""
+        };
         eprintln!(
-            "  best {model}: {} = {:.4} ({})",
+            "  best {model}: {} = {:.4} ({}){own}",
             trials.metric,
             best.value,
             params.join(", ")

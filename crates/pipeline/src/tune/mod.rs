@@ -227,8 +227,16 @@ fn best_toml(
     if let toml::Value::Table(models) = models {
         for (name, best) in &trials.best {
             header.push_str(&format!(
-                "# {name}: configuration {} (rung {}), {} = {:.6}\n",
-                best.config, best.rung, trials.metric, best.value
+                "# {name}: configuration {} (rung {}), {} = {:.6}{}\n",
+                best.config,
+                best.rung,
+                trials.metric,
+                best.value,
+                if best.kept_own_values {
+                    " (the pipeline's own values: no draw beat them beyond the noise)"
+                } else {
+                    ""
+                }
             ));
             models.insert(name.clone(), toml::Value::Table(best.params.clone()));
         }

@@ -60,7 +60,13 @@ pub struct BestTrial {
     pub config: usize,
     pub rung: usize,
     pub value: f64,
+    /// Lower bound of the value's bootstrap interval, when the bootstrap ran.
+    pub ci_low: Option<f64>,
     pub params: toml::Table,
+    /// True when the pipeline's own values (configuration 0) were kept because no draw
+    /// beat them by more than the noise (see [`choose`]).
+    #[serde(default)]
+    pub kept_own_values: bool,
 }
 
 /// `tune/trials.json`.
@@ -142,17 +148,14 @@ impl Search<'_> {
                     let configs = (0..self.tune.trials)
                         .map(|i| (i, space.draw(self.tune.seed, i, None)))
                         .collect();
-                    self.rung_ranked(space, &mut state, configs, 0, full_budget)?
-                        .into_iter()
-                        .next()
-                        .flatten()
+                    let ranked = self.rung_ranked(space, &mut state, configs, 0, full_budget)?;
+                    choose(&ranked, true)
                 }
                 Strategy::Grid => {
+                    // A grid has no configuration of the pipeline's own values.
                     let configs = space.grid().into_iter().enumerate().collect();
-                    self.rung_ranked(space, &mut state, configs, 0, full_budget)?
-                        .into_iter()
-                        .next()
-                        .flatten()
+                    let ranked = self.rung_ranked(space, &mut state, configs, 0, full_budget)?;
+                    choose(&ranked, false)
                 }
                 Strategy::Halving => self.halving(space, &mut state)?,
             };
@@ -194,18 +197,22 @@ impl Search<'_> {
             };
             let ranked = self.rung_ranked(space, state, configs.clone(), rung, budget)?;
             // A rung the time budget cut before any trial keeps the rung before's winner.
-            if let Some(top) = ranked.first().cloned().flatten() {
+            if let Some(top) = choose(&ranked, true) {
                 best = Some(top);
             }
             if state.record.stopped_by_budget {
                 break;
             }
             let keep = (configs.len() / eta).max(1);
-            let kept: Vec<usize> = ranked
+            let mut kept: Vec<usize> = ranked
                 .iter()
                 .filter_map(|b| b.as_ref().map(|b| b.config))
                 .take(keep)
                 .collect();
+            // The pipeline's own values go on to the full budget as the reference.
+            if !kept.contains(&0) && configs.iter().any(|(i, _)| *i == 0) {
+                kept.push(0);
+            }
             configs.retain(|(i, _)| kept.contains(i));
             configs.sort_by_key(|(i, _)| kept.iter().position(|k| k == i));
         }
@@ -282,7 +289,9 @@ impl Search<'_> {
                     config: t.config,
                     rung: t.rung,
                     value,
+                    ci_low: t.ci_low,
                     params: t.params.clone(),
+                    kept_own_values: false,
                 })
             })
             .collect())
@@ -398,15 +407,73 @@ fn full_budget(params: &toml::Table) -> Budget {
     }
 }
 
-/// How many configurations each rung of successive halving runs: `n`, then the best
-/// 1/`eta` of the rung before, while `n / etaʳ` ≥ 1.
+/// The winner of a ranked rung (best first). With `own_values` (configuration 0 holds
+/// the pipeline's values) the top configuration replaces them only when the lower bound
+/// of its validation interval is above their value: validation sets are small, and a
+/// draw that wins by noise is as likely to lose on the test split.
+fn choose(ranked: &[Option<BestTrial>], own_values: bool) -> Option<BestTrial> {
+    let top = ranked.first().cloned().flatten()?;
+    let own = ranked.iter().flatten().find(|b| b.config == 0);
+    match own {
+        Some(own)
+            if own_values && top.config != 0 && top.ci_low.is_some_and(|lo| lo <= own.value) =>
+        {
+            Some(BestTrial {
+                kept_own_values: true,
+                ..own.clone()
+            })
+        }
+        _ => Some(top),
+    }
+}
+
+/// How many configurations each rung of successive halving runs at most: `n`, then the
+/// best 1/`eta` of the rung before (plus the pipeline's own values, when they fell out),
+/// while `n / etaʳ` ≥ 1.
 pub(crate) fn rung_sizes(n: usize, eta: usize) -> Vec<usize> {
     let mut sizes = vec![n];
     let mut power = eta;
     while n / power >= 1 {
         let last = sizes[sizes.len() - 1];
-        sizes.push((last / eta).max(1));
+        sizes.push((last / eta).max(1) + usize::from(last / eta < last));
         power = power.saturating_mul(eta);
     }
     sizes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(config: usize, value: f64, ci_low: f64) -> Option<BestTrial> {
+        Some(BestTrial {
+            config,
+            rung: 0,
+            value,
+            ci_low: Some(ci_low),
+            params: toml::Table::new(),
+            kept_own_values: false,
+        })
+    }
+
+    #[test]
+    fn own_values_stay_unless_beaten_beyond_the_interval() {
+        // The top draw's interval reaches below the own values: they stay.
+        let close = [trial(3, 0.30, 0.24), trial(0, 0.28, 0.22), None];
+        let chosen = choose(&close, true).unwrap();
+        assert_eq!((chosen.config, chosen.kept_own_values), (0, true));
+        // Clearly better: the draw wins.
+        let clear = [trial(3, 0.40, 0.33), trial(0, 0.28, 0.22)];
+        assert_eq!(choose(&clear, true).unwrap().config, 3);
+        // A grid has no own values: the top point wins.
+        assert_eq!(choose(&close, false).unwrap().config, 3);
+        assert!(choose(&[None], true).is_none());
+    }
+
+    #[test]
+    fn rung_sizes_shrink_by_eta() {
+        assert_eq!(rung_sizes(9, 3), vec![9, 4, 2]);
+        assert_eq!(rung_sizes(1, 3), vec![1]);
+        assert_eq!(rung_sizes(4, 2), vec![4, 3, 2]);
+    }
 }
