@@ -42,7 +42,9 @@ def seconds(record, model):
 
 
 commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True).stdout.strip()
+# The results files themselves do not make the code dirty.
+dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results"],
+                       capture_output=True, text=True).stdout.strip()
 print()
 print(f"## {dataset}: commit {commit}{' with uncommitted changes' if dirty else ''}, {os.cpu_count()} cores")
 print()
