@@ -256,3 +256,30 @@ fn a_time_budget_stops_the_search_and_says_so() {
     let trials = read_json(&out.join("tune/trials.json"));
     assert_eq!(trials["stopped_by_budget"], true);
 }
+
+#[test]
+fn trials_are_the_same_at_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |threads: &str| {
+        let out = dir.path().join(format!("threads-{threads}"));
+        let output = std::process::Command::new(common::binary())
+            .args([
+                "tune",
+                "pipelines/quickstart.toml",
+                "--out",
+                out.to_str().unwrap(),
+                "--search-only",
+                "--set",
+                "tune.trials=3",
+                "--set",
+                "tune.parallel=2",
+            ])
+            .env("RAYON_NUM_THREADS", threads)
+            .current_dir(common::root())
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        outcomes(&read_json(&out.join("tune/trials.json")))
+    };
+    assert_eq!(run("1"), run("3"));
+}

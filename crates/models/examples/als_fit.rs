@@ -12,39 +12,34 @@
 use std::sync::Mutex;
 use std::time::Instant;
 
+use clickrec_core::SplitMix64;
 use clickrec_core::{EventLog, ItemId, UserId, UserItemMatrix};
 use clickrec_models::als::{Als, AlsParams};
-use clickrec_models::{FitOptions, FitProgress, TrainData};
+use clickrec_models::{FitMonitor, FitOptions, Model, TrainData};
 
-/// xorshift64*: the example's own deterministic generator.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `(0, 1]`.
-    fn unit(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
+/// Uniform in `(0, 1]`.
+fn unit(rng: &mut SplitMix64) -> f64 {
+    1.0 - rng.next_f64()
 }
 
-/// Prints the time of each iteration.
+/// Prints the time (and loss) of each iteration.
 struct Timer(Mutex<Instant>);
 
-impl FitProgress for Timer {
-    fn iteration(&self, done: usize, total: usize, loss: Option<f64>) {
-        let Ok(mut last) = self.0.lock() else { return };
-        let loss = loss.map(|l| format!(", loss {l:.6}")).unwrap_or_default();
-        eprintln!(
-            "iteration {done}/{total}: {:.3} s{loss}",
-            last.elapsed().as_secs_f64()
-        );
-        *last = Instant::now();
+impl FitMonitor for Timer {
+    fn after_iteration(&self, done: usize, model: &Model) -> std::ops::ControlFlow<()> {
+        if let Ok(mut last) = self.0.lock() {
+            let loss = model
+                .training_loss()
+                .last()
+                .map(|l| format!(", loss {l:.6}"))
+                .unwrap_or_default();
+            eprintln!(
+                "iteration {done}: {:.3} s{loss}",
+                last.elapsed().as_secs_f64()
+            );
+            *last = Instant::now();
+        }
+        std::ops::ControlFlow::Continue(())
     }
 }
 
@@ -63,16 +58,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let record_loss = std::env::var_os("ALS_LOSS").is_some();
 
     let start = Instant::now();
-    let mut rng = Rng(0x1234_5678_9ABC_DEF1);
+    let mut rng = SplitMix64::new(0x1234_5678_9ABC_DEF1);
     let mut triples = Vec::new();
     for u in 0..n_users {
         // Exponentially distributed activity with the given mean, at least one pair.
-        let n = 1 + (-rng.unit().ln() * (per_user - 1.0)) as usize;
+        let n = 1 + (-unit(&mut rng).ln() * (per_user - 1.0)) as usize;
         for _ in 0..n {
             // Popularity rank with P(rank < k) = sqrt(k / n_items): a power law; ranks are
             // scattered over the id space as real ids are.
-            let rank =
-                ((rng.unit() * rng.unit().sqrt()).min(1.0).powi(2) * n_items as f64) as usize;
+            let rank = ((unit(&mut rng) * unit(&mut rng).sqrt()).min(1.0).powi(2) * n_items as f64)
+                as usize;
             let rank = rank.min(n_items - 1);
             let item = (rank * 7919 + 13) % n_items;
             let weight = match rng.next_u64() % 20 {
@@ -115,8 +110,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = FitOptions {
         seed: 42,
         record_loss,
-        progress: &timer,
-        monitor: None,
+        monitor: Some(&timer),
+        ..FitOptions::default()
     };
     let start = Instant::now();
     let model = Als::fit(&params, &data, &options)?;

@@ -18,42 +18,28 @@
 
 use std::time::Instant;
 
+use clickrec_core::SplitMix64;
 use clickrec_core::{
     EventLog, ItemId, RecommendRequest, TestSet, UserId, UserItemMatrix, recommend,
 };
 use clickrec_models::bpr::{Bpr, BprParams, NegativeSampling};
-use clickrec_models::{FitOptions, FitProgress, TrainData};
+use clickrec_models::{FitMonitor, FitOptions, Model, TrainData};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// SplitMix64, enough for test data.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
+/// Prints the time (and loss) after each epoch.
 struct Timer {
     start: Instant,
 }
 
-impl FitProgress for Timer {
-    fn iteration(&self, done: usize, total: usize, loss: Option<f64>) {
+impl FitMonitor for Timer {
+    fn after_iteration(&self, done: usize, model: &Model) -> std::ops::ControlFlow<()> {
         let secs = self.start.elapsed().as_secs_f64();
-        match loss {
-            Some(l) => eprintln!("epoch {done}/{total}: {secs:.2} s, loss {l:.5}"),
-            None => eprintln!("epoch {done}/{total}: {secs:.2} s"),
+        match model.training_loss().last() {
+            Some(l) => eprintln!("epoch {done}: {secs:.2} s, loss {l:.5}"),
+            None => eprintln!("epoch {done}: {secs:.2} s"),
         }
+        std::ops::ControlFlow::Continue(())
     }
 }
 
@@ -130,8 +116,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = FitOptions {
         seed: 42,
         record_loss,
-        progress: &timer,
-        monitor: None,
+        monitor: Some(&timer),
+        ..FitOptions::default()
     };
     let model = Bpr::fit(&params, &data, &options)?;
     let secs = timer.start.elapsed().as_secs_f64();
@@ -189,8 +175,8 @@ fn synthetic(
     items: usize,
     draws: usize,
 ) -> Result<UserItemMatrix, clickrec_core::MatrixError> {
-    let mut rng = SplitMix(2024);
-    let weights: Vec<f64> = (0..users).map(|_| 1.0 / (0.02 + rng.unit())).collect();
+    let mut rng = SplitMix64::new(2024);
+    let weights: Vec<f64> = (0..users).map(|_| 1.0 / (0.02 + rng.next_f64())).collect();
     let mut cumulative = Vec::with_capacity(users);
     let mut acc = 0.0;
     for w in &weights {
@@ -198,9 +184,9 @@ fn synthetic(
         cumulative.push(acc);
     }
     let triples = (0..draws).map(|_| {
-        let x = rng.unit() * acc;
+        let x = rng.next_f64() * acc;
         let u = cumulative.partition_point(|&c| c < x).min(users - 1);
-        let i = ((rng.unit().powi(3)) * items as f64) as usize;
+        let i = ((rng.next_f64().powi(3)) * items as f64) as usize;
         (UserId(u as u32), ItemId(i.min(items - 1) as u32), 1.0f32)
     });
     UserItemMatrix::from_triples(users, items, triples)

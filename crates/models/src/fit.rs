@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
+use clickrec_core::{EventLog, ItemUserMatrix, NoProgress, Progress, UserItemMatrix};
 
 use crate::Model;
 
@@ -64,20 +64,6 @@ impl TestTrain {
     }
 }
 
-/// Progress of an iterative fit: one call per finished iteration.
-pub trait FitProgress: Sync {
-    /// `loss` is set when the fit computes it (it may cost a pass over the data).
-    fn iteration(&self, done: usize, total: usize, loss: Option<f64>);
-}
-
-/// Reports nothing.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct NoFitProgress;
-
-impl FitProgress for NoFitProgress {
-    fn iteration(&self, _: usize, _: usize, _: Option<f64>) {}
-}
-
 /// Watches an iterative fit (ALS, BPR) and may end it: early stopping on a validation
 /// metric. The state after iteration t never depends on the planned iteration count, so
 /// a fit stopped at t equals a fit of t iterations.
@@ -93,7 +79,8 @@ pub struct FitOptions<'a> {
     pub seed: u64,
     /// Compute and record the training loss per iteration (costs time).
     pub record_loss: bool,
-    pub progress: &'a dyn FitProgress,
+    /// Iterations done of the planned count (`start`, then `advance_to` after each).
+    pub progress: &'a dyn Progress,
     /// Sees the model after each iteration of an iterative fit; `None` for a plain fit.
     pub monitor: Option<&'a dyn FitMonitor>,
 }
@@ -124,7 +111,7 @@ impl Default for FitOptions<'_> {
         FitOptions {
             seed: 42,
             record_loss: false,
-            progress: &NoFitProgress,
+            progress: &NoProgress,
             monitor: None,
         }
     }

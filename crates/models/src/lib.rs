@@ -29,6 +29,6 @@ pub use error::{FitError, ModelError, ParamError};
 pub use factors::Factors;
 #[cfg(test)]
 pub(crate) use fit::TestTrain;
-pub use fit::{FitMonitor, FitOptions, FitProgress, NoFitProgress, TrainData};
+pub use fit::{FitMonitor, FitOptions, TrainData};
 pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
 pub use model::{CheckedModel, Model, ModelKind, ModelsConfig};

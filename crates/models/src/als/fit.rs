@@ -207,6 +207,7 @@ impl Als {
         };
 
         let mut losses = Vec::new();
+        options.progress.start(p.iterations as u64);
         for it in 0..p.iterations {
             solve_side(
                 &mut users,
@@ -244,7 +245,7 @@ impl Als {
             if let Some(l) = loss {
                 losses.push(l);
             }
-            options.progress.iteration(it + 1, p.iterations, loss);
+            options.progress.advance_to(it as u64 + 1);
             let snapshot = || {
                 let model = Als::new(p.clone(), users.clone(), items.clone(), losses.clone());
                 crate::Model::Als(model)

@@ -10,10 +10,7 @@ use clickrec_core::{
 use super::cg::{RowSolver, Scratch};
 use super::fit::gram;
 use super::*;
-use crate::{
-    FitError, FitOptions, FitProgress, IdFingerprint, Model, ModelReader, ModelWriter,
-    NoFitProgress, TrainData,
-};
+use crate::{FitError, FitOptions, IdFingerprint, Model, ModelReader, ModelWriter, TrainData};
 
 struct Data {
     matrix: UserItemMatrix,
@@ -97,7 +94,7 @@ fn options(record_loss: bool) -> FitOptions<'static> {
     FitOptions {
         seed: 7,
         record_loss,
-        progress: &NoFitProgress,
+        progress: &clickrec_core::NoProgress,
         monitor: None,
     }
 }
@@ -274,13 +271,18 @@ fn untrained_items_are_not_scored_and_the_rest_rank_as_with_full_scoring() {
     }
 }
 
+/// The progress calls of a fit: `(total)` for `start`, `done` for `advance_to`.
 #[derive(Default)]
-struct Recorded(Mutex<Vec<(usize, usize, Option<f64>)>>);
+struct Recorded(Mutex<(Vec<u64>, Vec<u64>)>);
 
-impl FitProgress for Recorded {
-    fn iteration(&self, done: usize, total: usize, loss: Option<f64>) {
-        self.0.lock().unwrap().push((done, total, loss));
+impl clickrec_core::Progress for Recorded {
+    fn start(&self, total: u64) {
+        self.0.lock().unwrap().0.push(total);
     }
+    fn advance_to(&self, done: u64) {
+        self.0.lock().unwrap().1.push(done);
+    }
+    fn finish(&self) {}
 }
 
 #[test]
@@ -301,8 +303,7 @@ fn training_loss_decreases_and_is_reported() {
     }
     assert!(loss[7] < loss[0] * 0.99, "loss barely moved: {loss:?}");
     let reported = progress.0.into_inner().unwrap();
-    let expected: Vec<_> = (1..=8).map(|k| (k, 8, Some(loss[k - 1]))).collect();
-    assert_eq!(reported, expected);
+    assert_eq!(reported, (vec![8], (1..=8).collect::<Vec<u64>>()));
 
     // Without record_loss: no loss, but every iteration is still reported.
     let progress = Recorded::default();
@@ -313,7 +314,7 @@ fn training_loss_decreases_and_is_reported() {
     let model = Als::fit(&params(8, 3), &data.train(), &opts).unwrap();
     assert!(model.training_loss().is_empty());
     let reported = progress.0.into_inner().unwrap();
-    assert_eq!(reported, vec![(1, 3, None), (2, 3, None), (3, 3, None)]);
+    assert_eq!(reported, (vec![3], vec![1, 2, 3]));
 }
 
 #[test]

@@ -558,6 +558,7 @@ pub(super) fn fit(
     };
     let mut strata: Vec<Vec<Stratum>> = (0..blocks).map(|_| Vec::new()).collect();
     let mut losses = Vec::new();
+    options.progress.start(params.iterations as u64);
     for epoch in 0..params.iterations {
         let item_part =
             Partition::balanced(&item_counts, blocks, seed, &[TAG_ITEM_BLOCKS, epoch as u64]);
@@ -626,9 +627,7 @@ pub(super) fn fit(
             });
         }
         losses.extend(loss);
-        options
-            .progress
-            .iteration(epoch + 1, params.iterations, loss);
+        options.progress.advance_to(epoch as u64 + 1);
         let snapshot = || {
             let mut user_factors = Factors::zeros(n_users, dim);
             gather(&mut user_factors, &user_blocks, &user_part);

@@ -185,7 +185,7 @@ impl Recommender for Bpr {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use crate::{FitProgress, IdFingerprint, Model, TestTrain as Data};
+    use crate::{IdFingerprint, Model, TestTrain as Data};
     use std::sync::Mutex;
 
     /// Two user groups (even / odd users) liking two item groups (lower / upper half):
@@ -332,13 +332,18 @@ mod tests {
         }
     }
 
+    /// The progress calls of a fit: `(total)` for `start`, `done` for `advance_to`.
     #[derive(Default)]
-    struct Record(Mutex<Vec<(usize, usize, Option<f64>)>>);
+    struct Record(Mutex<(Vec<u64>, Vec<u64>)>);
 
-    impl FitProgress for Record {
-        fn iteration(&self, done: usize, total: usize, loss: Option<f64>) {
-            self.0.lock().unwrap().push((done, total, loss));
+    impl clickrec_core::Progress for Record {
+        fn start(&self, total: u64) {
+            self.0.lock().unwrap().0.push(total);
         }
+        fn advance_to(&self, done: u64) {
+            self.0.lock().unwrap().1.push(done);
+        }
+        fn finish(&self) {}
     }
 
     #[test]
@@ -361,10 +366,9 @@ mod tests {
             loss[0],
             loss[29]
         );
-        let calls = progress.0.into_inner().unwrap();
-        assert_eq!(calls.len(), 30);
-        assert_eq!(calls[0], (1, 30, Some(loss[0])));
-        assert_eq!(calls[29].0, 30);
+        let (starts, advances) = progress.0.into_inner().unwrap();
+        assert_eq!(starts, vec![30]);
+        assert_eq!(advances, (1..=30).collect::<Vec<u64>>());
 
         // Without record_loss: no loss, progress still called.
         let progress = Record::default();
@@ -374,10 +378,7 @@ mod tests {
         };
         let model = Bpr::fit(&params(4, 3), &data.train(), &options).unwrap();
         assert!(model.training_loss().is_empty());
-        assert_eq!(
-            progress.0.into_inner().unwrap(),
-            vec![(1, 3, None), (2, 3, None), (3, 3, None)]
-        );
+        assert_eq!(progress.0.into_inner().unwrap(), (vec![3], vec![1, 2, 3]));
     }
 
     #[test]

@@ -60,7 +60,8 @@ impl Ease {
         options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
         let fitted = fit::fit(params.params(), data)?;
-        options.progress.iteration(1, 1, None);
+        options.progress.start(1);
+        options.progress.advance_to(1);
         Ok(Ease::from_parts(
             params.clone(),
             data.n_items(),

@@ -17,7 +17,7 @@ use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
-use crate::progress::{Bars, IterationBar};
+use crate::progress::Bars;
 use crate::tune::{Scorer, Validation, with_iterations};
 
 /// Confidence of one event per behaviour (pv, fav, cart, buy), as the matrix stage uses.
@@ -51,11 +51,10 @@ fn fit_watched(
     bar: Box<dyn Progress>,
     monitor: Option<&dyn FitMonitor>,
 ) -> Result<Model, PipelineError> {
-    let progress = IterationBar(bar.as_ref());
     let options = FitOptions {
         seed: plan.seed,
         record_loss: plan.config.train.record_loss,
-        progress: &progress,
+        progress: bar.as_ref(),
         monitor,
     };
     let model = checked

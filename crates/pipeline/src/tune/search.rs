@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use clickrec_core::Progress;
-use clickrec_models::{FitOptions, Model, ModelKind, NoFitProgress};
+use clickrec_models::{FitOptions, Model, ModelKind};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -361,7 +361,7 @@ impl Search<'_> {
         let options = FitOptions {
             seed: self.plan.seed,
             record_loss: false,
-            progress: &NoFitProgress,
+            progress: &clickrec_core::NoProgress,
             monitor: monitor
                 .as_ref()
                 .map(|m| m as &dyn clickrec_models::FitMonitor),

@@ -137,7 +137,7 @@ fn stream(seed: u64, kind: ModelKind, index: usize) -> u64 {
 }
 
 fn draw_range(range: Range, rng: &mut SplitMix64) -> toml::Value {
-    let unit = (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64);
+    let unit = rng.next_f64();
     match range {
         Range::LogUniform([a, b]) => {
             toml::Value::Float(round_sig((a.ln() + unit * (b.ln() - a.ln())).exp()))

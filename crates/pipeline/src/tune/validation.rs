@@ -87,7 +87,7 @@ impl Validation {
             let mut rng = clickrec_core::SplitMix64::new(
                 seed ^ u64::from(u.0).wrapping_mul(0x9E37_79B9_7F4A_7C15),
             );
-            (rng.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64) < share
+            rng.next_f64() < share
         };
         let keep: Vec<bool> = self
             .train
