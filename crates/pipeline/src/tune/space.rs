@@ -32,17 +32,14 @@ impl Space {
             .and_then(|v| v.get(kind.name()).and_then(|t| t.as_table()).cloned())
             .unwrap_or_default();
         let base = full_table(kind, &configured)?;
-        for (param, _) in &dims {
-            if !base.contains_key(param) {
-                return Err(format!(
-                    "tune.{}.{param}: {} has no parameter {param:?} (it has {})",
-                    kind.name(),
-                    kind.name(),
-                    base.keys().cloned().collect::<Vec<_>>().join(", ")
-                ));
-            }
+        // Optional parameters are absent from `base`: a searched key is checked by
+        // checking a draw (`deny_unknown_fields` names an unknown one).
+        let space = Space { kind, base, dims };
+        if !space.dims.is_empty() {
+            checked_model(kind, &space.draw(0x5EED, 1, None))
+                .map_err(|e| format!("tune.{}: {e}", kind.name()))?;
         }
-        Ok(Space { kind, base, dims })
+        Ok(space)
     }
 
     /// Whether the model trains in iterations (the budget of successive halving).
@@ -271,7 +268,10 @@ mod tests {
     fn unknown_parameters_and_bad_values_are_named() {
         let dims = vec![("alfa".to_owned(), Domain::Choices(vec![1.into()]))];
         let err = Space::new(ModelKind::Als, &ModelsConfig::default(), dims).unwrap_err();
-        assert!(err.contains("tune.als.alfa"), "{err}");
+        assert!(err.contains("tune.als") && err.contains("alfa"), "{err}");
+        // An optional parameter (absent from the defaults' table) can be searched.
+        let dims = vec![("last_events".to_owned(), Domain::Choices(vec![10.into()]))];
+        Space::new(ModelKind::Sknn, &ModelsConfig::default(), dims).unwrap();
         let mut table = full_table(ModelKind::Als, &toml::Table::new()).unwrap();
         table.insert("factors".into(), 0.into());
         assert!(
