@@ -264,7 +264,12 @@ pub(crate) fn report_section(plan: &Plan) -> Option<clickrec_eval::Tuning> {
             }
             let params: Vec<(String, String)> = searched
                 .iter()
-                .filter_map(|p| Some((p.to_string(), t.params.get(*p)?.to_string())))
+                .filter_map(|p| {
+                    let v = t.params.get(*p)?;
+                    // Strings bare (tfidf, not "tfidf"); numbers as TOML writes them.
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    Some((p.to_string(), text))
+                })
                 .collect();
             let numeric = searched
                 .iter()
