@@ -658,22 +658,23 @@ pub(crate) fn scatter(
     );
     let (xticks, xdecimals) = nice_ticks(tx(xlo), tx(xhi), 5);
     let (xa, xb) = (xticks[0], xticks[xticks.len() - 1]);
-    let x_of = |x: f64| {
+    // Position of a value on the (possibly log) axis scale.
+    let x_at = |scaled: f64| {
         let t = if xb > xa {
-            (tx(x) - xa) / (xb - xa)
+            (scaled - xa) / (xb - xa)
         } else {
             0.5
         };
         frame.x0() + t.clamp(0.0, 1.0) * frame.plot_width()
     };
+    let x_of = |x: f64| x_at(tx(x));
     for &t in &xticks {
         let label = if log_x {
             format!("{}", 10f64.powf(t))
         } else {
             format!("{t:.xdecimals$}")
         };
-        let x = frame.x0() + if xb > xa { (t - xa) / (xb - xa) } else { 0.5 } * frame.plot_width();
-        x_label(&mut out, &frame, x, &label, None);
+        x_label(&mut out, &frame, x_at(t), &label, None);
     }
     let col = colour(colour_index);
     for p in &finite {

@@ -87,20 +87,21 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     let fingerprint = IdFingerprint::of(&ids);
     let mut records = Vec::new();
     let mut text = String::new();
-    let mut validation = None;
+    let iterative = |kind: ModelKind| matches!(kind, ModelKind::Als | ModelKind::Bpr);
+    // Early stopping watches the validation split: read it once, when a model needs it.
+    let watched_by = match plan.early_stopping {
+        Some(settings) if plan.models.iter().any(|m| iterative(m.kind())) => {
+            Some((settings, Validation::read(plan)?))
+        }
+        _ => None,
+    };
     for checked in &plan.models {
         let kind = checked.kind();
         reset_peak_rss();
         let started = Instant::now();
-        let watched = match plan.early_stopping {
-            Some(settings) if matches!(kind, ModelKind::Als | ModelKind::Bpr) => {
-                if validation.is_none() {
-                    validation = Some(Validation::read(plan)?);
-                }
-                let validation = validation
-                    .as_ref()
-                    .ok_or(PipelineError::NotConfigured("split.validation"))?;
-                Some(best_iterations(plan, checked, validation, settings, bars)?)
+        let watched = match &watched_by {
+            Some((settings, validation)) if iterative(kind) => {
+                Some(best_iterations(plan, checked, validation, *settings, bars)?)
             }
             _ => None,
         };

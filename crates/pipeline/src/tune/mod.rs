@@ -70,7 +70,6 @@ pub fn tune(
     on_stage: &mut dyn FnMut(&StageReport),
     on_trial: &(dyn Fn(&TrialRecord) + Sync),
 ) -> Result<TuneOutcome, PipelineError> {
-    let trial_bar = bars.bar("tune", "trials");
     let invalid = |message: String| PipelineError::Invalid {
         path: file.to_owned(),
         message,
@@ -122,6 +121,7 @@ pub fn tune(
                 Strategy::Halving => search::rung_sizes(checked.trials, checked.eta).iter().sum(),
             })
             .sum();
+        let trial_bar = bars.bar("tune", "trials");
         trial_bar.start(planned as u64);
         let search = Search {
             plan: &plan,
