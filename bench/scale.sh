@@ -13,8 +13,7 @@ cd "$(dirname "$0")/.."
 min_users=${1:-50}
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 mkdir -p "$data" bench/results
-cargo build --release -p clickrec-cli
-bin="$(pwd)/${CARGO_TARGET_DIR:-target}/release/clickrec"
+bin=$(bench/clickrec.sh)
 export RAYON_NUM_THREADS=2
 input="$data/taobao-100000000.csv"
 [ -f "$input" ] || "$bin" generate --users 1000000 --items 4000000 --events 100000000 --seed 1 --out "$input"
