@@ -9,6 +9,7 @@
 #
 # The peer's virtualenv (bench/.venv-peers, from bench/peers/requirements.txt) is created
 # on first run by bench/venv.sh; PEER_PYTHON overrides it.
+# BPR is also fitted for $BPR_EPOCHS epochs (default 100) on both sides, fit time only.
 # Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended
 # to bench/results/models.md. Every stage is rerun (--force), so all times come from this run.
 set -euo pipefail
@@ -19,6 +20,7 @@ datasets=("$@")
 data=${BENCH_DATA:-/tmp/clickrec-bench}
 python=${PEER_PYTHON:-$(bench/venv.sh peers)}
 threads=2
+bpr_epochs=${BPR_EPOCHS:-100}
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli
 bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
@@ -53,6 +55,15 @@ for dataset in "${datasets[@]}"; do
   for model in popularity item_knn als bpr; do recs+=(--recs "$run/recs/$model.parquet"); done
   for model in item_knn als bpr; do recs+=(--recs "$run/peer/implicit_$model.csv"); done
   "$bin" evaluate "${recs[@]}" --run "$run" --k 10,20,50 --exclude-seen --report-dir "$run/compare"
-  python3 bench/models_table.py "$run" "$dataset" "bench/models.sh $dataset" >> bench/results/models.md
+  # BPR at $BPR_EPOCHS epochs (default 100), fit time of both sides: in a copy of the run
+  # directory (same split and matrix), so the lists above stay those of 15 iterations.
+  long="$run-bpr$bpr_epochs"
+  rm -rf "$long"
+  cp -a "$run" "$long"
+  "$bin" train "${args[@]}" "${common[@]}" --set "models.bpr.iterations=$bpr_epochs" --out "$long" --force
+  "$python" bench/peers/implicit_run.py --run "$long" --model bpr --factors 64 --iterations "$bpr_epochs" \
+    --regularization 0.01 --alpha 1.0 --learning-rate 0.01 --k 100 --n 50 \
+    --threads $threads --seed 42 --out "$long/peer/bpr"
+  python3 bench/models_table.py "$run" "$dataset" "bench/models.sh $dataset" "$long" "$bpr_epochs" >> bench/results/models.md
   tail -n 20 bench/results/models.md
 done

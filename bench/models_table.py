@@ -1,9 +1,11 @@
 """Markdown table of bench/models.sh: clickrec vs implicit, times, peak RSS, recall, ratios.
 
-usage: models_table.py RUN_DIR DATASET COMMAND
+usage: models_table.py RUN_DIR DATASET COMMAND [LONG_RUN_DIR EPOCHS]
 Reads RUN_DIR/train.json (clickrec fit times), manifest.json (recommend stage),
 RUN_DIR/peer/<model>/timings.json (implicit) and RUN_DIR/compare/metrics.json (both
-sides' lists scored by `clickrec evaluate`, variant all targets / all items).
+sides' lists scored by `clickrec evaluate`, variant all targets / all items). With
+LONG_RUN_DIR, a second table: BPR fitted for EPOCHS epochs by both sides in that copy of
+the run directory (its train.json and peer/bpr/timings.json).
 """
 import json
 import os
@@ -12,6 +14,7 @@ import subprocess
 import sys
 
 run, dataset, command = sys.argv[1:4]
+long_run, epochs = (sys.argv[4], int(sys.argv[5])) if len(sys.argv) > 5 else (None, None)
 load = lambda *p: json.load(open(os.path.join(run, *p)))
 fits = {r["model"]: r for r in load("train.json")}
 recommend = {r["model"]: r for r in load("manifest.json")["stages"]["recommend"]["summary"]}
@@ -62,3 +65,13 @@ paired = [c for c in metrics["comparisons"]]
 if paired:
     print()
     print(f"Paired comparisons (clickrec evaluate, {len(paired)} pairs) are in {run}/compare/report.md.")
+
+if long_run:
+    ours = next(r for r in json.load(open(os.path.join(long_run, "train.json"))) if r["model"] == "bpr")
+    peer = json.load(open(os.path.join(long_run, "peer", "bpr", "timings.json")))
+    print()
+    print(f"BPR at {epochs} epochs, fit only (same command, a copy of the run directory; same split, matrix, threads and parameters):")
+    print()
+    print("| model | epochs | clickrec fit s | implicit 0.7.3 fit s | fit ratio |")
+    print("|---|---:|---:|---:|---:|")
+    print(f"| bpr | {epochs} | {ours['seconds']:.2f} | {peer['fit_seconds']:.2f} | {ours['seconds'] / peer['fit_seconds']:.2f} |")

@@ -628,8 +628,9 @@ struct Scorer<'a> {
     model: &'a dyn Recommender,
     columns: Option<Columns<'a>>,
     width: usize,
-    /// The factors of a dot-product model: scored tile by tile ([`tiles`]).
-    factors: Option<FactorScores<'a>>,
+    /// The factors of a dot-product model, with its item factors packed once for this
+    /// run: scored tile by tile ([`tiles`]).
+    factors: Option<(FactorScores<'a>, tiles::PackedItems)>,
 }
 
 /// A worker's buffers, reused from block to block.
@@ -660,7 +661,7 @@ impl<'a> Scorer<'a> {
             model,
             columns,
             width,
-            factors,
+            factors: factors.map(|f| (f, tiles::PackedItems::new(&f))),
         })
     }
 
@@ -690,9 +691,10 @@ impl<'a> Scorer<'a> {
             return;
         }
         let Buffers { scores, tiles, out } = buffers;
-        if let Some(f) = &self.factors {
+        if let Some((f, packed)) = &self.factors {
             let seen = |user| history_row(history, user);
-            let tops = tiles::select_block(f, users, seen, self.columns.as_ref(), filter, n, tiles);
+            let columns = self.columns.as_ref();
+            let tops = tiles::select_block(f, packed, users, seen, columns, filter, n, tiles);
             for (top, &user) in tops.iter_mut().zip(users) {
                 top.drain_sorted(out);
                 lists.push((user, out.clone()));

@@ -1,47 +1,103 @@
-//! Top-N for dot-product models, tile by tile.
+//! Top-N for dot-product models: scoring fused with the threshold test.
 //!
-//! A block of users is multiplied by one tile of item factors at a time, into a score
-//! tile small enough to stay in cache; each user's rows of the tile are then scanned with
-//! a vectorisable maximum per run of scores, and only runs whose maximum can still enter
-//! the user's top-N reach the heap. Item factors are read in place (the matrix multiply
-//! packs one tile at a time), no buffer is zero-filled for a kernel that overwrites it,
-//! and no row of scores over the whole catalogue is ever written out.
+//! The item factors are packed once per run into panels of `2 × lanes` items, factor-major
+//! inside a panel (one vector load per factor and half-panel). A block of users is scored
+//! tile by tile (a tile of panels stays in the L2 cache while every user of the block
+//! passes over it); the kernel multiplies [`GROUP`] users by one panel in registers, with
+//! one fused multiply-add chain per score, and tests the panel's scores against each
+//! user's current k-th score with vector compares. Only panels holding a score that can
+//! still enter a user's top-N are stored and offered to its [`TopN`]; no score row, tile
+//! or buffer is written for the rest, and nothing is zero-filled for the kernel.
 //!
-//! Each score is the same dot product, added in the same order, as one multiply over all
-//! items would give (the multiply's inner dimension is not split), so the lists equal
-//! those of the plain path bit for bit; a property test checks it.
+//! The kernel is compiled for each SIMD level and picked at run time (`pulp`), always with
+//! a true fused multiply-add, in factor order from +0: every score is the same float on
+//! every level, so lists do not depend on the CPU's vector width or the thread count.
+//! A property test checks the lists against a full sort of such scores.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView2, ArrayViewMut2};
+use pulp::{Arch, Simd, WithSimd};
 
-use crate::UserId;
-use crate::recommend::{Columns, FactorScores, Filter, TopN, column_of, item_at};
+use crate::recommend::{Columns, FactorScores, Filter, TopN, item_at};
+use crate::{ItemId, UserId};
 
-/// Users per block of the factor path: each item tile is packed once per block, so large
-/// blocks spread that cost (`examples/topn_speed`: 1024 users ran fastest of 128–2048).
+/// Users per block of the factor path: a tile is read from cache by every user of the
+/// block, so large blocks spread its load from memory.
 pub(crate) const BLOCK_USERS: usize = 1024;
 
-/// Item columns per tile: a 1024 × 256 tile of f32 scores is 1 MiB, read back while it is
-/// still in cache.
-const TILE_ITEMS: usize = 256;
+/// Users scored together against one panel: with two vectors per user, 12 accumulators
+/// (of 16 AVX2 registers) hide the multiply-add latency.
+const GROUP: usize = 6;
 
-/// Scores scanned per threshold test: one vector-wide maximum decides whether any of them
-/// can enter the top-N.
-const RUN: usize = 16;
+/// Item-factor values per tile: 64 KiB of f32 (256 items at 64 factors), read from L2
+/// by every user group of a block.
+const TILE_VALUES: usize = 16 * 1024;
+
+/// Item factors packed for the kernel, once per run.
+#[derive(Debug)]
+pub(crate) struct PackedItems {
+    arch: Arch,
+    dim: usize,
+    columns: usize,
+    /// Items per panel: two vectors of the SIMD level picked at run time.
+    panel: usize,
+    /// Panel after panel; inside a panel, factor `k` of its items at `k * panel..`.
+    /// Columns past the last item (in the last panel) are 0 and never offered.
+    values: Vec<f32>,
+}
+
+impl PackedItems {
+    pub(crate) fn new(f: &FactorScores<'_>) -> Self {
+        let arch = Arch::new();
+        let panel = 2 * arch.dispatch(Lanes);
+        let dim = f.dim;
+        let columns = f.items.len() / dim;
+        let mut values = vec![0.0; columns.div_ceil(panel) * panel * dim];
+        for (panel_values, items) in values
+            .chunks_exact_mut(panel * dim)
+            .zip(f.items.chunks(panel * dim))
+        {
+            for (lane, item) in items.chunks_exact(dim).enumerate() {
+                for (k, &v) in item.iter().enumerate() {
+                    panel_values[k * panel + lane] = v;
+                }
+            }
+        }
+        PackedItems {
+            arch,
+            dim,
+            columns,
+            panel,
+            values,
+        }
+    }
+}
+
+/// The SIMD level's f32 lanes.
+struct Lanes;
+
+impl WithSimd for Lanes {
+    type Output = usize;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _: S) -> usize {
+        S::F32_LANES
+    }
+}
 
 /// A worker's buffers, reused from block to block.
 #[derive(Debug, Default)]
 pub(crate) struct Scratch {
+    /// The block's user factors, in groups of [`GROUP`] users, factor-major inside a
+    /// group (the last group padded with zero users).
     users: Vec<f32>,
-    tile: Vec<f32>,
     tops: Vec<TopN>,
-    /// Per user of the block: how far its seen items have been applied.
+    /// Per user of the block: how far its seen items have been passed.
     seen_at: Vec<usize>,
 }
 
 /// The top-N of each user of `block`, before draining.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn select_block<'s, 'h>(
     f: &FactorScores<'_>,
+    packed: &PackedItems,
     block: &[UserId],
     seen: impl Fn(UserId) -> &'h [u32],
     columns: Option<&Columns<'_>>,
@@ -50,93 +106,180 @@ pub(crate) fn select_block<'s, 'h>(
     scratch: &'s mut Scratch,
 ) -> &'s mut [TopN] {
     let dim = f.dim;
-    let n_columns = f.items.len() / dim;
     let known_users = f.users.len() / dim;
     let Scratch {
         users,
-        tile,
         tops,
         seen_at,
     } = scratch;
 
     users.clear();
-    for user in block {
+    users.resize(block.len().div_ceil(GROUP) * GROUP * dim, 0.0);
+    for (k, user) in block.iter().enumerate() {
         let u = user.0 as usize;
         if u < known_users {
-            users.extend_from_slice(&f.users[u * dim..(u + 1) * dim]);
-        } else {
-            users.resize(users.len() + dim, 0.0);
+            let group = &mut users[(k / GROUP) * GROUP * dim..][..GROUP * dim];
+            for (j, &v) in f.users[u * dim..(u + 1) * dim].iter().enumerate() {
+                group[j * GROUP + k % GROUP] = v;
+            }
         }
     }
-    let users = ArrayView2::from_shape((block.len(), dim), users.as_slice())
-        .unwrap_or_else(|_| unreachable!("block × dim user values"));
     // The caller drains every selector of a block, which leaves it empty for the next.
     tops.truncate(block.len());
     tops.resize_with(block.len(), || TopN::new(n));
     seen_at.clear();
     seen_at.resize(block.len(), 0);
-    // Filled once; the multiply overwrites it (beta = 0), so it is never zeroed again.
-    tile.resize(block.len() * TILE_ITEMS.min(n_columns), 0.0);
 
-    for start in (0..n_columns).step_by(TILE_ITEMS) {
-        let end = (start + TILE_ITEMS).min(n_columns);
-        let width = end - start;
-        let items = ArrayView2::from_shape((width, dim), &f.items[start * dim..end * dim])
-            .unwrap_or_else(|_| unreachable!("tile × dim item values"));
-        let mut scores =
-            ArrayViewMut2::from_shape((block.len(), width), &mut tile[..block.len() * width])
-                .unwrap_or_else(|_| unreachable!("block × tile scores"));
-        general_mat_mul(1.0, &users, &items.t(), 0.0, &mut scores);
+    packed.arch.dispatch(Kernel {
+        packed,
+        users,
+        block,
+        tops,
+        seen_at,
+        seen: &seen,
+        columns,
+        filter,
+    });
+    tops
+}
 
-        for (k, &user) in block.iter().enumerate() {
-            let row = &mut tile[k * width..(k + 1) * width];
-            if filter.exclude_seen {
-                mark_seen(row, start, end, seen(user), columns, &mut seen_at[k]);
-            }
-            let top = &mut tops[k];
-            for (run, values) in row.chunks(RUN).enumerate() {
-                if run_max(values) < top.threshold() {
-                    continue;
-                }
-                for (offset, &score) in values.iter().enumerate() {
-                    let item = item_at(columns, start + run * RUN + offset);
-                    if filter.is_allowed(item) {
-                        top.push(item, score);
+/// One block's scoring and selection, for one SIMD level.
+struct Kernel<'a, F> {
+    packed: &'a PackedItems,
+    users: &'a [f32],
+    block: &'a [UserId],
+    tops: &'a mut [TopN],
+    seen_at: &'a mut [usize],
+    seen: &'a F,
+    columns: Option<&'a Columns<'a>>,
+    filter: &'a Filter,
+}
+
+impl<'h, F: Fn(UserId) -> &'h [u32]> WithSimd for Kernel<'_, F> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let Kernel {
+            packed,
+            users,
+            block,
+            tops,
+            seen_at,
+            seen,
+            columns,
+            filter,
+        } = self;
+        let (dim, panel) = (packed.dim, packed.panel);
+        debug_assert_eq!(panel, 2 * S::F32_LANES, "packed for another SIMD level");
+        let panel_values = panel * dim;
+        let tile_panels = (TILE_VALUES / panel_values).max(1);
+        for (t, tile) in packed.values.chunks(tile_panels * panel_values).enumerate() {
+            for (g, group) in users.chunks_exact(GROUP * dim).enumerate() {
+                let first = g * GROUP;
+                let members = GROUP.min(block.len() - first);
+                for (p, values) in tile.chunks_exact(panel_values).enumerate() {
+                    let start = (t * tile_panels + p) * panel;
+                    let mut thresholds = [f32::INFINITY; GROUP];
+                    for (r, limit) in thresholds.iter_mut().take(members).enumerate() {
+                        *limit = tops[first + r].threshold();
+                    }
+                    let scores = panel_scores(simd, group, values);
+                    for r in 0..members {
+                        if !any_at_least(simd, &scores[r], thresholds[r]) {
+                            continue;
+                        }
+                        let k = first + r;
+                        let lanes: &[f32] = pulp::bytemuck::cast_slice(&scores[r]);
+                        let end = panel.min(packed.columns - start);
+                        let user_seen = if filter.exclude_seen {
+                            seen(block[k])
+                        } else {
+                            &[]
+                        };
+                        offer(
+                            &lanes[..end],
+                            start,
+                            user_seen,
+                            &mut seen_at[k],
+                            columns,
+                            filter,
+                            &mut tops[k],
+                        );
                     }
                 }
             }
         }
     }
-    tops
 }
 
-/// Sets the scores of `seen` items that fall in columns `start..end` to NaN (never
-/// recommended). `seen` is increasing, and so are columns, so `at` only moves forward.
-fn mark_seen(
-    row: &mut [f32],
-    start: usize,
-    end: usize,
-    seen: &[u32],
-    columns: Option<&Columns<'_>>,
-    at: &mut usize,
-) {
-    while let Some(&item) = seen.get(*at) {
-        match column_of(columns, item) {
-            Some(c) if c >= end => return,
-            Some(c) if c >= start => row[c - start] = f32::NAN,
-            _ => {}
+/// The scores of one group of users against one panel: two vectors per user, each
+/// score one fused multiply-add chain over the factors, in order, from +0.
+#[inline(always)]
+fn panel_scores<S: Simd>(simd: S, group: &[f32], values: &[f32]) -> [[S::f32s; 2]; GROUP] {
+    let zero = simd.splat_f32s(0.0);
+    let mut acc = [[zero; 2]; GROUP];
+    let lanes = S::F32_LANES;
+    for (items, user) in values
+        .chunks_exact(2 * lanes)
+        .zip(group.chunks_exact(GROUP))
+    {
+        let (items, _) = S::as_simd_f32s(items);
+        let (lo, hi) = (items[0], items[1]);
+        for (acc, &u) in acc.iter_mut().zip(user) {
+            let u = simd.splat_f32s(u);
+            acc[0] = simd.mul_add_f32s(u, lo, acc[0]);
+            acc[1] = simd.mul_add_f32s(u, hi, acc[1]);
         }
-        *at += 1;
+    }
+    acc
+}
+
+/// True when a score of `scores` is at least `threshold` (NaN never is).
+#[inline(always)]
+fn any_at_least<S: Simd>(simd: S, scores: &[S::f32s; 2], threshold: f32) -> bool {
+    let t = simd.splat_f32s(threshold);
+    let (one, zero) = (simd.splat_f32s(1.0), simd.splat_f32s(0.0));
+    let hit = |s| simd.select_f32s(simd.greater_than_or_equal_f32s(s, t), one, zero);
+    simd.reduce_max_f32s(simd.max_f32s(hit(scores[0]), hit(scores[1]))) > 0.0
+}
+
+/// Offers the scores of columns `start..` to `top`, skipping disallowed items and, when
+/// `seen` is given, seen ones. Columns only increase for a user, so `at` only moves
+/// forward through `seen` (increasing).
+#[inline(never)]
+fn offer(
+    scores: &[f32],
+    start: usize,
+    seen: &[u32],
+    at: &mut usize,
+    columns: Option<&Columns<'_>>,
+    filter: &Filter,
+    top: &mut TopN,
+) {
+    for (offset, &score) in scores.iter().enumerate() {
+        if score.is_nan() || score < top.threshold() {
+            continue;
+        }
+        let item = item_at(columns, start + offset);
+        if is_seen(seen, at, item) || !filter.is_allowed(item) {
+            continue;
+        }
+        top.push(item, score);
     }
 }
 
-/// The largest score of a run, NaN ignored (−∞ for a run of NaN): written without
-/// branches so it compiles to vector maxima.
+/// True when `item` is in `seen` (increasing), searching from `at` on; items asked for
+/// increase, so `at` is left at the first seen item not below `item`.
 #[inline]
-fn run_max(values: &[f32]) -> f32 {
-    values
-        .iter()
-        .fold(f32::NEG_INFINITY, |m, &v| if v > m { v } else { m })
+fn is_seen(seen: &[u32], at: &mut usize, item: ItemId) -> bool {
+    while let Some(&s) = seen.get(*at) {
+        if s >= item.0 {
+            return s == item.0;
+        }
+        *at += 1;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -146,10 +289,10 @@ mod tests {
 
     use super::*;
     use crate::{
-        BlockScores, Candidates, ItemId, RecommendRequest, Recommender, UserItemMatrix, recommend,
+        BlockScores, Candidates, RecommendRequest, Recommender, UserItemMatrix, recommend,
     };
 
-    /// Factors with small integer values, so many scores tie.
+    /// A dot-product model over given factors.
     struct Dot {
         dim: usize,
         users: Vec<f32>,
@@ -160,6 +303,22 @@ mod tests {
         tiled: bool,
     }
 
+    impl Dot {
+        /// The score of `user` for `column`: one fused multiply-add chain, in factor
+        /// order, from +0 (users without factors score 0).
+        fn score(&self, user: UserId, column: usize) -> f32 {
+            let u = user.0 as usize;
+            if u >= self.users.len() / self.dim {
+                return 0.0;
+            }
+            let user = &self.users[u * self.dim..(u + 1) * self.dim];
+            let item = &self.items[column * self.dim..(column + 1) * self.dim];
+            user.iter()
+                .zip(item)
+                .fold(0.0, |acc, (&a, &b)| a.mul_add(b, acc))
+        }
+    }
+
     impl Recommender for Dot {
         fn n_items(&self) -> usize {
             self.n_items
@@ -167,27 +326,14 @@ mod tests {
         fn scored_items(&self) -> Option<&[ItemId]> {
             self.scored.as_deref()
         }
-        /// The plain path: one multiply over every column of the block.
+        /// The plain path: a dense row of every column's score.
         fn score_block(&self, users: &[UserId], _: &UserItemMatrix, out: &mut BlockScores) {
-            let f = FactorScores {
-                dim: self.dim,
-                users: &self.users,
-                items: &self.items,
-            };
             let width = self.items.len() / self.dim;
-            let mut a = Vec::new();
-            for u in users {
-                let u = u.0 as usize;
-                if u < f.users.len() / self.dim {
-                    a.extend_from_slice(&f.users[u * self.dim..(u + 1) * self.dim]);
-                } else {
-                    a.resize(a.len() + self.dim, 0.0);
+            for (row, &user) in out.dense().chunks_mut(width).zip(users) {
+                for (column, s) in row.iter_mut().enumerate() {
+                    *s = self.score(user, column);
                 }
             }
-            let a = ArrayView2::from_shape((users.len(), self.dim), &a[..]).unwrap();
-            let b = ArrayView2::from_shape((width, self.dim), &self.items[..]).unwrap();
-            let mut c = ArrayViewMut2::from_shape((users.len(), width), out.dense()).unwrap();
-            general_mat_mul(1.0, &a, &b.t(), 0.0, &mut c);
         }
         fn factors(&self) -> Option<FactorScores<'_>> {
             self.tiled.then_some(FactorScores {
@@ -198,24 +344,59 @@ mod tests {
         }
     }
 
+    /// Every allowed, unseen column's score, fully sorted (higher first, then lower item
+    /// id), cut to `n`.
+    fn full_sort(
+        model: &Dot,
+        history: &UserItemMatrix,
+        user: UserId,
+        request: &RecommendRequest,
+    ) -> Vec<(ItemId, f32)> {
+        let seen = history.row(user).0;
+        let allowed = |item: ItemId| match &request.candidates {
+            Candidates::All => true,
+            Candidates::Only(items) => items.contains(&item),
+            Candidates::Exclude(items) => !items.contains(&item),
+        };
+        let width = model.items.len() / model.dim;
+        let mut all: Vec<(ItemId, f32)> = (0..width)
+            .map(|c| {
+                let item = model.scored.as_ref().map_or(ItemId(c as u32), |s| s[c]);
+                (item, model.score(user, c))
+            })
+            .filter(|&(item, s)| {
+                !s.is_nan() && allowed(item) && !(request.exclude_seen && seen.contains(&item.0))
+            })
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(request.n);
+        all
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(64))]
         #[test]
-        fn tiled_lists_equal_one_multiply_over_all_items(
-            (dim, n_users, n_items) in (1usize..5, 1usize..40, 1usize..5000),
+        fn tiled_lists_equal_a_full_sort(
+            (dim, n_users, n_items) in (1usize..70, 1usize..40, 1usize..3000),
             seed in any::<u64>(),
+            // Small integers (many ties) or fractions (rounding of the fused chain).
+            fractions in any::<bool>(),
             subset in any::<bool>(),
             exclude_seen in any::<bool>(),
             candidates in 0u8..3,
             n in 0usize..30,
         ) {
             let mut rng = crate::SplitMix64::new(seed);
-            let mut value = || (rng.below(5) as f32) - 2.0;
+            let mut value = || if fractions {
+                rng.next_f32() - 0.5
+            } else {
+                (rng.below(5) as f32) - 2.0
+            };
             let scored: Option<Vec<ItemId>> = subset.then(|| {
                 (0..n_items as u32).filter(|i| i % 3 != 1).map(ItemId).collect()
             });
             let width = scored.as_ref().map_or(n_items, Vec::len);
-            // One user past the factor rows: it scores 0 everywhere.
+            // The last user has no factor row: it scores 0 everywhere.
             let users: Vec<f32> = (0..(n_users - 1) * dim).map(|_| value()).collect();
             let items: Vec<f32> = (0..width * dim).map(|_| value()).collect();
             let mut pick = crate::SplitMix64::new(seed ^ 1);
@@ -247,18 +428,45 @@ mod tests {
             };
             let tiled = recommend(&model(true), &history, &ids, &request).unwrap();
             let plain = recommend(&model(false), &history, &ids, &request).unwrap();
-            prop_assert_eq!(tiled.len(), plain.len());
-            for (a, b) in tiled.iter().zip(plain.iter()) {
-                prop_assert_eq!(a.items, b.items);
-                let bits = |s: &[f32]| s.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-                prop_assert_eq!(bits(a.scores), bits(b.scores));
+            prop_assert_eq!(&tiled, &plain);
+            let reference = model(false);
+            // Users with an empty history row get no list.
+            let listed: Vec<UserId> = ids.iter().copied().filter(|&u| !history.row(u).0.is_empty()).collect();
+            prop_assert_eq!(tiled.users(), &listed[..]);
+            for list in tiled.iter() {
+                let expected = full_sort(&reference, &history, list.user, &request);
+                let items: Vec<ItemId> = expected.iter().map(|e| e.0).collect();
+                prop_assert_eq!(list.items, &items[..]);
+                let bits = |s: &mut dyn Iterator<Item = f32>| s.map(f32::to_bits).collect::<Vec<_>>();
+                prop_assert_eq!(
+                    bits(&mut list.scores.iter().copied()),
+                    bits(&mut expected.iter().map(|e| e.1))
+                );
             }
         }
     }
 
     #[test]
-    fn run_max_ignores_nan() {
-        assert_eq!(run_max(&[f32::NAN, 1.0, -3.0]), 1.0);
-        assert_eq!(run_max(&[f32::NAN]), f32::NEG_INFINITY);
+    fn packed_panels_hold_each_item_factor_major() {
+        let items: Vec<f32> = (0..3 * 2).map(|v| v as f32).collect();
+        let f = FactorScores {
+            dim: 2,
+            users: &[],
+            items: &items,
+        };
+        let packed = PackedItems::new(&f);
+        let p = packed.panel;
+        assert!(p >= 2);
+        assert_eq!(packed.values.len(), 3usize.div_ceil(p) * p * 2);
+        // Item c's factor k: in panel c / p, at k * p + c % p.
+        for c in 0..3 {
+            for k in 0..2 {
+                let (panel, lane) = (c / p, c % p);
+                assert_eq!(
+                    packed.values[panel * 2 * p + k * p + lane],
+                    items[c * 2 + k]
+                );
+            }
+        }
     }
 }

@@ -16,6 +16,7 @@
 //! and gathered back into the global item [`Factors`] around every epoch.
 
 use clickrec_core::UserId;
+use pulp::{Arch, Simd, WithSimd, as_arrays};
 use rayon::prelude::*;
 
 use super::params::{BprParams, CheckedBpr, NegativeSampling};
@@ -278,21 +279,27 @@ struct Step {
 }
 
 /// `u · (p − n)` over whole rows (the last column adds the bias difference, the user's
-/// column being 1), with eight partial sums in a fixed order so it vectorises and stays
+/// column being 1), with two vector running sums in a fixed order, so it stays
 /// reproducible.
-#[inline]
-fn score_diff(u: &[f32], p: &[f32], n: &[f32]) -> f32 {
-    let (uc, ur) = u.as_chunks::<8>();
-    let (pc, pr) = p.as_chunks::<8>();
-    let (nc, nr) = n.as_chunks::<8>();
-    let mut acc = [0.0f32; 8];
-    for ((a, b), c) in uc.iter().zip(pc).zip(nc) {
-        for (((s, a), b), c) in acc.iter_mut().zip(a).zip(b).zip(c) {
-            *s += a * (b - c);
+#[inline(always)]
+fn score_diff<S: Simd>(simd: S, u: &[f32], p: &[f32], n: &[f32]) -> f32 {
+    let (uv, ut) = S::as_simd_f32s(u);
+    let (pv, pt) = S::as_simd_f32s(p);
+    let (nv, nt) = S::as_simd_f32s(n);
+    let (u2, u1) = as_arrays::<2, _>(uv);
+    let (p2, p1) = as_arrays::<2, _>(pv);
+    let (n2, n1) = as_arrays::<2, _>(nv);
+    let mut acc = [simd.splat_f32s(0.0); 2];
+    for ((a, b), c) in u2.iter().zip(p2).zip(n2) {
+        for l in 0..2 {
+            acc[l] = simd.mul_add_e_f32s(a[l], simd.sub_f32s(b[l], c[l]), acc[l]);
         }
     }
-    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
-    for ((a, b), c) in ur.iter().zip(pr).zip(nr) {
+    for ((&a, &b), &c) in u1.iter().zip(p1).zip(n1) {
+        acc[0] = simd.mul_add_e_f32s(a, simd.sub_f32s(b, c), acc[0]);
+    }
+    let mut sum = simd.reduce_sum_f32s(simd.add_f32s(acc[0], acc[1]));
+    for ((a, b), c) in ut.iter().zip(pt).zip(nt) {
         sum += a * (b - c);
     }
     sum
@@ -302,9 +309,9 @@ impl Step {
     /// One BPR SGD step on user row `u`, positive item row `p`, negative item row `n`
     /// (all `factors + 1` long), as implicit's `bpr_update`: the user's last column (the
     /// constant 1 multiplying the item bias) is not updated.
-    #[inline]
-    fn apply(&self, u: &mut [f32], p: &mut [f32], n: &mut [f32]) {
-        let x = score_diff(u, p, n);
+    #[inline(always)]
+    fn apply<S: Simd>(&self, simd: S, u: &mut [f32], p: &mut [f32], n: &mut [f32]) {
+        let x = score_diff(simd, u, p, n);
         // σ(−x): the weight of this triple's gradient.
         let z = 1.0 / (1.0 + x.exp());
         let lr = self.learning_rate;
@@ -315,11 +322,24 @@ impl Step {
         let (uf, _) = u.split_at_mut(f);
         let (pf, pb) = p.split_at_mut(f);
         let (nf, nb) = n.split_at_mut(f);
-        for ((uk, pk), nk) in uf.iter_mut().zip(pf.iter_mut()).zip(nf.iter_mut()) {
-            let (t, pv, nv) = (*uk, *pk, *nk);
-            *uk = keep * t + step * (pv - nv);
-            *pk = keep * pv + step * t;
-            *nk = keep * nv - step * t;
+        let (sv, kv) = (simd.splat_f32s(step), simd.splat_f32s(keep));
+        {
+            let (uv, ut) = S::as_mut_simd_f32s(uf);
+            let (pv, pt) = S::as_mut_simd_f32s(pf);
+            let (nv, nt) = S::as_mut_simd_f32s(nf);
+            for ((uk, pk), nk) in uv.iter_mut().zip(pv.iter_mut()).zip(nv.iter_mut()) {
+                let (t, pv, nv) = (*uk, *pk, *nk);
+                let su = simd.mul_f32s(sv, t);
+                *uk = simd.mul_add_e_f32s(kv, t, simd.mul_f32s(sv, simd.sub_f32s(pv, nv)));
+                *pk = simd.mul_add_e_f32s(kv, pv, su);
+                *nk = simd.mul_add_e_f32s(kv, nv, simd.neg_f32s(su));
+            }
+            for ((uk, pk), nk) in ut.iter_mut().zip(pt.iter_mut()).zip(nt.iter_mut()) {
+                let (t, pv, nv) = (*uk, *pk, *nk);
+                *uk = keep * t + step * (pv - nv);
+                *pk = keep * pv + step * t;
+                *nk = keep * nv - step * t;
+            }
         }
         if let (Some(pb), Some(nb)) = (pb.first_mut(), nb.first_mut()) {
             *pb = keep * *pb + step;
@@ -343,7 +363,60 @@ fn two_rows(data: &mut [f32], dim: usize, a: usize, b: usize) -> (&mut [f32], &m
 /// One pass over a stratum: as many triples as it has pairs, positives drawn uniformly
 /// with replacement (as implicit), a negative from `negatives`; a negative equal to the
 /// positive, or (with `verify`) one the user has, skips the triple, as in implicit.
+/// Compiled for every SIMD level; the CPU's own is picked at run time.
 fn run_stratum(
+    stratum: &Stratum,
+    users: &mut Factors,
+    items: &mut Factors,
+    negatives: Negatives<'_>,
+    verify: bool,
+    step: Step,
+    rng: &mut SplitMix64,
+) {
+    Arch::new().dispatch(StratumPass {
+        stratum,
+        users,
+        items,
+        negatives,
+        verify,
+        step,
+        rng,
+    })
+}
+
+/// [`run_stratum`]'s arguments, for [`Arch::dispatch`].
+struct StratumPass<'a, 'n> {
+    stratum: &'a Stratum,
+    users: &'a mut Factors,
+    items: &'a mut Factors,
+    negatives: Negatives<'n>,
+    verify: bool,
+    step: Step,
+    rng: &'a mut SplitMix64,
+}
+
+impl WithSimd for StratumPass<'_, '_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        let StratumPass {
+            stratum,
+            users,
+            items,
+            negatives,
+            verify,
+            step,
+            rng,
+        } = self;
+        run_stratum_with(simd, stratum, users, items, negatives, verify, step, rng);
+    }
+}
+
+/// [`run_stratum`] at one SIMD level.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn run_stratum_with<S: Simd>(
+    simd: S,
     stratum: &Stratum,
     users: &mut Factors,
     items: &mut Factors,
@@ -375,7 +448,7 @@ fn run_stratum(
             let u = u as usize;
             let user = &mut user_rows[u * dim..(u + 1) * dim];
             let (pos, neg) = two_rows(item_rows, dim, i as usize, j as usize);
-            step.apply(user, pos, neg);
+            step.apply(simd, user, pos, neg);
         }
         (k, j, pair) = (next_k, next_j, next_pair);
     }
