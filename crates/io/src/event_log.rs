@@ -21,6 +21,11 @@ pub const EVENTS_FILE: &str = "events.parquet";
 pub const USERS_FILE: &str = "users.parquet";
 pub const ITEMS_FILE: &str = "items.parquet";
 pub const CATEGORIES_FILE: &str = "categories.parquet";
+/// The item id map from the split stage on: the items that remain after the split's
+/// filters, renumbered (`clickrec_prep`'s `SplitOutput::compact_items`). Every file
+/// after the split (train, held-out events, test sets, matrix, models, lists) uses it;
+/// `items.parquet` stays the map of the ingested and prepared logs.
+pub const SPLIT_ITEMS_FILE: &str = "split_items.parquet";
 /// Every file of a stored event log.
 pub const EVENT_LOG_FILES: [&str; 4] = [EVENTS_FILE, USERS_FILE, ITEMS_FILE, CATEGORIES_FILE];
 
@@ -144,6 +149,21 @@ pub fn read_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
     Ok(IdMaps {
         users: read_id_map(&dir.join(USERS_FILE))?,
         items: read_id_map(&dir.join(ITEMS_FILE))?,
+        categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
+    })
+}
+
+/// Writes the item id map of the split stage on ([`SPLIT_ITEMS_FILE`]).
+pub fn write_split_items(dir: &Path, items: &IdMap<ItemId>) -> Result<(), ArtifactError> {
+    write_id_map(&dir.join(SPLIT_ITEMS_FILE), items)
+}
+
+/// Reads the id maps of the files from the split stage on: the run's users and
+/// categories, and the split's compacted items ([`SPLIT_ITEMS_FILE`]).
+pub fn read_split_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
+    Ok(IdMaps {
+        users: read_id_map(&dir.join(USERS_FILE))?,
+        items: read_id_map(&dir.join(SPLIT_ITEMS_FILE))?,
         categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
     })
 }
