@@ -25,6 +25,7 @@ mod atomic;
 pub mod csv_dialect;
 mod error;
 mod event_log;
+mod events_parquet;
 mod json;
 mod lock;
 mod recs;

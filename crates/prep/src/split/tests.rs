@@ -894,9 +894,7 @@ fn compaction_drops_the_items_the_kcore_removed() {
     );
     assert_eq!(rows_of(&out.test_events), vec![(0, 0, 0, 0, 200)]);
     assert_eq!(out.test.get(0).targets, &[ItemId(0)]);
-    assert!(
-        out.report
-            .to_string()
-            .contains("item ids compacted: 1 of the input's 10 items kept (0 only in held-out events)")
-    );
+    assert!(out.report.to_string().contains(
+        "item ids compacted: 1 of the input's 10 items kept (0 only in held-out events)"
+    ));
 }
