@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use common::{binary, clickrec, stderr};
 
-const ARTIFACTS: [&str; 8] = [
+const ARTIFACTS: [&str; 9] = [
     "events.parquet",
     "users.parquet",
     "items.parquet",
@@ -19,6 +19,7 @@ const ARTIFACTS: [&str; 8] = [
     "train.parquet",
     "test_events.parquet",
     "test_set.json",
+    "split_items.parquet",
     "train_matrix.csr",
 ];
 

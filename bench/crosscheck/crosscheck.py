@@ -290,7 +290,7 @@ def main(argv=None) -> int:
     try:
         t = read_test_set(d / "test_set.json")
         user_ext = read_external_ids(d / "users.parquet")
-        item_ext = read_external_ids(d / "items.parquet")
+        item_ext = read_external_ids(d / "split_items.parquet")
         csr = read_train_csr(d / "train_matrix.csr")
         cm = read_clickrec_metrics(d / "metrics.json")
     except (OSError, KeyError, InputError) as e:

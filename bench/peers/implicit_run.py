@@ -2,7 +2,7 @@
 """Peer run for the clickrec side-by-side benchmark: Python `implicit` 0.7.3.
 
 Reads a clickrec run directory (train_matrix.csr, test_set.json, users.parquet,
-items.parquet), fits one implicit CPU model (ALS, BPR or item-item cosine), recommends
+split_items.parquet), fits one implicit CPU model (ALS, BPR or item-item cosine), recommends
 the top-n unseen items for every test user in one batched call, and writes
 `recs.csv` and `timings.json` to --out. See README.md beside this file.
 """
@@ -138,7 +138,7 @@ def main(argv=None):
     if userids.size and (userids.min() < 0 or userids.max() >= n_users):
         sys.exit(f"test users out of the matrix's 0..{n_users} range")
     user_ext = read_id_map(run / "users.parquet")
-    item_ext = read_id_map(run / "items.parquet")
+    item_ext = read_id_map(run / "split_items.parquet")
     if len(user_ext) != n_users or len(item_ext) != n_items:
         sys.exit(
             f"id maps ({len(user_ext)} users, {len(item_ext)} items) do not match the "

@@ -112,7 +112,7 @@ def main(argv=None):
             users, matrix[users], N=args.n, filter_already_liked_items=args.exclude_seen
         )
     user_ext = read_id_map(run / "users.parquet")
-    item_ext = read_id_map(run / "items.parquet")
+    item_ext = read_id_map(run / "split_items.parquet")
     with open(out / "recs.csv", "w") as f:
         f.write("user_id,rank,item_id,score\n")
         for row, u in enumerate(users):

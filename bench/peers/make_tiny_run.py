@@ -2,7 +2,7 @@
 """Writes a tiny synthetic clickrec-shaped run directory for checking implicit_run.py.
 
 Files: train_matrix.csr (CLKRCSR v1), test_set.json ({"users", "cold", ...}),
-users.parquet / items.parquet (one `external_id` string column). Includes a cold test
+users.parquet / split_items.parquet (one `external_id` string column). Includes a cold test
 user (empty train row) and users who have seen almost every item, so that implicit's
 padding paths are exercised. Usage: make_tiny_run.py OUT_DIR [--users 40 --items 12]
 """
@@ -62,7 +62,7 @@ def main():
     users = [f"u{u}" if u != 4 else "u,4" for u in range(a.users)]
     items = [str(1000 + i) for i in range(a.items)]
     pq.write_table(pa.table({"external_id": pa.array(users, pa.string())}), out / "users.parquet")
-    pq.write_table(pa.table({"external_id": pa.array(items, pa.string())}), out / "items.parquet")
+    pq.write_table(pa.table({"external_id": pa.array(items, pa.string())}), out / "split_items.parquet")
     print(f"{out}: {a.users} users, {a.items} items, {len(indices)} nnz, {len(test_users)} test users")
 
 

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_io::read_id_maps;
+use clickrec_io::read_split_id_maps;
 use clickrec_models::ModelKind;
 
 use crate::failure::usage;
@@ -40,7 +40,7 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
             args.model
         ));
     };
-    let ids = read_id_maps(&args.run)?;
+    let ids = read_split_id_maps(&args.run)?;
     let lookup = ids.items.lookup_table();
     let mut items = Vec::new();
     for external in &args.items {

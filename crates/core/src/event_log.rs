@@ -259,6 +259,12 @@ impl EventLog {
         })
     }
 
+    /// Renames every row's item by `rename` (e.g. into a compacted item id space).
+    /// Rows, their order and every other column stay as they are.
+    pub fn rename_items(&mut self, rename: impl Fn(ItemId) -> ItemId) {
+        self.items.iter_mut().for_each(|item| *item = rename(*item));
+    }
+
     /// The earliest and latest timestamp, if any.
     pub fn time_span(&self) -> Option<(i64, i64)> {
         let min = self.timestamps.iter().min()?;

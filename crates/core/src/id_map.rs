@@ -107,6 +107,17 @@ impl<Id: DenseId> IdMap<Id> {
     }
 
     /// A lookup table from external id to dense id (built on demand: it costs memory).
+    /// The map of the ids `kept` (each `< len()`, no repeats), renumbered in that order:
+    /// new id `k` has the external id of `kept[k]`.
+    pub fn subset(&self, kept: &[Id]) -> IdMap<Id> {
+        let mut map = IdMap::<Id>::default();
+        for &id in kept {
+            map.text.push_str(self.external(id));
+            map.ends.push(map.text.len());
+        }
+        map
+    }
+
     pub fn lookup_table(&self) -> HashMap<&str, Id> {
         self.externals()
             .enumerate()

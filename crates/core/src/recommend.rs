@@ -5,10 +5,12 @@
 //! selection are written once here, so every model ranks, breaks ties and excludes in the
 //! same way: higher score first, then lower item id. NaN scores are never recommended.
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 
 use rayon::prelude::*;
 use thiserror::Error;
+use thread_local::ThreadLocal;
 
 use crate::tiles;
 use crate::{ItemId, UserId, UserItemMatrix};
@@ -773,48 +775,81 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
     let needs_history = model.needs_history();
     let block = main.block_size();
     let threads = rayon::current_num_threads().max(1);
+    // One worker state per thread for the whole call: rayon's `map_init` would build one
+    // per job, i.e. per block, and a sparse model's per-item sums would be allocated and
+    // zeroed again for every block.
+    let workers: ThreadLocal<RefCell<Worker>> = ThreadLocal::new();
     // A wave of a few blocks per thread runs in parallel, then is handed out in order.
     for wave in users.chunks(block * threads * 2) {
         let lists: Vec<Recommendations> = wave
             .par_chunks(block)
-            .map_init(
-                || {
-                    (
-                        Buffers::default(),
-                        TopN::new(request.n),
-                        (Vec::new(), Vec::new(), Vec::new()),
-                    )
-                },
-                |(buffers, top, (warm, cold, ranked)), chunk| {
-                    warm.clear();
-                    cold.clear();
-                    ranked.clear();
-                    for &user in chunk {
-                        if needs_history && history_row(history, user).is_empty() {
-                            cold.push(user);
-                        } else {
-                            warm.push(user);
-                        }
+            .map(|chunk| {
+                let cell = workers.get_or(|| RefCell::new(Worker::new(request.n)));
+                // A model that runs rayon inside its scoring may have this thread pick up
+                // another block meanwhile: that block gets a worker of its own.
+                let mut spare = None;
+                let mut guard = cell.try_borrow_mut().ok();
+                let worker = match guard.as_deref_mut() {
+                    Some(w) => w,
+                    None => spare.insert(Worker::new(request.n)),
+                };
+                let Worker {
+                    buffers,
+                    top,
+                    warm,
+                    cold,
+                    ranked,
+                } = worker;
+                warm.clear();
+                cold.clear();
+                ranked.clear();
+                for &user in chunk {
+                    if needs_history && history_row(history, user).is_empty() {
+                        cold.push(user);
+                    } else {
+                        warm.push(user);
                     }
-                    let n = request.n;
-                    main.lists(warm, history, &filter, n, top, buffers, ranked);
-                    if let Some(backup) = &backup {
-                        backup.lists(cold, history, &filter, n, top, buffers, ranked);
-                    }
-                    ranked.sort_unstable_by_key(|(user, _)| *user);
-                    let mut lists = Recommendations::new();
-                    for (user, list) in ranked.drain(..) {
-                        lists.push(user, list)?;
-                    }
-                    Ok(lists)
-                },
-            )
+                }
+                let n = request.n;
+                main.lists(warm, history, &filter, n, top, buffers, ranked);
+                if let Some(backup) = &backup {
+                    backup.lists(cold, history, &filter, n, top, buffers, ranked);
+                }
+                ranked.sort_unstable_by_key(|(user, _)| *user);
+                let mut lists = Recommendations::new();
+                for (user, list) in ranked.drain(..) {
+                    lists.push(user, list)?;
+                }
+                Ok(lists)
+            })
             .collect::<Result<_, RecommendError>>()?;
         for list in lists {
             on_block(list)?;
         }
     }
     Ok(())
+}
+
+/// One thread's state in [`recommend_blocks_with_fallback`], reused from block to block.
+#[derive(Debug)]
+struct Worker {
+    buffers: Buffers,
+    top: TopN,
+    warm: Vec<UserId>,
+    cold: Vec<UserId>,
+    ranked: Vec<(UserId, Vec<(ItemId, f32)>)>,
+}
+
+impl Worker {
+    fn new(n: usize) -> Self {
+        Worker {
+            buffers: Buffers::default(),
+            top: TopN::new(n),
+            warm: Vec::new(),
+            cold: Vec::new(),
+            ranked: Vec::new(),
+        }
+    }
 }
 
 /// A `?Sized` model behind a sized reference, so it coerces to `&dyn Recommender`.

@@ -187,6 +187,17 @@ impl TestSet {
     pub fn counts(&self) -> &TestSetCounts {
         &self.counts
     }
+
+    /// Renames every target by `rename`, which must keep the order of ids (targets stay
+    /// sorted), e.g. into a compacted item id space.
+    pub fn rename_items(&mut self, rename: impl Fn(ItemId) -> ItemId) {
+        self.targets
+            .iter_mut()
+            .for_each(|item| *item = rename(*item));
+        self.conversion_targets
+            .iter_mut()
+            .for_each(|item| *item = rename(*item));
+    }
 }
 
 /// Builds a [`TestSet`] one user at a time; see [`TestSet::builder`].

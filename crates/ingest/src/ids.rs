@@ -7,14 +7,13 @@
 use clickrec_core::{CoreError, DenseId, IdMap};
 use rustc_hash::FxHashMap;
 
+use crate::row::RawId;
+
 /// A canonical decimal integer (no sign, no leading zero) is hashed as a number: most
 /// click logs use integer ids and this halves the cost of interning them. Its text form
 /// is the same decimal, so integer and text ids never collide.
 fn as_canonical_integer(raw: &[u8]) -> Option<u64> {
-    if raw.len() > 1 && raw[0] == b'0' {
-        return None;
-    }
-    crate::row::parse_u64(raw)
+    RawId::new(raw).integer
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +41,11 @@ impl LocalIds {
         }
     }
 
-    pub fn push(&mut self, raw: &[u8]) {
+    /// Interns one row's id (parsed by the row check: its number is not parsed again).
+    pub fn push(&mut self, id: RawId<'_>) {
+        let raw = id.bytes;
         let next = self.keys.len() as u32;
-        let code = match as_canonical_integer(raw) {
+        let code = match id.integer {
             // Click logs repeat the previous row's user, category and often item.
             Some(v) if self.last_integer == Some(v) => self.last_code,
             Some(v) => {
@@ -150,7 +151,7 @@ mod tests {
     fn integers_and_texts_share_one_order() {
         let mut local = LocalIds::default();
         for raw in ["10", "abc", "010", "10", "0", "abc"] {
-            local.push(raw.as_bytes());
+            local.push(RawId::new(raw.as_bytes()));
         }
         assert_eq!(local.codes, vec![0, 1, 2, 0, 3, 1]);
         let mut global = GlobalIds::<ItemId>::default();
@@ -166,7 +167,7 @@ mod tests {
         let mut global = GlobalIds::from_map(&map);
         let mut local = LocalIds::default();
         for raw in ["abc", "7", "10", "010"] {
-            local.push(raw.as_bytes());
+            local.push(RawId::new(raw.as_bytes()));
         }
         assert_eq!(global.translate(local.keys).unwrap(), vec![1, 3, 0, 2]);
         assert_eq!(global.map.len(), 4);
@@ -186,7 +187,7 @@ mod tests {
                 for part in parts {
                     let mut local = LocalIds::default();
                     for r in *part {
-                        local.push(r.as_bytes());
+                        local.push(RawId::new(r.as_bytes()));
                     }
                     let table = global.translate(local.keys).unwrap();
                     ids.extend(local.codes.iter().map(|&c| table[c as usize]));

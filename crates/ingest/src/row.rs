@@ -31,14 +31,38 @@ pub(crate) struct RowSpec {
     window: Option<TimeWindow>,
 }
 
+/// An id as found in a row: its external bytes, and the number they spell when they are
+/// a canonical decimal integer (no sign, no leading zero). Parsed once, by the check,
+/// and hashed as that number by the interning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawId<'a> {
+    pub bytes: &'a [u8],
+    pub integer: Option<u64>,
+}
+
+impl<'a> RawId<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        RawId::parsed(bytes, parse_u64(bytes))
+    }
+
+    /// `bytes` with `parsed`, their value as [`parse_u64`] gives it.
+    fn parsed(bytes: &'a [u8], parsed: Option<u64>) -> Self {
+        let leading_zero = bytes.len() > 1 && bytes[0] == b'0';
+        RawId {
+            bytes,
+            integer: parsed.filter(|_| !leading_zero),
+        }
+    }
+}
+
 /// The values of a valid row. Ids are still the external bytes.
 #[derive(Debug)]
 pub(crate) struct RowValues<'a> {
-    pub user: &'a [u8],
+    pub user: RawId<'a>,
     /// Only for a log with both a user and a session column.
-    pub session: Option<&'a [u8]>,
-    pub item: &'a [u8],
-    pub category: &'a [u8],
+    pub session: Option<RawId<'a>>,
+    pub item: RawId<'a>,
+    pub category: RawId<'a>,
     pub behavior: Behavior,
     /// Whole Unix seconds (rounded down).
     pub timestamp: i64,
@@ -119,7 +143,7 @@ impl RowSpec {
         let item = self.id(fields, self.item)?;
         let category = match self.category {
             Some(c) => self.id(fields, c)?,
-            None => b"",
+            None => RawId::new(b""),
         };
         let behavior = match self.behavior {
             Some(b) => self
@@ -149,15 +173,16 @@ impl RowSpec {
         })
     }
 
-    fn id<'a>(&self, fields: &[&'a [u8]], at: usize) -> Result<&'a [u8], RowError> {
+    fn id<'a>(&self, fields: &[&'a [u8]], at: usize) -> Result<RawId<'a>, RowError> {
         let raw = fields[at];
         if raw.is_empty() {
             return Err(self.error(RejectReason::EmptyId, at, raw));
         }
-        if self.ids == IdRule::Integer && parse_u64(raw).is_none() {
+        let parsed = parse_u64(raw);
+        if self.ids == IdRule::Integer && parsed.is_none() {
             return Err(self.error(RejectReason::BadId, at, raw));
         }
-        Ok(raw)
+        Ok(RawId::parsed(raw, parsed))
     }
 
     fn error(&self, reason: RejectReason, field: usize, raw: &[u8]) -> RowError {
@@ -338,8 +363,12 @@ mod tests {
         let fields: Vec<&[u8]> = vec![b"1", b"2268318", b"2520377", b"pv", b"1511544070"];
         let v = spec.check(&fields, true).unwrap();
         assert_eq!(
-            (v.user, v.item, v.category),
+            (v.user.bytes, v.item.bytes, v.category.bytes),
             (&b"1"[..], &b"2268318"[..], &b"2520377"[..])
+        );
+        assert_eq!(
+            (v.user.integer, v.item.integer, v.category.integer),
+            (Some(1), Some(2_268_318), Some(2_520_377))
         );
         assert_eq!(
             (v.behavior, v.timestamp, v.subsec_nanos),

@@ -18,6 +18,12 @@ pub enum ArtifactError {
         #[source]
         source: polars::error::PolarsError,
     },
+    #[error("{path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     #[error("{path}: not a valid {what}: {source}")]
     Json {
         path: PathBuf,

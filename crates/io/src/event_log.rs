@@ -7,6 +7,7 @@
 //! one `external_id` string column: row `i` is the external id of dense id `i`.
 
 use std::fs::File;
+use std::io::Write;
 use std::path::Path;
 
 use clickrec_core::{
@@ -16,11 +17,17 @@ use polars::prelude::*;
 
 use crate::atomic::AtomicFile;
 use crate::error::ArtifactError;
+use crate::events_parquet::{EventColumn, write_event_columns};
 
 pub const EVENTS_FILE: &str = "events.parquet";
 pub const USERS_FILE: &str = "users.parquet";
 pub const ITEMS_FILE: &str = "items.parquet";
 pub const CATEGORIES_FILE: &str = "categories.parquet";
+/// The item id map from the split stage on: the items that remain after the split's
+/// filters, renumbered (`clickrec_prep`'s `SplitOutput::compact_items`). Every file
+/// after the split (train, held-out events, test sets, matrix, models, lists) uses it;
+/// `items.parquet` stays the map of the ingested and prepared logs.
+pub const SPLIT_ITEMS_FILE: &str = "split_items.parquet";
 /// Every file of a stored event log.
 pub const EVENT_LOG_FILES: [&str; 4] = [EVENTS_FILE, USERS_FILE, ITEMS_FILE, CATEGORIES_FILE];
 
@@ -57,13 +64,12 @@ pub fn write_input_events(path: &Path, mut log: EventLog) -> Result<(), Artifact
 
 /// Writes events (and the session of each event as a `session` u32 column: the input's
 /// own session ids in `events.parquet`, the session index from preprocessing on) to one
-/// Parquet file.
+/// Parquet file, through [`crate::events_parquet`].
 pub fn write_events(
     path: &Path,
     log: EventLog,
     sessions: Option<Vec<u32>>,
 ) -> Result<(), ArtifactError> {
-    let n = log.len();
     let (users, items, categories, behaviors, timestamps) = log.into_columns();
     // Each map reuses its source allocation (same size and alignment).
     let users: Vec<u32> = users.into_iter().map(|u| u.0).collect();
@@ -71,17 +77,25 @@ pub fn write_events(
     let categories: Vec<u32> = categories.into_iter().map(|c| c.0).collect();
     let behaviors: Vec<u8> = behaviors.into_iter().map(Behavior::code).collect();
     let mut columns = vec![
-        Column::new("user_id".into(), users),
-        Column::new("item_id".into(), items),
-        Column::new("category_id".into(), categories),
-        Column::new("behavior".into(), behaviors),
-        Column::new("timestamp".into(), timestamps),
+        EventColumn::U32("user_id", &users),
+        EventColumn::U32("item_id", &items),
+        EventColumn::U32("category_id", &categories),
+        EventColumn::U8("behavior", &behaviors),
+        EventColumn::I64("timestamp", &timestamps),
     ];
-    if let Some(sessions) = sessions {
-        columns.push(Column::new("session".into(), sessions));
+    if let Some(sessions) = &sessions {
+        columns.push(EventColumn::U32("session", sessions));
     }
-    let mut frame = DataFrame::new(n, columns).map_err(|e| ArtifactError::polars(path, e))?;
-    write_parquet_atomic(path, &mut frame)
+    let file = AtomicFile::create(path)?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file.file());
+    write_event_columns(&mut out, &columns).map_err(|source| ArtifactError::Parquet {
+        path: path.to_owned(),
+        source,
+    })?;
+    out.flush()
+        .map_err(|e| ArtifactError::io(path, "cannot write", e))?;
+    drop(out);
+    Ok(file.commit()?)
 }
 
 fn write_id_map<Id: DenseId>(path: &Path, map: &IdMap<Id>) -> Result<(), ArtifactError> {
@@ -144,6 +158,21 @@ pub fn read_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
     Ok(IdMaps {
         users: read_id_map(&dir.join(USERS_FILE))?,
         items: read_id_map(&dir.join(ITEMS_FILE))?,
+        categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
+    })
+}
+
+/// Writes the item id map of the split stage on ([`SPLIT_ITEMS_FILE`]).
+pub fn write_split_items(dir: &Path, items: &IdMap<ItemId>) -> Result<(), ArtifactError> {
+    write_id_map(&dir.join(SPLIT_ITEMS_FILE), items)
+}
+
+/// Reads the id maps of the files from the split stage on: the run's users and
+/// categories, and the split's compacted items ([`SPLIT_ITEMS_FILE`]).
+pub fn read_split_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
+    Ok(IdMaps {
+        users: read_id_map(&dir.join(USERS_FILE))?,
+        items: read_id_map(&dir.join(SPLIT_ITEMS_FILE))?,
         categories: read_id_map(&dir.join(CATEGORIES_FILE))?,
     })
 }
@@ -213,4 +242,39 @@ pub fn read_events(
         source,
     })?;
     Ok((log, sessions))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn map<Id: DenseId>(n: u32) -> IdMap<Id> {
+        IdMap::from_externals((0..n).map(|i| format!("x{i}"))).unwrap()
+    }
+
+    #[test]
+    fn events_round_trip_with_and_without_sessions() {
+        let log = EventLog::from_columns(
+            vec![UserId(0), UserId(0), UserId(2)],
+            vec![ItemId(4), ItemId(1), ItemId(4)],
+            vec![CategoryId(1), CategoryId(0), CategoryId(1)],
+            vec![Behavior::Pv, Behavior::Buy, Behavior::Cart],
+            vec![-5, 1_511_544_070, 7],
+        )
+        .unwrap();
+        let ids = IdMaps {
+            users: map(3),
+            items: map(5),
+            categories: map(2),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for sessions in [None, Some(vec![0, 1, u32::MAX])] {
+            let path = dir.path().join("events.parquet");
+            write_events(&path, log.clone(), sessions.clone()).unwrap();
+            let (back, back_sessions) = read_events(&path, &ids).unwrap();
+            assert_eq!(back, log);
+            assert_eq!(back_sessions, sessions);
+        }
+    }
 }

@@ -25,6 +25,7 @@ mod atomic;
 pub mod csv_dialect;
 mod error;
 mod event_log;
+mod events_parquet;
 mod json;
 mod lock;
 mod recs;
@@ -33,9 +34,9 @@ pub use assignments::write_segment_assignments;
 pub use atomic::{AtomicFile, write_atomic, write_atomic_with};
 pub use error::ArtifactError;
 pub use event_log::{
-    CATEGORIES_FILE, EVENT_LOG_FILES, EVENTS_FILE, ITEMS_FILE, USERS_FILE, read_event_log,
-    read_events, read_id_maps, read_input_events, write_event_log, write_events,
-    write_input_events,
+    CATEGORIES_FILE, EVENT_LOG_FILES, EVENTS_FILE, ITEMS_FILE, SPLIT_ITEMS_FILE, USERS_FILE,
+    read_event_log, read_events, read_id_maps, read_input_events, read_split_id_maps,
+    write_event_log, write_events, write_input_events, write_split_items,
 };
 pub use json::{read_json, write_json};
 pub use lock::{LOCK_FILE, LockError, RunDirLock};

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use clickrec_core::{IdMaps, Recommender, TestSet, UserItemMatrix};
-use clickrec_io::{read_events, read_id_maps, read_json};
+use clickrec_io::{read_events, read_json, read_split_id_maps};
 use clickrec_models::{IdFingerprint, Model, ModelKind};
 use clickrec_rerank::Reranker;
 use clickrec_segment::SegmentPopular;
@@ -185,7 +185,7 @@ pub struct EvalInputs {
 impl EvalInputs {
     /// Reads the id maps, test set, train matrix and train events of a run directory.
     pub fn read(dir: &Path) -> Result<Self, PipelineError> {
-        let ids = read_id_maps(dir)?;
+        let ids = read_split_id_maps(dir)?;
         let test = read_test_set(&dir.join(TEST_SET_FILE))?;
         let train = read_matrix(dir)?;
         let train_events_per_user = train_events_per_user(dir, &ids)?;

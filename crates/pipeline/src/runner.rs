@@ -137,6 +137,8 @@ pub fn run(
     let split_fp = fingerprint(&[
         &serde_json::json!(prep_fp),
         &serde_json::to_value(&config.split).unwrap_or_default(),
+        // Splits made before item ids were compacted (no split_items.parquet) are redone.
+        &serde_json::json!("compact item ids"),
     ]);
     let matrix_fp = fingerprint(&[
         &serde_json::json!(split_fp),

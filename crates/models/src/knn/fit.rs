@@ -1,8 +1,11 @@
 //! Fitting item-kNN: re-weighting, unit-normalising the item vectors and the parallel
 //! all-pairs top-k cosine.
 
+use std::cell::RefCell;
+
 use clickrec_core::ItemId;
 use rayon::prelude::*;
+use thread_local::ThreadLocal;
 
 use super::params::{CheckedItemKnn, Weighting};
 use super::{ItemKnn, Neighbours};
@@ -314,13 +317,18 @@ pub(super) fn from_rank_key(key: u64) -> (ItemId, f32) {
 /// `all_pairs_knn`), in parallel over items.
 fn all_pairs_top_k(v: &UnitVectors<'_>, k: usize) -> Neighbours {
     let k = k.min(v.n_items);
+    // One scratch per thread for the whole pass (`map_init` would build one per job of
+    // at most ITEMS_PER_JOB items, allocating and zeroing an n_items accumulator each).
+    let scratch: ThreadLocal<RefCell<Scratch>> = ThreadLocal::new();
     let lists: Vec<Vec<(ItemId, f32)>> = (0..v.n_items)
         .into_par_iter()
         .with_max_len(ITEMS_PER_JOB)
-        .map_init(
-            || Scratch::new(v.n_items, k),
-            |scratch, i| scratch.neighbours(v, i),
-        )
+        .map(|i| {
+            scratch
+                .get_or(|| RefCell::new(Scratch::new(v.n_items, k)))
+                .borrow_mut()
+                .neighbours(v, i)
+        })
         .collect();
     let total = lists.iter().map(Vec::len).sum();
     let mut out = Neighbours {

@@ -531,3 +531,44 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Items without train events (columns left empty, as before the split compacts the
+    /// item ids) change nothing: the lists over the compacted columns, mapped back, are
+    /// the same items with the same scores in the same order.
+    #[test]
+    fn lists_do_not_depend_on_empty_item_columns(
+        n_users in 1usize..8,
+        raw in prop::collection::vec((0u32..100, 0u32..6, 1u8..8), 1..50),
+        empty in prop::collection::vec(any::<bool>(), 12),
+        k in 1usize..8,
+        n in 1usize..10,
+    ) {
+        // The wide space has 12 columns; the events fall on the non-empty ones only.
+        let kept: Vec<u32> = (0..12u32).filter(|&i| !empty[i as usize]).collect();
+        prop_assume!(!kept.is_empty());
+        let wide_triples: Vec<(u32, u32, f32)> = raw
+            .iter()
+            .map(|&(u, i, x)| (u % n_users as u32, kept[i as usize % kept.len()], f32::from(x)))
+            .collect();
+        let compact_of = |i: u32| kept.binary_search(&i).unwrap() as u32;
+        let compact_triples: Vec<(u32, u32, f32)> =
+            wide_triples.iter().map(|&(u, i, x)| (u, compact_of(i), x)).collect();
+        let wide = matrix(n_users, 12, &wide_triples);
+        let compact = matrix(n_users, kept.len(), &compact_triples);
+        let users: Vec<UserId> = (0..n_users as u32).map(UserId).collect();
+        let p = params(k, Weighting::None);
+        let lists = |m: &UserItemMatrix| {
+            let model = fit(m, p.clone()).unwrap();
+            recommend(&model, m, &users, &RecommendRequest::top(n)).unwrap()
+        };
+        let (wide_lists, compact_lists) = (lists(&wide), lists(&compact));
+        prop_assert_eq!(wide_lists.users(), compact_lists.users());
+        for (w, c) in wide_lists.iter().zip(compact_lists.iter()) {
+            let back: Vec<ItemId> = c.items.iter().map(|i| ItemId(kept[i.0 as usize])).collect();
+            prop_assert_eq!(w.items, &back[..]);
+            let bits = |s: &[f32]| s.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            prop_assert_eq!(bits(w.scores), bits(c.scores));
+        }
+    }
+}

@@ -231,3 +231,40 @@ fn save_and_load_round_trip() {
     assert_eq!(loaded.ranked(), model.ranked());
     assert_eq!(loaded.n_items(), 6);
 }
+
+#[test]
+fn lists_do_not_depend_on_items_without_events() {
+    use Behavior::*;
+    // Items 1, 3, 4 and 6 of 8 have events, with ties; the compacted space numbers them
+    // 0..4 in the same order. Mapped back, every list is the same.
+    let events = [
+        (0, 6, Pv, 1),
+        (1, 3, Pv, 2),
+        (1, 1, Pv, 3),
+        (2, 4, Fav, 4),
+        (2, 6, Pv, 5),
+        (3, 1, Pv, 6),
+    ];
+    let kept = [1u32, 3, 4, 6];
+    let compact_events: Vec<_> = events
+        .iter()
+        .map(|&(u, i, b, t)| (u, kept.iter().position(|&k| k == i).unwrap() as u32, b, t))
+        .collect();
+    let (wide, compact) = (
+        Fixture::new(4, 8, &events),
+        Fixture::new(4, kept.len(), &compact_events),
+    );
+    let users: Vec<UserId> = (0..4).map(UserId).collect();
+    let lists = |f: &Fixture| {
+        let model = f.fit(PopularityParams::default()).unwrap();
+        recommend(&model, &f.matrix, &users, &RecommendRequest::top(3)).unwrap()
+    };
+    let (w, c) = (lists(&wide), lists(&compact));
+    for (w, c) in w.iter().zip(c.iter()) {
+        let back: Vec<ItemId> = c.items.iter().map(|i| ItemId(kept[i.0 as usize])).collect();
+        assert_eq!(w.items, &back[..]);
+        assert_eq!(w.scores, c.scores);
+    }
+    // Items 1, 4 and 6 tie at 2 (pv + pv, fav, pv + pv); user 3 saw item 1.
+    assert_eq!(w.get(3).items, &[ItemId(4), ItemId(6), ItemId(3)]);
+}

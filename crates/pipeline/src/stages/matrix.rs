@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use clickrec_io::{AtomicFile, read_events, read_id_maps, write_json};
+use clickrec_io::{AtomicFile, read_events, read_split_id_maps, write_json};
 use clickrec_prep::{CheckedWeights, build_matrix};
 
 use crate::artifacts::{MATRIX_FILE, MATRIX_REPORT_FILE, TRAIN_FILE};
@@ -21,7 +21,7 @@ struct MatrixSummary {
 }
 
 pub(crate) fn run(dir: &Path, weights: &CheckedWeights) -> Result<StageOutput, PipelineError> {
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
     let (train, _) = read_events(&train_path, &ids)?;
     let matrix =

@@ -6,7 +6,7 @@ use clickrec_core::{
     IdMaps, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
     recommend_blocks_with_fallback,
 };
-use clickrec_io::{RecsWriter, read_id_maps};
+use clickrec_io::{RecsWriter, read_split_id_maps};
 use clickrec_models::ModelKind;
 
 use crate::artifacts::{
@@ -81,7 +81,7 @@ pub(crate) fn write_lists(
 pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let config = &plan.config.recommend;
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let matrix = read_matrix(dir)?;
     let users = recommend_users(plan, &matrix)?;
     let request = RecommendRequest {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
-use clickrec_io::{read_events, read_id_maps, write_atomic, write_json};
+use clickrec_io::{read_events, read_split_id_maps, write_atomic, write_json};
 use clickrec_models::{Model, ModelKind, TrainData};
 use clickrec_rerank::{CheckedRerank, Generator, History, Reranker, TrainReport};
 use clickrec_segment::VectorSource;
@@ -52,7 +52,7 @@ fn learn_reranker(
     };
     let dir = &plan.out;
     let started = Instant::now();
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let events = dir.join(VALIDATION_TRAIN_FILE);
     let (log, sessions) = read_events(&events, &ids)?;
     let validation = read_test_set(&dir.join(VALIDATION_SET_FILE))?;
@@ -177,7 +177,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     write_atomic(&reranker_path, model.as_bytes())?;
 
     // Second pass: the full-train generators, re-ranked for the recommend users.
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
     let (log, _) = read_events(&train_path, &ids)?;
     let matrix: UserItemMatrix = read_matrix(dir)?;

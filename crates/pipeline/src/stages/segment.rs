@@ -5,7 +5,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use clickrec_core::{EventLog, IdMaps};
-use clickrec_io::{read_events, read_id_maps, write_atomic, write_json, write_segment_assignments};
+use clickrec_io::{
+    read_events, read_split_id_maps, write_atomic, write_json, write_segment_assignments,
+};
 use clickrec_models::{Model, ModelKind};
 use clickrec_segment::{
     CheckedSegment, SegmentPopular, SegmentSummary, Segmentation, UserVectors, VectorSource,
@@ -155,7 +157,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
     let params = checked.params();
     let dir = &plan.out;
     let started = Instant::now();
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
     let (log, _) = read_events(&train_path, &ids)?;
     let als = match params.vectors {

@@ -1,12 +1,15 @@
 //! `split`: train/test (and validation) sessions: `[prep]`'s learned filters on train
 //! only, the leakage guard and the leakage measurement. A test-file split takes the
 //! prepared input as train and the ingested test file, sessionized like the input, as
-//! test.
+//! test. Items are then renumbered over those that remain (`split_items.parquet`).
 
 use std::path::Path;
 
 use clickrec_ingest::TEST_FILE_EVENTS_FILE;
-use clickrec_io::{read_events, read_id_maps, read_input_events, write_events, write_json};
+use clickrec_io::{
+    SPLIT_ITEMS_FILE, read_events, read_id_maps, read_input_events, write_events, write_json,
+    write_split_items,
+};
 use clickrec_prep::{SplitRule, SplitSpec, sessionize, split_test_file};
 
 use crate::artifacts::{
@@ -25,7 +28,7 @@ pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError>
         path: prepared_path.clone(),
     })?;
     let filters = plan.prep.train_filters();
-    let out = if plan.split.rule() == SplitSpec::Rule(SplitRule::TestFile) {
+    let mut out = if plan.split.rule() == SplitSpec::Rule(SplitRule::TestFile) {
         let test_path = dir.join(TEST_FILE_EVENTS_FILE);
         let test = read_input_events(&test_path, &ids)?;
         let (test_sessions, _) =
@@ -50,6 +53,9 @@ pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError>
         drop(log);
         out
     };
+    // From here on, items are numbered over those that remain (see ARCHITECTURE.md).
+    let compact = out.compact_items(ids.items.len());
+    write_split_items(dir, &ids.items.subset(&compact.kept))?;
     let text = out.report.to_string();
     let summary = json(&out.report);
     let mut artifacts = names(&[
@@ -57,6 +63,7 @@ pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError>
         TEST_EVENTS_FILE,
         TEST_SET_FILE,
         SPLIT_REPORT_FILE,
+        SPLIT_ITEMS_FILE,
     ]);
     write_json(&dir.join(TEST_SET_FILE), &out.test)?;
     write_events(

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use clickrec_core::Progress;
-use clickrec_io::{read_events, read_id_maps, write_json};
+use clickrec_io::{read_events, read_split_id_maps, write_json};
 use clickrec_models::{
     CheckedModel, FitMonitor, FitOptions, IdFingerprint, Model, ModelKind, TrainData,
 };
@@ -70,7 +70,7 @@ fn fit_watched(
 
 pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
-    let ids = read_id_maps(dir)?;
+    let ids = read_split_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
     let (log, sessions) = read_events(&train_path, &ids)?;
     let matrix = read_matrix(dir)?;

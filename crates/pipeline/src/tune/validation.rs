@@ -9,7 +9,7 @@ use clickrec_core::{
     recommend,
 };
 use clickrec_eval::{CheckedEval, Estimate, EvalConfig, EvalData, Protocol, Variant};
-use clickrec_io::{read_events, read_id_maps};
+use clickrec_io::{read_events, read_split_id_maps};
 use clickrec_models::{Model, ModelKind, TrainData};
 
 use super::config::MetricAtK;
@@ -43,7 +43,7 @@ impl Validation {
     /// directory (the split stage must have run with `split.validation = true`).
     pub fn read(plan: &Plan) -> Result<Self, PipelineError> {
         let dir = &plan.out;
-        let ids = read_id_maps(dir)?;
+        let ids = read_split_id_maps(dir)?;
         let path = dir.join(VALIDATION_TRAIN_FILE);
         if !path.is_file() {
             return Err(PipelineError::NoValidation { path });

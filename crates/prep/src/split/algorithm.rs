@@ -99,6 +99,9 @@ pub struct SplitPartReport {
 pub struct SplitReport {
     pub test: SplitPartReport,
     pub validation: Option<SplitPartReport>,
+    /// Set by [`SplitOutput::compact_items`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<crate::split::CompactItemsReport>,
 }
 
 impl fmt::Display for SplitPartReport {
@@ -134,6 +137,9 @@ impl fmt::Display for SplitReport {
         if let Some(v) = &self.validation {
             writeln!(f, "validation split, {v}")?;
         }
+        if let Some(items) = &self.items {
+            writeln!(f, "{items}")?;
+        }
         Ok(())
     }
 }
@@ -142,7 +148,7 @@ impl fmt::Display for SplitReport {
 /// checked rule, runs the learned `filters` on train (dropping the held-out events of
 /// the users and items they remove), runs the leakage guard, measures the leakage, and
 /// builds the test set; then does the same inside train when a validation rule is set.
-/// Ids and id maps are unchanged. Items of held-out events that never occur in the
+/// Ids and id maps are unchanged ([`SplitOutput::compact_items`] renumbers items). Items of held-out events that never occur in the
 /// corresponding train log are dropped from the targets and counted.
 pub fn split(
     log: &EventLog,
@@ -170,6 +176,7 @@ pub fn split(
     let report = SplitReport {
         test: test.report,
         validation: validation.as_ref().map(|v| v.report.clone()),
+        items: None,
     };
     Ok(SplitOutput {
         train: test.train,
@@ -242,6 +249,7 @@ pub fn split_test_file(
             leakage_guard_passed: true,
         },
         validation: None,
+        items: None,
     };
     Ok(SplitOutput {
         train,

@@ -1,6 +1,7 @@
 //! Train/test splits with a leakage guard; see DESIGN.md, "Evaluation protocol".
 
 mod algorithm;
+mod compact;
 mod config;
 mod filters;
 mod guard;
@@ -8,6 +9,7 @@ mod guard;
 pub use algorithm::{
     SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split, split_test_file,
 };
+pub use compact::{CompactItems, CompactItemsReport};
 pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule, SplitSpec};
 pub use filters::{FilterStepReport, TrainFilters};
 pub use guard::{LeakageError, check_leakage};

@@ -792,3 +792,109 @@ fn kcore_learned_on_train_only_keeps_other_items_than_on_the_whole_log() {
     assert_eq!((step.test_events_dropped, step.test_users_dropped), (1, 1));
     assert_eq!(out.test.users(), &[UserId(0)]);
 }
+
+// ---- compacted item ids -------------------------------------------------------------
+
+/// `log` with each item `i` renamed to `kept[i]` (back into the input's id space).
+fn rows_in_input_ids(log: &EventLog, kept: &[ItemId]) -> Vec<Row> {
+    rows_of(log)
+        .into_iter()
+        .map(|(u, i, c, b, t)| (u, kept[i as usize].0, c, b, t))
+        .collect()
+}
+
+fn targets_in_input_ids(
+    test: &clickrec_core::TestSet,
+    kept: &[ItemId],
+) -> BTreeMap<u32, (bool, Vec<u32>, Vec<u32>)> {
+    targets_of(test)
+        .into_iter()
+        .map(|(u, (cold, t, c))| {
+            let back = |v: Vec<u32>| v.into_iter().map(|i| kept[i as usize].0).collect();
+            (u, (cold, back(t), back(c)))
+        })
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn compacted_items_are_the_remaining_ones_in_input_order(
+        rows in arb_rows(150, 300),
+        gap in 1u32..40,
+        min_users in 1u32..3,
+        rule in rule_strategy(),
+    ) {
+        let log = log_of(&rows);
+        let sessions = sessions_of(&log, gap);
+        let config = checked(rule, Some(validation_for(rule)));
+        let Ok(before) = split(&log, &sessions, &config, &kcore_filters(min_users)) else {
+            return Ok(());
+        };
+        let mut after = before.clone();
+        let compact = after.compact_items(20);
+        let kept = &compact.kept;
+        // Increasing, so ties broken by lower id are broken alike; exactly the items of
+        // train and held-out events.
+        prop_assert!(kept.windows(2).all(|w| w[0] < w[1]));
+        let remaining: BTreeSet<ItemId> = before
+            .train
+            .items()
+            .iter()
+            .chain(before.test_events.items())
+            .copied()
+            .collect();
+        prop_assert_eq!(kept.iter().copied().collect::<BTreeSet<_>>(), remaining);
+        let train_items: BTreeSet<ItemId> = before.train.items().iter().copied().collect();
+        prop_assert_eq!(
+            compact.report.held_out_only_items as usize,
+            kept.len() - train_items.len()
+        );
+        prop_assert_eq!(compact.report.input_items, 20);
+        prop_assert_eq!(after.report.items, Some(compact.report));
+        // Every part maps back to what the split gave.
+        prop_assert_eq!(rows_in_input_ids(&after.train, kept), rows_of(&before.train));
+        prop_assert_eq!(
+            rows_in_input_ids(&after.test_events, kept),
+            rows_of(&before.test_events)
+        );
+        prop_assert_eq!(targets_in_input_ids(&after.test, kept), targets_of(&before.test));
+        prop_assert_eq!(after.test.counts(), before.test.counts());
+        prop_assert_eq!(
+            after.validation.is_some(),
+            before.validation.is_some()
+        );
+        if let (Some(a), Some(b)) = (&after.validation, &before.validation) {
+            prop_assert_eq!(rows_in_input_ids(&a.train, kept), rows_of(&b.train));
+            prop_assert_eq!(rows_in_input_ids(&a.test_events, kept), rows_of(&b.test_events));
+            prop_assert_eq!(targets_in_input_ids(&a.test, kept), targets_of(&b.test));
+        }
+    }
+}
+
+#[test]
+fn compaction_drops_the_items_the_kcore_removed() {
+    // As in the k-core test above: item 2 leaves train, and with it its test event.
+    // Items 0 and 3..9 never occur. Item 1 is the only one left: it becomes item 0.
+    let log = log_of(&[
+        (0, 1, 0, 0, 10),
+        (0, 2, 0, 0, 20),
+        (0, 1, 0, 0, 200),
+        (1, 1, 0, 0, 30),
+        (1, 2, 0, 0, 300),
+        (2, 1, 0, 0, 40),
+    ]);
+    let sessions = sessions_of(&log, 10);
+    let rule = SplitRule::SessionCutoff { cutoff: 100 };
+    let mut out = split(&log, &sessions, &checked(rule, None), &kcore_filters(2)).expect("split");
+    let compact = out.compact_items(10);
+    assert_eq!(compact.kept, vec![ItemId(1)]);
+    assert_eq!(
+        rows_of(&out.train),
+        vec![(0, 0, 0, 0, 10), (1, 0, 0, 0, 30), (2, 0, 0, 0, 40)]
+    );
+    assert_eq!(rows_of(&out.test_events), vec![(0, 0, 0, 0, 200)]);
+    assert_eq!(out.test.get(0).targets, &[ItemId(0)]);
+    assert!(out.report.to_string().contains(
+        "item ids compacted: 1 of the input's 10 items kept (0 only in held-out events)"
+    ));
+}
