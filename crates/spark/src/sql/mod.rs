@@ -110,3 +110,6 @@ pub struct StageSql {
     pub statements: Vec<String>,
 }
 
+
+#[cfg(test)]
+mod tests;
