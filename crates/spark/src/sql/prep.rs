@@ -56,7 +56,7 @@ impl PrepCounts {
              \x20 count_if(NOT exact_dup AND NOT repeat) AS rows_out,\n\
              \x20 count(DISTINCT CASE WHEN NOT exact_dup AND NOT repeat THEN user END) AS users_out,\n\
              \x20 count(DISTINCT CASE WHEN NOT exact_dup AND NOT repeat THEN item END) AS items_out FROM {flags}) f\n\
-             CROSS JOIN (SELECT count(*) AS sessions, count_if(n > 1) AS multi_session_users\n\
+             CROSS JOIN (SELECT sum(n) AS sessions, count_if(n > 1) AS multi_session_users\n\
              \x20 FROM (SELECT user, count(DISTINCT session) AS n FROM {prepared} GROUP BY user)) s"
         )
     }

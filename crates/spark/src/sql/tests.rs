@@ -102,7 +102,9 @@ fn prep_dedups_and_sessionizes_like_the_local_engine() {
         "coalesce(ts - lag(ts) OVER (PARTITION BY user, item, behavior ORDER BY ts, subsec, pos) <= 30, false) AS repeat"
     ));
     assert!(sql.contains("<= 600"));
-    assert!(PrepCounts::sql(&tables()).contains("count_if(repeat AND NOT exact_dup) AS repeats"));
+    let counts = PrepCounts::sql(&tables());
+    assert!(counts.contains("count_if(repeat AND NOT exact_dup) AS repeats"));
+    assert!(counts.contains("sum(n) AS sessions, count_if(n > 1) AS multi_session_users"));
 }
 
 #[test]
