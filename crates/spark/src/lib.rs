@@ -1,0 +1,19 @@
+//! clickrec's Spark engine client: the only crate that talks to Spark.
+//!
+//! - [`client`]: a checked Spark Connect session (reachable, Spark version,
+//!   `spark.cores.max`, a job gets cores), SQL statements and queries as Arrow batches;
+//! - [`columns`]: those batches as plain, checked Rust columns;
+//! - [`ml`]: MLlib fits (ALS) through raw Connect ML commands, factors read back dense;
+//! - [`error`]: [`SparkError`], whose messages say what to do.
+//!
+//! The official client is synchronous and blocks on its own Tokio runtime: call it from
+//! plain threads, never from inside an async task.
+
+pub mod client;
+pub mod columns;
+pub mod error;
+pub mod ml;
+
+pub use client::{ConnectOptions, SparkClient};
+pub use error::SparkError;
+pub use ml::{AlsFactors, SparkAlsParams, fit_als};

@@ -1,0 +1,491 @@
+//! MLlib over Spark Connect through raw ML commands: fit an estimator on a SQL relation,
+//! save the fitted model to the shared storage, free it on the server, read what it saved.
+//!
+//! The client crate's ML wrappers do not send a fit, so the `MlCommand` messages are built
+//! here from the protobuf types. MLlib over Connect needs Spark ≥ 4.0. Only ALS is read
+//! back: KMeans and logistic regression need MLlib vector columns (`VectorUDT`), which
+//! plain SQL cannot build.
+
+use std::path::Path;
+
+use spark_connect_proto as proto;
+
+use crate::client::{SparkClient, sql_relation};
+use crate::columns::{f32_rows, row_count, u32_column};
+use crate::error::{SparkError, describe};
+
+/// The MLlib estimator class of implicit/explicit ALS.
+pub const ALS_ESTIMATOR: &str = "org.apache.spark.ml.recommendation.ALS";
+
+/// The oldest Spark whose Connect server runs MLlib commands.
+pub const ML_MIN_VERSION: (u32, u32) = (4, 0);
+
+/// One MLlib parameter value, typed as the estimator's `Param` expects it (an `IntParam`
+/// takes an `Int`, a `LongParam` a `Long`: the server does not convert between them).
+#[derive(Clone, Debug, PartialEq)]
+pub enum MlValue {
+    Int(i32),
+    Long(i64),
+    Double(f64),
+    Bool(bool),
+    Str(String),
+}
+
+impl MlValue {
+    fn literal(&self) -> proto::expression::Literal {
+        use proto::expression::literal::LiteralType;
+        let literal_type = match self {
+            MlValue::Int(v) => LiteralType::Integer(*v),
+            MlValue::Long(v) => LiteralType::Long(*v),
+            MlValue::Double(v) => LiteralType::Double(*v),
+            MlValue::Bool(v) => LiteralType::Boolean(*v),
+            MlValue::Str(v) => LiteralType::String(v.clone()),
+        };
+        proto::expression::Literal {
+            literal_type: Some(literal_type),
+            ..Default::default()
+        }
+    }
+}
+
+/// The parameters of MLlib's ALS (`org.apache.spark.ml.recommendation.ALS`), in MLlib's
+/// own terms. Note MLlib scales `reg_param` by each row's number of ratings (ALS-WR).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparkAlsParams {
+    /// `rank`: factors per user and item.
+    pub rank: u32,
+    /// `maxIter`: ALS sweeps.
+    pub max_iter: u32,
+    /// `regParam`: λ, scaled per row by its number of ratings.
+    pub reg_param: f64,
+    /// `alpha`: confidence scale of implicit preferences, `c = 1 + alpha·r`.
+    pub alpha: f64,
+    /// `seed` of the initial factors.
+    pub seed: i64,
+    /// `implicitPrefs`: true for click logs.
+    pub implicit_prefs: bool,
+    /// `nonnegative`: constrain factors to ≥ 0.
+    pub nonnegative: bool,
+    /// `numUserBlocks` / `numItemBlocks`: partitions of each side (MLlib's default is 10).
+    pub blocks: u32,
+    /// `userCol`, `itemCol`, `ratingCol` of the dataset (integer ids, float rating).
+    pub user_col: String,
+    pub item_col: String,
+    pub rating_col: String,
+}
+
+impl Default for SparkAlsParams {
+    /// MLlib's defaults, with implicit preferences and clickrec's column names.
+    fn default() -> Self {
+        SparkAlsParams {
+            rank: 10,
+            max_iter: 10,
+            reg_param: 0.1,
+            alpha: 1.0,
+            seed: 0,
+            implicit_prefs: true,
+            nonnegative: false,
+            blocks: 10,
+            user_col: "user".into(),
+            item_col: "item".into(),
+            rating_col: "rating".into(),
+        }
+    }
+}
+
+impl SparkAlsParams {
+    /// The parameters as MLlib `Param` names and typed values, in a fixed order.
+    pub fn ml_values(&self) -> Vec<(&'static str, MlValue)> {
+        let int = |v: u32| MlValue::Int(i32::try_from(v).unwrap_or(i32::MAX));
+        vec![
+            ("rank", int(self.rank)),
+            ("maxIter", int(self.max_iter)),
+            ("regParam", MlValue::Double(self.reg_param)),
+            ("alpha", MlValue::Double(self.alpha)),
+            ("seed", MlValue::Long(self.seed)),
+            ("implicitPrefs", MlValue::Bool(self.implicit_prefs)),
+            ("nonnegative", MlValue::Bool(self.nonnegative)),
+            ("numUserBlocks", int(self.blocks)),
+            ("numItemBlocks", int(self.blocks)),
+            ("userCol", MlValue::Str(self.user_col.clone())),
+            ("itemCol", MlValue::Str(self.item_col.clone())),
+            ("ratingCol", MlValue::Str(self.rating_col.clone())),
+        ]
+    }
+}
+
+/// Dense ALS factors read back from a saved MLlib model, indexed by dense id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlsFactors {
+    /// Factors per row.
+    pub rank: usize,
+    /// `users × rank`, row-major; row `u` belongs to user id `u`.
+    pub user_factors: Vec<f32>,
+    /// `items × rank`, row-major; row `i` belongs to item id `i`.
+    pub item_factors: Vec<f32>,
+    /// How many user / item rows MLlib gave factors (ids absent from the dataset get
+    /// none: their rows stay zero, so they score 0 like an unseen id).
+    pub users_with_factors: usize,
+    pub items_with_factors: usize,
+}
+
+impl AlsFactors {
+    /// The number of user rows.
+    pub fn users(&self) -> usize {
+        self.user_factors.len() / self.rank.max(1)
+    }
+
+    /// The number of item rows.
+    pub fn items(&self) -> usize {
+        self.item_factors.len() / self.rank.max(1)
+    }
+}
+
+/// `MlCommand::Fit` of the estimator class `estimator` with `params` on the rows of
+/// `dataset_sql`.
+pub fn fit_command(
+    estimator: &str,
+    uid: &str,
+    params: &[(&str, MlValue)],
+    dataset_sql: &str,
+) -> proto::MlCommand {
+    proto::MlCommand {
+        command: Some(proto::ml_command::Command::Fit(proto::ml_command::Fit {
+            estimator: Some(proto::MlOperator {
+                name: estimator.to_string(),
+                uid: uid.to_string(),
+                r#type: proto::ml_operator::OperatorType::Estimator as i32,
+            }),
+            params: Some(ml_params(params)),
+            dataset: Some(sql_relation(dataset_sql)),
+        })),
+    }
+}
+
+/// `MlCommand::Write`: save the cached model `model_id` to `path`, replacing what is there.
+pub fn write_command(model_id: &str, path: &str) -> proto::MlCommand {
+    proto::MlCommand {
+        command: Some(proto::ml_command::Command::Write(
+            proto::ml_command::Write {
+                r#type: Some(proto::ml_command::write::Type::ObjRef(proto::ObjectRef {
+                    id: model_id.to_string(),
+                })),
+                params: None,
+                path: path.to_string(),
+                should_overwrite: Some(true),
+                options: Default::default(),
+            },
+        )),
+    }
+}
+
+/// `MlCommand::Delete`: free the cached model `model_id` on the server.
+pub fn delete_command(model_id: &str) -> proto::MlCommand {
+    proto::MlCommand {
+        command: Some(proto::ml_command::Command::Delete(
+            proto::ml_command::Delete {
+                obj_refs: vec![proto::ObjectRef {
+                    id: model_id.to_string(),
+                }],
+                evict_only: None,
+            },
+        )),
+    }
+}
+
+fn ml_params(params: &[(&str, MlValue)]) -> proto::MlParams {
+    proto::MlParams {
+        params: params
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.literal()))
+            .collect(),
+    }
+}
+
+/// Fits `estimator` on `dataset_sql` and returns the server's id of the cached model.
+pub fn fit(
+    client: &SparkClient,
+    estimator: &str,
+    params: &[(&str, MlValue)],
+    dataset_sql: &str,
+) -> Result<String, SparkError> {
+    let short = estimator.rsplit('.').next().unwrap_or(estimator);
+    client.require_version(
+        ML_MIN_VERSION.0,
+        ML_MIN_VERSION.1,
+        &format!("MLlib over Spark Connect ({short})"),
+    )?;
+    let what = format!("fit {estimator} on `{dataset_sql}`");
+    let command = fit_command(estimator, &format!("{short}_clickrec"), params, dataset_sql);
+    let responses = run(client, command, &what)?;
+    model_ref(&responses).ok_or_else(|| SparkError::Protocol {
+        url: client.url().to_string(),
+        what,
+        detail: "no model reference (MlCommandResult.operator_info.obj_ref) in the answer".into(),
+    })
+}
+
+/// Saves the cached model `model_id` to `path` (a folder the cluster can write).
+pub fn save(client: &SparkClient, model_id: &str, path: &str) -> Result<(), SparkError> {
+    run(
+        client,
+        write_command(model_id, path),
+        &format!("save model {model_id} to {path}"),
+    )
+    .map(|_| ())
+}
+
+/// Frees the cached model `model_id` on the server.
+pub fn delete(client: &SparkClient, model_id: &str) -> Result<(), SparkError> {
+    run(
+        client,
+        delete_command(model_id),
+        &format!("delete model {model_id}"),
+    )
+    .map(|_| ())
+}
+
+/// Fits implicit ALS on MLlib over the rows of `dataset_sql` (integer user and item ids
+/// below `users` / `items`, a float rating), saves the model under `model_dir` (an absolute
+/// path on the shared storage: MLlib writes Parquet `userFactors` / `itemFactors` there),
+/// frees it on the server, and reads the factors back as dense row-major arrays.
+pub fn fit_als(
+    client: &SparkClient,
+    dataset_sql: &str,
+    params: &SparkAlsParams,
+    users: usize,
+    items: usize,
+    model_dir: &Path,
+) -> Result<AlsFactors, SparkError> {
+    let dir = shared_path(client, model_dir)?;
+    let model_id = fit(client, ALS_ESTIMATOR, &params.ml_values(), dataset_sql)?;
+    let saved = save(client, &model_id, &dir);
+    // Free the server's copy whether or not the save worked; a save error comes first.
+    let deleted = delete(client, &model_id);
+    saved?;
+    deleted?;
+
+    let rank = params.rank as usize;
+    let (user_factors, users_with_factors) =
+        read_factors(client, &dir, "userFactors", rank, users)?;
+    let (item_factors, items_with_factors) =
+        read_factors(client, &dir, "itemFactors", rank, items)?;
+    Ok(AlsFactors {
+        rank,
+        user_factors,
+        item_factors,
+        users_with_factors,
+        items_with_factors,
+    })
+}
+
+/// Reads `DIR/PART` (Parquet rows `id: int, features: array<float>`) into a dense
+/// `rows × rank` array; returns it and how many rows were present.
+fn read_factors(
+    client: &SparkClient,
+    dir: &str,
+    part: &str,
+    rank: usize,
+    rows: usize,
+) -> Result<(Vec<f32>, usize), SparkError> {
+    let sql = format!("SELECT id, features FROM parquet.`{dir}/{part}`");
+    let what = format!("{dir}/{part}");
+    let batches = client.query(&sql)?;
+    let ids = u32_column(&batches, "id", &what)?;
+    let features = f32_rows(&batches, "features", rank, &what)?;
+    let mut dense = vec![0.0_f32; rows * rank];
+    let mut seen = vec![false; rows];
+    for (row, &id) in ids.iter().enumerate() {
+        let id = id as usize;
+        if id >= rows || seen[id] {
+            return Err(SparkError::Value {
+                what,
+                row,
+                column: "id".into(),
+                detail: if id >= rows {
+                    format!("{id} is not below the {rows} dense ids of the dataset")
+                } else {
+                    format!("{id} appears twice")
+                },
+            });
+        }
+        seen[id] = true;
+        dense[id * rank..(id + 1) * rank].copy_from_slice(&features[row * rank..(row + 1) * rank]);
+    }
+    debug_assert_eq!(ids.len(), row_count(&batches));
+    Ok((dense, ids.len()))
+}
+
+/// The model folder as the absolute UTF-8 path that Spark SQL can quote.
+fn shared_path(client: &SparkClient, dir: &Path) -> Result<String, SparkError> {
+    let bad = |detail: &str| SparkError::Ml {
+        url: client.url().to_string(),
+        what: format!("save a model to {}", dir.display()),
+        message: detail.to_string(),
+    };
+    let text = dir
+        .to_str()
+        .ok_or_else(|| bad("the path is not UTF-8"))?
+        .trim_end_matches('/');
+    if !dir.is_absolute() {
+        return Err(bad(
+            "the path must be absolute (the server resolves relative paths against its own folder); use the shared storage path (engine.storage)",
+        ));
+    }
+    if text.contains('`') {
+        return Err(bad(
+            "the path contains a backtick, which Spark SQL cannot quote",
+        ));
+    }
+    Ok(text.to_string())
+}
+
+fn run(
+    client: &SparkClient,
+    command: proto::MlCommand,
+    what: &str,
+) -> Result<Vec<proto::ExecutePlanResponse>, SparkError> {
+    client
+        .run_command(proto::command::CommandType::MlCommand(command))
+        .map_err(|e| SparkError::Ml {
+            url: client.url().to_string(),
+            what: what.to_string(),
+            message: describe(&e),
+        })
+}
+
+/// The object reference of a fitted model in the answer to a fit.
+fn model_ref(responses: &[proto::ExecutePlanResponse]) -> Option<String> {
+    use proto::execute_plan_response::ResponseType;
+    use proto::ml_command_result::{ResultType, ml_operator_info::Type};
+    responses
+        .iter()
+        .find_map(|response| match &response.response_type {
+            Some(ResponseType::MlCommandResult(result)) => match &result.result_type {
+                Some(ResultType::OperatorInfo(info)) => match &info.r#type {
+                    Some(Type::ObjRef(object)) => Some(object.id.clone()),
+                    _ => None,
+                },
+                _ => None,
+            },
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::expression::literal::LiteralType;
+
+    fn params_of(command: &proto::MlCommand) -> &proto::ml_command::Fit {
+        match &command.command {
+            Some(proto::ml_command::Command::Fit(fit)) => fit,
+            other => panic!("not a fit: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn als_fit_names_the_estimator_and_the_dataset() {
+        let sql = "SELECT user, item, rating FROM parquet.`/s/matrix`";
+        let command = fit_command(
+            ALS_ESTIMATOR,
+            "ALS_clickrec",
+            &SparkAlsParams::default().ml_values(),
+            sql,
+        );
+        let fit = params_of(&command);
+        let estimator = fit.estimator.as_ref().expect("an estimator");
+        assert_eq!(estimator.name, "org.apache.spark.ml.recommendation.ALS");
+        assert_eq!(estimator.uid, "ALS_clickrec");
+        assert_eq!(
+            estimator.r#type,
+            proto::ml_operator::OperatorType::Estimator as i32
+        );
+        match fit.dataset.as_ref().and_then(|d| d.rel_type.as_ref()) {
+            Some(proto::relation::RelType::Sql(q)) => assert_eq!(q.query, sql),
+            other => panic!("the dataset is not a SQL relation: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn als_params_are_typed_as_mllib_expects() {
+        let params = SparkAlsParams {
+            rank: 32,
+            max_iter: 15,
+            reg_param: 0.05,
+            alpha: 40.0,
+            seed: 7,
+            blocks: 4,
+            ..SparkAlsParams::default()
+        };
+        let command = fit_command(ALS_ESTIMATOR, "u", &params.ml_values(), "SELECT 1");
+        let sent = &params_of(&command).params.as_ref().expect("params").params;
+        let get = |name: &str| {
+            sent.get(name)
+                .and_then(|l| l.literal_type.clone())
+                .unwrap_or_else(|| panic!("no param {name}"))
+        };
+        assert_eq!(get("rank"), LiteralType::Integer(32));
+        assert_eq!(get("maxIter"), LiteralType::Integer(15));
+        assert_eq!(get("numUserBlocks"), LiteralType::Integer(4));
+        assert_eq!(get("numItemBlocks"), LiteralType::Integer(4));
+        assert_eq!(get("regParam"), LiteralType::Double(0.05));
+        assert_eq!(get("alpha"), LiteralType::Double(40.0));
+        assert_eq!(get("seed"), LiteralType::Long(7));
+        assert_eq!(get("implicitPrefs"), LiteralType::Boolean(true));
+        assert_eq!(get("nonnegative"), LiteralType::Boolean(false));
+        assert_eq!(get("userCol"), LiteralType::String("user".into()));
+        assert_eq!(get("itemCol"), LiteralType::String("item".into()));
+        assert_eq!(get("ratingCol"), LiteralType::String("rating".into()));
+        assert_eq!(sent.len(), 12);
+    }
+
+    #[test]
+    fn write_overwrites_the_path_of_the_model_and_delete_frees_it() {
+        match write_command("model-1", "/s/als").command {
+            Some(proto::ml_command::Command::Write(w)) => {
+                assert_eq!(w.path, "/s/als");
+                assert_eq!(w.should_overwrite, Some(true));
+                assert_eq!(
+                    w.r#type,
+                    Some(proto::ml_command::write::Type::ObjRef(proto::ObjectRef {
+                        id: "model-1".into()
+                    }))
+                );
+            }
+            other => panic!("not a write: {other:?}"),
+        }
+        match delete_command("model-1").command {
+            Some(proto::ml_command::Command::Delete(d)) => {
+                assert_eq!(
+                    d.obj_refs,
+                    [proto::ObjectRef {
+                        id: "model-1".into()
+                    }]
+                );
+                assert_eq!(d.evict_only, None);
+            }
+            other => panic!("not a delete: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_model_reference_is_found_in_the_fit_answer() {
+        use proto::execute_plan_response::ResponseType;
+        use proto::ml_command_result::{MlOperatorInfo, ResultType, ml_operator_info::Type};
+        let answer = proto::ExecutePlanResponse {
+            response_type: Some(ResponseType::MlCommandResult(proto::MlCommandResult {
+                result_type: Some(ResultType::OperatorInfo(MlOperatorInfo {
+                    r#type: Some(Type::ObjRef(proto::ObjectRef { id: "abc".into() })),
+                    ..Default::default()
+                })),
+            })),
+            ..Default::default()
+        };
+        assert_eq!(
+            model_ref(&[proto::ExecutePlanResponse::default(), answer]),
+            Some("abc".into())
+        );
+        assert_eq!(model_ref(&[proto::ExecutePlanResponse::default()]), None);
+    }
+}
