@@ -45,6 +45,13 @@ pub enum PipelineError {
         #[source]
         source: clickrec_prep::PrepError,
     },
+    /// A Spark engine stage failed; the cause says what to do (start the cluster, …).
+    #[error("{stage} on Spark: {source}")]
+    Spark {
+        stage: &'static str,
+        #[source]
+        source: clickrec_spark::SparkError,
+    },
     #[error("{path}: has no session column (rerun the prep stage)")]
     NoSessions { path: PathBuf },
     #[error("splitting {path}: {source}")]

@@ -35,9 +35,7 @@ const U64_MAX: &str = "18446744073709551615";
 
 /// An integer id as the local engine accepts it: 1..=20 decimal digits within u64.
 fn integer_id(field: &str) -> String {
-    format!(
-        "({field} RLIKE '^[0-9]{{1,20}}$' AND try_cast({field} AS DECIMAL(20,0)) <= {U64_MAX})"
-    )
+    format!("({field} RLIKE '^[0-9]{{1,20}}$' AND try_cast({field} AS DECIMAL(20,0)) <= {U64_MAX})")
 }
 
 /// The statements that read, check and intern the input: views `lines` (every line with

@@ -13,7 +13,9 @@ mod matrix;
 mod prep;
 mod split;
 
-pub use ingest::{IngestSql, RejectColumn, TAOBAO_FIELDS, bad_row_sql, ingest_sql, quoted_lines_sql};
+pub use ingest::{
+    IngestSql, RejectColumn, TAOBAO_FIELDS, bad_row_sql, ingest_sql, quoted_lines_sql,
+};
 pub use matrix::matrix_sql;
 pub use prep::{PrepCounts, check_prep, prep_sql};
 pub use split::{TEST, TRAIN, UNUSED, check_split, session_quantile_sql, split_sql};
@@ -34,7 +36,11 @@ pub struct Unsupported {
     pub why: &'static str,
 }
 
-pub(crate) fn unsupported(key: &'static str, value: impl ToString, why: &'static str) -> Unsupported {
+pub(crate) fn unsupported(
+    key: &'static str,
+    value: impl ToString,
+    why: &'static str,
+) -> Unsupported {
     Unsupported {
         key,
         value: value.to_string(),
@@ -109,7 +115,6 @@ pub struct StageSql {
     /// DDL and views, run in order.
     pub statements: Vec<String>,
 }
-
 
 #[cfg(test)]
 mod tests;

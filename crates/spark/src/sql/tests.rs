@@ -133,7 +133,10 @@ fn learned_filters_and_unimplemented_splits_are_refused_by_key() {
         test_path: Some("t.csv".into()),
         ..SplitConfig::default()
     };
-    assert_eq!(check_split(&split(test_file)).unwrap_err().key, "split.kind");
+    assert_eq!(
+        check_split(&split(test_file)).unwrap_err().key,
+        "split.kind"
+    );
     assert!(check_split(&split(SplitConfig::default())).is_ok());
 }
 
@@ -146,7 +149,9 @@ fn splits_cut_each_user_by_the_rule() {
     let cutoff = sql(SplitRule::SessionCutoff { cutoff: 500 });
     assert!(cutoff.contains("WHEN ts < 500 THEN 0"));
     assert!(
-        cutoff.contains("session = min(CASE WHEN session_start >= 500 THEN session END) OVER u THEN 1")
+        cutoff.contains(
+            "session = min(CASE WHEN session_start >= 500 THEN session END) OVER u THEN 1"
+        )
     );
     assert!(cutoff.contains("ELSE 2 END"));
     assert!(sql(SplitRule::Temporal { cutoff: 7 }).contains("CASE WHEN ts < 7 THEN 0 ELSE 1 END"));
@@ -172,9 +177,9 @@ fn the_matrix_weights_decays_and_scales_train_pairs() {
         &tables(),
         prep("[weights]\nhalf_life_s = 86400.0\nlog_scale = true\npv = 0.5\n").weights(),
     ));
-    assert!(sql.contains(
-        "base * power(2D, -(CAST(t_ref - ts AS DOUBLE)) / CAST('86400.0' AS DOUBLE))"
-    ));
+    assert!(
+        sql.contains("base * power(2D, -(CAST(t_ref - ts AS DOUBLE)) / CAST('86400.0' AS DOUBLE))")
+    );
     assert!(sql.contains("CAST(log1p(sum(w)) AS FLOAT)"));
     assert!(sql.contains("WHEN 0 THEN CAST('0.5' AS DOUBLE)"));
 }
