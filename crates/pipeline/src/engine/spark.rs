@@ -75,16 +75,10 @@ impl SparkEngine {
             &self.settings.url,
             &ConnectOptions::new(self.settings.cores_max),
         )
-        .map_err(|source| PipelineError::Spark {
-            stage: "connect",
-            source,
-        })?;
+        .map_err(|source| PipelineError::spark("connect", source))?;
         client
             .set_conf("spark.sql.shuffle.partitions", &SHARDS.to_string())
-            .map_err(|source| PipelineError::Spark {
-                stage: "connect",
-                source,
-            })?;
+            .map_err(|source| PipelineError::spark("connect", source))?;
         Ok(self.client.get_or_init(|| client))
     }
 
@@ -115,7 +109,7 @@ impl SparkEngine {
         for statement in statements {
             client
                 .execute(statement)
-                .map_err(|source| PipelineError::Spark { stage, source })?;
+                .map_err(|source| PipelineError::spark(stage, source))?;
         }
         Ok(())
     }
@@ -127,7 +121,7 @@ impl SparkEngine {
     ) -> Result<Vec<arrow::record_batch::RecordBatch>, PipelineError> {
         self.client()?
             .query(sql)
-            .map_err(|source| PipelineError::Spark { stage, source })
+            .map_err(|source| PipelineError::spark(stage, source))
     }
 
     fn run(&self, stage: &'static str, sql: &StageSql) -> Result<(), PipelineError> {
@@ -150,7 +144,7 @@ impl SparkEngine {
         );
         let batches = self.query(stage, &sql)?;
         let what = self.tables.location(table);
-        let spark = |source| PipelineError::Spark { stage, source };
+        let spark = |source| PipelineError::spark(stage, source);
         let users = u32_column(&batches, "user", &what).map_err(spark)?;
         let items = u32_column(&batches, "item", &what).map_err(spark)?;
         let categories = u32_column(&batches, "category", &what).map_err(spark)?;
@@ -198,7 +192,7 @@ impl SparkEngine {
             .iter()
             .map(|c| {
                 let values = i64_column(&batches, c, sql)
-                    .map_err(|source| PipelineError::Spark { stage, source })?;
+                    .map_err(|source| PipelineError::spark(stage, source))?;
                 values
                     .first()
                     .copied()
@@ -268,10 +262,7 @@ impl SparkEngine {
             items,
             &model_dir,
         )
-        .map_err(|source| PipelineError::Spark {
-            stage: "train",
-            source,
-        })?;
+        .map_err(|source| PipelineError::spark("train", source))?;
         clickrec_models::als::Als::from_factors(
             params.clone(),
             Factors::from_vec(users, factors.rank, factors.user_factors),
@@ -337,7 +328,7 @@ impl Engine for SparkEngine {
         }
         let bad = self.query(stage, &sql::bad_row_sql(&self.tables))?;
         if row_count(&bad) > 0 {
-            let spark = |source| PipelineError::Spark { stage, source };
+            let spark = |source| PipelineError::spark(stage, source);
             let line = i64_column(&bad, "line", "the first bad row").map_err(spark)?[0];
             let reason = string_column(&bad, "reason", "the first bad row").map_err(spark)?;
             let field = i64_column(&bad, "field", "the first bad row").map_err(spark)?[0];
@@ -370,7 +361,7 @@ impl Engine for SparkEngine {
             )?;
             externals.push(
                 string_column(&batches, "external", &self.tables.location(table))
-                    .map_err(|source| PipelineError::Spark { stage, source })?,
+                    .map_err(|source| PipelineError::spark(stage, source))?,
             );
         }
         let id_error = |e: clickrec_core::CoreError| PipelineError::Invalid {
@@ -506,7 +497,7 @@ impl Engine for SparkEngine {
                     &sql::session_quantile_sql(&self.tables, test_fraction),
                 )?;
                 let cutoff = i64_column(&batches, "cutoff", "the session-start quantile")
-                    .map_err(|source| PipelineError::Spark { stage, source })?;
+                    .map_err(|source| PipelineError::spark(stage, source))?;
                 match cutoff.first() {
                     Some(&cutoff) => SplitRule::SessionCutoff { cutoff },
                     None => {
@@ -565,7 +556,7 @@ impl Engine for SparkEngine {
             ),
         )?;
         let what = self.tables.location("pairs");
-        let spark = |source| PipelineError::Spark { stage, source };
+        let spark = |source| PipelineError::spark(stage, source);
         let users = u32_column(&batches, "user", &what).map_err(spark)?;
         let indices = u32_column(&batches, "item", &what).map_err(spark)?;
         let data = f32_column(&batches, "weight", &what).map_err(spark)?;

@@ -76,9 +76,8 @@ pub fn prep_sql(tables: &Tables, prep: &CheckedPrep) -> StageSql {
     let (exact, repeat) = match prep.dedup() {
         Some(d) => (
             if d.exact {
-                format!(
-                    "row_number() OVER (PARTITION BY user, ts, item, category, behavior ORDER BY subsec, pos) > 1"
-                )
+                "row_number() OVER (PARTITION BY user, ts, item, category, behavior ORDER BY subsec, pos) > 1"
+                    .to_owned()
             } else {
                 "false".to_owned()
             },
