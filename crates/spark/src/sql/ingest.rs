@@ -12,15 +12,6 @@ pub struct IngestSql {
     pub window: Option<(i64, i64)>,
 }
 
-/// The columns a bad row can be rejected on, in the order they are checked.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RejectColumn {
-    /// Not five fields.
-    FieldCount,
-    /// Column 0..=4 of the Taobao layout.
-    Field(usize),
-}
-
 /// The Taobao field names, as the local engine names them in errors.
 pub const TAOBAO_FIELDS: [&str; 5] = [
     "user_id",

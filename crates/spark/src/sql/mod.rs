@@ -13,9 +13,7 @@ mod matrix;
 mod prep;
 mod split;
 
-pub use ingest::{
-    IngestSql, RejectColumn, TAOBAO_FIELDS, bad_row_sql, ingest_sql, quoted_lines_sql,
-};
+pub use ingest::{IngestSql, TAOBAO_FIELDS, bad_row_sql, ingest_sql, quoted_lines_sql};
 pub use matrix::matrix_sql;
 pub use prep::{PrepCounts, check_prep, prep_sql};
 pub use split::{TEST, TRAIN, UNUSED, check_split, session_quantile_sql, split_sql};
