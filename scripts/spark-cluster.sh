@@ -150,6 +150,8 @@ start() {
   export SPARK_DAEMON_MEMORY="${SPARK_DAEMON_MEMORY:-512m}"
   export SPARK_LOG_DIR="$logs" SPARK_PID_DIR="$pids/daemon" SPARK_IDENT_STRING=clickrec
   export SPARK_LOCAL_DIRS="$cluster/tmp" SPARK_WORKER_DIR="$cluster/work"
+  # No REST submission server on the master: applications come in through Connect only.
+  export SPARK_MASTER_OPTS="${SPARK_MASTER_OPTS:-} -Dspark.master.rest.enabled=false"
   mkdir -p "$SPARK_PID_DIR"
 
   # Master and workers run in the foreground of spark-class (which execs java), so $! is the JVM.
@@ -195,7 +197,16 @@ start() {
   echo "$daemon_pid" >"$pids/connect.pid"
   connect_log=$(ls "$logs"/*SparkConnectServer*.out 2>/dev/null | head -1)
   wait_for "Connect server" "$daemon_pid" "${connect_log:-$logs/connect.out}" "Spark Connect server started"
-  until port_in_use "$connect_port"; do sleep 1; done
+  local waited=0
+  until port_in_use "$connect_port"; do
+    if [ "$waited" -ge "$timeout_s" ]; then
+      say "the Connect server logged that it started but 127.0.0.1:$connect_port does not accept connections after $timeout_s s; see $connect_log"
+      stop_all
+      exit 1
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
 
   echo "$url" >"$cluster/url"
   echo "$storage" >"$cluster/storage"
@@ -228,7 +239,7 @@ status() {
   for name in master worker-1 worker-2 connect; do
     pid=$(pid_of "$name")
     if [ -z "$pid" ]; then
-      echo "$name: not started"; down=$((down + 1))
+      echo "$name: not running"; down=$((down + 1))
     elif is_ours "$pid"; then
       echo "$name: running (pid $pid)"; up=$((up + 1))
     else

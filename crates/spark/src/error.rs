@@ -101,6 +101,10 @@ pub enum SparkError {
         detail: String,
     },
 
+    /// An MLlib parameter cannot be sent as the type MLlib declares.
+    #[error("MLlib parameter {name}: {detail}")]
+    Param { name: String, detail: String },
+
     /// A result column is missing or of another type than asked for.
     #[error("column {column:?} of {what}: {detail}")]
     Column {

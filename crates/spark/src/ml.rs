@@ -94,23 +94,31 @@ impl Default for SparkAlsParams {
 }
 
 impl SparkAlsParams {
-    /// The parameters as MLlib `Param` names and typed values, in a fixed order.
-    pub fn ml_values(&self) -> Vec<(&'static str, MlValue)> {
-        let int = |v: u32| MlValue::Int(i32::try_from(v).unwrap_or(i32::MAX));
-        vec![
-            ("rank", int(self.rank)),
-            ("maxIter", int(self.max_iter)),
+    /// The parameters as MLlib `Param` names and typed values, in a fixed order. MLlib's
+    /// integer parameters are Java `int`s: a count above `i32::MAX` is an error naming it.
+    pub fn ml_values(&self) -> Result<Vec<(&'static str, MlValue)>, SparkError> {
+        let int = |name: &str, v: u32| {
+            i32::try_from(v)
+                .map(MlValue::Int)
+                .map_err(|_| SparkError::Param {
+                    name: name.to_string(),
+                    detail: format!("{v} is above {}, the largest Java int", i32::MAX),
+                })
+        };
+        Ok(vec![
+            ("rank", int("rank", self.rank)?),
+            ("maxIter", int("maxIter", self.max_iter)?),
             ("regParam", MlValue::Double(self.reg_param)),
             ("alpha", MlValue::Double(self.alpha)),
             ("seed", MlValue::Long(self.seed)),
             ("implicitPrefs", MlValue::Bool(self.implicit_prefs)),
             ("nonnegative", MlValue::Bool(self.nonnegative)),
-            ("numUserBlocks", int(self.blocks)),
-            ("numItemBlocks", int(self.blocks)),
+            ("numUserBlocks", int("numUserBlocks", self.blocks)?),
+            ("numItemBlocks", int("numItemBlocks", self.blocks)?),
             ("userCol", MlValue::Str(self.user_col.clone())),
             ("itemCol", MlValue::Str(self.item_col.clone())),
             ("ratingCol", MlValue::Str(self.rating_col.clone())),
-        ]
+        ])
     }
 }
 
@@ -258,7 +266,7 @@ pub fn fit_als(
     model_dir: &Path,
 ) -> Result<AlsFactors, SparkError> {
     let dir = shared_path(client, model_dir)?;
-    let model_id = fit(client, ALS_ESTIMATOR, &params.ml_values(), dataset_sql)?;
+    let model_id = fit(client, ALS_ESTIMATOR, &params.ml_values()?, dataset_sql)?;
     let saved = save(client, &model_id, &dir);
     // Free the server's copy whether or not the save worked; a save error comes first.
     let deleted = delete(client, &model_id);
@@ -390,7 +398,7 @@ mod tests {
         let command = fit_command(
             ALS_ESTIMATOR,
             "ALS_clickrec",
-            &SparkAlsParams::default().ml_values(),
+            &SparkAlsParams::default().ml_values().expect("valid params"),
             sql,
         );
         let fit = params_of(&command);
@@ -418,7 +426,12 @@ mod tests {
             blocks: 4,
             ..SparkAlsParams::default()
         };
-        let command = fit_command(ALS_ESTIMATOR, "u", &params.ml_values(), "SELECT 1");
+        let command = fit_command(
+            ALS_ESTIMATOR,
+            "u",
+            &params.ml_values().expect("valid params"),
+            "SELECT 1",
+        );
         let sent = &params_of(&command).params.as_ref().expect("params").params;
         let get = |name: &str| {
             sent.get(name)
@@ -438,6 +451,19 @@ mod tests {
         assert_eq!(get("itemCol"), LiteralType::String("item".into()));
         assert_eq!(get("ratingCol"), LiteralType::String("rating".into()));
         assert_eq!(sent.len(), 12);
+    }
+
+    #[test]
+    fn a_count_beyond_a_java_int_is_refused_by_name() {
+        let params = SparkAlsParams {
+            rank: u32::MAX,
+            ..SparkAlsParams::default()
+        };
+        let e = params.ml_values().expect_err("rank above i32::MAX");
+        assert!(
+            e.to_string().contains("rank") && e.to_string().contains("4294967295"),
+            "{e}"
+        );
     }
 
     #[test]
