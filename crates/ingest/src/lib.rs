@@ -130,8 +130,21 @@ pub fn ingest_to_dir(
     let started = Instant::now();
     std::fs::create_dir_all(out)
         .map_err(|e| IngestError::io(out, "cannot create run directory", e))?;
-    let input_bytes = file_len(input)?;
     let ingested = ingest_file(input, options, &out.join(QUARANTINE_FILE), progress)?;
+    write_ingested(input, options, out, ingested, started)
+}
+
+/// Writes an ingested log into the run directory `out` as [`ingest_to_dir`] does
+/// (`events.parquet`, the id maps, `ingest.json`): also for a log another engine read
+/// and validated. `started` is when the reading began, for the summary's seconds.
+pub fn write_ingested(
+    input: &Path,
+    options: &IngestOptions,
+    out: &Path,
+    ingested: Ingested,
+    started: Instant,
+) -> Result<IngestSummary, IngestError> {
+    let input_bytes = file_len(input)?;
     let mut summary = IngestSummary::new(input, options, input_bytes, &ingested, None);
     write_event_log(out, ingested.log, &ingested.ids)?;
     summary.seconds = started.elapsed().as_secs_f64();

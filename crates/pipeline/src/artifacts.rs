@@ -69,6 +69,23 @@ pub struct FitRecord {
     /// `[train.early_stopping]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_stopping: Option<crate::early_stop::EarlyStopRecord>,
+    /// On `engine.kind = "spark"`: where ALS trained and the rule's numbers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub placement: Option<TrainPlacement>,
+}
+
+/// Where a model trained on the Spark engine, and why: on MLlib when
+/// `bytes > share × memory_bytes`, else locally on the pulled matrix.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrainPlacement {
+    /// `16·nnz + 4·(users + items)·factors`: the matrix, its transpose and the factors.
+    pub bytes: u64,
+    /// This machine's memory (`MemTotal` of `/proc/meminfo`).
+    pub memory_bytes: u64,
+    /// `engine.train_memory_share`.
+    pub share: f64,
+    /// `"mllib"` or `"local"`.
+    pub trained_on: String,
 }
 
 /// One list's recommendation pass.

@@ -45,6 +45,65 @@ pub struct PipelineConfig {
     /// `[tune]`: what `clickrec tune` searches; `clickrec run` ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tune: Option<crate::tune::TuneConfig>,
+    /// `[engine]`: where ingest, prep, split and the matrix run (default: this process).
+    #[serde(default, skip_serializing_if = "EngineConfig::is_default")]
+    pub engine: EngineConfig,
+}
+
+/// Which engine runs the data stages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// In this process, embedded (the default).
+    #[default]
+    Local,
+    /// On a Spark cluster through Spark Connect.
+    Spark,
+}
+
+/// `[engine]`: the engine of the data stages and, on Spark, where the cluster is.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    pub kind: EngineKind,
+    /// The Spark Connect URL, e.g. `sc://127.0.0.1:15002` (required for `kind = "spark"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// `spark.cores.max` of the session: without it the long-running Connect
+    /// application may hold every core and other jobs wait forever. Default 2.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cores_max: Option<u32>,
+    /// A folder the cluster and this process both see: the Spark stages write their
+    /// Parquet tables there. Default: `spark/` in the run directory (one machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub storage: Option<PathBuf>,
+    /// Train ALS on MLlib when `16·nnz + 4·(users+items)·factors` bytes exceed this
+    /// share of the machine's memory; 0 always trains there. Default 0.5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub train_memory_share: Option<f64>,
+}
+
+impl EngineConfig {
+    fn is_default(&self) -> bool {
+        *self == EngineConfig::default()
+    }
+}
+
+/// `[engine]`, checked.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CheckedEngine {
+    Local,
+    Spark(SparkSettings),
+}
+
+/// Where the Spark engine runs and stores.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparkSettings {
+    pub url: String,
+    pub cores_max: u32,
+    /// The shared folder; the run's tables go to a subfolder named after the run.
+    pub storage: PathBuf,
+    pub train_memory_share: f64,
 }
 
 /// `[train]`: options of the train stage that are not model parameters.
@@ -206,6 +265,8 @@ pub struct Plan {
     pub evaluate: CheckedEval,
     /// `[train.early_stopping]`, checked.
     pub early_stopping: Option<CheckedEarlyStopping>,
+    /// `[engine]`, checked against what the chosen engine can do.
+    pub engine: CheckedEngine,
 }
 
 /// Where a recommendation list comes from: a fitted model, the segment-popular list of the
@@ -443,8 +504,10 @@ impl PipelineConfig {
             }
             None => None,
         };
+        let engine = self.check_engine(file, base, &out, &prep, &split, &invalid)?;
         self.run.out = Some(out.clone());
         Ok(Plan {
+            engine,
             segment,
             rerank,
             models,
@@ -460,6 +523,114 @@ impl PipelineConfig {
             split,
             generate,
         })
+    }
+}
+
+impl PipelineConfig {
+    /// `[engine]`: local needs no other key; Spark needs a URL and refuses, by key, every
+    /// option its SQL does not implement (never ignoring one).
+    fn check_engine(
+        &self,
+        file: &Path,
+        base: &Path,
+        out: &Path,
+        prep: &CheckedPrep,
+        split: &CheckedSplit,
+        invalid: &dyn Fn(&str, String) -> PipelineError,
+    ) -> Result<CheckedEngine, PipelineError> {
+        let e = &self.engine;
+        if e.kind == EngineKind::Local {
+            for (key, set) in [
+                ("engine.url", e.url.is_some()),
+                ("engine.cores_max", e.cores_max.is_some()),
+                ("engine.storage", e.storage.is_some()),
+                ("engine.train_memory_share", e.train_memory_share.is_some()),
+            ] {
+                if set {
+                    return Err(invalid(
+                        key,
+                        "applies only to engine.kind = \"spark\"".into(),
+                    ));
+                }
+            }
+            return Ok(CheckedEngine::Local);
+        }
+        let url = match &e.url {
+            Some(url) if url.starts_with("sc://") => url.clone(),
+            Some(url) => {
+                return Err(invalid(
+                    "engine.url",
+                    format!(
+                        "expected a Spark Connect URL like sc://127.0.0.1:15002, found {url:?}"
+                    ),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    "engine.url",
+                    "required with engine.kind = \"spark\": the URL scripts/spark-cluster.sh start prints (sc://HOST:PORT)".into(),
+                ));
+            }
+        };
+        let cores_max = e.cores_max.unwrap_or(2);
+        if cores_max == 0 {
+            return Err(invalid("engine.cores_max", "must be ≥ 1".into()));
+        }
+        let share = e.train_memory_share.unwrap_or(0.5);
+        if !(share.is_finite() && (0.0..=1.0).contains(&share)) {
+            return Err(invalid(
+                "engine.train_memory_share",
+                format!("expected a share of memory in [0, 1], found {share}"),
+            ));
+        }
+        let storage = match &e.storage {
+            Some(path) => resolve(base, path),
+            None => out.join("spark"),
+        };
+        let unsupported = |key: &str, value: String, why: &str| {
+            invalid(
+                key,
+                format!(
+                    "{value}: {why} on engine.kind = \"spark\"; use engine.kind = \"local\" for this pipeline"
+                ),
+            )
+        };
+        if self.input.format != clickrec_ingest::FormatName::Taobao {
+            return Err(unsupported(
+                "input.format",
+                format!("{:?}", self.input.format).to_lowercase(),
+                "only the taobao layout is read",
+            ));
+        }
+        if self.input.on_bad_row != clickrec_ingest::BadRowPolicy::Fail {
+            return Err(unsupported(
+                "input.on_bad_row",
+                "\"skip\"".into(),
+                "the quarantine of bad rows is not implemented",
+            ));
+        }
+        if self.input.utc_offset.is_some() {
+            return Err(unsupported(
+                "input.utc_offset",
+                format!("{:?}", self.input.utc_offset),
+                "times are Unix seconds",
+            ));
+        }
+        if let Some(message) = clickrec_spark::sql::check_prep(prep)
+            .and_then(|()| clickrec_spark::sql::check_split(split))
+            .err()
+        {
+            return Err(PipelineError::Invalid {
+                path: file.to_owned(),
+                message: message.to_string(),
+            });
+        }
+        Ok(CheckedEngine::Spark(SparkSettings {
+            url,
+            cores_max,
+            storage,
+            train_memory_share: share,
+        }))
     }
 }
 
@@ -500,9 +671,10 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
     // Paths given on the command line are relative to where the command runs, not to
     // the pipeline file.
     let value = match (key.trim(), value) {
-        ("input.path" | "split.test_path" | "run.out", toml::Value::String(path))
-            if Path::new(&path).is_relative() =>
-        {
+        (
+            "input.path" | "split.test_path" | "run.out" | "engine.storage",
+            toml::Value::String(path),
+        ) if Path::new(&path).is_relative() => {
             let cwd = std::env::current_dir()
                 .map_err(|e| format!("cannot read the current directory: {e}"))?;
             toml::Value::String(cwd.join(path).display().to_string())
@@ -639,5 +811,63 @@ mod tests {
         let bad = load(MINIMAL, &["input.utc_offset=8"]).unwrap();
         let err = bad.plan(&file, dir.path(), None).unwrap_err().to_string();
         assert!(err.contains("input.utc_offset"), "{err}");
+    }
+
+    #[test]
+    fn the_engine_is_local_unless_set_and_spark_refuses_what_it_cannot_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "1,2,3,pv,4\n").unwrap();
+        let plan = |overrides: &[&str]| {
+            load(MINIMAL, overrides)
+                .and_then(|c| c.plan(&file, dir.path(), None))
+                .map(|p| p.engine)
+        };
+        assert_eq!(plan(&[]).unwrap(), CheckedEngine::Local);
+        // The default `[engine]` is not written back, so local configs serialise as before.
+        let config = load(MINIMAL, &[]).unwrap();
+        assert!(!toml::to_string(&config).unwrap().contains("engine"));
+        let spark = plan(&["engine.kind=spark", "engine.url=sc://127.0.0.1:15002"]).unwrap();
+        assert_eq!(
+            spark,
+            CheckedEngine::Spark(SparkSettings {
+                url: "sc://127.0.0.1:15002".into(),
+                cores_max: 2,
+                storage: dir.path().join("runs/x/spark"),
+                train_memory_share: 0.5,
+            })
+        );
+        let err = |overrides: &[&str]| plan(overrides).unwrap_err().to_string();
+        let e = err(&["engine.kind=spark"]);
+        assert!(
+            e.contains("engine.url") && e.contains("spark-cluster.sh"),
+            "{e}"
+        );
+        let e = err(&["engine.kind=spark", "engine.url=http://x"]);
+        assert!(e.contains("engine.url") && e.contains("sc://"), "{e}");
+        let e = err(&["engine.url=sc://h:1"]);
+        assert!(e.contains("engine.url") && e.contains("spark"), "{e}");
+        let e = err(&[
+            "engine.kind=spark",
+            "engine.url=sc://h:1",
+            "engine.train_memory_share=2",
+        ]);
+        assert!(e.contains("engine.train_memory_share"), "{e}");
+        let spark = ["engine.kind=spark", "engine.url=sc://h:1"];
+        for (key, set) in [
+            ("prep.kcore", "prep.kcore.min_items_per_user=2"),
+            ("split.validation", "split.validation=true"),
+            ("input.on_bad_row", "input.on_bad_row=skip"),
+            ("input.format", "input.format=retailrocket"),
+        ] {
+            let e = err(&[spark[0], spark[1], set]);
+            assert!(
+                e.contains(key) && e.contains("use engine.kind = \"local\""),
+                "{set}: {e}"
+            );
+        }
+        let e = load(MINIMAL, &["engine.colour=1"]).unwrap_err().to_string();
+        assert!(e.contains("colour"), "{e}");
     }
 }

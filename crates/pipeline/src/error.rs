@@ -45,6 +45,14 @@ pub enum PipelineError {
         #[source]
         source: clickrec_prep::PrepError,
     },
+    /// A Spark engine stage failed; the cause says what to do (start the cluster, …).
+    #[error("{stage} on Spark: {source}")]
+    Spark {
+        stage: &'static str,
+        /// Boxed: the client's errors are large, and every `Result` here carries this enum.
+        #[source]
+        source: Box<clickrec_spark::SparkError>,
+    },
     #[error("{path}: has no session column (rerun the prep stage)")]
     NoSessions { path: PathBuf },
     #[error("splitting {path}: {source}")]
@@ -138,5 +146,15 @@ impl PipelineError {
                 | PipelineError::NoModels
                 | PipelineError::NotConfigured(_)
         )
+    }
+}
+
+impl PipelineError {
+    /// A Spark engine stage's error.
+    pub(crate) fn spark(stage: &'static str, source: clickrec_spark::SparkError) -> Self {
+        PipelineError::Spark {
+            stage,
+            source: Box::new(source),
+        }
     }
 }

@@ -17,6 +17,7 @@
 mod artifacts;
 mod config;
 mod early_stop;
+mod engine;
 mod error;
 mod manifest;
 mod output;
@@ -33,8 +34,8 @@ pub use artifacts::{
     VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file, recs_file,
 };
 pub use config::{
-    GenerateConfig, ListSource, PipelineConfig, Plan, RecommendConfig, RecommendUsers, RecsFormat,
-    RunConfig, TrainConfig,
+    CheckedEngine, EngineConfig, EngineKind, GenerateConfig, ListSource, PipelineConfig, Plan,
+    RecommendConfig, RecommendUsers, RecsFormat, RunConfig, SparkSettings, TrainConfig,
 };
 pub use early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use error::PipelineError;

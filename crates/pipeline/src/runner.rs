@@ -132,6 +132,12 @@ pub fn run(
     let test_hash = test_input.as_ref().map(|t| serde_json::json!(t.blake3));
     let mut ingest_parts = vec![&version, &input_hash, &ingest_options];
     ingest_parts.extend(test_hash.as_ref());
+    // Another engine (or cluster) redoes every stage; the local engine's fingerprints
+    // stay what they were before `[engine]` existed.
+    let engine_config = serde_json::to_value(&config.engine).unwrap_or_default();
+    if plan.engine != crate::config::CheckedEngine::Local {
+        ingest_parts.push(&engine_config);
+    }
     let ingest_fp = fingerprint(&ingest_parts);
     let prep_fp = fingerprint(&[&serde_json::json!(ingest_fp), &prep_config]);
     let split_fp = fingerprint(&[
@@ -187,6 +193,8 @@ pub fn run(
         return Err(PipelineError::NotConfigured(only.name()));
     }
 
+    // Connects (if it is Spark) only when a stage runs on it.
+    let engine = crate::engine::for_plan(plan);
     // `generate` ran above: the input must exist before it is hashed.
     for stage_kind in stage_kinds {
         let fp = match stage_kind {
@@ -226,12 +234,12 @@ pub fn run(
             || match stage_kind {
                 Stage::Generate | Stage::Ingest => {
                     let bar = bars.bar("ingest", "bytes");
-                    stages::ingest::run(plan, bar.as_ref())
+                    stages::ingest::run(plan, engine.as_ref(), bar.as_ref())
                 }
-                Stage::Prep => stages::prep::run(dir, &plan.prep),
-                Stage::Split => stages::split::run(dir, plan),
-                Stage::Matrix => stages::matrix::run(dir, plan.prep.weights()),
-                Stage::Train => stages::train::run(plan, bars),
+                Stage::Prep => stages::prep::run(plan, engine.as_ref()),
+                Stage::Split => stages::split::run(plan, engine.as_ref()),
+                Stage::Matrix => stages::matrix::run(plan, engine.as_ref()),
+                Stage::Train => stages::train::run(plan, engine.as_ref(), bars),
                 Stage::Segment => stages::segment::run(plan),
                 Stage::Recommend => stages::recommend::run(plan, bars),
                 Stage::Rerank => stages::rerank::run(plan, bars),

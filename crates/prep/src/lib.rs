@@ -63,9 +63,10 @@ pub use report::{
 pub use rows::retain_rows;
 pub use session::{SessionConfig, sessionize};
 pub use split::{
-    CheckedSplit, CompactItems, CompactItemsReport, FilterStepReport, LeakageError, SplitConfig,
-    SplitError, SplitKind, SplitOutput, SplitPartReport, SplitReport, SplitRule, SplitSpec,
-    TrainFilters, ValidationSplit, check_leakage, split, split_test_file,
+    CheckedSplit, CompactItems, CompactItemsReport, CutParts, FilterStepReport, LeakageError,
+    SplitConfig, SplitError, SplitKind, SplitOutput, SplitPartReport, SplitReport, SplitRule,
+    SplitSpec, TrainFilters, ValidationSplit, check_leakage, split, split_from_cut,
+    split_test_file,
 };
 pub use weights::{CheckedWeights, WeightsConfig, build_matrix};
 pub use window::{TimeWindow, WindowConfig, filter_time_window};

@@ -51,7 +51,7 @@ pub struct StepReport {
 }
 
 impl StepReport {
-    pub(crate) fn new(before: LogStats, after: LogStats, details: StepDetails) -> Self {
+    pub fn new(before: LogStats, after: LogStats, details: StepDetails) -> Self {
         StepReport {
             step: details.step(),
             rows_in: before.rows,

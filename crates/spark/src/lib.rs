@@ -3,6 +3,7 @@
 //! - [`client`]: a checked Spark Connect session (reachable, Spark version,
 //!   `spark.cores.max`, a job gets cores), SQL statements and queries as Arrow batches;
 //! - [`columns`]: those batches as plain, checked Rust columns;
+//! - [`sql`]: the Spark SQL of the data stages, pure functions of the checked configs;
 //! - [`ml`]: MLlib fits (ALS) through raw Connect ML commands, factors read back dense;
 //! - [`error`]: [`SparkError`], whose messages say what to do.
 //!
@@ -13,6 +14,7 @@ pub mod client;
 pub mod columns;
 pub mod error;
 pub mod ml;
+pub mod sql;
 
 pub use client::{ConnectOptions, SparkClient};
 pub use error::SparkError;

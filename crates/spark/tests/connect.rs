@@ -1,29 +1,88 @@
-//! The client against a live Spark Connect server: `CLICKREC_SPARK_URL=sc://… cargo test
-//! --workspace --test connect` after `scripts/spark-cluster.sh start` (which prints the
-//! URL; `SPARK_CLUSTER_CORES_MAX`, default 2, must match `CLICKREC_SPARK_CORES_MAX`).
-//! Without the URL it skips and says so: the end-to-end `tests/spark.rs` starts its own
-//! cluster and runs this client there (also under CI).
+//! The client against a live Spark Connect server: the one of `CLICKREC_SPARK_URL`
+//! (`SPARK_CLUSTER_CORES_MAX`, default 2, must match `CLICKREC_SPARK_CORES_MAX`), else a
+//! local cluster this test starts with `scripts/spark-cluster.sh start` and stops at the
+//! end. Without Java it skips and says so; under `CI=true` (where `.ci/run` installs
+//! Java 17) it fails instead.
+
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use clickrec_spark::columns::{f64_column, i64_column, string_column, u32_column};
 use clickrec_spark::{ConnectOptions, SparkAlsParams, SparkClient, fit_als};
 
-fn client() -> Option<SparkClient> {
-    let Ok(url) = std::env::var("CLICKREC_SPARK_URL") else {
-        eprintln!(
-            "skipped: CLICKREC_SPARK_URL is not set (start a cluster with scripts/spark-cluster.sh start and set it to the printed URL)"
+/// Stops the cluster this test started, whatever happens after.
+struct Cluster;
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg("scripts/spark-cluster.sh")
+            .arg("stop")
+            .current_dir(repo())
+            .output();
+    }
+}
+
+fn skip_or_fail(reason: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!ci, "prerequisite missing under CI=true: {reason}");
+    eprintln!("skipped: {reason}");
+}
+
+/// The server of `CLICKREC_SPARK_URL`, or a local cluster started here (kept running
+/// while the returned guard lives).
+fn server() -> Option<(String, Option<Cluster>)> {
+    if let Ok(url) = std::env::var("CLICKREC_SPARK_URL") {
+        return Some((url, None));
+    }
+    if !Command::new("java")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        skip_or_fail(
+            "no Java: the local Spark cluster needs Java 17 (apt-get install openjdk-17-jre-headless)",
         );
         return None;
+    }
+    let started = Command::new("bash")
+        .arg("scripts/spark-cluster.sh")
+        .arg("start")
+        .current_dir(repo())
+        .output()
+        .unwrap();
+    let cluster = Cluster;
+    if !started.status.success() {
+        skip_or_fail(&format!(
+            "scripts/spark-cluster.sh start failed: {}",
+            String::from_utf8_lossy(&started.stderr)
+        ));
+        return None;
+    }
+    let url = String::from_utf8_lossy(&started.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Some((url, Some(cluster)))
+}
+
+#[test]
+fn the_client_against_a_live_cluster() {
+    let Some((url, _cluster)) = server() else {
+        return;
     };
     let cores_max = std::env::var("CLICKREC_SPARK_CORES_MAX")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
-    match SparkClient::connect(&url, &ConnectOptions::new(cores_max)) {
-        Ok(client) => Some(client),
-        Err(e) => panic!("{e}"),
-    }
+    let client = SparkClient::connect(&url, &ConnectOptions::new(cores_max))
+        .unwrap_or_else(|e| panic!("{e}"));
+    sql_statements_and_queries_share_one_session(&client);
+    als_on_mllib_fits_the_sample_and_reads_its_factors_back(&client);
 }
 
 fn repo() -> PathBuf {
@@ -57,9 +116,7 @@ fn sample_view(client: &SparkClient) {
         .expect("the sample matrix view");
 }
 
-#[test]
-fn sql_statements_and_queries_share_one_session() {
-    let Some(client) = client() else { return };
+fn sql_statements_and_queries_share_one_session(client: &SparkClient) {
     assert!(client.version().starts_with('4'), "{}", client.version());
     client
         .execute("CREATE OR REPLACE TEMPORARY VIEW t AS SELECT id, CAST(id * 0.5 AS DOUBLE) AS w, CAST(id AS STRING) AS s FROM range(0, 10000, 1, 4)")
@@ -93,10 +150,8 @@ fn sql_statements_and_queries_share_one_session() {
     );
 }
 
-#[test]
-fn als_on_mllib_fits_the_sample_and_reads_its_factors_back() {
-    let Some(client) = client() else { return };
-    sample_view(&client);
+fn als_on_mllib_fits_the_sample_and_reads_its_factors_back(client: &SparkClient) {
+    sample_view(client);
     let counts = client
         .query("SELECT count(DISTINCT user) AS users, count(DISTINCT item) AS items, count(*) AS nnz FROM sample_matrix")
         .expect("counts");
@@ -116,7 +171,7 @@ fn als_on_mllib_fits_the_sample_and_reads_its_factors_back() {
     };
     let started = std::time::Instant::now();
     let factors = fit_als(
-        &client,
+        client,
         "SELECT user, item, rating FROM sample_matrix",
         &params,
         users,

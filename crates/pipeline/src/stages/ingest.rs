@@ -7,13 +7,26 @@ use clickrec_ingest::{
 };
 
 use crate::config::Plan;
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
-/// `events.parquet`, the id maps, `ingest.json` and, when rows were skipped,
-/// `quarantine.csv`; with a test file also `test_file_events.parquet`, `test_ingest.json`
-/// and `test_quarantine.csv`.
-pub(crate) fn run(plan: &Plan, progress: &dyn Progress) -> Result<StageOutput, PipelineError> {
+/// Ingest on the plan's engine.
+pub(crate) fn run(
+    plan: &Plan,
+    engine: &dyn Engine,
+    progress: &dyn Progress,
+) -> Result<StageOutput, PipelineError> {
+    engine.ingest(plan, progress)
+}
+
+/// The local engine's ingest: `events.parquet`, the id maps, `ingest.json` and, when rows
+/// were skipped, `quarantine.csv`; with a test file also `test_file_events.parquet`,
+/// `test_ingest.json` and `test_quarantine.csv`.
+pub(crate) fn run_local(
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<StageOutput, PipelineError> {
     let mut artifacts = names(&clickrec_io::EVENT_LOG_FILES);
     artifacts.push(SUMMARY_FILE.to_owned());
     let Some(test_input) = &plan.test_input else {

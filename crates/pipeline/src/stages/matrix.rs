@@ -1,13 +1,12 @@
 //! `matrix`: the confidence-weighted user-item CSR of the train events →
 //! `train_matrix.csr` and `matrix.json`.
 
+use clickrec_io::{AtomicFile, write_json};
 use std::io::Write;
-use std::path::Path;
 
-use clickrec_io::{AtomicFile, read_events, read_split_id_maps, write_json};
-use clickrec_prep::{CheckedWeights, build_matrix};
-
-use crate::artifacts::{MATRIX_FILE, MATRIX_REPORT_FILE, TRAIN_FILE};
+use crate::artifacts::{MATRIX_FILE, MATRIX_REPORT_FILE};
+use crate::config::Plan;
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
@@ -20,18 +19,9 @@ struct MatrixSummary {
     bytes: u64,
 }
 
-pub(crate) fn run(dir: &Path, weights: &CheckedWeights) -> Result<StageOutput, PipelineError> {
-    let ids = read_split_id_maps(dir)?;
-    let train_path = dir.join(TRAIN_FILE);
-    let (train, _) = read_events(&train_path, &ids)?;
-    let matrix =
-        build_matrix(&train, ids.users.len(), ids.items.len(), weights).map_err(|source| {
-            PipelineError::Matrix {
-                path: train_path,
-                source,
-            }
-        })?;
-    drop(train);
+pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, PipelineError> {
+    let dir = &plan.out;
+    let matrix = engine.matrix(plan)?;
     let path = dir.join(MATRIX_FILE);
     write_matrix(&path, &matrix)?;
     let summary = MatrixSummary {

@@ -1,23 +1,17 @@
 //! `prep`: cleaning and sessions, `events.parquet` → `prepared.parquet` (with a `session`
 //! column) and `prep.json`. Sessions given by the input replace the inactivity gap.
 
-use std::path::Path;
-
-use clickrec_io::{EVENTS_FILE, read_id_maps, read_input_events, write_events, write_json};
-use clickrec_prep::{CheckedPrep, prepare};
+use clickrec_io::{write_events, write_json};
 
 use crate::artifacts::{PREP_REPORT_FILE, PREPARED_FILE};
+use crate::config::Plan;
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
-pub(crate) fn run(dir: &Path, config: &CheckedPrep) -> Result<StageOutput, PipelineError> {
-    let ids = read_id_maps(dir)?;
-    let events = dir.join(EVENTS_FILE);
-    let log = read_input_events(&events, &ids)?;
-    let prepared = prepare(log, config).map_err(|source| PipelineError::Prep {
-        path: events,
-        source,
-    })?;
+pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, PipelineError> {
+    let dir = &plan.out;
+    let prepared = engine.prepare(plan)?;
     let text = prepared.report.to_string();
     let summary = json(&prepared.report);
     write_json(&dir.join(PREP_REPORT_FILE), &prepared.report)?;

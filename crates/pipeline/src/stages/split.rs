@@ -3,57 +3,22 @@
 //! prepared input as train and the ingested test file, sessionized like the input, as
 //! test. Items are then renumbered over those that remain (`split_items.parquet`).
 
-use std::path::Path;
-
-use clickrec_ingest::TEST_FILE_EVENTS_FILE;
-use clickrec_io::{
-    SPLIT_ITEMS_FILE, read_events, read_id_maps, read_input_events, write_events, write_json,
-    write_split_items,
-};
-use clickrec_prep::{SplitRule, SplitSpec, sessionize, split_test_file};
+use clickrec_io::{SPLIT_ITEMS_FILE, read_id_maps, write_events, write_json, write_split_items};
 
 use crate::artifacts::{
-    PREPARED_FILE, SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE,
-    VALIDATION_EVENTS_FILE, VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE,
+    SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, VALIDATION_EVENTS_FILE,
+    VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE,
 };
 use crate::config::Plan;
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::output::{StageOutput, json, names};
 
-pub(crate) fn run(dir: &Path, plan: &Plan) -> Result<StageOutput, PipelineError> {
-    let ids = read_id_maps(dir)?;
-    let prepared_path = dir.join(PREPARED_FILE);
-    let (log, sessions) = read_events(&prepared_path, &ids)?;
-    let sessions = sessions.ok_or_else(|| PipelineError::NoSessions {
-        path: prepared_path.clone(),
-    })?;
-    let filters = plan.prep.train_filters();
-    let mut out = if plan.split.rule() == SplitSpec::Rule(SplitRule::TestFile) {
-        let test_path = dir.join(TEST_FILE_EVENTS_FILE);
-        let test = read_input_events(&test_path, &ids)?;
-        let (test_sessions, _) =
-            sessionize(&test, plan.prep.session_gap_s()).map_err(|source| PipelineError::Prep {
-                path: test_path.clone(),
-                source,
-            })?;
-        split_test_file(log, sessions, test, test_sessions, &filters).map_err(|source| {
-            PipelineError::Split {
-                path: test_path,
-                source,
-            }
-        })?
-    } else {
-        let out =
-            clickrec_prep::split(&log, &sessions, &plan.split, &filters).map_err(|source| {
-                PipelineError::Split {
-                    path: prepared_path,
-                    source,
-                }
-            })?;
-        drop(log);
-        out
-    };
+pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, PipelineError> {
+    let dir = &plan.out;
+    let mut out = engine.split(plan)?;
     // From here on, items are numbered over those that remain (see ARCHITECTURE.md).
+    let ids = read_id_maps(dir)?;
     let compact = out.compact_items(ids.items.len());
     write_split_items(dir, &ids.items.subset(&compact.kept))?;
     let text = out.report.to_string();

@@ -14,6 +14,7 @@ use crate::artifacts::{
 };
 use crate::config::Plan;
 use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
@@ -68,7 +69,11 @@ fn fit_watched(
     Ok(model)
 }
 
-pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
+pub(crate) fn run(
+    plan: &Plan,
+    engine: &dyn Engine,
+    bars: &dyn Bars,
+) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let ids = read_split_id_maps(dir)?;
     let train_path = dir.join(TRAIN_FILE);
@@ -109,8 +114,33 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
             Some((checked, record)) => (checked, Some(record)),
             None => (checked.clone(), None),
         };
-        let bar = bars.bar(kind.name(), "iterations");
-        let model = fit_model(plan, &checked, &data, &train_path, bar)?;
+        // On Spark, ALS trains on MLlib when the rule says the matrix outgrows this machine.
+        let placement = match (&checked, engine.spark()) {
+            (CheckedModel::Als(p), Some(spark)) => {
+                Some((spark, spark.als_placement(&matrix, p.params().factors), p))
+            }
+            _ => None,
+        };
+        let model = match &placement {
+            Some((spark, place, p)) if place.trained_on == "mllib" => {
+                Model::Als(spark.fit_als(p.params(), &matrix, plan.seed, dir)?)
+            }
+            _ => {
+                let bar = bars.bar(kind.name(), "iterations");
+                fit_model(plan, &checked, &data, &train_path, bar)?
+            }
+        };
+        let placement = placement.map(|(_, place, _)| place);
+        if let Some(place) = &placement {
+            text.push_str(&format!(
+                "{kind}: trained on {} (16·nnz + 4·(users+items)·factors = {} bytes {} {} × {} bytes of memory)\n",
+                place.trained_on,
+                place.bytes,
+                if place.trained_on == "mllib" { ">" } else { "≤" },
+                place.share,
+                place.memory_bytes
+            ));
+        }
         let seconds = started.elapsed().as_secs_f64();
         if let Some(stop) = &early_stopping {
             text.push_str(&format!(
@@ -127,6 +157,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
             peak_rss_bytes: peak_rss_bytes(),
             training_loss: model.training_loss().to_vec(),
             early_stopping,
+            placement,
         };
         model.save(&dir.join(model_file(kind)), &fingerprint)?;
         let loss = match (record.training_loss.first(), record.training_loss.last()) {

@@ -402,6 +402,82 @@ fn split_once(
     let unused_events = (log.len() - train.len() - test_events.len()) as u64;
     let train_sessions = gather_column(sessions, &train_ranges, train.len());
     let test_sessions = gather_column(sessions, &test_ranges, test_events.len());
+    finish_part(
+        CutParts {
+            train,
+            train_sessions,
+            test_events,
+            test_sessions,
+            unused_events,
+        },
+        rule,
+        filters,
+        n_items,
+        part,
+    )
+}
+
+/// A log already cut by a rule (by another engine, e.g. Spark SQL): the train and
+/// held-out rows with their session indices, in (user, time) order, and the count of
+/// rows neither trained on nor held out.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CutParts {
+    pub train: EventLog,
+    pub train_sessions: Vec<u32>,
+    pub test_events: EventLog,
+    pub test_sessions: Vec<u32>,
+    pub unused_events: u64,
+}
+
+/// Finishes a test split whose cut was made elsewhere exactly as [`split`] finishes its
+/// own: the learned `filters` on train, the leakage guard, the leakage measurement and
+/// the test set. `n_items` is the item id space of the whole prepared log.
+pub fn split_from_cut(
+    cut: CutParts,
+    rule: SplitRule,
+    filters: &TrainFilters,
+    n_items: usize,
+) -> Result<SplitOutput, SplitError> {
+    let part = "test";
+    check_sessions(&cut.train, &cut.train_sessions)?;
+    check_sessions(&cut.test_events, &cut.test_sessions)?;
+    if cut.train.is_empty() {
+        return Err(SplitError::NoTrainEvents { part, rule });
+    }
+    if cut.test_events.is_empty() {
+        return Err(SplitError::NoHeldOutEvents { part, rule });
+    }
+    let test = finish_part(cut, rule, filters, n_items, part)?;
+    Ok(SplitOutput {
+        train: test.train,
+        train_sessions: test.train_sessions,
+        test: test.test,
+        test_events: test.test_events,
+        test_sessions: test.test_sessions,
+        validation: None,
+        report: SplitReport {
+            test: test.report,
+            validation: None,
+            items: None,
+        },
+    })
+}
+
+/// The part of a split after the cut: filters on train, guard, leakage, test set.
+fn finish_part(
+    cut: CutParts,
+    rule: SplitRule,
+    filters: &TrainFilters,
+    n_items: usize,
+    part: &'static str,
+) -> Result<Part, SplitError> {
+    let CutParts {
+        train,
+        train_sessions,
+        test_events,
+        test_sessions,
+        unused_events,
+    } = cut;
     let filtered = filter_on_train(filters, train, train_sessions, test_events, test_sessions);
     let (train, train_sessions, test_events, test_sessions) = (
         filtered.train,

@@ -7,7 +7,8 @@ mod filters;
 mod guard;
 
 pub use algorithm::{
-    SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split, split_test_file,
+    CutParts, SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split,
+    split_from_cut, split_test_file,
 };
 pub use compact::{CompactItems, CompactItemsReport};
 pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule, SplitSpec};

@@ -1,0 +1,47 @@
+//! The one boundary between the data stages and where they run. The stages ask an
+//! [`Engine`] for the ingested log, the prepared log, the split and the matrix, write the
+//! same run-directory artifacts whichever engine answered, and every later stage reads
+//! only those artifacts.
+//!
+//! - [`LocalEngine`]: this process (the embedded default, `engine.kind = "local"`).
+//! - [`SparkEngine`]: Spark SQL through Spark Connect; results are pulled back into the
+//!   same types (`engine.kind = "spark"`).
+
+mod local;
+mod spark;
+
+use clickrec_core::{Progress, UserItemMatrix};
+use clickrec_prep::{Prepared, SplitOutput};
+
+pub(crate) use local::LocalEngine;
+pub(crate) use spark::SparkEngine;
+
+use crate::config::{CheckedEngine, Plan};
+use crate::error::PipelineError;
+use crate::output::StageOutput;
+
+/// Where ingest, prep, split and the matrix run.
+pub(crate) trait Engine {
+    /// Reads and validates the input into the run directory (`events.parquet`, the id
+    /// maps, `ingest.json`, …).
+    fn ingest(&self, plan: &Plan, progress: &dyn Progress) -> Result<StageOutput, PipelineError>;
+    /// The cleaned, sessionized log of the ingested events.
+    fn prepare(&self, plan: &Plan) -> Result<Prepared, PipelineError>;
+    /// The train/test split of the prepared log.
+    fn split(&self, plan: &Plan) -> Result<SplitOutput, PipelineError>;
+    /// The weighted user-item matrix of train.
+    fn matrix(&self, plan: &Plan) -> Result<UserItemMatrix, PipelineError>;
+    /// The Spark engine, for the stages that may also run there (ALS on MLlib).
+    fn spark(&self) -> Option<&SparkEngine> {
+        None
+    }
+}
+
+/// The engine `[engine]` asks for. Spark connects on first use, so a run whose data
+/// stages are all cached needs no cluster.
+pub(crate) fn for_plan(plan: &Plan) -> Box<dyn Engine> {
+    match &plan.engine {
+        CheckedEngine::Local => Box::new(LocalEngine),
+        CheckedEngine::Spark(settings) => Box::new(SparkEngine::new(settings.clone(), &plan.out)),
+    }
+}

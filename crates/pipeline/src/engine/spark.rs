@@ -1,0 +1,675 @@
+//! The Spark engine: the data stages as Spark SQL (`clickrec_spark::sql`) through Spark
+//! Connect, their tables Parquet on the shared storage; each stage pulls its result back
+//! into the local engine's types, so the run directory is the same. ALS trains on MLlib
+//! when the train matrix outgrows the configured share of this machine's memory.
+
+use std::cell::OnceCell;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clickrec_core::{
+    Behavior, CategoryId, EventLog, IdMap, IdMaps, ItemId, Progress, UserId, UserItemMatrix,
+};
+use clickrec_ingest::{IngestError, Ingested, RejectCounts, RejectReason, SUMMARY_FILE};
+use clickrec_io::{read_id_maps, read_split_id_maps};
+use clickrec_models::Factors;
+use clickrec_models::als::AlsParams;
+use clickrec_prep::{
+    CutParts, DedupDetails, LogStats, PrepReport, Prepared, SessionDetails, SessionSource,
+    SplitError, SplitOutput, SplitRule, SplitSpec, StepDetails, StepReport, WindowDetails,
+    split_from_cut,
+};
+use clickrec_spark::columns::{f32_column, i64_column, row_count, string_column, u32_column};
+use clickrec_spark::sql::{self, StageSql, Tables};
+use clickrec_spark::{ConnectOptions, SparkAlsParams, SparkClient};
+
+use super::Engine;
+use crate::artifacts::TrainPlacement;
+use crate::config::{Plan, SparkSettings};
+use crate::error::PipelineError;
+use crate::output::{StageOutput, json, names};
+
+/// User-hash partitions of the Parquet tables.
+const SHARDS: u32 = 8;
+
+/// `engine.kind = "spark"`: one Connect session per run, opened on first use.
+pub(crate) struct SparkEngine {
+    settings: SparkSettings,
+    tables: Tables,
+    client: OnceCell<SparkClient>,
+}
+
+impl std::fmt::Debug for SparkEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SparkEngine")
+            .field("settings", &self.settings)
+            .field("tables", &self.tables)
+            .finish()
+    }
+}
+
+impl SparkEngine {
+    pub(crate) fn new(settings: SparkSettings, run_dir: &Path) -> Self {
+        // One folder and one table prefix per run directory: runs never share tables.
+        let absolute = std::path::absolute(run_dir).unwrap_or_else(|_| run_dir.to_owned());
+        let hash = blake3::hash(absolute.display().to_string().as_bytes()).to_hex();
+        let prefix = format!("clickrec_{}", &hash[..12]);
+        let root = settings.storage.join(&prefix);
+        let root = std::path::absolute(&root).unwrap_or(root);
+        SparkEngine {
+            tables: Tables {
+                prefix,
+                root: root.display().to_string(),
+                shards: SHARDS,
+            },
+            settings,
+            client: OnceCell::new(),
+        }
+    }
+
+    fn client(&self) -> Result<&SparkClient, PipelineError> {
+        if let Some(client) = self.client.get() {
+            return Ok(client);
+        }
+        let client = SparkClient::connect(
+            &self.settings.url,
+            &ConnectOptions::new(self.settings.cores_max),
+        )
+        .map_err(|source| PipelineError::spark("connect", source))?;
+        client
+            .set_conf("spark.sql.shuffle.partitions", &SHARDS.to_string())
+            .map_err(|source| PipelineError::spark("connect", source))?;
+        Ok(self.client.get_or_init(|| client))
+    }
+
+    /// Empties the folders of the tables a stage is about to write (a CTAS refuses a
+    /// non-empty location); the storage is shared, so this process sees them.
+    fn fresh(&self, tables: &[&str]) -> Result<(), PipelineError> {
+        for table in tables {
+            let dir = PathBuf::from(self.tables.location(table));
+            match std::fs::remove_dir_all(&dir) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(clickrec_core::FileError::new(&dir, "cannot empty", e).into());
+                }
+            }
+        }
+        std::fs::create_dir_all(&self.tables.root).map_err(|e| {
+            PipelineError::from(clickrec_core::FileError::new(
+                Path::new(&self.tables.root),
+                "cannot create the Spark storage folder",
+                e,
+            ))
+        })
+    }
+
+    fn execute(&self, stage: &'static str, statements: &[String]) -> Result<(), PipelineError> {
+        let client = self.client()?;
+        for statement in statements {
+            client
+                .execute(statement)
+                .map_err(|source| PipelineError::spark(stage, source))?;
+        }
+        Ok(())
+    }
+
+    fn query(
+        &self,
+        stage: &'static str,
+        sql: &str,
+    ) -> Result<Vec<arrow::record_batch::RecordBatch>, PipelineError> {
+        self.client()?
+            .query(sql)
+            .map_err(|source| PipelineError::spark(stage, source))
+    }
+
+    fn run(&self, stage: &'static str, sql: &StageSql) -> Result<(), PipelineError> {
+        self.execute(stage, &sql.statements)
+    }
+
+    /// Pulls an event table's rows of one `part` (or all) in the local order: user, time,
+    /// sub-second time, file order. Returns the log and, when asked, the session column.
+    fn pull_events(
+        &self,
+        stage: &'static str,
+        table: &str,
+        filter: &str,
+        with_sessions: bool,
+    ) -> Result<(EventLog, Vec<u32>), PipelineError> {
+        let session = if with_sessions { ", session" } else { "" };
+        let sql = format!(
+            "SELECT user, item, category, behavior, ts, subsec{session} FROM {} {filter} ORDER BY user, ts, subsec, pos",
+            self.tables.read(table)
+        );
+        let batches = self.query(stage, &sql)?;
+        let what = self.tables.location(table);
+        let spark = |source| PipelineError::spark(stage, source);
+        let users = u32_column(&batches, "user", &what).map_err(spark)?;
+        let items = u32_column(&batches, "item", &what).map_err(spark)?;
+        let categories = u32_column(&batches, "category", &what).map_err(spark)?;
+        let codes = u32_column(&batches, "behavior", &what).map_err(spark)?;
+        let timestamps = i64_column(&batches, "ts", &what).map_err(spark)?;
+        let subsec = u32_column(&batches, "subsec", &what).map_err(spark)?;
+        let sessions = if with_sessions {
+            u32_column(&batches, "session", &what).map_err(spark)?
+        } else {
+            Vec::new()
+        };
+        let behaviors = codes
+            .iter()
+            .map(|&c| u8::try_from(c).ok().and_then(Behavior::from_code))
+            .collect::<Option<Vec<Behavior>>>()
+            .ok_or_else(|| PipelineError::Invalid {
+                path: PathBuf::from(&what),
+                message: "a behaviour code outside 0..=3".into(),
+            })?;
+        let log = EventLog::from_event_columns(clickrec_core::EventColumns {
+            users: users.into_iter().map(UserId).collect(),
+            items: items.into_iter().map(ItemId).collect(),
+            categories: categories.into_iter().map(CategoryId).collect(),
+            behaviors,
+            timestamps,
+            subsec_nanos: subsec,
+            sessions: None,
+        })
+        .map_err(|e| PipelineError::Invalid {
+            path: PathBuf::from(&what),
+            message: e.to_string(),
+        })?;
+        Ok((log, sessions))
+    }
+
+    /// One row of integer columns as `i64`s, in the order asked.
+    fn counts(
+        &self,
+        stage: &'static str,
+        sql: &str,
+        columns: &[&str],
+    ) -> Result<Vec<i64>, PipelineError> {
+        let batches = self.query(stage, sql)?;
+        columns
+            .iter()
+            .map(|c| {
+                let values = i64_column(&batches, c, sql)
+                    .map_err(|source| PipelineError::spark(stage, source))?;
+                values
+                    .first()
+                    .copied()
+                    .ok_or_else(|| PipelineError::Invalid {
+                        path: PathBuf::from(&self.tables.root),
+                        message: format!("no row from {sql}"),
+                    })
+            })
+            .collect()
+    }
+
+    /// Where ALS trains: on MLlib when `16·nnz + 4·(users+items)·factors` exceeds the
+    /// configured share of this machine's memory.
+    pub(crate) fn als_placement(&self, matrix: &UserItemMatrix, factors: usize) -> TrainPlacement {
+        let bytes = 16 * matrix.nnz() as u64
+            + 4 * (matrix.n_users() + matrix.n_items()) as u64 * factors as u64;
+        let memory_bytes = total_memory_bytes();
+        let share = self.settings.train_memory_share;
+        let on_spark = bytes as f64 > share * memory_bytes as f64;
+        TrainPlacement {
+            bytes,
+            memory_bytes,
+            share,
+            trained_on: if on_spark { "mllib" } else { "local" }.into(),
+        }
+    }
+
+    /// Fits implicit ALS on MLlib over the `pairs` table and reads the factors back.
+    /// Our objective weighs an observed pair by `alpha·r` and regularises every row by λ;
+    /// MLlib weighs it by `1 + alpha'·r'` and a row by `λ'·n_row` (ALS-WR). So the
+    /// rating sent is `r' = max(alpha·r − 1, 1e-6)` with `alpha' = 1` (equal confidence
+    /// whenever `alpha·r ≥ 1`), and `λ' = λ·(users + items) / (2·nnz)` (λ at the mean
+    /// row length).
+    pub(crate) fn fit_als(
+        &self,
+        params: &AlsParams,
+        matrix: &UserItemMatrix,
+        seed: u64,
+        run_dir: &Path,
+    ) -> Result<clickrec_models::als::Als, PipelineError> {
+        let (users, items, nnz) = (matrix.n_users(), matrix.n_items(), matrix.nnz());
+        // The `pairs` table keeps the input's item ids: fit in that space, then keep the
+        // rows of the split's items, in their order.
+        let (rename, _) = split_item_renaming(run_dir)?;
+        let dataset = format!(
+            "SELECT user, item, CAST(greatest(CAST('{:?}' AS DOUBLE) * weight - 1D, 1e-6D) AS FLOAT) AS rating FROM {}",
+            f64::from(params.alpha),
+            self.tables.read("pairs")
+        );
+        let spark_params = SparkAlsParams {
+            rank: u32::try_from(params.factors).unwrap_or(u32::MAX),
+            max_iter: u32::try_from(params.iterations).unwrap_or(u32::MAX),
+            reg_param: f64::from(params.regularization) * (users + items) as f64
+                / (2.0 * nnz.max(1) as f64),
+            alpha: 1.0,
+            seed: (seed & i64::MAX as u64) as i64,
+            implicit_prefs: true,
+            nonnegative: false,
+            blocks: SHARDS,
+            user_col: "user".into(),
+            item_col: "item".into(),
+            rating_col: "rating".into(),
+        };
+        let model_dir = PathBuf::from(self.tables.location("als_model"));
+        self.fresh(&["als_model"])?;
+        let factors = clickrec_spark::fit_als(
+            self.client()?,
+            &dataset,
+            &spark_params,
+            users,
+            rename.len(),
+            &model_dir,
+        )
+        .map_err(|source| PipelineError::spark("train", source))?;
+        let rank = factors.rank;
+        let mut item_factors = vec![0f32; items * rank];
+        for (old, &new) in rename.iter().enumerate() {
+            if new != u32::MAX {
+                let (to, from) = (new as usize * rank, old * rank);
+                item_factors[to..to + rank]
+                    .copy_from_slice(&factors.item_factors[from..from + rank]);
+            }
+        }
+        clickrec_models::als::Als::from_factors(
+            params.clone(),
+            Factors::from_vec(users, rank, factors.user_factors),
+            Factors::from_vec(items, rank, item_factors),
+        )
+        .map_err(|e| PipelineError::Invalid {
+            path: model_dir,
+            message: e.to_string(),
+        })
+    }
+}
+
+/// The split's renumbering of items (`split_items.parquet`, see `SplitOutput::compact_items`):
+/// for each item id of the input, its id after the split (`u32::MAX` when it was dropped),
+/// and the number of items after the split. Spark's tables keep the input's ids.
+fn split_item_renaming(run_dir: &Path) -> Result<(Vec<u32>, usize), PipelineError> {
+    let input = read_id_maps(run_dir)?.items;
+    let split = read_split_id_maps(run_dir)?.items;
+    let input_ids = input.lookup_table();
+    let mut rename = vec![u32::MAX; input.len()];
+    for (new, external) in split.externals().enumerate() {
+        if let Some(old) = input_ids.get(external) {
+            rename[old.0 as usize] = new as u32;
+        }
+    }
+    Ok((rename, split.len()))
+}
+
+/// `MemTotal` of `/proc/meminfo` in bytes (0 where it cannot be read, which sends every
+/// fit to MLlib unless the share is 1).
+fn total_memory_bytes() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib * 1024)
+}
+
+fn reject_reason(key: &str) -> RejectReason {
+    RejectReason::ALL
+        .into_iter()
+        .find(|r| r.key() == key)
+        .unwrap_or(RejectReason::BadId)
+}
+
+impl Engine for SparkEngine {
+    fn ingest(&self, plan: &Plan, _progress: &dyn Progress) -> Result<StageOutput, PipelineError> {
+        let started = Instant::now();
+        let stage = "ingest";
+        let input = std::fs::canonicalize(&plan.input).map_err(|e| {
+            PipelineError::from(clickrec_core::FileError::new(
+                &plan.input,
+                "cannot resolve",
+                e,
+            ))
+        })?;
+        let sql = sql::ingest_sql(
+            &self.tables,
+            &sql::IngestSql {
+                path: input.display().to_string(),
+                window: plan.ingest.window.map(|w| (w.start, w.end)),
+            },
+        );
+        self.fresh(&["users", "items", "categories", "events"])?;
+        // The two views first: quoted fields and bad rows stop ingest before any table.
+        let (views, tables) = sql.statements.split_at(2);
+        self.execute(stage, views)?;
+        let quoted = self.counts(stage, &sql::quoted_lines_sql(&self.tables), &["n"])?[0];
+        if quoted > 0 {
+            return Err(PipelineError::Invalid {
+                path: input,
+                message: format!(
+                    "{quoted} lines hold a double quote: quoted fields are not read on engine.kind = \"spark\"; use engine.kind = \"local\" for this input"
+                ),
+            });
+        }
+        let bad = self.query(stage, &sql::bad_row_sql(&self.tables))?;
+        if row_count(&bad) > 0 {
+            let spark = |source| PipelineError::spark(stage, source);
+            let line = i64_column(&bad, "line", "the first bad row").map_err(spark)?[0];
+            let reason = string_column(&bad, "reason", "the first bad row").map_err(spark)?;
+            let field = i64_column(&bad, "field", "the first bad row").map_err(spark)?[0];
+            let value = string_column(&bad, "value", "the first bad row").map_err(spark)?;
+            return Err(IngestError::BadRow {
+                path: plan.input.clone(),
+                line: line as u64,
+                reason: reject_reason(&reason[0]),
+                column: usize::try_from(field)
+                    .ok()
+                    .and_then(|f| sql::TAOBAO_FIELDS.get(f))
+                    .map(|s| s.to_string()),
+                value: value[0].clone(),
+            }
+            .into());
+        }
+        self.execute(stage, tables)?;
+        let mut externals = Vec::new();
+        for (table, column) in [
+            ("users", "user"),
+            ("items", "item"),
+            ("categories", "category"),
+        ] {
+            let batches = self.query(
+                stage,
+                &format!(
+                    "SELECT {column}, external FROM {} ORDER BY {column}",
+                    self.tables.read(table)
+                ),
+            )?;
+            externals.push(
+                string_column(&batches, "external", &self.tables.location(table))
+                    .map_err(|source| PipelineError::spark(stage, source))?,
+            );
+        }
+        let id_error = |e: clickrec_core::CoreError| PipelineError::Invalid {
+            path: PathBuf::from(&self.tables.root),
+            message: e.to_string(),
+        };
+        let ids = IdMaps {
+            users: IdMap::from_externals(&externals[0]).map_err(id_error)?,
+            items: IdMap::from_externals(&externals[1]).map_err(id_error)?,
+            categories: IdMap::from_externals(&externals[2]).map_err(id_error)?,
+        };
+        let (log, _) = self.pull_events(stage, "events", "", false)?;
+        let lines = self.counts(
+            stage,
+            &format!(
+                "SELECT count(*) AS lines, count_if(line <> '') AS rows FROM {}",
+                self.tables.name("lines")
+            ),
+            &["lines", "rows"],
+        )?;
+        let ingested = Ingested {
+            log,
+            ids,
+            rows_read: lines[1] as u64,
+            blank_lines: (lines[0] - lines[1]) as u64,
+            rejected: RejectCounts::default(),
+            quarantine: None,
+        };
+        let summary = clickrec_ingest::write_ingested(
+            &plan.input,
+            &plan.ingest,
+            &plan.out,
+            ingested,
+            started,
+        )?;
+        let mut artifacts = names(&clickrec_io::EVENT_LOG_FILES);
+        artifacts.push(SUMMARY_FILE.to_owned());
+        Ok(StageOutput {
+            text: format!(
+                "{}on Spark ({}), tables in {}\n",
+                summary.human(),
+                self.settings.url,
+                self.tables.root
+            ),
+            summary: json(&summary),
+            artifacts,
+        })
+    }
+
+    fn prepare(&self, plan: &Plan) -> Result<Prepared, PipelineError> {
+        let stage = "prep";
+        self.fresh(&["prepared"])?;
+        self.run(stage, &sql::prep_sql(&self.tables, &plan.prep))?;
+        let c = self.counts(
+            stage,
+            &sql::PrepCounts::sql(&self.tables),
+            &[
+                "rows_in",
+                "users_in",
+                "items_in",
+                "rows_window",
+                "users_window",
+                "items_window",
+                "exact_duplicates",
+                "repeats",
+                "rows_out",
+                "users_out",
+                "items_out",
+                "sessions",
+                "multi_session_users",
+            ],
+        )?;
+        let c: Vec<u64> = c.into_iter().map(|v| v.max(0) as u64).collect();
+        let stats = |at: usize| LogStats {
+            rows: c[at],
+            users: c[at + 1],
+            items: c[at + 2],
+        };
+        let (input, windowed, output) = (stats(0), stats(3), stats(8));
+        let mut steps = Vec::new();
+        if let Some(w) = plan.prep.window() {
+            steps.push(StepReport::new(
+                input,
+                windowed,
+                StepDetails::TimeWindow(WindowDetails {
+                    start: w.start(),
+                    end: w.end(),
+                }),
+            ));
+        }
+        if let Some(d) = plan.prep.dedup() {
+            steps.push(StepReport::new(
+                windowed,
+                output,
+                StepDetails::Dedup(DedupDetails {
+                    exact_duplicates: c[6],
+                    repeats: c[7],
+                    repeat_window_s: d.repeat_window_s,
+                }),
+            ));
+        }
+        steps.push(StepReport::new(
+            output,
+            output,
+            StepDetails::Sessions(SessionDetails {
+                sessions: c[11],
+                multi_session_users: c[12],
+                source: SessionSource::Gap,
+                gap_s: plan.prep.session_gap_s().get(),
+                given_sessions_cut: 0,
+            }),
+        ));
+        let (log, sessions) = self.pull_events(stage, "prepared", "", true)?;
+        Ok(Prepared {
+            log,
+            sessions,
+            report: PrepReport {
+                input,
+                output,
+                steps,
+            },
+        })
+    }
+
+    fn split(&self, plan: &Plan) -> Result<SplitOutput, PipelineError> {
+        let stage = "split";
+        let path = PathBuf::from(self.tables.location("prepared"));
+        let rule = match plan.split.rule() {
+            SplitSpec::Rule(rule) => rule,
+            SplitSpec::SessionFraction { test_fraction } => {
+                let batches = self.query(
+                    stage,
+                    &sql::session_quantile_sql(&self.tables, test_fraction),
+                )?;
+                let cutoff = i64_column(&batches, "cutoff", "the session-start quantile")
+                    .map_err(|source| PipelineError::spark(stage, source))?;
+                match cutoff.first() {
+                    Some(&cutoff) => SplitRule::SessionCutoff { cutoff },
+                    None => {
+                        return Err(PipelineError::Split {
+                            path,
+                            source: SplitError::NoSessions { part: "test" },
+                        });
+                    }
+                }
+            }
+        };
+        self.fresh(&["split"])?;
+        self.run(stage, &sql::split_sql(&self.tables, rule))?;
+        let (train, train_sessions) = self.pull_events(
+            stage,
+            "split",
+            &format!("WHERE part = {}", sql::TRAIN),
+            true,
+        )?;
+        let (test_events, test_sessions) =
+            self.pull_events(stage, "split", &format!("WHERE part = {}", sql::TEST), true)?;
+        let c = self.counts(
+            stage,
+            &format!(
+                "SELECT count_if(part = {}) AS unused, coalesce(max(item) + 1, 0) AS items FROM {}",
+                sql::UNUSED,
+                self.tables.read("split")
+            ),
+            &["unused", "items"],
+        )?;
+        split_from_cut(
+            CutParts {
+                train,
+                train_sessions,
+                test_events,
+                test_sessions,
+                unused_events: c[0].max(0) as u64,
+            },
+            rule,
+            &plan.prep.train_filters(),
+            c[1].max(0) as usize,
+        )
+        .map_err(|source| PipelineError::Split { path, source })
+    }
+
+    fn matrix(&self, plan: &Plan) -> Result<UserItemMatrix, PipelineError> {
+        let stage = "matrix";
+        let ids = read_id_maps(&plan.out)?;
+        self.fresh(&["pairs"])?;
+        self.run(stage, &sql::matrix_sql(&self.tables, plan.prep.weights()))?;
+        let batches = self.query(
+            stage,
+            &format!(
+                "SELECT user, item, weight FROM {} ORDER BY user, item",
+                self.tables.read("pairs")
+            ),
+        )?;
+        let what = self.tables.location("pairs");
+        let spark = |source| PipelineError::spark(stage, source);
+        let users = u32_column(&batches, "user", &what).map_err(spark)?;
+        let indices = u32_column(&batches, "item", &what).map_err(spark)?;
+        let data = f32_column(&batches, "weight", &what).map_err(spark)?;
+        let (rename, n_items) = split_item_renaming(&plan.out)?;
+        let indices = indices
+            .into_iter()
+            .map(|old| match rename.get(old as usize) {
+                Some(&new) if new != u32::MAX => Ok(new),
+                _ => Err(PipelineError::Matrix {
+                    path: PathBuf::from(&what),
+                    source: clickrec_core::MatrixError::Inconsistent(format!(
+                        "item {old} of the Spark pairs is not in the split's items"
+                    )),
+                }),
+            })
+            .collect::<Result<Vec<u32>, _>>()?;
+        let n_users = ids.users.len();
+        let mut indptr = vec![0usize; n_users + 1];
+        for &u in &users {
+            if let Some(next) = indptr.get_mut(u as usize + 1) {
+                *next += 1;
+            }
+        }
+        for u in 0..n_users {
+            indptr[u + 1] += indptr[u];
+        }
+        UserItemMatrix::from_csr_parts(n_users, n_items, indptr, indices, data).map_err(|source| {
+            PipelineError::Matrix {
+                path: PathBuf::from(what),
+                source,
+            }
+        })
+    }
+
+    fn spark(&self) -> Option<&SparkEngine> {
+        Some(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(share: f64) -> SparkEngine {
+        SparkEngine::new(
+            SparkSettings {
+                url: "sc://127.0.0.1:1".into(),
+                cores_max: 2,
+                storage: PathBuf::from("/shared"),
+                train_memory_share: share,
+            },
+            Path::new("/runs/a"),
+        )
+    }
+
+    #[test]
+    fn als_goes_to_mllib_when_the_matrix_outgrows_the_share_of_memory() {
+        let matrix =
+            UserItemMatrix::from_csr_parts(2, 3, vec![0, 2, 3], vec![0, 2, 1], vec![1.0; 3])
+                .unwrap();
+        let everything = engine(0.0).als_placement(&matrix, 4);
+        // 16·3 + 4·(2 + 3)·4 bytes.
+        assert_eq!(everything.bytes, 128);
+        assert_eq!(everything.trained_on, "mllib");
+        assert!(everything.memory_bytes > 0, "MemTotal is read on Linux");
+        assert_eq!(engine(0.5).als_placement(&matrix, 4).trained_on, "local");
+    }
+
+    #[test]
+    fn each_run_directory_has_its_own_tables() {
+        let (a, b) = (
+            engine(0.5),
+            SparkEngine::new(engine(0.5).settings, Path::new("/runs/b")),
+        );
+        assert_ne!(a.tables.prefix, b.tables.prefix);
+        assert!(
+            a.tables.root.starts_with("/shared/clickrec_"),
+            "{}",
+            a.tables.root
+        );
+        assert!(a.tables.root.ends_with(&a.tables.prefix));
+        assert!(
+            a.client.get().is_none(),
+            "no connection before a stage needs one"
+        );
+    }
+}

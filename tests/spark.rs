@@ -1,0 +1,185 @@
+//! The Spark engine against the local engine on `data/sample.csv` (tier 2: a real local
+//! cluster). Starts it with `scripts/spark-cluster.sh start` (and stops it at the end,
+//! also when an assertion fails), runs the quickstart pipeline on both engines — ALS
+//! forced onto MLlib with `engine.train_memory_share = 0` — and compares the split and
+//! prep reports, the matrix (non-zeros and every pair weight to 1e-6) and ALS's
+//! Recall@20 (MLlib's at most 1% below the local one). Skips, saying so, without Java
+//! or when the cluster cannot start; under `CI=true` (where `.ci/run` installs Java 17)
+//! it fails instead.
+
+#![allow(clippy::unwrap_used)] // tests report failures by panicking
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{clickrec, root, skip_or_fail, stderr};
+
+/// Stops the cluster this test started, whatever happens after.
+struct Cluster;
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let out = Command::new("bash")
+            .arg("scripts/spark-cluster.sh")
+            .arg("stop")
+            .current_dir(root())
+            .output();
+        if let Ok(out) = out
+            && !out.status.success()
+        {
+            eprintln!("spark-cluster.sh stop: {}", stderr(&out));
+        }
+    }
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The CSR file: (indptr, indices, data), as `UserItemMatrix::write_to` writes it.
+fn matrix(path: &Path) -> (Vec<u64>, Vec<u32>, Vec<f32>) {
+    let b = std::fs::read(path).unwrap();
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let (users, nnz) = (word(12) as usize, word(28) as usize);
+    let mut at = 36;
+    let indptr: Vec<u64> = (0..=users).map(|i| word(at + 8 * i)).collect();
+    at += 8 * (users + 1);
+    let indices = (0..nnz)
+        .map(|i| u32::from_le_bytes(b[at + 4 * i..at + 4 * i + 4].try_into().unwrap()))
+        .collect();
+    at += 4 * nnz;
+    let data = (0..nnz)
+        .map(|i| f32::from_le_bytes(b[at + 4 * i..at + 4 * i + 4].try_into().unwrap()))
+        .collect();
+    (indptr, indices, data)
+}
+
+fn recall_at_20(run: &Path, model: &str) -> f64 {
+    let metrics = json(&run.join("metrics.json"));
+    let m = metrics["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == model)
+        .unwrap();
+    let all = m["variants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["variant"] == "all")
+        .unwrap();
+    let at = all["at_k"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["k"] == 20)
+        .unwrap();
+    at["recall"]["mean"].as_f64().unwrap()
+}
+
+#[test]
+fn the_spark_engine_gives_the_local_engines_answers() {
+    let java = Command::new("java").arg("-version").output();
+    if !java.is_ok_and(|o| o.status.success()) {
+        skip_or_fail(
+            "no Java: the local Spark cluster needs Java 17 (apt-get install openjdk-17-jre-headless)",
+        );
+        return;
+    }
+    let started = Command::new("bash")
+        .arg("scripts/spark-cluster.sh")
+        .arg("start")
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let _cluster = Cluster;
+    if !started.status.success() {
+        skip_or_fail(&format!(
+            "scripts/spark-cluster.sh start failed: {}",
+            stderr(&started)
+        ));
+        return;
+    }
+    let url = String::from_utf8_lossy(&started.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(
+        url.starts_with("sc://"),
+        "no sc:// URL last on stdout: {url:?}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    let spark = dir.path().join("spark");
+    let out = clickrec(&[
+        "run",
+        "pipelines/quickstart.toml",
+        "--out",
+        local.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "local run: {}", stderr(&out));
+    let (kind, url_set) = ("engine.kind=spark", format!("engine.url={url}"));
+    let out = clickrec(&[
+        "run",
+        "pipelines/quickstart.toml",
+        "--out",
+        spark.to_str().unwrap(),
+        "--set",
+        kind,
+        "--set",
+        &url_set,
+        "--set",
+        "engine.train_memory_share=0",
+    ]);
+    assert!(out.status.success(), "spark run: {}", stderr(&out));
+
+    // The same split: every count of split.json.
+    let (l, s) = (
+        json(&local.join("split.json")),
+        json(&spark.join("split.json")),
+    );
+    assert_eq!(l, s, "split.json differs");
+    assert_eq!(
+        json(&local.join("prep.json")),
+        json(&spark.join("prep.json"))
+    );
+    // The same matrix: structure exactly, weights to 1e-6.
+    let (lp, li, ld) = matrix(&local.join("train_matrix.csr"));
+    let (sp, si, sd) = matrix(&spark.join("train_matrix.csr"));
+    assert_eq!(li.len(), si.len(), "non-zeros");
+    assert_eq!(lp, sp, "row pointers");
+    assert_eq!(li, si, "column indices");
+    let worst = ld
+        .iter()
+        .zip(&sd)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst <= 1e-6, "largest weight difference {worst}");
+    // ALS trained on MLlib, and says so.
+    let train = json(&spark.join("train.json"));
+    let als = train
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["model"] == "als")
+        .unwrap();
+    assert_eq!(als["placement"]["trained_on"], "mllib", "{als}");
+    let (lr, sr) = (recall_at_20(&local, "als"), recall_at_20(&spark, "als"));
+    eprintln!(
+        "split test rows {}, nnz {}, max |Δw| {worst}, ALS Recall@20 local {lr:.4}, MLlib {sr:.4}",
+        l["test"]["held_out"]["rows"],
+        li.len()
+    );
+    // MLlib solves each row exactly where ours runs a few CG steps, from other initial
+    // factors: on this sample it lands above ours (0.0924 vs 0.0824), so the check is
+    // that training on MLlib loses at most 1% of the local recall.
+    assert!(
+        sr >= 0.99 * lr,
+        "ALS Recall@20: local {lr:.4}, MLlib {sr:.4} (more than 1% lower)"
+    );
+}
