@@ -12,27 +12,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
+use clickrec_spark::LocalCluster;
 use common::{clickrec, root, skip_or_fail, stderr};
-
-/// Stops the cluster this test started, whatever happens after.
-struct Cluster;
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let out = Command::new("bash")
-            .arg("scripts/spark-cluster.sh")
-            .arg("stop")
-            .current_dir(root())
-            .output();
-        if let Ok(out) = out
-            && !out.status.success()
-        {
-            eprintln!("spark-cluster.sh stop: {}", stderr(&out));
-        }
-    }
-}
 
 fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -81,37 +63,14 @@ fn recall_at_20(run: &Path, model: &str) -> f64 {
 
 #[test]
 fn the_spark_engine_gives_the_local_engines_answers() {
-    let java = Command::new("java").arg("-version").output();
-    if !java.is_ok_and(|o| o.status.success()) {
-        skip_or_fail(
-            "no Java: the local Spark cluster needs Java 17 (apt-get install openjdk-17-jre-headless)",
-        );
-        return;
-    }
-    let started = Command::new("bash")
-        .arg("scripts/spark-cluster.sh")
-        .arg("start")
-        .current_dir(root())
-        .output()
-        .unwrap();
-    let _cluster = Cluster;
-    if !started.status.success() {
-        skip_or_fail(&format!(
-            "scripts/spark-cluster.sh start failed: {}",
-            stderr(&started)
-        ));
-        return;
-    }
-    let url = String::from_utf8_lossy(&started.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    assert!(
-        url.starts_with("sc://"),
-        "no sc:// URL last on stdout: {url:?}"
-    );
+    let cluster = match LocalCluster::start(&root()) {
+        Ok(cluster) => cluster,
+        Err(e) => {
+            skip_or_fail(&e);
+            return;
+        }
+    };
+    let url = cluster.url.clone();
 
     let dir = tempfile::tempdir().unwrap();
     let local = dir.path().join("local");

@@ -5,7 +5,8 @@
 //! - [`columns`]: those batches as plain, checked Rust columns;
 //! - [`sql`]: the Spark SQL of the data stages, pure functions of the checked configs;
 //! - [`ml`]: MLlib fits (ALS) through raw Connect ML commands, factors read back dense;
-//! - [`error`]: [`SparkError`], whose messages say what to do.
+//! - [`error`]: [`SparkError`], whose messages say what to do;
+//! - [`local_cluster`]: the development cluster of `scripts/spark-cluster.sh`, for tests.
 //!
 //! The official client is synchronous and blocks on its own Tokio runtime: call it from
 //! plain threads, never from inside an async task.
@@ -13,9 +14,11 @@
 pub mod client;
 pub mod columns;
 pub mod error;
+pub mod local_cluster;
 pub mod ml;
 pub mod sql;
 
 pub use client::{ConnectOptions, SparkClient};
 pub use error::SparkError;
+pub use local_cluster::LocalCluster;
 pub use ml::{AlsFactors, SparkAlsParams, fit_als};

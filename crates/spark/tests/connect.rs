@@ -7,23 +7,9 @@
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use clickrec_spark::columns::{f64_column, i64_column, string_column, u32_column};
-use clickrec_spark::{ConnectOptions, SparkAlsParams, SparkClient, fit_als};
-
-/// Stops the cluster this test started, whatever happens after.
-struct Cluster;
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("scripts/spark-cluster.sh")
-            .arg("stop")
-            .current_dir(repo())
-            .output();
-    }
-}
+use clickrec_spark::{ConnectOptions, LocalCluster, SparkAlsParams, SparkClient, fit_als};
 
 fn skip_or_fail(reason: &str) {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
@@ -33,41 +19,17 @@ fn skip_or_fail(reason: &str) {
 
 /// The server of `CLICKREC_SPARK_URL`, or a local cluster started here (kept running
 /// while the returned guard lives).
-fn server() -> Option<(String, Option<Cluster>)> {
+fn server() -> Option<(String, Option<LocalCluster>)> {
     if let Ok(url) = std::env::var("CLICKREC_SPARK_URL") {
         return Some((url, None));
     }
-    if !Command::new("java")
-        .arg("-version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        skip_or_fail(
-            "no Java: the local Spark cluster needs Java 17 (apt-get install openjdk-17-jre-headless)",
-        );
-        return None;
+    match LocalCluster::start(&repo()) {
+        Ok(cluster) => Some((cluster.url.clone(), Some(cluster))),
+        Err(e) => {
+            skip_or_fail(&e);
+            None
+        }
     }
-    let started = Command::new("bash")
-        .arg("scripts/spark-cluster.sh")
-        .arg("start")
-        .current_dir(repo())
-        .output()
-        .unwrap();
-    let cluster = Cluster;
-    if !started.status.success() {
-        skip_or_fail(&format!(
-            "scripts/spark-cluster.sh start failed: {}",
-            String::from_utf8_lossy(&started.stderr)
-        ));
-        return None;
-    }
-    let url = String::from_utf8_lossy(&started.stdout)
-        .lines()
-        .last()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    Some((url, Some(cluster)))
 }
 
 #[test]
