@@ -124,6 +124,28 @@ impl SparkEngine {
             .map_err(|source| PipelineError::spark(stage, source))
     }
 
+    /// Fails when a pulled result has fewer or more rows than Spark counts for it: the
+    /// client's collect has been seen to return part of a large result (10M rows) without
+    /// an error, and a partial pull must never pass as the data.
+    fn check_pulled(
+        &self,
+        stage: &'static str,
+        from: &str,
+        what: &str,
+        pulled: usize,
+    ) -> Result<(), PipelineError> {
+        let count = self.counts(stage, &format!("SELECT count(*) AS n FROM {from}"), &["n"])?[0];
+        if count == pulled as i64 {
+            return Ok(());
+        }
+        Err(PipelineError::Invalid {
+            path: PathBuf::from(what),
+            message: format!(
+                "the Spark Connect client returned {pulled} of the {count} rows of this table in the {stage} stage (a partial result); run again, or use engine.kind = \"local\""
+            ),
+        })
+    }
+
     fn run(&self, stage: &'static str, sql: &StageSql) -> Result<(), PipelineError> {
         self.execute(stage, &sql.statements)
     }
@@ -151,6 +173,12 @@ impl SparkEngine {
         let codes = u32_column(&batches, "behavior", &what).map_err(spark)?;
         let timestamps = i64_column(&batches, "ts", &what).map_err(spark)?;
         let subsec = u32_column(&batches, "subsec", &what).map_err(spark)?;
+        self.check_pulled(
+            stage,
+            &format!("{} {filter}", self.tables.read(table)),
+            &what,
+            users.len(),
+        )?;
         let sessions = if with_sessions {
             u32_column(&batches, "session", &what).map_err(spark)?
         } else {
@@ -388,10 +416,15 @@ impl Engine for SparkEngine {
                     self.tables.read(table)
                 ),
             )?;
-            externals.push(
-                string_column(&batches, "external", &self.tables.location(table))
-                    .map_err(|source| PipelineError::spark(stage, source))?,
-            );
+            let column = string_column(&batches, "external", &self.tables.location(table))
+                .map_err(|source| PipelineError::spark(stage, source))?;
+            self.check_pulled(
+                stage,
+                &self.tables.read(table),
+                &self.tables.location(table),
+                column.len(),
+            )?;
+            externals.push(column);
         }
         let id_error = |e: clickrec_core::CoreError| PipelineError::Invalid {
             path: PathBuf::from(&self.tables.root),
@@ -589,6 +622,7 @@ impl Engine for SparkEngine {
         let users = u32_column(&batches, "user", &what).map_err(spark)?;
         let indices = u32_column(&batches, "item", &what).map_err(spark)?;
         let data = f32_column(&batches, "weight", &what).map_err(spark)?;
+        self.check_pulled(stage, &self.tables.read("pairs"), &what, users.len())?;
         let (rename, n_items) = split_item_renaming(&plan.out)?;
         let indices = indices
             .into_iter()
