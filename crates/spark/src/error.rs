@@ -113,6 +113,13 @@ pub enum SparkError {
         detail: String,
     },
 
+    /// A table's Parquet files on the shared storage cannot be read.
+    #[error("{}: {detail}. Check that engine.storage is a folder the cluster and this machine both see", .path.display())]
+    File {
+        path: std::path::PathBuf,
+        detail: String,
+    },
+
     /// A value in a result is out of the range the caller declared (e.g. an id ≥ the count).
     #[error("{what}: row {row}, column {column:?}: {detail}")]
     Value {

@@ -4,6 +4,7 @@
 //!   `spark.cores.max`, a job gets cores), SQL statements and queries as Arrow batches;
 //! - [`columns`]: those batches as plain, checked Rust columns;
 //! - [`sql`]: the Spark SQL of the data stages, pure functions of the checked configs;
+//! - [`table_files`]: a table Spark wrote, read from its Parquet files on the shared storage;
 //! - [`ml`]: MLlib fits (ALS) through raw Connect ML commands, factors read back dense;
 //! - [`error`]: [`SparkError`], whose messages say what to do;
 //! - [`local_cluster`]: the development cluster of `scripts/spark-cluster.sh`, for tests.
@@ -17,6 +18,7 @@ pub mod error;
 pub mod local_cluster;
 pub mod ml;
 pub mod sql;
+pub mod table_files;
 
 pub use client::{ConnectOptions, SparkClient};
 pub use error::SparkError;

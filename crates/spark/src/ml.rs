@@ -274,10 +274,8 @@ pub fn fit_als(
     deleted?;
 
     let rank = params.rank as usize;
-    let (user_factors, users_with_factors) =
-        read_factors(client, &dir, "userFactors", rank, users)?;
-    let (item_factors, items_with_factors) =
-        read_factors(client, &dir, "itemFactors", rank, items)?;
+    let (user_factors, users_with_factors) = read_factors(&dir, "userFactors", rank, users)?;
+    let (item_factors, items_with_factors) = read_factors(&dir, "itemFactors", rank, items)?;
     Ok(AlsFactors {
         rank,
         user_factors,
@@ -290,15 +288,13 @@ pub fn fit_als(
 /// Reads `DIR/PART` (Parquet rows `id: int, features: array<float>`) into a dense
 /// `rows × rank` array; returns it and how many rows were present.
 fn read_factors(
-    client: &SparkClient,
     dir: &str,
     part: &str,
     rank: usize,
     rows: usize,
 ) -> Result<(Vec<f32>, usize), SparkError> {
-    let sql = format!("SELECT id, features FROM parquet.`{dir}/{part}`");
     let what = format!("{dir}/{part}");
-    let batches = client.query(&sql)?;
+    let batches = crate::table_files::read_table(Path::new(&what), &["id", "features"])?;
     let ids = u32_column(&batches, "id", &what)?;
     let features = f32_rows(&batches, "features", rank, &what)?;
     let mut dense = vec![0.0_f32; rows * rank];

@@ -19,6 +19,8 @@ use clickrec_prep::{
     SplitError, SplitOutput, SplitRule, SplitSpec, StepDetails, StepReport, WindowDetails,
     split_from_cut,
 };
+use rayon::prelude::*;
+
 use clickrec_spark::columns::{f32_column, i64_column, row_count, string_column, u32_column};
 use clickrec_spark::sql::{self, StageSql, Tables};
 use clickrec_spark::{ConnectOptions, SparkAlsParams, SparkClient};
@@ -124,81 +126,95 @@ impl SparkEngine {
             .map_err(|source| PipelineError::spark(stage, source))
     }
 
-    /// Fails when a pulled result has fewer or more rows than Spark counts for it: the
-    /// client's collect has been seen to return part of a large result (10M rows) without
-    /// an error, and a partial pull must never pass as the data.
-    fn check_pulled(
-        &self,
-        stage: &'static str,
-        from: &str,
-        what: &str,
-        pulled: usize,
-    ) -> Result<(), PipelineError> {
-        let count = self.counts(stage, &format!("SELECT count(*) AS n FROM {from}"), &["n"])?[0];
-        if count == pulled as i64 {
-            return Ok(());
-        }
-        Err(PipelineError::Invalid {
-            path: PathBuf::from(what),
-            message: format!(
-                "the Spark Connect client returned {pulled} of the {count} rows of this table in the {stage} stage (a partial result); run again, or use engine.kind = \"local\""
-            ),
-        })
-    }
-
     fn run(&self, stage: &'static str, sql: &StageSql) -> Result<(), PipelineError> {
         self.execute(stage, &sql.statements)
     }
 
-    /// Pulls an event table's rows of one `part` (or all) in the local order: user, time,
+    /// The `columns` of a table of this run, read from the Parquet files Spark wrote on
+    /// the shared storage, and checked against Spark's own row count: stale or missing
+    /// files must never pass as the data.
+    fn pull(
+        &self,
+        stage: &'static str,
+        table: &str,
+        columns: &[&str],
+    ) -> Result<Vec<arrow::record_batch::RecordBatch>, PipelineError> {
+        let location = self.tables.location(table);
+        let batches = clickrec_spark::table_files::read_table(Path::new(&location), columns)
+            .map_err(|source| PipelineError::spark(stage, source))?;
+        let read = row_count(&batches);
+        let sql = format!("SELECT count(*) AS n FROM {}", self.tables.read(table));
+        let count = self.counts(stage, &sql, &["n"])?[0];
+        if count == read as i64 {
+            return Ok(batches);
+        }
+        Err(PipelineError::Invalid {
+            path: PathBuf::from(location),
+            message: format!(
+                "the {stage} stage read {read} rows from this table's Parquet files, but Spark counts {count}: the cluster and this machine do not see the same files. Check that engine.storage is shared storage"
+            ),
+        })
+    }
+
+    /// An event table's rows of one `part` (or all) in the local order: user, time,
     /// sub-second time, file order. Returns the log and, when asked, the session column.
     fn pull_events(
         &self,
         stage: &'static str,
         table: &str,
-        filter: &str,
+        part: Option<i8>,
         with_sessions: bool,
     ) -> Result<(EventLog, Vec<u32>), PipelineError> {
-        let session = if with_sessions { ", session" } else { "" };
-        let sql = format!(
-            "SELECT user, item, category, behavior, ts, subsec{session} FROM {} {filter} ORDER BY user, ts, subsec, pos",
-            self.tables.read(table)
-        );
-        let batches = self.query(stage, &sql)?;
+        let mut columns = vec![
+            "user", "item", "category", "behavior", "ts", "subsec", "pos",
+        ];
+        if with_sessions {
+            columns.push("session");
+        }
+        if part.is_some() {
+            columns.push("part");
+        }
+        let batches = self.pull(stage, table, &columns)?;
         let what = self.tables.location(table);
         let spark = |source| PipelineError::spark(stage, source);
         let users = u32_column(&batches, "user", &what).map_err(spark)?;
-        let items = u32_column(&batches, "item", &what).map_err(spark)?;
-        let categories = u32_column(&batches, "category", &what).map_err(spark)?;
-        let codes = u32_column(&batches, "behavior", &what).map_err(spark)?;
         let timestamps = i64_column(&batches, "ts", &what).map_err(spark)?;
         let subsec = u32_column(&batches, "subsec", &what).map_err(spark)?;
-        self.check_pulled(
-            stage,
-            &format!("{} {filter}", self.tables.read(table)),
-            &what,
-            users.len(),
-        )?;
+        let pos = i64_column(&batches, "pos", &what).map_err(spark)?;
+        let mut order: Vec<usize> = match part {
+            Some(part) => {
+                let parts = i64_column(&batches, "part", &what).map_err(spark)?;
+                (0..parts.len())
+                    .filter(|&r| parts[r] == i64::from(part))
+                    .collect()
+            }
+            None => (0..users.len()).collect(),
+        };
+        order.par_sort_unstable_by_key(|&r| (users[r], timestamps[r], subsec[r], pos[r]));
+        let gather = |column: &str| -> Result<Vec<u32>, PipelineError> {
+            let values = u32_column(&batches, column, &what).map_err(spark)?;
+            Ok(order.iter().map(|&r| values[r]).collect())
+        };
         let sessions = if with_sessions {
-            u32_column(&batches, "session", &what).map_err(spark)?
+            gather("session")?
         } else {
             Vec::new()
         };
-        let behaviors = codes
-            .iter()
-            .map(|&c| u8::try_from(c).ok().and_then(Behavior::from_code))
+        let behaviors = gather("behavior")?
+            .into_iter()
+            .map(|c| u8::try_from(c).ok().and_then(Behavior::from_code))
             .collect::<Option<Vec<Behavior>>>()
             .ok_or_else(|| PipelineError::Invalid {
                 path: PathBuf::from(&what),
                 message: "a behaviour code outside 0..=3".into(),
             })?;
         let log = EventLog::from_event_columns(clickrec_core::EventColumns {
-            users: users.into_iter().map(UserId).collect(),
-            items: items.into_iter().map(ItemId).collect(),
-            categories: categories.into_iter().map(CategoryId).collect(),
+            users: order.iter().map(|&r| UserId(users[r])).collect(),
+            items: gather("item")?.into_iter().map(ItemId).collect(),
+            categories: gather("category")?.into_iter().map(CategoryId).collect(),
             behaviors,
-            timestamps,
-            subsec_nanos: subsec,
+            timestamps: order.iter().map(|&r| timestamps[r]).collect(),
+            subsec_nanos: order.iter().map(|&r| subsec[r]).collect(),
             sessions: None,
         })
         .map_err(|e| PipelineError::Invalid {
@@ -409,22 +425,25 @@ impl Engine for SparkEngine {
             ("items", "item"),
             ("categories", "category"),
         ] {
-            let batches = self.query(
-                stage,
-                &format!(
-                    "SELECT {column}, external FROM {} ORDER BY {column}",
-                    self.tables.read(table)
-                ),
-            )?;
-            let column = string_column(&batches, "external", &self.tables.location(table))
-                .map_err(|source| PipelineError::spark(stage, source))?;
-            self.check_pulled(
-                stage,
-                &self.tables.read(table),
-                &self.tables.location(table),
-                column.len(),
-            )?;
-            externals.push(column);
+            let batches = self.pull(stage, table, &[column, "external"])?;
+            let what = self.tables.location(table);
+            let spark = |source| PipelineError::spark(stage, source);
+            let ids = u32_column(&batches, column, &what).map_err(spark)?;
+            let n = ids.len();
+            let mut external = vec![None; n];
+            for (id, name) in ids
+                .into_iter()
+                .zip(string_column(&batches, "external", &what).map_err(spark)?)
+            {
+                if let Some(slot) = external.get_mut(id as usize) {
+                    *slot = Some(name);
+                }
+            }
+            let external = external.into_iter().collect::<Option<Vec<String>>>();
+            externals.push(external.ok_or_else(|| PipelineError::Invalid {
+                path: PathBuf::from(&what),
+                message: format!("the {column} ids are not 0..{n} without gaps"),
+            })?);
         }
         let id_error = |e: clickrec_core::CoreError| PipelineError::Invalid {
             path: PathBuf::from(&self.tables.root),
@@ -435,7 +454,7 @@ impl Engine for SparkEngine {
             items: IdMap::from_externals(&externals[1]).map_err(id_error)?,
             categories: IdMap::from_externals(&externals[2]).map_err(id_error)?,
         };
-        let (log, _) = self.pull_events(stage, "events", "", false)?;
+        let (log, _) = self.pull_events(stage, "events", None, false)?;
         let lines = self.counts(
             stage,
             &format!(
@@ -536,7 +555,7 @@ impl Engine for SparkEngine {
                 given_sessions_cut: 0,
             }),
         ));
-        let (log, sessions) = self.pull_events(stage, "prepared", "", true)?;
+        let (log, sessions) = self.pull_events(stage, "prepared", None, true)?;
         Ok(Prepared {
             log,
             sessions,
@@ -573,14 +592,9 @@ impl Engine for SparkEngine {
         };
         self.fresh(&["split"])?;
         self.run(stage, &sql::split_sql(&self.tables, rule))?;
-        let (train, train_sessions) = self.pull_events(
-            stage,
-            "split",
-            &format!("WHERE part = {}", sql::TRAIN),
-            true,
-        )?;
+        let (train, train_sessions) = self.pull_events(stage, "split", Some(sql::TRAIN), true)?;
         let (test_events, test_sessions) =
-            self.pull_events(stage, "split", &format!("WHERE part = {}", sql::TEST), true)?;
+            self.pull_events(stage, "split", Some(sql::TEST), true)?;
         let c = self.counts(
             stage,
             &format!(
@@ -610,22 +624,19 @@ impl Engine for SparkEngine {
         let ids = read_id_maps(&plan.out)?;
         self.fresh(&["pairs"])?;
         self.run(stage, &sql::matrix_sql(&self.tables, plan.prep.weights()))?;
-        let batches = self.query(
-            stage,
-            &format!(
-                "SELECT user, item, weight FROM {} ORDER BY user, item",
-                self.tables.read("pairs")
-            ),
-        )?;
+        let batches = self.pull(stage, "pairs", &["user", "item", "weight"])?;
         let what = self.tables.location("pairs");
         let spark = |source| PipelineError::spark(stage, source);
         let users = u32_column(&batches, "user", &what).map_err(spark)?;
-        let indices = u32_column(&batches, "item", &what).map_err(spark)?;
-        let data = f32_column(&batches, "weight", &what).map_err(spark)?;
-        self.check_pulled(stage, &self.tables.read("pairs"), &what, users.len())?;
+        let items = u32_column(&batches, "item", &what).map_err(spark)?;
+        let weights = f32_column(&batches, "weight", &what).map_err(spark)?;
+        let mut order: Vec<usize> = (0..users.len()).collect();
+        order.par_sort_unstable_by_key(|&r| (users[r], items[r]));
+        let data = order.iter().map(|&r| weights[r]).collect();
         let (rename, n_items) = split_item_renaming(&plan.out)?;
-        let indices = indices
-            .into_iter()
+        let indices = order
+            .iter()
+            .map(|&r| items[r])
             .map(|old| match rename.get(old as usize) {
                 Some(&new) if new != u32::MAX => Ok(new),
                 _ => Err(PipelineError::Matrix {
