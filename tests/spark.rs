@@ -2,10 +2,13 @@
 //! cluster). Starts it with `scripts/spark-cluster.sh start` (and stops it at the end,
 //! also when an assertion fails), runs the quickstart pipeline on both engines — ALS
 //! forced onto MLlib with `engine.train_memory_share = 0` — and compares the split and
-//! prep reports, the matrix (non-zeros and every pair weight to 1e-6) and ALS's
-//! Recall@20 (MLlib's at most 1% below the local one). Skips, saying so, without Java
-//! or when the cluster cannot start; under `CI=true` (where `.ci/run` installs Java 17)
-//! it fails instead.
+//! prep reports and the matrix (non-zeros and every pair weight to 1e-6). Then ALS with
+//! the quickstart's settings, at run seeds 1..=10 on each engine: the mean Recall@20 of
+//! MLlib's fits is within 1% of the local fits' mean. One seed is not enough on this
+//! sample: across seeds the local Recall@20 alone spans 0.0843–0.0914, and seed 42 gives
+//! 0.0824 locally against 0.0924 on MLlib. Skips, saying so, without Java or when the
+//! cluster cannot start; under `CI=true` (where `.ci/run` installs Java 17) it fails
+//! instead.
 
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
@@ -128,17 +131,69 @@ fn the_spark_engine_gives_the_local_engines_answers() {
         .find(|r| r["model"] == "als")
         .unwrap();
     assert_eq!(als["placement"]["trained_on"], "mllib", "{als}");
-    let (lr, sr) = (recall_at_20(&local, "als"), recall_at_20(&spark, "als"));
     eprintln!(
-        "split test rows {}, nnz {}, max |Δw| {worst}, ALS Recall@20 local {lr:.4}, MLlib {sr:.4}",
+        "split test rows {}, nnz {}, max |Δw| {worst}",
         l["test"]["held_out"]["rows"],
         li.len()
     );
-    // MLlib solves each row exactly where ours runs a few CG steps, from other initial
-    // factors: on this sample it lands above ours (0.0924 vs 0.0824), so the check is
-    // that training on MLlib loses at most 1% of the local recall.
+
+    // ALS alone, as the quickstart sets it, at ten seeds per engine.
+    let pipeline = dir.path().join("als.toml");
+    let sample = root().join("data/sample.csv");
+    std::fs::write(
+        &pipeline,
+        format!(
+            "[input]\npath = {:?}\nformat = \"taobao\"\n\n[models.als]\nfactors = 32\niterations = 10\n\n[recommend]\nn = 20\n\n[evaluate]\nks = [20]\nbootstrap_samples = 100\n",
+            sample.to_str().unwrap()
+        ),
+    )
+    .unwrap();
+    let (als_local, als_spark) = (dir.path().join("als-local"), dir.path().join("als-spark"));
+    let (mut local_sum, mut spark_sum) = (0.0, 0.0);
+    const SEEDS: u64 = 10;
+    for seed in 1..=SEEDS {
+        let seed_set = format!("run.seed={seed}");
+        let mut args = vec![
+            "run",
+            pipeline.to_str().unwrap(),
+            "--out",
+            als_local.to_str().unwrap(),
+            "--set",
+            &seed_set,
+        ];
+        let out = clickrec(&args);
+        assert!(
+            out.status.success(),
+            "local ALS, seed {seed}: {}",
+            stderr(&out)
+        );
+        args[3] = als_spark.to_str().unwrap();
+        args.extend([
+            "--set",
+            kind,
+            "--set",
+            &url_set,
+            "--set",
+            "engine.train_memory_share=0",
+        ]);
+        let out = clickrec(&args);
+        assert!(
+            out.status.success(),
+            "MLlib ALS, seed {seed}: {}",
+            stderr(&out)
+        );
+        let (lr, sr) = (
+            recall_at_20(&als_local, "als"),
+            recall_at_20(&als_spark, "als"),
+        );
+        eprintln!("seed {seed}: ALS Recall@20 local {lr:.4}, MLlib {sr:.4}");
+        local_sum += lr;
+        spark_sum += sr;
+    }
+    let (lr, sr) = (local_sum / SEEDS as f64, spark_sum / SEEDS as f64);
+    eprintln!("mean of {SEEDS} seeds: ALS Recall@20 local {lr:.4}, MLlib {sr:.4}");
     assert!(
-        sr >= 0.99 * lr,
-        "ALS Recall@20: local {lr:.4}, MLlib {sr:.4} (more than 1% lower)"
+        (sr - lr).abs() <= 0.01 * lr,
+        "mean ALS Recall@20 over {SEEDS} seeds: local {lr:.4}, MLlib {sr:.4} (more than 1% apart)"
     );
 }
