@@ -20,6 +20,8 @@
 #   SPARK_CLUSTER_WORKER_CORES  cores each of the two workers offers (default 2), so an
 #                               application beside the Connect server still gets cores
 #   SPARK_CLUSTER_STORAGE       shared storage folder (default .spark/storage)
+#   SPARK_CLUSTER_CONNECT_CONF  more space-separated key=value settings of the Connect
+#                               server, e.g. spark.connect.execute.reattachable.senderMaxStreamDuration=5s
 #   SPARK_CLUSTER_TIMEOUT       seconds to wait for each process to come up (default 180)
 set -euo pipefail
 
@@ -175,6 +177,8 @@ start() {
 
   # The Connect server is the one long-running application: cap its cores (spark.cores.max),
   # else it holds every worker core and any other application waits forever.
+  local extra_conf=()
+  for setting in ${SPARK_CLUSTER_CONNECT_CONF:-}; do extra_conf+=(--conf "$setting"); done
   "$SPARK_HOME/sbin/start-connect-server.sh" \
     --master "spark://127.0.0.1:$master_port" \
     --driver-memory 2g \
@@ -189,6 +193,7 @@ start() {
     --conf spark.sql.catalogImplementation=in-memory \
     --conf "spark.sql.warehouse.dir=$cluster/warehouse" \
     --conf "spark.local.dir=$cluster/tmp" \
+    "${extra_conf[@]}" \
     >"$logs/connect-start.log" 2>&1 </dev/null ||
     { say "start-connect-server.sh failed; see $logs/connect-start.log"; cat "$logs/connect-start.log" >&2; stop_all; exit 1; }
   local daemon_pid connect_log

@@ -229,9 +229,11 @@ impl SparkClient {
         &self,
         command: proto::command::CommandType,
     ) -> Result<Vec<proto::ExecutePlanResponse>, spark_connect::SparkError> {
+        let operation_id = uuid::Uuid::new_v4().to_string();
         let request = proto::ExecutePlanRequest {
             session_id: self.session.session_id().to_string(),
             user_context: Some(proto::UserContext::default()),
+            operation_id: Some(operation_id.clone()),
             plan: Some(proto::Plan {
                 op_type: Some(proto::plan::OpType::Command(proto::Command {
                     command_type: Some(command),
@@ -244,6 +246,32 @@ impl SparkClient {
             let mut responses = Vec::new();
             while let Some(response) = stream.message().await? {
                 responses.push(response);
+            }
+            // The server ends a response stream after
+            // spark.connect.execute.reattachable.senderMaxStreamDuration (2 min by default)
+            // and expects the client to reattach; the client crate takes that end for the
+            // end of the result (an MLlib fit longer than 2 min came back without its model).
+            // Reattach until the server says the result is complete.
+            while !responses.last().is_some_and(is_result_complete) {
+                let reattach = proto::ReattachExecuteRequest {
+                    session_id: self.session.session_id().to_string(),
+                    user_context: Some(proto::UserContext::default()),
+                    operation_id: operation_id.clone(),
+                    last_response_id: responses.last().map(|r| r.response_id.clone()),
+                    ..Default::default()
+                };
+                let mut stream = self.raw.reattach_execute(reattach).await?;
+                let before = responses.len();
+                while let Some(response) = stream
+                    .message()
+                    .await
+                    .map_err(spark_connect::SparkError::from_grpc_status)?
+                {
+                    responses.push(response);
+                }
+                if responses.len() == before {
+                    break;
+                }
             }
             Ok(responses)
         })
@@ -403,6 +431,16 @@ fn java_problem() -> Option<String> {
         )),
         Err(e) => Some(format!("`{}` cannot run: {e}", java.display())),
     }
+}
+
+/// Whether a response is the server's last one for its operation.
+fn is_result_complete(response: &proto::ExecutePlanResponse) -> bool {
+    matches!(
+        response.response_type,
+        Some(proto::execute_plan_response::ResponseType::ResultComplete(
+            _
+        ))
+    )
 }
 
 #[cfg(test)]
