@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{clickrec, stderr, stdout};
+use common::{clickrec, read_json, stderr, stdout};
 
 fn quickstart(out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -31,10 +31,6 @@ fn first_item(log: &Path) -> String {
         .nth(1)
         .unwrap()
         .to_owned()
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 #[test]
@@ -73,13 +69,13 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
     for file in ["metrics.json", "report.md", "report.html", "train.json"] {
         assert!(out.join(file).is_file(), "{file}");
     }
-    let metrics = json(&out.join("metrics.json"));
+    let metrics = read_json(&out.join("metrics.json"));
     assert_eq!(metrics["test_set"]["test_users"], 1000);
     assert_eq!(metrics["models"].as_array().unwrap().len(), 7);
     // ALS records its loss per iteration; the report and the manifest carry it.
     let losses = metrics["training_loss"]["als"].as_array().unwrap();
     assert_eq!(losses.len(), 10);
-    let manifest = json(&out.join("manifest.json"));
+    let manifest = read_json(&out.join("manifest.json"));
     for stage in ["train", "recommend", "evaluate"] {
         assert!(
             manifest["stages"][stage]["seconds"].as_f64().is_some(),
@@ -120,8 +116,8 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
         report_dir.to_str().unwrap(),
     ]);
     assert!(outside.status.success(), "{}", stderr(&outside));
-    let stage = json(&out.join("metrics.json"));
-    let file = json(&report_dir.join("metrics.json"));
+    let stage = read_json(&out.join("metrics.json"));
+    let file = read_json(&report_dir.join("metrics.json"));
     let als = |m: &serde_json::Value| {
         m["models"]
             .as_array()
@@ -340,7 +336,7 @@ fn real_taobao_head_models() {
         &format!("input.path={}", input.display()),
     ]);
     assert!(output.status.success(), "{}", stderr(&output));
-    let metrics = json(&out.join("metrics.json"));
+    let metrics = read_json(&out.join("metrics.json"));
     // The session cutoff (90% quantile of session starts): 711 of the 815 users have a
     // session after it, and 267 of them no target left once items unseen in train are
     // dropped. No train event follows any test user's first test event.

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{binary, stderr};
+use common::{binary, read_json, stderr};
 
 /// Sessions of a small made-up shop, written like session-rec's files: header, tab,
 /// fractional Unix seconds, session ids not sorted. Returns the text and, per session,
@@ -69,10 +69,6 @@ fn run_in(dir: &Path, args: &[&str]) -> Output {
         .expect("clickrec runs")
 }
 
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 const PIPELINE: &str = r#"
 [run]
 out = "run"
@@ -110,13 +106,13 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     let output = run_in(dir.path(), &["run", "p.toml"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let run = dir.path().join("run");
-    let ingest = json(&run.join("ingest.json"));
+    let ingest = read_json(&run.join("ingest.json"));
     assert_eq!(ingest["rows_kept"], train.lines().count() - 1);
     assert_eq!(
         (ingest["users"].clone(), ingest["sessions"].clone()),
         (300.into(), 300.into())
     );
-    let test_ingest = json(&run.join("test_ingest.json"));
+    let test_ingest = read_json(&run.join("test_ingest.json"));
     assert_eq!(test_ingest["rows_kept"], test.lines().count() - 1);
     assert_eq!(
         test_ingest["new_users"], 60,
@@ -124,7 +120,7 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     );
 
     let (sessions, targets, dropped) = expected_targets(&train, &test);
-    let split = json(&run.join("split.json"));
+    let split = read_json(&run.join("split.json"));
     let t = &split["test"];
     assert_eq!(t["rule"]["kind"], "test_file");
     assert_eq!(t["held_out"]["rows"], test.lines().count() - 1);
@@ -133,13 +129,13 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     assert_eq!(t["targets"]["targets"], targets);
     assert_eq!(t["targets"]["dropped_targets"], dropped);
     assert!(dropped > 0, "the test file has items never seen in train");
-    let prep = json(&run.join("prep.json"));
+    let prep = read_json(&run.join("prep.json"));
     let sessions_step = prep["steps"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(sessions_step["details"]["source"], "given");
     assert_eq!(sessions_step["details"]["sessions"], 300);
     // Every test session is cold, so V-SKNN (which needs history) has no set-of-items
     // list for anyone; the next-item protocol replays each test session instead.
-    let metrics = json(&run.join("metrics.json"));
+    let metrics = read_json(&run.join("metrics.json"));
     let vsknn = metrics["models"]
         .as_array()
         .unwrap()
@@ -163,7 +159,7 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     assert!(next["at_k"][1]["hit_rate"]["mean"].as_f64().unwrap() > 0.0);
 
     // Both files are inputs: a change to either reruns ingest.
-    let manifest = json(&run.join("manifest.json"));
+    let manifest = read_json(&run.join("manifest.json"));
     assert_eq!(manifest["inputs"].as_array().unwrap().len(), 2);
 
     // Paths given with --set are relative to the current directory.
@@ -186,7 +182,7 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     );
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
-        json(&dir.path().join("run2/split.json"))["test"],
+        read_json(&dir.path().join("run2/split.json"))["test"],
         split["test"]
     );
 }
@@ -240,13 +236,13 @@ fn real_yoochoose_tuning_pair() {
     assert!(output.status.success(), "{}", stderr(&output));
     let run = dir.path().join("run");
     // Counts from the folder's SOURCE.md.
-    let ingest = json(&run.join("ingest.json"));
+    let ingest = read_json(&run.join("ingest.json"));
     assert_eq!(
         (ingest["rows_kept"].clone(), ingest["sessions"].clone()),
         (53_254.into(), 13_629.into())
     );
     assert_eq!(ingest["items"], 2_873);
-    let test_ingest = json(&run.join("test_ingest.json"));
+    let test_ingest = read_json(&run.join("test_ingest.json"));
     assert_eq!(
         (
             test_ingest["rows_kept"].clone(),
@@ -255,6 +251,6 @@ fn real_yoochoose_tuning_pair() {
         (16_539.into(), 4_084.into())
     );
     assert_eq!(test_ingest["items"], 2_029);
-    let split = json(&run.join("split.json"));
+    let split = read_json(&run.join("split.json"));
     assert_eq!(split["test"]["targets"]["test_users"], 4_084);
 }

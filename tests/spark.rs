@@ -17,11 +17,7 @@ mod common;
 use std::path::Path;
 
 use clickrec_spark::LocalCluster;
-use common::{clickrec, root, skip_or_fail, stderr};
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+use common::{clickrec, read_json, root, skip_or_fail, stderr};
 
 /// The CSR file: (indptr, indices, data), as `UserItemMatrix::write_to` writes it.
 fn matrix(path: &Path) -> (Vec<u64>, Vec<u32>, Vec<f32>) {
@@ -42,7 +38,7 @@ fn matrix(path: &Path) -> (Vec<u64>, Vec<u32>, Vec<f32>) {
 }
 
 fn recall_at_20(run: &Path, model: &str) -> f64 {
-    let metrics = json(&run.join("metrics.json"));
+    let metrics = read_json(&run.join("metrics.json"));
     let m = metrics["models"]
         .as_array()
         .unwrap()
@@ -85,30 +81,35 @@ fn the_spark_engine_gives_the_local_engines_answers() {
         local.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "local run: {}", stderr(&out));
-    let (kind, url_set) = ("engine.kind=spark", format!("engine.url={url}"));
-    let out = clickrec(&[
-        "run",
-        "pipelines/quickstart.toml",
-        "--out",
-        spark.to_str().unwrap(),
+    // The Spark engine, with ALS forced onto MLlib.
+    let url_set = format!("engine.url={url}");
+    let on_mllib = [
         "--set",
-        kind,
+        "engine.kind=spark",
         "--set",
         &url_set,
         "--set",
         "engine.train_memory_share=0",
-    ]);
+    ];
+    let mut args = vec![
+        "run",
+        "pipelines/quickstart.toml",
+        "--out",
+        spark.to_str().unwrap(),
+    ];
+    args.extend(on_mllib);
+    let out = clickrec(&args);
     assert!(out.status.success(), "spark run: {}", stderr(&out));
 
     // The same split: every count of split.json.
     let (l, s) = (
-        json(&local.join("split.json")),
-        json(&spark.join("split.json")),
+        read_json(&local.join("split.json")),
+        read_json(&spark.join("split.json")),
     );
     assert_eq!(l, s, "split.json differs");
     assert_eq!(
-        json(&local.join("prep.json")),
-        json(&spark.join("prep.json"))
+        read_json(&local.join("prep.json")),
+        read_json(&spark.join("prep.json"))
     );
     // The same matrix: structure exactly, weights to 1e-6.
     let (lp, li, ld) = matrix(&local.join("train_matrix.csr"));
@@ -123,7 +124,7 @@ fn the_spark_engine_gives_the_local_engines_answers() {
         .fold(0f32, f32::max);
     assert!(worst <= 1e-6, "largest weight difference {worst}");
     // ALS trained on MLlib, and says so.
-    let train = json(&spark.join("train.json"));
+    let train = read_json(&spark.join("train.json"));
     let als = train
         .as_array()
         .unwrap()
@@ -168,14 +169,7 @@ fn the_spark_engine_gives_the_local_engines_answers() {
             stderr(&out)
         );
         args[3] = als_spark.to_str().unwrap();
-        args.extend([
-            "--set",
-            kind,
-            "--set",
-            &url_set,
-            "--set",
-            "engine.train_memory_share=0",
-        ]);
+        args.extend(on_mllib);
         let out = clickrec(&args);
         assert!(
             out.status.success(),

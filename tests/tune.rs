@@ -6,14 +6,8 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{clickrec, stderr, stdout};
+use common::{clickrec, read_json, stderr, stdout};
 use serde_json::Value;
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
 
 /// A trial without its timings: what must be equal between runs of one search.
 fn outcome(trial: &Value) -> Value {

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{clickrec, stderr, stdout};
+use common::{clickrec, read_json, stderr, stdout};
 
 fn two_stage(out: &Path, command: &str, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -21,10 +21,6 @@ fn two_stage(out: &Path, command: &str, extra: &[&str]) -> std::process::Output 
     clickrec(&args)
 }
 
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
-
 #[test]
 fn two_stage_quickstart_segments_reranks_and_compares() {
     let dir = tempfile::tempdir().unwrap();
@@ -32,7 +28,7 @@ fn two_stage_quickstart_segments_reranks_and_compares() {
     let run = two_stage(&out, "run", &[]);
     assert!(run.status.success(), "{}", stderr(&run));
 
-    let segments = json(&out.join("segments/summary.json"));
+    let segments = read_json(&out.join("segments/summary.json"));
     assert_eq!(segments["k"], 8);
     assert_eq!(segments["sweep"].as_array().unwrap().len(), 3);
     let sizes: u64 = segments["segments"]
@@ -48,7 +44,7 @@ fn two_stage_quickstart_segments_reranks_and_compares() {
         - 1;
     assert_eq!(sizes, assigned);
 
-    let rerank = json(&out.join("rerank.json"));
+    let rerank = read_json(&out.join("rerank.json"));
     let coefficients = rerank["coefficients"].as_array().unwrap();
     assert!(
         coefficients
@@ -58,7 +54,7 @@ fn two_stage_quickstart_segments_reranks_and_compares() {
     );
     assert!(rerank["training"]["positives"].as_u64().unwrap() > 0);
 
-    let metrics = json(&out.join("metrics.json"));
+    let metrics = read_json(&out.join("metrics.json"));
     let names: Vec<&str> = metrics["models"]
         .as_array()
         .unwrap()
@@ -101,7 +97,7 @@ fn session_models_and_recent_are_generators() {
         ],
     );
     assert!(run.status.success(), "{}", stderr(&run));
-    let rerank = json(&out.join("rerank.json"));
+    let rerank = read_json(&out.join("rerank.json"));
     assert_eq!(
         rerank["generators"],
         serde_json::json!(["als", "item_knn", "vstan", "recent"])
@@ -116,7 +112,7 @@ fn session_models_and_recent_are_generators() {
             "{feature}: {rerank}"
         );
     }
-    let metrics = json(&out.join("metrics.json"));
+    let metrics = read_json(&out.join("metrics.json"));
     let comparisons = metrics["comparisons"].as_array().unwrap();
     for generator in ["vstan", "recent"] {
         assert!(
@@ -150,9 +146,11 @@ fn reranker_learns_nothing_from_the_test_split() {
 
     // Move every test target to a neighbouring item id (kept increasing per user, as the
     // test set requires); the test users stay the same.
-    let n_items = json(&out.join("matrix.json"))["items"].as_u64().unwrap();
+    let n_items = read_json(&out.join("matrix.json"))["items"]
+        .as_u64()
+        .unwrap();
     let path = out.join("test_set.json");
-    let mut test: serde_json::Value = json(&path);
+    let mut test: serde_json::Value = read_json(&path);
     let offsets: Vec<usize> = test["target_offsets"]
         .as_array()
         .unwrap()
@@ -295,12 +293,12 @@ fn reranker_learns_nothing_after_the_global_cutoff() {
             ],
         );
         assert!(run.status.success(), "{}", stderr(&run));
-        let split = json(&out.join("split.json"));
+        let split = read_json(&out.join("split.json"));
         assert_eq!(
             split["test"]["leakage"]["test_users_with_future_train_events"],
             0
         );
-        json(&out.join("models/rerank.json"))["coefficients"].clone()
+        read_json(&out.join("models/rerank.json"))["coefficients"].clone()
     };
     let original = learn("original", &sample);
     assert!(original.as_array().is_some_and(|c| !c.is_empty()));
