@@ -156,51 +156,39 @@ impl SparkEngine {
         })
     }
 
-    /// An event table's rows of one `part` (or all) in the local order: user, time,
-    /// sub-second time, file order. Returns the log and, when asked, the session column.
+    /// An event table's rows in the local order (user, time, sub-second time, file
+    /// order), read once: one log per value of `parts` (the `part` column), or one log of
+    /// every row when `parts` is empty. Each comes with its session column when asked.
     fn pull_events(
         &self,
         stage: &'static str,
         table: &str,
-        part: Option<i8>,
+        parts: &[i8],
         with_sessions: bool,
-    ) -> Result<(EventLog, Vec<u32>), PipelineError> {
+    ) -> Result<Vec<(EventLog, Vec<u32>)>, PipelineError> {
         let mut columns = vec![
             "user", "item", "category", "behavior", "ts", "subsec", "pos",
         ];
         if with_sessions {
             columns.push("session");
         }
-        if part.is_some() {
+        if !parts.is_empty() {
             columns.push("part");
         }
         let batches = self.pull(stage, table, &columns)?;
         let what = self.tables.location(table);
         let spark = |source| PipelineError::spark(stage, source);
-        let users = u32_column(&batches, "user", &what).map_err(spark)?;
-        let timestamps = i64_column(&batches, "ts", &what).map_err(spark)?;
-        let subsec = u32_column(&batches, "subsec", &what).map_err(spark)?;
-        let pos = i64_column(&batches, "pos", &what).map_err(spark)?;
-        let mut order: Vec<usize> = match part {
-            Some(part) => {
-                let parts = i64_column(&batches, "part", &what).map_err(spark)?;
-                (0..parts.len())
-                    .filter(|&r| parts[r] == i64::from(part))
-                    .collect()
-            }
-            None => (0..users.len()).collect(),
-        };
-        order.par_sort_unstable_by_key(|&r| (users[r], timestamps[r], subsec[r], pos[r]));
-        let gather = |column: &str| -> Result<Vec<u32>, PipelineError> {
-            let values = u32_column(&batches, column, &what).map_err(spark)?;
-            Ok(order.iter().map(|&r| values[r]).collect())
-        };
+        let u32s = |column| u32_column(&batches, column, &what).map_err(spark);
+        let (users, items, categories) = (u32s("user")?, u32s("item")?, u32s("category")?);
+        let subsec = u32s("subsec")?;
         let sessions = if with_sessions {
-            gather("session")?
+            u32s("session")?
         } else {
             Vec::new()
         };
-        let behaviors = gather("behavior")?
+        let timestamps = i64_column(&batches, "ts", &what).map_err(spark)?;
+        let pos = i64_column(&batches, "pos", &what).map_err(spark)?;
+        let behaviors = u32s("behavior")?
             .into_iter()
             .map(|c| u8::try_from(c).ok().and_then(Behavior::from_code))
             .collect::<Option<Vec<Behavior>>>()
@@ -208,20 +196,47 @@ impl SparkEngine {
                 path: PathBuf::from(&what),
                 message: "a behaviour code outside 0..=3".into(),
             })?;
-        let log = EventLog::from_event_columns(clickrec_core::EventColumns {
-            users: order.iter().map(|&r| UserId(users[r])).collect(),
-            items: gather("item")?.into_iter().map(ItemId).collect(),
-            categories: gather("category")?.into_iter().map(CategoryId).collect(),
-            behaviors,
-            timestamps: order.iter().map(|&r| timestamps[r]).collect(),
-            subsec_nanos: order.iter().map(|&r| subsec[r]).collect(),
-            sessions: None,
-        })
-        .map_err(|e| PipelineError::Invalid {
-            path: PathBuf::from(&what),
-            message: e.to_string(),
-        })?;
-        Ok((log, sessions))
+        let part_of = if parts.is_empty() {
+            Vec::new()
+        } else {
+            i64_column(&batches, "part", &what).map_err(spark)?
+        };
+        let wanted: Vec<Option<i8>> = if parts.is_empty() {
+            vec![None]
+        } else {
+            parts.iter().copied().map(Some).collect()
+        };
+        wanted
+            .into_iter()
+            .map(|part| {
+                let mut order: Vec<usize> = match part {
+                    Some(part) => (0..part_of.len())
+                        .filter(|&r| part_of[r] == i64::from(part))
+                        .collect(),
+                    None => (0..users.len()).collect(),
+                };
+                order.par_sort_unstable_by_key(|&r| (users[r], timestamps[r], subsec[r], pos[r]));
+                let log = EventLog::from_event_columns(clickrec_core::EventColumns {
+                    users: order.iter().map(|&r| UserId(users[r])).collect(),
+                    items: order.iter().map(|&r| ItemId(items[r])).collect(),
+                    categories: order.iter().map(|&r| CategoryId(categories[r])).collect(),
+                    behaviors: order.iter().map(|&r| behaviors[r]).collect(),
+                    timestamps: order.iter().map(|&r| timestamps[r]).collect(),
+                    subsec_nanos: order.iter().map(|&r| subsec[r]).collect(),
+                    sessions: None,
+                })
+                .map_err(|e| PipelineError::Invalid {
+                    path: PathBuf::from(&what),
+                    message: e.to_string(),
+                })?;
+                let log_sessions = if with_sessions {
+                    order.iter().map(|&r| sessions[r]).collect()
+                } else {
+                    Vec::new()
+                };
+                Ok((log, log_sessions))
+            })
+            .collect()
     }
 
     /// One row of integer columns as `i64`s, in the order asked.
@@ -454,7 +469,7 @@ impl Engine for SparkEngine {
             items: IdMap::from_externals(&externals[1]).map_err(id_error)?,
             categories: IdMap::from_externals(&externals[2]).map_err(id_error)?,
         };
-        let (log, _) = self.pull_events(stage, "events", None, false)?;
+        let (log, _) = self.pull_events(stage, "events", &[], false)?.remove(0);
         let lines = self.counts(
             stage,
             &format!(
@@ -555,7 +570,7 @@ impl Engine for SparkEngine {
                 given_sessions_cut: 0,
             }),
         ));
-        let (log, sessions) = self.pull_events(stage, "prepared", None, true)?;
+        let (log, sessions) = self.pull_events(stage, "prepared", &[], true)?.remove(0);
         Ok(Prepared {
             log,
             sessions,
@@ -592,9 +607,15 @@ impl Engine for SparkEngine {
         };
         self.fresh(&["split"])?;
         self.run(stage, &sql::split_sql(&self.tables, rule))?;
-        let (train, train_sessions) = self.pull_events(stage, "split", Some(sql::TRAIN), true)?;
-        let (test_events, test_sessions) =
-            self.pull_events(stage, "split", Some(sql::TEST), true)?;
+        // Both parts from one read of the split table.
+        let mut parts = self
+            .pull_events(stage, "split", &[sql::TRAIN, sql::TEST], true)?
+            .into_iter();
+        let (Some((train, train_sessions)), Some((test_events, test_sessions))) =
+            (parts.next(), parts.next())
+        else {
+            unreachable!("pull_events returns one log per part asked")
+        };
         let c = self.counts(
             stage,
             &format!(
