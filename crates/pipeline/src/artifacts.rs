@@ -78,7 +78,10 @@ pub struct FitRecord {
 /// `bytes > share × memory_bytes`, else locally on the pulled matrix.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrainPlacement {
-    /// `16·nnz + 4·(users + items)·factors`: the matrix, its transpose and the factors.
+    /// How `bytes` is counted, e.g. `16·nnz + 4·(users+items)·factors` for ALS: the
+    /// matrix, its transpose and the factors.
+    pub rule: String,
+    /// The memory the fit needs by `rule`.
     pub bytes: u64,
     /// This machine's memory (`MemTotal` of `/proc/meminfo`).
     pub memory_bytes: u64,
@@ -86,6 +89,25 @@ pub struct TrainPlacement {
     pub share: f64,
     /// `"mllib"` or `"local"`.
     pub trained_on: String,
+}
+
+impl TrainPlacement {
+    /// The stage output's line: where `what` trained, and the rule's numbers.
+    pub(crate) fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: trained on {} ({} = {} bytes {} {} × {} bytes of memory)\n",
+            self.trained_on,
+            self.rule,
+            self.bytes,
+            if self.trained_on == "mllib" {
+                ">"
+            } else {
+                "≤"
+            },
+            self.share,
+            self.memory_bytes
+        )
+    }
 }
 
 /// One list's recommendation pass.

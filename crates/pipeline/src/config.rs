@@ -857,7 +857,6 @@ mod tests {
         let spark = ["engine.kind=spark", "engine.url=sc://h:1"];
         for (key, set) in [
             ("prep.kcore", "prep.kcore.min_items_per_user=2"),
-            ("split.validation", "split.validation=true"),
             ("input.on_bad_row", "input.on_bad_row=skip"),
             ("input.format", "input.format=retailrocket"),
         ] {

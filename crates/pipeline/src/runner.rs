@@ -240,9 +240,9 @@ pub fn run(
                 Stage::Split => stages::split::run(plan, engine.as_ref()),
                 Stage::Matrix => stages::matrix::run(plan, engine.as_ref()),
                 Stage::Train => stages::train::run(plan, engine.as_ref(), bars),
-                Stage::Segment => stages::segment::run(plan),
+                Stage::Segment => stages::segment::run(plan, engine.as_ref()),
                 Stage::Recommend => stages::recommend::run(plan, bars),
-                Stage::Rerank => stages::rerank::run(plan, bars),
+                Stage::Rerank => stages::rerank::run(plan, engine.as_ref(), bars),
                 Stage::Evaluate => stages::evaluate::run(plan),
             },
         )?;

@@ -65,7 +65,7 @@ pub use session::{SessionConfig, sessionize};
 pub use split::{
     CheckedSplit, CompactItems, CompactItemsReport, CutParts, FilterStepReport, LeakageError,
     SplitConfig, SplitError, SplitKind, SplitOutput, SplitPartReport, SplitReport, SplitRule,
-    SplitSpec, TrainFilters, ValidationSplit, check_leakage, split, split_from_cut,
+    SplitSpec, TrainFilters, ValidationSplit, add_validation, check_leakage, split, split_from_cut,
     split_test_file,
 };
 pub use weights::{CheckedWeights, WeightsConfig, build_matrix};

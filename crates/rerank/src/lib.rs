@@ -120,4 +120,4 @@ pub use features::{BASE_FEATURES, Standardizer, feature_names};
 pub use history::History;
 pub use model::Reranker;
 pub use params::{CheckedRerank, RerankParams};
-pub use train::{TrainReport, train, train_observed};
+pub use train::{LogisticFitter, TrainReport, train, train_observed};

@@ -415,6 +415,7 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
         false,
         1,
         &calls,
+        None,
     )
     .unwrap();
     let calls = calls.0.into_inner().unwrap();
@@ -448,6 +449,110 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
     }
     // The popularity list alone would have it right for few users.
     assert!(first_by_desc < 10);
+}
+
+/// What an external fitter was given: rows, features, l2, iterations, column means.
+type Given = (usize, usize, f64, u64, Vec<f64>);
+
+/// An external fitter that takes sets of at least `min_rows` rows and answers fixed
+/// coefficients, recording what it was given.
+struct Recording {
+    min_rows: usize,
+    given: std::sync::Mutex<Vec<Given>>,
+}
+
+impl crate::LogisticFitter for Recording {
+    fn takes(&self, rows: usize, _features: usize) -> bool {
+        rows >= self.min_rows
+    }
+    fn fit(
+        &self,
+        x: &[f32],
+        features: usize,
+        labels: &[bool],
+        l2: f64,
+        max_iterations: u64,
+    ) -> Result<(Vec<f64>, f64), String> {
+        // Column means of what it was given: standardised rows have mean 0.
+        let means = (0..features)
+            .map(|j| {
+                x.iter()
+                    .skip(j)
+                    .step_by(features)
+                    .map(|&v| f64::from(v))
+                    .sum::<f64>()
+                    / labels.len() as f64
+            })
+            .collect();
+        self.given
+            .lock()
+            .unwrap()
+            .push((labels.len(), features, l2, max_iterations, means));
+        Ok(((0..features).map(|j| j as f64).collect(), -1.5))
+    }
+}
+
+#[test]
+fn an_external_fitter_that_takes_the_rows_fits_them_standardised() {
+    let (log, matrix, validation) = shop(60);
+    let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
+    let (oracle, descending) = (Oracle { noisy: false }, Descending);
+    let generators = [
+        Generator {
+            name: "oracle",
+            model: &oracle,
+        },
+        Generator {
+            name: "desc",
+            model: &descending,
+        },
+    ];
+    let params = params(4, 10);
+    let run = |fitter: &Recording| {
+        train_observed(
+            &generators,
+            &history,
+            &matrix,
+            &validation,
+            &params,
+            false,
+            1,
+            &clickrec_core::NoProgress,
+            Some(fitter),
+        )
+        .unwrap()
+    };
+    let taking = Recording {
+        min_rows: 0,
+        given: Default::default(),
+    };
+    let (reranker, report) = run(&taking);
+    let given = taking.given.into_inner().unwrap();
+    assert_eq!(given.len(), 1);
+    let (rows, features, l2, iterations, means) = &given[0];
+    assert_eq!(
+        *rows as u64,
+        report.positives + report.negatives_kept,
+        "every kept row"
+    );
+    assert_eq!(*features, reranker.coefficients().len());
+    assert_eq!(
+        (*l2, *iterations),
+        (params.params().l2, params.params().max_iterations)
+    );
+    assert!(means.iter().all(|m| m.abs() < 1e-4), "{means:?}");
+    let expected: Vec<f64> = (0..*features).map(|j| j as f64).collect();
+    assert_eq!(reranker.coefficients(), expected, "its answer is the model");
+    assert_eq!(reranker.intercept(), -1.5);
+
+    // A fitter that does not take the rows leaves the fit to linfa.
+    let declining = Recording {
+        min_rows: usize::MAX,
+        given: Default::default(),
+    };
+    let (local, _) = run(&declining);
+    assert!(declining.given.into_inner().unwrap().is_empty());
+    assert!(coefficient(&local, "oracle_score") > 0.0);
 }
 
 #[test]

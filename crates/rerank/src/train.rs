@@ -72,12 +72,30 @@ pub fn train(
         exclude_seen,
         seed,
         &NoProgress,
+        None,
     )
+}
+
+/// Another engine's logistic regression, for training sets it should take.
+pub trait LogisticFitter {
+    /// Whether `rows × features` go to this fitter rather than to linfa here.
+    fn takes(&self, rows: usize, features: usize) -> bool;
+    /// Fits standardised `x` (`labels.len() × features`, row-major) with linfa's L2
+    /// weight `l2` (`½·l2·|w|²` on the *summed* log-loss) in at most `max_iterations`;
+    /// returns the coefficients and the intercept of the logit of `true`.
+    fn fit(
+        &self,
+        x: &[f32],
+        features: usize,
+        labels: &[bool],
+        l2: f64,
+        max_iterations: u64,
+    ) -> Result<(Vec<f64>, f64), String>;
 }
 
 /// [`train`], reporting to `progress` in training users: the total at the start, the
 /// users done after each block has its candidates and features, and `finish` once the
-/// logistic fit that follows is done.
+/// logistic fit that follows is done. The fit goes to `external` when it takes the rows.
 #[allow(clippy::too_many_arguments)]
 pub fn train_observed(
     generators: &[Generator<'_>],
@@ -88,6 +106,7 @@ pub fn train_observed(
     exclude_seen: bool,
     seed: u64,
     progress: &dyn Progress,
+    external: Option<&dyn LogisticFitter>,
 ) -> Result<(Reranker, TrainReport), RerankError> {
     let start = Instant::now();
     check_generators(generators, history, matrix)?;
@@ -183,7 +202,13 @@ pub fn train_observed(
         });
     }
     let standardizer = Standardizer::fit_blocks(&blocks, nf);
-    let (coefficients, intercept) = fit_logistic(blocks, labels, &standardizer, params)?;
+    let nf_rows = (labels.len(), standardizer.n_features());
+    let (coefficients, intercept) = match external {
+        Some(fitter) if fitter.takes(nf_rows.0, nf_rows.1) => {
+            fit_external(fitter, blocks, &labels, &standardizer, params)?
+        }
+        _ => fit_logistic(blocks, labels, &standardizer, params)?,
+    };
     let reranker = Reranker::new(
         generators.iter().map(|g| g.name.to_owned()).collect(),
         m,
@@ -247,6 +272,28 @@ fn fit_logistic(
     let sign = if fitted.labels().pos.class { 1.0 } else { -1.0 };
     let coefficients = fitted.params().iter().map(|w| sign * w).collect();
     Ok((coefficients, sign * fitted.intercept()))
+}
+
+/// [`fit_logistic`]'s fit by `fitter`, on the same standardised rows (row-major, f32).
+fn fit_external(
+    fitter: &dyn LogisticFitter,
+    blocks: Vec<Vec<f32>>,
+    labels: &[bool],
+    standardizer: &Standardizer,
+    params: &CheckedRerank,
+) -> Result<(Vec<f64>, f64), RerankError> {
+    let nf = standardizer.n_features();
+    let mut x = Vec::with_capacity(labels.len() * nf);
+    for row in blocks.iter().flat_map(|b| b.chunks_exact(nf)) {
+        x.extend(row.iter().enumerate().map(|(j, &v)| {
+            ((f64::from(v) - standardizer.mean()[j]) / standardizer.std()[j]) as f32
+        }));
+    }
+    drop(blocks);
+    let p = params.params();
+    fitter
+        .fit(&x, nf, labels, p.l2, p.max_iterations)
+        .map_err(RerankError::Fit)
 }
 
 /// A seed for `(seed, tag, value)`: each user draws from its own stream.

@@ -58,7 +58,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if mode == "ours" || mode == "both" {
         let checked = params.check()?;
         let started = Instant::now();
-        let seg = fit_segments(&vectors, &checked, 42)?;
+        let seg = fit_segments(&vectors, &checked, 42, None)?;
         println!(
             "fit_segments (linfa k-means++ seeding + our Lloyd): {:.2} s, {} iterations, inertia {:.4}",
             started.elapsed().as_secs_f64(),

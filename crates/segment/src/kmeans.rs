@@ -68,25 +68,32 @@ impl Segmentation {
     }
 }
 
+/// Another engine's k-means: given the points (`n × dim`, row-major), `dim` and `k`, the
+/// `k × dim` centroids, or a message saying why not.
+pub type CentroidFit<'a> = &'a dyn Fn(&[f32], usize, usize) -> Result<Vec<f32>, String>;
+
 /// Fits `params.k` segments on the users of `vectors` that have a vector: k-means++
 /// seeding by linfa-clustering (seeded by `seed`), then Lloyd iterations until no user
 /// changes segment, the centroids move less than `tolerance`, or `max_iterations`.
-/// Identical for the same seed at any thread count.
+/// Identical for the same seed at any thread count. With `centres`, that engine fits the
+/// centroids instead and each user joins the nearest (`iterations` is then 0).
 pub fn fit_segments(
     vectors: &UserVectors,
     params: &CheckedSegment,
     seed: u64,
+    centres: Option<CentroidFit<'_>>,
 ) -> Result<Segmentation, SegmentError> {
     let points = Points::of(vectors);
-    fit_points(&points, vectors, params, seed)
+    fit_points(&points, vectors, params, seed, centres)
 }
 
-/// Inertia for each k of `ks` (same vectors, parameters and seed), to help choose k.
+/// Inertia for each k of `ks` (same vectors, parameters, seed and engine), to help choose k.
 pub fn inertia_sweep(
     vectors: &UserVectors,
     ks: &[usize],
     params: &CheckedSegment,
     seed: u64,
+    centres: Option<CentroidFit<'_>>,
 ) -> Result<Vec<(usize, f64)>, SegmentError> {
     let points = Points::of(vectors);
     ks.iter()
@@ -94,7 +101,10 @@ pub fn inertia_sweep(
             let params = params
                 .with_k(k)
                 .ok_or_else(|| SegmentError::param("sweep", "k values of at least 1", k))?;
-            Ok((k, fit_points(&points, vectors, &params, seed)?.inertia))
+            Ok((
+                k,
+                fit_points(&points, vectors, &params, seed, centres)?.inertia,
+            ))
         })
         .collect()
 }
@@ -129,14 +139,30 @@ fn fit_points(
     vectors: &UserVectors,
     params: &CheckedSegment,
     seed: u64,
+    centres: Option<CentroidFit<'_>>,
 ) -> Result<Segmentation, SegmentError> {
     let p = params.params();
     let (k, dim, n) = (p.k, vectors.dim(), points.users.len());
     if k > n || dim == 0 {
         return Err(SegmentError::TooFewUsers { k, users: n });
     }
-    let init = kmeans_plus_plus(&points.data, n, dim, k, seed)?;
-    let fit = lloyd(&points.data, dim, init, p.max_iterations, p.tolerance);
+    let fit = match centres {
+        Some(fit) => {
+            let centroids = fit(&points.data, dim, k).map_err(SegmentError::KMeans)?;
+            if centroids.len() != k * dim {
+                return Err(SegmentError::KMeans(format!(
+                    "{} centroid values for k = {k} × {dim} dimensions",
+                    centroids.len()
+                )));
+            }
+            // No iteration: only the assignment pass against the given centroids.
+            lloyd(&points.data, dim, centroids, 0, p.tolerance)
+        }
+        None => {
+            let init = kmeans_plus_plus(&points.data, n, dim, k, seed)?;
+            lloyd(&points.data, dim, init, p.max_iterations, p.tolerance)
+        }
+    };
     let mut assignment = vec![None; vectors.n_users()];
     for (&u, &s) in points.users.iter().zip(&fit.assignment) {
         assignment[u as usize] = Some(s);

@@ -65,7 +65,7 @@
 //! let weights = [1.0, 2.0, 3.0, 4.0];
 //! let vectors = UserVectors::category_profiles(&log, 5, weights, 64);
 //! let params = SegmentParams { k: 2, ..SegmentParams::default() }.check().unwrap();
-//! let seg = fit_segments(&vectors, &params, 7).unwrap();
+//! let seg = fit_segments(&vectors, &params, 7, None).unwrap();
 //! assert_eq!(seg.segment_of(UserId(0)), seg.segment_of(UserId(1)));
 //! assert_ne!(seg.segment_of(UserId(0)), seg.segment_of(UserId(2)));
 //! assert_eq!(seg.segment_of(UserId(4)), None); // no events, no vector
@@ -88,7 +88,7 @@ mod vectors;
 mod tests;
 
 pub use error::SegmentError;
-pub use kmeans::{Segmentation, fit_segments, inertia_sweep};
+pub use kmeans::{CentroidFit, Segmentation, fit_segments, inertia_sweep};
 pub use params::{CheckedSegment, SegmentParams, VectorSource};
 pub use popular::SegmentPopular;
 pub use summary::{SegmentInfo, SegmentSummary, summarize};

@@ -145,7 +145,7 @@ fn fit_recovers_well_separated_blobs_and_reports_exact_inertia() {
     }
     data.extend([0.0; 9]);
     let vectors = vectors_of(&data, dim);
-    let seg = fit_segments(&vectors, &params(3), 11).unwrap();
+    let seg = fit_segments(&vectors, &params(3), 11, None).unwrap();
     assert_eq!(seg.sizes(), vec![100, 100, 100]);
     assert_eq!(seg.users_without_vector(), 3);
     for u in 0..300 {
@@ -177,7 +177,7 @@ fn fit_recovers_well_separated_blobs_and_reports_exact_inertia() {
     }
     assert!((seg.inertia - expected).abs() < 1e-6 * expected.max(1.0));
 
-    let sweep = inertia_sweep(&vectors, &[1, 3], &params(3), 11).unwrap();
+    let sweep = inertia_sweep(&vectors, &[1, 3], &params(3), 11, None).unwrap();
     assert_eq!(sweep[1], (3, seg.inertia));
     assert!(sweep[0].1 > 10.0 * sweep[1].1);
 }
@@ -192,7 +192,7 @@ fn same_seed_same_segments_at_one_and_two_threads() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| fit_segments(&vectors, &params(10), seed).unwrap())
+            .install(|| fit_segments(&vectors, &params(10), seed, None).unwrap())
     };
     let one = run(1, 42);
     let two = run(2, 42);
@@ -210,14 +210,59 @@ fn same_seed_same_segments_at_one_and_two_threads() {
 fn k_above_the_users_with_a_vector_is_an_error() {
     let data = [1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0];
     let vectors = vectors_of(&data, 2); // users 0, 2, 3 have a vector
-    let err = fit_segments(&vectors, &params(4), 1).unwrap_err();
+    let err = fit_segments(&vectors, &params(4), 1, None).unwrap_err();
     assert_eq!(err, SegmentError::TooFewUsers { k: 4, users: 3 });
     assert_eq!(
         err.to_string(),
         "segment.k = 4 is more than the 3 users with a vector: lower k"
     );
-    assert!(fit_segments(&vectors, &params(3), 1).is_ok());
-    assert!(inertia_sweep(&vectors, &[2, 5], &params(3), 1).is_err());
+    assert!(fit_segments(&vectors, &params(3), 1, None).is_ok());
+    assert!(inertia_sweep(&vectors, &[2, 5], &params(3), 1, None).is_err());
+}
+
+#[test]
+fn given_centres_assign_each_user_to_the_nearest_without_iterating() {
+    // Users 0..4 have a vector (normalised rows), user 4 has none; the other engine sees
+    // exactly the rows of users 0..4.
+    let data = [1.0, 0.0, 2.0, 0.1, 0.0, 1.0, 0.1, 3.0, 0.0, 0.0];
+    let vectors = vectors_of(&data, 2);
+    let rows = vectors.rows()[..8].to_vec();
+    let seen = std::cell::RefCell::new(Vec::new());
+    let centres = |points: &[f32], dim: usize, k: usize| {
+        seen.borrow_mut().push((points.to_vec(), dim, k));
+        Ok(vec![0.0, 1.0, 1.0, 0.0])
+    };
+    let seg = fit_segments(&vectors, &params(2), 1, Some(&centres)).unwrap();
+    assert_eq!(*seen.borrow(), [(rows.clone(), 2, 2)]);
+    assert_eq!(seg.assignment, [Some(1), Some(1), Some(0), Some(0), None]);
+    assert_eq!(seg.centroids, [0.0, 1.0, 1.0, 0.0], "centres kept as given");
+    assert_eq!(seg.iterations, 0);
+    let centre = |s: u32| if s == 0 { [0.0, 1.0] } else { [1.0, 0.0] };
+    let expected: f64 = rows
+        .chunks_exact(2)
+        .zip(&seg.assignment)
+        .map(|(x, s)| {
+            let c = centre(s.unwrap());
+            (0..2)
+                .map(|j| (f64::from(x[j]) - c[j]).powi(2))
+                .sum::<f64>()
+        })
+        .sum();
+    assert!(
+        (seg.inertia - expected).abs() < 1e-6,
+        "{} vs {expected}",
+        seg.inertia
+    );
+
+    let short = |_: &[f32], _: usize, _: usize| Ok(vec![1.0, 2.0]);
+    let err = fit_segments(&vectors, &params(2), 1, Some(&short)).unwrap_err();
+    assert!(
+        err.to_string().contains("2 centroid values for k = 2"),
+        "{err}"
+    );
+    let failing = |_: &[f32], _: usize, _: usize| Err("cluster gone".to_string());
+    let err = fit_segments(&vectors, &params(2), 1, Some(&failing)).unwrap_err();
+    assert!(err.to_string().contains("cluster gone"), "{err}");
 }
 
 /// Users 0, 1 in segment 0; user 2 in segment 1; user 3 without a segment.

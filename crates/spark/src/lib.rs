@@ -5,7 +5,9 @@
 //! - [`columns`]: those batches as plain, checked Rust columns;
 //! - [`sql`]: the Spark SQL of the data stages, pure functions of the checked configs;
 //! - [`table_files`]: a table Spark wrote, read from its Parquet files on the shared storage;
-//! - [`ml`]: MLlib fits (ALS) through raw Connect ML commands, factors read back dense;
+//! - [`ml`]: MLlib fits (ALS, k-means, logistic regression) through raw Connect ML
+//!   commands, what the models saved read back dense;
+//! - [`vectors`]: feature rows written for MLlib, and its Vector/Matrix columns read back;
 //! - [`error`]: [`SparkError`], whose messages say what to do;
 //! - [`local_cluster`]: the development cluster of `scripts/spark-cluster.sh`, for tests.
 //!
@@ -19,8 +21,12 @@ pub mod local_cluster;
 pub mod ml;
 pub mod sql;
 pub mod table_files;
+pub mod vectors;
 
 pub use client::{ConnectOptions, SparkClient};
 pub use error::SparkError;
 pub use local_cluster::LocalCluster;
-pub use ml::{AlsFactors, SparkAlsParams, fit_als};
+pub use ml::{
+    AlsFactors, SparkAlsParams, SparkKMeansParams, SparkLogisticParams, fit_als, fit_kmeans,
+    fit_logistic,
+};

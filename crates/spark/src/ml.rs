@@ -2,9 +2,8 @@
 //! save the fitted model to the shared storage, free it on the server, read what it saved.
 //!
 //! The client crate's ML wrappers do not send a fit, so the `MlCommand` messages are built
-//! here from the protobuf types. MLlib over Connect needs Spark ≥ 4.0. Only ALS is read
-//! back: KMeans and logistic regression need MLlib vector columns (`VectorUDT`), which
-//! plain SQL cannot build.
+//! here from the protobuf types. MLlib over Connect needs Spark ≥ 4.0. ALS reads a SQL
+//! relation; KMeans and logistic regression read vectors written by [`crate::vectors`].
 
 use std::path::Path;
 
@@ -13,9 +12,15 @@ use spark_connect_proto as proto;
 use crate::client::{SparkClient, sql_relation};
 use crate::columns::{f32_rows, row_count, u32_column};
 use crate::error::{SparkError, describe};
+use crate::table_files::read_table;
+use crate::vectors::{single_row_matrices, vector_dataset, vector_rows, write_vectors};
 
 /// The MLlib estimator class of implicit/explicit ALS.
 pub const ALS_ESTIMATOR: &str = "org.apache.spark.ml.recommendation.ALS";
+/// The MLlib estimator class of k-means.
+pub const KMEANS_ESTIMATOR: &str = "org.apache.spark.ml.clustering.KMeans";
+/// The MLlib estimator class of logistic regression.
+pub const LOGISTIC_ESTIMATOR: &str = "org.apache.spark.ml.classification.LogisticRegression";
 
 /// The oldest Spark whose Connect server runs MLlib commands.
 pub const ML_MIN_VERSION: (u32, u32) = (4, 0);
@@ -97,14 +102,7 @@ impl SparkAlsParams {
     /// The parameters as MLlib `Param` names and typed values, in a fixed order. MLlib's
     /// integer parameters are Java `int`s: a count above `i32::MAX` is an error naming it.
     pub fn ml_values(&self) -> Result<Vec<(&'static str, MlValue)>, SparkError> {
-        let int = |name: &str, v: u32| {
-            i32::try_from(v)
-                .map(MlValue::Int)
-                .map_err(|_| SparkError::Param {
-                    name: name.to_string(),
-                    detail: format!("{v} is above {}, the largest Java int", i32::MAX),
-                })
-        };
+        let int = java_int;
         Ok(vec![
             ("rank", int("rank", self.rank)?),
             ("maxIter", int("maxIter", self.max_iter)?),
@@ -149,13 +147,12 @@ impl AlsFactors {
     }
 }
 
-/// `MlCommand::Fit` of the estimator class `estimator` with `params` on the rows of
-/// `dataset_sql`.
+/// `MlCommand::Fit` of the estimator class `estimator` with `params` on `dataset`.
 pub fn fit_command(
     estimator: &str,
     uid: &str,
     params: &[(&str, MlValue)],
-    dataset_sql: &str,
+    dataset: proto::Relation,
 ) -> proto::MlCommand {
     proto::MlCommand {
         command: Some(proto::ml_command::Command::Fit(proto::ml_command::Fit {
@@ -165,7 +162,7 @@ pub fn fit_command(
                 r#type: proto::ml_operator::OperatorType::Estimator as i32,
             }),
             params: Some(ml_params(params)),
-            dataset: Some(sql_relation(dataset_sql)),
+            dataset: Some(dataset),
         })),
     }
 }
@@ -210,12 +207,14 @@ fn ml_params(params: &[(&str, MlValue)]) -> proto::MlParams {
     }
 }
 
-/// Fits `estimator` on `dataset_sql` and returns the server's id of the cached model.
+/// Fits `estimator` on `dataset` (described as `dataset_text` in errors) and returns the
+/// server's id of the cached model.
 pub fn fit(
     client: &SparkClient,
     estimator: &str,
     params: &[(&str, MlValue)],
-    dataset_sql: &str,
+    dataset: proto::Relation,
+    dataset_text: &str,
 ) -> Result<String, SparkError> {
     let short = estimator.rsplit('.').next().unwrap_or(estimator);
     client.require_version(
@@ -223,8 +222,8 @@ pub fn fit(
         ML_MIN_VERSION.1,
         &format!("MLlib over Spark Connect ({short})"),
     )?;
-    let what = format!("fit {estimator} on `{dataset_sql}`");
-    let command = fit_command(estimator, &format!("{short}_clickrec"), params, dataset_sql);
+    let what = format!("fit {estimator} on {dataset_text}");
+    let command = fit_command(estimator, &format!("{short}_clickrec"), params, dataset);
     let responses = run(client, command, &what)?;
     model_ref(&responses).ok_or_else(|| SparkError::Protocol {
         url: client.url().to_string(),
@@ -265,14 +264,14 @@ pub fn fit_als(
     items: usize,
     model_dir: &Path,
 ) -> Result<AlsFactors, SparkError> {
-    let dir = shared_path(client, model_dir)?;
-    let model_id = fit(client, ALS_ESTIMATOR, &params.ml_values()?, dataset_sql)?;
-    let saved = save(client, &model_id, &dir);
-    // Free the server's copy whether or not the save worked; a save error comes first.
-    let deleted = delete(client, &model_id);
-    saved?;
-    deleted?;
-
+    let dir = fit_and_save(
+        client,
+        ALS_ESTIMATOR,
+        &params.ml_values()?,
+        sql_relation(dataset_sql),
+        &format!("`{dataset_sql}`"),
+        model_dir,
+    )?;
     let rank = params.rank as usize;
     let (user_factors, users_with_factors) = read_factors(&dir, "userFactors", rank, users)?;
     let (item_factors, items_with_factors) = read_factors(&dir, "itemFactors", rank, items)?;
@@ -285,6 +284,193 @@ pub fn fit_als(
     })
 }
 
+/// Fits `estimator` on `dataset`, saves the model to `model_dir` (absolute, on the shared
+/// storage), frees it on the server, and returns the folder as Spark names it.
+fn fit_and_save(
+    client: &SparkClient,
+    estimator: &str,
+    params: &[(&str, MlValue)],
+    dataset: proto::Relation,
+    dataset_text: &str,
+    model_dir: &Path,
+) -> Result<String, SparkError> {
+    let dir = shared_path(client, model_dir)?;
+    let model_id = fit(client, estimator, params, dataset, dataset_text)?;
+    let saved = save(client, &model_id, &dir);
+    // Free the server's copy whether or not the save worked; a save error comes first.
+    let deleted = delete(client, &model_id);
+    saved?;
+    deleted?;
+    Ok(dir)
+}
+
+/// The parameters of MLlib's KMeans (`org.apache.spark.ml.clustering.KMeans`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparkKMeansParams {
+    /// `k`: clusters.
+    pub k: u32,
+    /// `maxIter`: Lloyd iterations.
+    pub max_iter: u32,
+    /// `tol`: stop when every centre moves less than this.
+    pub tol: f64,
+    /// `seed` of the k-means|| initialisation.
+    pub seed: i64,
+}
+
+impl SparkKMeansParams {
+    /// The parameters as MLlib `Param` names and typed values.
+    pub fn ml_values(&self) -> Result<Vec<(&'static str, MlValue)>, SparkError> {
+        Ok(vec![
+            ("k", java_int("k", self.k)?),
+            ("maxIter", java_int("maxIter", self.max_iter)?),
+            ("tol", MlValue::Double(self.tol)),
+            ("seed", MlValue::Long(self.seed)),
+            ("initMode", MlValue::Str("k-means||".into())),
+            ("distanceMeasure", MlValue::Str("euclidean".into())),
+            ("featuresCol", MlValue::Str(crate::vectors::FEATURES.into())),
+        ])
+    }
+}
+
+/// The parameters of MLlib's binomial logistic regression
+/// (`org.apache.spark.ml.classification.LogisticRegression`), L2 only, with an intercept.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SparkLogisticParams {
+    /// `maxIter`: L-BFGS iterations.
+    pub max_iter: u32,
+    /// `regParam`: L2 weight on the *mean* log-loss, `½·regParam·|w|²`.
+    pub reg_param: f64,
+    /// `tol`: convergence tolerance.
+    pub tol: f64,
+}
+
+impl SparkLogisticParams {
+    /// The parameters as MLlib `Param` names and typed values. Features are standardised
+    /// by the caller, so MLlib's own standardisation is off.
+    pub fn ml_values(&self) -> Result<Vec<(&'static str, MlValue)>, SparkError> {
+        Ok(vec![
+            ("maxIter", java_int("maxIter", self.max_iter)?),
+            ("regParam", MlValue::Double(self.reg_param)),
+            ("elasticNetParam", MlValue::Double(0.0)),
+            ("tol", MlValue::Double(self.tol)),
+            ("fitIntercept", MlValue::Bool(true)),
+            ("standardization", MlValue::Bool(false)),
+            ("family", MlValue::Str("binomial".into())),
+            ("featuresCol", MlValue::Str(crate::vectors::FEATURES.into())),
+            ("labelCol", MlValue::Str(crate::vectors::LABEL.into())),
+        ])
+    }
+}
+
+/// A count as the Java `int` MLlib's integer parameters take; above `i32::MAX` is an error
+/// naming the parameter.
+fn java_int(name: &str, v: u32) -> Result<MlValue, SparkError> {
+    i32::try_from(v)
+        .map(MlValue::Int)
+        .map_err(|_| SparkError::Param {
+            name: name.to_string(),
+            detail: format!("{v} is above {}, the largest Java int", i32::MAX),
+        })
+}
+
+/// Fits k-means on MLlib over `points` (`n × dim`, row-major), written as a Parquet table
+/// under `work_dir` (absolute, on the shared storage) with the model beside it; returns the
+/// `k × dim` centres in MLlib's cluster order.
+pub fn fit_kmeans(
+    client: &SparkClient,
+    points: &[f32],
+    dim: usize,
+    params: &SparkKMeansParams,
+    work_dir: &Path,
+) -> Result<Vec<f32>, SparkError> {
+    let rows = work_dir.join("points");
+    write_vectors(&rows, points, dim, None)?;
+    let table = format!("SELECT * FROM parquet.`{}`", shared_path(client, &rows)?);
+    let dir = fit_and_save(
+        client,
+        KMEANS_ESTIMATOR,
+        &params.ml_values()?,
+        vector_dataset(&table, false),
+        &format!("the vectors of `{table}`"),
+        &work_dir.join("model"),
+    )?;
+    let what = format!("{dir}/data");
+    let batches = read_table(Path::new(&what), &["clusterIdx", "clusterCenter"])?;
+    let index = u32_column(&batches, "clusterIdx", &what)?;
+    let centres = vector_rows(&batches, "clusterCenter", dim, &what)?;
+    let k = params.k as usize;
+    if index.len() != k {
+        return Err(SparkError::Value {
+            what,
+            row: index.len(),
+            column: "clusterIdx".into(),
+            detail: format!(
+                "MLlib returned {} centres for k = {k} (fewer distinct vectors than k)",
+                index.len()
+            ),
+        });
+    }
+    let mut ordered = vec![0f32; k * dim];
+    for (row, &c) in index.iter().enumerate() {
+        let c = c as usize;
+        if c >= k {
+            return Err(SparkError::Value {
+                what,
+                row,
+                column: "clusterIdx".into(),
+                detail: format!("{c} is not below k = {k}"),
+            });
+        }
+        for (slot, &v) in ordered[c * dim..(c + 1) * dim]
+            .iter_mut()
+            .zip(&centres[row * dim..(row + 1) * dim])
+        {
+            *slot = v as f32;
+        }
+    }
+    Ok(ordered)
+}
+
+/// Fits binomial logistic regression on MLlib over `rows` (`n × dim`, row-major) and their
+/// `labels`, written under `work_dir` like [`fit_kmeans`]; returns the `dim` coefficients
+/// and the intercept of the logit of `true`.
+pub fn fit_logistic(
+    client: &SparkClient,
+    rows: &[f32],
+    dim: usize,
+    labels: &[bool],
+    params: &SparkLogisticParams,
+    work_dir: &Path,
+) -> Result<(Vec<f64>, f64), SparkError> {
+    let table_dir = work_dir.join("rows");
+    write_vectors(&table_dir, rows, dim, Some(labels))?;
+    let table = format!(
+        "SELECT * FROM parquet.`{}`",
+        shared_path(client, &table_dir)?
+    );
+    let dir = fit_and_save(
+        client,
+        LOGISTIC_ESTIMATOR,
+        &params.ml_values()?,
+        vector_dataset(&table, true),
+        &format!("the vectors and labels of `{table}`"),
+        &work_dir.join("model"),
+    )?;
+    let what = format!("{dir}/data");
+    let batches = read_table(Path::new(&what), &["interceptVector", "coefficientMatrix"])?;
+    let coefficients = single_row_matrices(&batches, "coefficientMatrix", dim, &what)?;
+    let intercept = vector_rows(&batches, "interceptVector", 1, &what)?;
+    if row_count(&batches) != 1 {
+        return Err(SparkError::Value {
+            what,
+            row: 0,
+            column: "coefficientMatrix".into(),
+            detail: format!("{} rows, expected one", row_count(&batches)),
+        });
+    }
+    Ok((coefficients, intercept[0]))
+}
+
 /// Reads `DIR/PART` (Parquet rows `id: int, features: array<float>`) into a dense
 /// `rows × rank` array; returns it and how many rows were present.
 fn read_factors(
@@ -294,7 +480,7 @@ fn read_factors(
     rows: usize,
 ) -> Result<(Vec<f32>, usize), SparkError> {
     let what = format!("{dir}/{part}");
-    let batches = crate::table_files::read_table(Path::new(&what), &["id", "features"])?;
+    let batches = read_table(Path::new(&what), &["id", "features"])?;
     let ids = u32_column(&batches, "id", &what)?;
     let features = f32_rows(&batches, "features", rank, &what)?;
     let mut dense = vec![0.0_f32; rows * rank];
@@ -395,7 +581,7 @@ mod tests {
             ALS_ESTIMATOR,
             "ALS_clickrec",
             &SparkAlsParams::default().ml_values().expect("valid params"),
-            sql,
+            sql_relation(sql),
         );
         let fit = params_of(&command);
         let estimator = fit.estimator.as_ref().expect("an estimator");
@@ -426,7 +612,7 @@ mod tests {
             ALS_ESTIMATOR,
             "u",
             &params.ml_values().expect("valid params"),
-            "SELECT 1",
+            sql_relation("SELECT 1"),
         );
         let sent = &params_of(&command).params.as_ref().expect("params").params;
         let get = |name: &str| {
@@ -447,6 +633,62 @@ mod tests {
         assert_eq!(get("itemCol"), LiteralType::String("item".into()));
         assert_eq!(get("ratingCol"), LiteralType::String("rating".into()));
         assert_eq!(sent.len(), 12);
+    }
+
+    fn sent(params: &[(&str, MlValue)]) -> Vec<(String, LiteralType)> {
+        let command = fit_command(KMEANS_ESTIMATOR, "u", params, sql_relation("SELECT 1"));
+        let mut sent: Vec<_> = params_of(&command)
+            .params
+            .as_ref()
+            .expect("params")
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.literal_type.clone().expect("a value")))
+            .collect();
+        sent.sort_by(|a, b| a.0.cmp(&b.0));
+        sent
+    }
+
+    #[test]
+    fn kmeans_and_logistic_params_are_typed_as_mllib_expects() {
+        let kmeans = SparkKMeansParams {
+            k: 8,
+            max_iter: 30,
+            tol: 1e-4,
+            seed: 42,
+        };
+        let text = |v: &str| LiteralType::String(v.into());
+        assert_eq!(
+            sent(&kmeans.ml_values().expect("valid")),
+            [
+                ("distanceMeasure".to_string(), text("euclidean")),
+                ("featuresCol".into(), text("features")),
+                ("initMode".into(), text("k-means||")),
+                ("k".into(), LiteralType::Integer(8)),
+                ("maxIter".into(), LiteralType::Integer(30)),
+                ("seed".into(), LiteralType::Long(42)),
+                ("tol".into(), LiteralType::Double(1e-4)),
+            ]
+        );
+        let logistic = SparkLogisticParams {
+            max_iter: 200,
+            reg_param: 0.5,
+            tol: 1e-6,
+        };
+        assert_eq!(
+            sent(&logistic.ml_values().expect("valid")),
+            [
+                ("elasticNetParam".to_string(), LiteralType::Double(0.0)),
+                ("family".into(), text("binomial")),
+                ("featuresCol".into(), text("features")),
+                ("fitIntercept".into(), LiteralType::Boolean(true)),
+                ("labelCol".into(), text("label")),
+                ("maxIter".into(), LiteralType::Integer(200)),
+                ("regParam".into(), LiteralType::Double(0.5)),
+                ("standardization".into(), LiteralType::Boolean(false)),
+                ("tol".into(), LiteralType::Double(1e-6)),
+            ]
+        );
     }
 
     #[test]

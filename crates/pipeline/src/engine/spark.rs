@@ -17,7 +17,7 @@ use clickrec_models::als::AlsParams;
 use clickrec_prep::{
     CutParts, DedupDetails, LogStats, PrepReport, Prepared, SessionDetails, SessionSource,
     SplitError, SplitOutput, SplitRule, SplitSpec, StepDetails, StepReport, WindowDetails,
-    split_from_cut,
+    add_validation, split_from_cut,
 };
 use rayon::prelude::*;
 
@@ -268,15 +268,78 @@ impl SparkEngine {
     pub(crate) fn als_placement(&self, matrix: &UserItemMatrix, factors: usize) -> TrainPlacement {
         let bytes = 16 * matrix.nnz() as u64
             + 4 * (matrix.n_users() + matrix.n_items()) as u64 * factors as u64;
+        self.placement("16·nnz + 4·(users+items)·factors", bytes)
+    }
+
+    /// Where a fit needing `bytes` (by `rule`) runs: on MLlib when they exceed the
+    /// configured share of this machine's memory, else here.
+    pub(crate) fn placement(&self, rule: &str, bytes: u64) -> TrainPlacement {
         let memory_bytes = total_memory_bytes();
         let share = self.settings.train_memory_share;
         let on_spark = bytes as f64 > share * memory_bytes as f64;
         TrainPlacement {
+            rule: rule.to_string(),
             bytes,
             memory_bytes,
             share,
             trained_on: if on_spark { "mllib" } else { "local" }.into(),
         }
+    }
+
+    /// k-means on MLlib over `points` (`n × dim`, uploaded to the shared storage):
+    /// `k × dim` centres.
+    pub(crate) fn fit_kmeans(
+        &self,
+        points: &[f32],
+        dim: usize,
+        k: usize,
+        max_iterations: u64,
+        tolerance: f64,
+        seed: u64,
+    ) -> Result<Vec<f32>, PipelineError> {
+        self.fresh(&["kmeans"])?;
+        let params = clickrec_spark::SparkKMeansParams {
+            k: u32::try_from(k).unwrap_or(u32::MAX),
+            max_iter: u32::try_from(max_iterations).unwrap_or(u32::MAX),
+            tol: tolerance,
+            seed: (seed & i64::MAX as u64) as i64,
+        };
+        clickrec_spark::fit_kmeans(
+            self.client()?,
+            points,
+            dim,
+            &params,
+            Path::new(&self.tables.location("kmeans")),
+        )
+        .map_err(|source| PipelineError::spark("segment", source))
+    }
+
+    /// Binomial logistic regression on MLlib over standardised `x` (`labels.len() ×
+    /// features`, uploaded to the shared storage). linfa's `l2` weighs the *summed*
+    /// log-loss and MLlib's `regParam` the mean, so `regParam = l2 / rows`.
+    pub(crate) fn fit_logistic(
+        &self,
+        x: &[f32],
+        features: usize,
+        labels: &[bool],
+        l2: f64,
+        max_iterations: u64,
+    ) -> Result<(Vec<f64>, f64), PipelineError> {
+        self.fresh(&["logistic"])?;
+        let params = clickrec_spark::SparkLogisticParams {
+            max_iter: u32::try_from(max_iterations).unwrap_or(u32::MAX),
+            reg_param: l2 / labels.len().max(1) as f64,
+            tol: 1e-6,
+        };
+        clickrec_spark::fit_logistic(
+            self.client()?,
+            x,
+            features,
+            labels,
+            &params,
+            Path::new(&self.tables.location("logistic")),
+        )
+        .map_err(|source| PipelineError::spark("rerank", source))
     }
 
     /// Fits implicit ALS on MLlib over the `pairs` table and reads the factors back.
@@ -625,6 +688,9 @@ impl Engine for SparkEngine {
             ),
             &["unused", "items"],
         )?;
+        // The validation split is carved here from the pulled train, by the local engine's
+        // code: train is pulled anyway, and its later stages read it here.
+        let (filters, n_items) = (plan.prep.train_filters(), c[1].max(0) as usize);
         split_from_cut(
             CutParts {
                 train,
@@ -634,9 +700,10 @@ impl Engine for SparkEngine {
                 unused_events: c[0].max(0) as u64,
             },
             rule,
-            &plan.prep.train_filters(),
-            c[1].max(0) as usize,
+            &filters,
+            n_items,
         )
+        .and_then(|out| add_validation(out, &plan.split, &filters, n_items))
         .map_err(|source| PipelineError::Split { path, source })
     }
 

@@ -6,21 +6,23 @@
 //! (the train and segment stages' models) re-ranked for the recommend users. The test
 //! files are never read while learning.
 
+use std::cell::RefCell;
 use std::path::Path;
 use std::time::Instant;
 
 use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
 use clickrec_io::{read_events, read_split_id_maps, write_atomic, write_json};
 use clickrec_models::{Model, ModelKind, TrainData};
-use clickrec_rerank::{CheckedRerank, Generator, History, Reranker, TrainReport};
+use clickrec_rerank::{CheckedRerank, Generator, History, LogisticFitter, Reranker, TrainReport};
 use clickrec_segment::VectorSource;
 use serde::Serialize;
 
 use crate::artifacts::{
-    RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, TRAIN_FILE, VALIDATION_SET_FILE,
-    VALIDATION_TRAIN_FILE, load_recommender, read_matrix, read_test_set,
+    RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, TRAIN_FILE, TrainPlacement,
+    VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_recommender, read_matrix, read_test_set,
 };
 use crate::config::{ListSource, Plan};
+use crate::engine::{Engine, SparkEngine};
 use crate::error::PipelineError;
 use crate::output::StageOutput;
 use crate::progress::Bars;
@@ -36,8 +38,51 @@ struct RerankRecord {
     coefficients: Vec<(String, f64)>,
     intercept: f64,
     training: TrainReport,
+    /// Where the logistic regression ran, on the Spark engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement: Option<TrainPlacement>,
     validation_fit_seconds: f64,
     recommend: RecommendRecord,
+}
+
+/// The re-ranker's logistic regression on MLlib when its standardised rows
+/// (`8·rows·features` bytes as the f64 matrix linfa fits) outgrow the share of memory.
+struct MllibLogistic<'a> {
+    spark: &'a SparkEngine,
+    /// The rule's answer, once asked.
+    placement: RefCell<Option<TrainPlacement>>,
+}
+
+impl LogisticFitter for MllibLogistic<'_> {
+    fn takes(&self, rows: usize, features: usize) -> bool {
+        let bytes = 8 * rows as u64 * features as u64;
+        let place = self.spark.placement("8·rows·features", bytes);
+        let takes = place.trained_on == "mllib";
+        *self.placement.borrow_mut() = Some(place);
+        takes
+    }
+
+    fn fit(
+        &self,
+        x: &[f32],
+        features: usize,
+        labels: &[bool],
+        l2: f64,
+        max_iterations: u64,
+    ) -> Result<(Vec<f64>, f64), String> {
+        self.spark
+            .fit_logistic(x, features, labels, l2, max_iterations)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// What [`learn_reranker`] gives: the model, what training saw, where the logistic fit ran
+/// and the generators' refit time.
+struct Learned {
+    reranker: Reranker,
+    training: TrainReport,
+    placement: Option<TrainPlacement>,
+    fit_seconds: f64,
 }
 
 /// Fits the generators on the validation-train events and learns the re-ranker from the
@@ -45,8 +90,9 @@ struct RerankRecord {
 fn learn_reranker(
     plan: &Plan,
     generators: &[ListSource],
+    engine: &dyn Engine,
     bars: &dyn Bars,
-) -> Result<(Reranker, TrainReport, f64), PipelineError> {
+) -> Result<Learned, PipelineError> {
     let Some((params, _)) = &plan.rerank else {
         return Err(PipelineError::NotConfigured("rerank"));
     };
@@ -94,7 +140,7 @@ fn learn_reranker(
         Some(checked) if generators.contains(&ListSource::SegmentPopular) => {
             let als = models.iter().find(|m| m.kind() == ModelKind::Als);
             Some(fit_segments(
-                plan, checked, &log, &events, &ids, als, false,
+                plan, engine, checked, &log, &events, &ids, als, false,
             )?)
         }
         _ => None,
@@ -120,7 +166,11 @@ fn learn_reranker(
     let fit_seconds = started.elapsed().as_secs_f64();
     let history = history(plan, params, &log, &events, &matrix)?;
     let bar = bars.bar("rerank (learning)", "users");
-    let (reranker, report) = clickrec_rerank::train_observed(
+    let mllib = engine.spark().map(|spark| MllibLogistic {
+        spark,
+        placement: RefCell::new(None),
+    });
+    let (reranker, training) = clickrec_rerank::train_observed(
         &named,
         &history,
         &matrix,
@@ -129,12 +179,18 @@ fn learn_reranker(
         plan.config.recommend.exclude_seen,
         plan.seed,
         bar.as_ref(),
+        mllib.as_ref().map(|m| m as &dyn LogisticFitter),
     )
     .map_err(|source| PipelineError::Rerank {
         path: events.clone(),
         source,
     })?;
-    Ok((reranker, report, fit_seconds))
+    Ok(Learned {
+        reranker,
+        training,
+        placement: mllib.and_then(|m| m.placement.into_inner()),
+        fit_seconds,
+    })
 }
 
 /// What the re-ranker's features know of a train log: each user's events and the items'
@@ -160,12 +216,21 @@ fn history<'a>(
 
 /// Learns the re-ranker on the validation split, then re-ranks the full-train generators'
 /// candidates for the recommend users → `recs/rerank.*`, `models/rerank.json`, `rerank.json`.
-pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineError> {
+pub(crate) fn run(
+    plan: &Plan,
+    engine: &dyn Engine,
+    bars: &dyn Bars,
+) -> Result<StageOutput, PipelineError> {
     let Some((params, generators)) = &plan.rerank else {
         return Err(PipelineError::NotConfigured("rerank"));
     };
     let dir = &plan.out;
-    let (reranker, training, validation_fit_seconds) = learn_reranker(plan, generators, bars)?;
+    let Learned {
+        reranker,
+        training,
+        placement,
+        fit_seconds: validation_fit_seconds,
+    } = learn_reranker(plan, generators, engine, bars)?;
     let reranker_path = dir.join(RERANKER_FILE);
     let model = serde_json::to_string_pretty(&reranker).map_err(|source| {
         clickrec_io::ArtifactError::Json {
@@ -228,6 +293,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         coefficients: reranker.coefficients_table(),
         intercept: reranker.intercept(),
         training,
+        placement,
         validation_fit_seconds,
         recommend,
     };
@@ -260,6 +326,9 @@ fn rerank_text(record: &RerankRecord, n: usize) -> String {
     ));
     for (name, value) in &record.coefficients {
         text.push_str(&format!("    {name:<24} {value:+.4}\n"));
+    }
+    if let Some(place) = &record.placement {
+        text.push_str(&place.line("  logistic regression"));
     }
     text
 }

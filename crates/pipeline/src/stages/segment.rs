@@ -15,10 +15,11 @@ use clickrec_segment::{
 use serde::Serialize;
 
 use crate::artifacts::{
-    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, TRAIN_FILE, create_dir,
-    load_model,
+    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, TRAIN_FILE,
+    TrainPlacement, create_dir, load_model,
 };
 use crate::config::Plan;
+use crate::engine::{Engine, SparkEngine};
 use crate::error::PipelineError;
 use crate::output::StageOutput;
 use crate::stages::train::behavior_weights;
@@ -30,12 +31,17 @@ pub(crate) struct Segments {
     vector_dims: usize,
     /// Inertia per `segment.sweep` k (computed only when asked).
     sweep: Vec<(usize, f64)>,
+    /// Where k-means ran, on the Spark engine.
+    placement: Option<TrainPlacement>,
 }
 
 /// k-means over the users of `log` (category profiles, or the user factors of `als`),
-/// then the most popular items per segment.
+/// then the most popular items per segment. On the Spark engine k-means runs on MLlib
+/// when the vectors (`4·users·dimensions` bytes) outgrow the share of memory.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn fit_segments(
     plan: &Plan,
+    engine: &dyn Engine,
     checked: &CheckedSegment,
     log: &EventLog,
     events: &Path,
@@ -65,8 +71,33 @@ pub(crate) fn fit_segments(
         path: events.to_owned(),
         source,
     };
-    let segmentation =
-        clickrec_segment::fit_segments(&vectors, checked, plan.seed).map_err(segment_error)?;
+    let placement = engine.spark().map(|spark| {
+        let bytes = 4 * vectors.n_users() as u64 * vectors.dim() as u64;
+        (spark, spark.placement("4·users·dimensions", bytes))
+    });
+    let on_mllib = match &placement {
+        Some((spark, place)) if place.trained_on == "mllib" => {
+            let spark: &SparkEngine = spark;
+            Some(move |points: &[f32], dim: usize, k: usize| {
+                spark
+                    .fit_kmeans(
+                        points,
+                        dim,
+                        k,
+                        params.max_iterations,
+                        params.tolerance,
+                        plan.seed,
+                    )
+                    .map_err(|e| e.to_string())
+            })
+        }
+        _ => None,
+    };
+    let centres = on_mllib
+        .as_ref()
+        .map(|f| f as clickrec_segment::CentroidFit<'_>);
+    let segmentation = clickrec_segment::fit_segments(&vectors, checked, plan.seed, centres)
+        .map_err(segment_error)?;
     let popular = SegmentPopular::fit(
         &segmentation,
         log,
@@ -75,7 +106,7 @@ pub(crate) fn fit_segments(
         params.popular_items,
     );
     let sweep = if with_sweep {
-        clickrec_segment::inertia_sweep(&vectors, &params.sweep, checked, plan.seed)
+        clickrec_segment::inertia_sweep(&vectors, &params.sweep, checked, plan.seed, centres)
             .map_err(segment_error)?
     } else {
         Vec::new()
@@ -85,6 +116,7 @@ pub(crate) fn fit_segments(
         popular,
         vector_dims: vectors.dim(),
         sweep,
+        placement: placement.map(|(_, place)| place),
     })
 }
 
@@ -109,6 +141,9 @@ struct SegmentsRecord {
     sweep: Vec<(usize, f64)>,
     users_without_vector: usize,
     seconds: f64,
+    /// Where k-means ran, on the Spark engine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    placement: Option<TrainPlacement>,
     segments: Vec<SegmentRecord>,
 }
 
@@ -118,6 +153,7 @@ fn segments_record(
     vectors: VectorSource,
     dimensions: usize,
     seconds: f64,
+    placement: Option<TrainPlacement>,
 ) -> SegmentsRecord {
     SegmentsRecord {
         k: summary.k,
@@ -127,6 +163,7 @@ fn segments_record(
         sweep: summary.sweep.clone(),
         users_without_vector: summary.users_without_vector,
         seconds,
+        placement,
         segments: summary
             .segments
             .iter()
@@ -150,7 +187,7 @@ fn segments_record(
 
 /// k-means user segments on the train events → `segments/assignments.csv`,
 /// `segments/summary.json` and the segment-popular model.
-pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
+pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, PipelineError> {
     let Some(checked) = &plan.segment else {
         return Err(PipelineError::NotConfigured("segment"));
     };
@@ -164,7 +201,16 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         VectorSource::AlsFactors => Some(load_model(dir, &ids, ModelKind::Als)?),
         VectorSource::CategoryProfile => None,
     };
-    let segments = fit_segments(plan, checked, &log, &train_path, &ids, als.as_ref(), true)?;
+    let segments = fit_segments(
+        plan,
+        engine,
+        checked,
+        &log,
+        &train_path,
+        &ids,
+        als.as_ref(),
+        true,
+    )?;
     let summary = clickrec_segment::summarize(
         &segments.segmentation,
         &log,
@@ -178,6 +224,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         params.vectors,
         segments.vector_dims,
         started.elapsed().as_secs_f64(),
+        segments.placement.clone(),
     );
     create_dir(&dir.join("segments"))?;
     write_segment_assignments(
@@ -196,7 +243,12 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
     })?;
     write_atomic(&popular_path, model.as_bytes())?;
 
-    let mut text = format!(
+    let mut text = record
+        .placement
+        .as_ref()
+        .map(|place| place.line("k-means"))
+        .unwrap_or_default();
+    text.push_str(&format!(
         "segments: k = {} over {} vectors ({} dimensions), inertia {:.2}, {} users without a vector, {:.2} s\n",
         record.k,
         record.vectors.name(),
@@ -204,7 +256,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         record.inertia,
         record.users_without_vector,
         record.seconds
-    );
+    ));
     let sizes: Vec<String> = record
         .segments
         .iter()
@@ -221,6 +273,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
             "inertia": record.inertia,
             "sweep": record.sweep,
             "users_without_vector": record.users_without_vector,
+            "placement": record.placement,
         }),
         artifacts: vec![
             SEGMENT_ASSIGNMENTS_FILE.to_owned(),

@@ -132,14 +132,7 @@ pub(crate) fn run(
         };
         let placement = placement.map(|(_, place, _)| place);
         if let Some(place) = &placement {
-            text.push_str(&format!(
-                "{kind}: trained on {} (16·nnz + 4·(users+items)·factors = {} bytes {} {} × {} bytes of memory)\n",
-                place.trained_on,
-                place.bytes,
-                if place.trained_on == "mllib" { ">" } else { "≤" },
-                place.share,
-                place.memory_bytes
-            ));
+            text.push_str(&place.line(&kind.to_string()));
         }
         let seconds = started.elapsed().as_secs_f64();
         if let Some(stop) = &early_stopping {

@@ -463,6 +463,37 @@ pub fn split_from_cut(
     })
 }
 
+/// Carves `out`'s validation split from its train by `config`'s validation rule, as
+/// [`split`] does (the same filters, guard and `n_items`); nothing when there is no
+/// validation rule. For splits finished by [`split_from_cut`].
+pub fn add_validation(
+    mut out: SplitOutput,
+    config: &CheckedSplit,
+    filters: &TrainFilters,
+    n_items: usize,
+) -> Result<SplitOutput, SplitError> {
+    let Some(rule) = config.validation() else {
+        return Ok(out);
+    };
+    let v = split_once(
+        &out.train,
+        &out.train_sessions,
+        rule,
+        filters,
+        n_items,
+        "validation",
+    )?;
+    out.report.validation = Some(v.report);
+    out.validation = Some(ValidationSplit {
+        train: v.train,
+        train_sessions: v.train_sessions,
+        test: v.test,
+        test_events: v.test_events,
+        test_sessions: v.test_sessions,
+    });
+    Ok(out)
+}
+
 /// The part of a split after the cut: filters on train, guard, leakage, test set.
 fn finish_part(
     cut: CutParts,

@@ -7,8 +7,8 @@ mod filters;
 mod guard;
 
 pub use algorithm::{
-    CutParts, SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit, split,
-    split_from_cut, split_test_file,
+    CutParts, SplitError, SplitOutput, SplitPartReport, SplitReport, ValidationSplit,
+    add_validation, split, split_from_cut, split_test_file,
 };
 pub use compact::{CompactItems, CompactItemsReport};
 pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule, SplitSpec};

@@ -23,13 +23,6 @@ pub fn check_split(split: &CheckedSplit) -> Result<(), Unsupported> {
             "a pre-split pair is not implemented",
         ));
     }
-    if split.validation().is_some() {
-        return Err(unsupported(
-            "split.validation",
-            true,
-            "the validation split is not implemented",
-        ));
-    }
     Ok(())
 }
 
