@@ -15,7 +15,9 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, ListArray, StructArray,
 };
 use arrow::buffer::OffsetBuffer;
-use arrow::datatypes::{DataType, Field, Float64Type, Int8Type, Int32Type, Schema};
+use arrow::datatypes::{
+    ArrowPrimitiveType, DataType, Field, Float64Type, Int8Type, Int32Type, Schema,
+};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use spark_connect_proto as proto;
@@ -326,17 +328,7 @@ fn doubles(
     what: &str,
     at: usize,
 ) -> Result<Vec<f64>, SparkError> {
-    let list = list
-        .as_list_opt::<i32>()
-        .ok_or_else(|| shape(what, column, at, "its values are not a list".into()))?;
-    if list.is_null(i) {
-        return Ok(Vec::new());
-    }
-    let element = list.value(i);
-    element
-        .as_primitive_opt::<Float64Type>()
-        .map(|v| v.values().to_vec())
-        .ok_or_else(|| shape(what, column, at, "its values are not doubles".into()))
+    list_element::<Float64Type>(list, i, "values", "doubles", column, what, at)
 }
 
 /// Element `i` of a `list<int>` field (an empty list for a null one).
@@ -347,17 +339,29 @@ fn ints(
     what: &str,
     at: usize,
 ) -> Result<Vec<i32>, SparkError> {
+    list_element::<Int32Type>(list, i, "indices", "ints", column, what, at)
+}
+
+fn list_element<T: ArrowPrimitiveType>(
+    list: &ArrayRef,
+    i: usize,
+    field: &str,
+    kind: &str,
+    column: &str,
+    what: &str,
+    at: usize,
+) -> Result<Vec<T::Native>, SparkError> {
     let list = list
         .as_list_opt::<i32>()
-        .ok_or_else(|| shape(what, column, at, "its indices are not a list".into()))?;
+        .ok_or_else(|| shape(what, column, at, format!("its {field} are not a list")))?;
     if list.is_null(i) {
         return Ok(Vec::new());
     }
     let element = list.value(i);
     element
-        .as_primitive_opt::<Int32Type>()
+        .as_primitive_opt::<T>()
         .map(|v| v.values().to_vec())
-        .ok_or_else(|| shape(what, column, at, "its indices are not ints".into()))
+        .ok_or_else(|| shape(what, column, at, format!("its {field} are not {kind}")))
 }
 
 fn scatter(
