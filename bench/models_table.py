@@ -64,7 +64,9 @@ for model in ["popularity", "item_knn", "als", "bpr"]:
 paired = [c for c in metrics["comparisons"]]
 if paired:
     print()
-    print(f"Paired comparisons (clickrec evaluate, {len(paired)} pairs) are in {run}/compare/report.md.")
+    name = os.path.basename(os.path.normpath(run))
+    print(f"Paired comparisons (clickrec evaluate, {len(paired)} pairs) are in the run directory's "
+          f"`compare/report.md` (`$BENCH_DATA/{name}`).")
 
 if long_run:
     ours = next(r for r in json.load(open(os.path.join(long_run, "train.json"))) if r["model"] == "bpr")
