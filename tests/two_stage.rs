@@ -182,7 +182,7 @@ fn reranker_learns_nothing_from_the_test_split() {
 }
 
 #[test]
-fn rerank_is_identical_at_any_thread_count() {
+fn lists_rerank_and_segments_are_identical_at_1_and_3_threads() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for threads in ["1", "3"] {
@@ -201,11 +201,17 @@ fn rerank_is_identical_at_any_thread_count() {
             .output()
             .unwrap();
         assert!(run.status.success(), "{}", stderr(&run));
-        files.push((
-            std::fs::read(out.join("models/rerank.json")).unwrap(),
-            std::fs::read(out.join("recs/rerank.csv")).unwrap(),
-            std::fs::read(out.join("segments/assignments.csv")).unwrap(),
-        ));
+        // The generators' own lists too: the factor top-N (ALS) and item-kNN.
+        files.push(
+            [
+                "models/rerank.json",
+                "recs/rerank.csv",
+                "recs/als.csv",
+                "recs/item_knn.csv",
+                "segments/assignments.csv",
+            ]
+            .map(|f| std::fs::read(out.join(f)).unwrap()),
+        );
     }
     assert!(
         files[0] == files[1],
