@@ -161,22 +161,12 @@ pub fn vector_rows(
                 return Err(shape(what, column, at, "null".into()));
             }
             let values = doubles(values, i, column, what, at)?;
-            let mut dense = vec![0.0; width];
             if kinds.value(i) == 1 {
-                if values.len() != width {
-                    return Err(shape(
-                        what,
-                        column,
-                        at,
-                        format!("{} values, expected {width}", values.len()),
-                    ));
-                }
-                dense.copy_from_slice(&values);
+                out.extend(dense_values(values, width, what, column, at)?);
             } else {
                 let indices = ints(indices, i, column, what, at)?;
-                scatter(&mut dense, &indices, &values, what, column, at)?;
+                out.extend(scatter(width, &indices, &values, what, column, at)?);
             }
-            out.extend(dense);
         }
         row += fields.len();
     }
@@ -247,18 +237,9 @@ pub fn single_row_matrices(
                 ));
             }
             let values = doubles(values, i, column, what, at)?;
-            let mut dense = vec![0.0; width];
             if kinds.value(i) == 1 {
-                if values.len() != width {
-                    return Err(shape(
-                        what,
-                        column,
-                        at,
-                        format!("{} values, expected {width}", values.len()),
-                    ));
-                }
                 // One row: row-major and column-major order are the same.
-                dense.copy_from_slice(&values);
+                out.extend(dense_values(values, width, what, column, at)?);
             } else {
                 let pointers = ints(pointers, i, column, what, at)?;
                 let indices = ints(indices, i, column, what, at)?;
@@ -274,9 +255,8 @@ pub fn single_row_matrices(
                         })
                         .collect()
                 };
-                scatter(&mut dense, &columns, &values, what, column, at)?;
+                out.extend(scatter(width, &columns, &values, what, column, at)?);
             }
-            out.extend(dense);
         }
         row += fields.len();
     }
@@ -364,14 +344,34 @@ fn list_element<T: ArrowPrimitiveType>(
         .ok_or_else(|| shape(what, column, at, format!("its {field} are not {kind}")))
 }
 
+/// A dense layout's values, which must be exactly `width`.
+fn dense_values(
+    values: Vec<f64>,
+    width: usize,
+    what: &str,
+    column: &str,
+    at: usize,
+) -> Result<Vec<f64>, SparkError> {
+    if values.len() != width {
+        return Err(shape(
+            what,
+            column,
+            at,
+            format!("{} values, expected {width}", values.len()),
+        ));
+    }
+    Ok(values)
+}
+
+/// A sparse layout as a dense row of `width`: `values` at `indices`, zero elsewhere.
 fn scatter(
-    dense: &mut [f64],
+    width: usize,
     indices: &[i32],
     values: &[f64],
     what: &str,
     column: &str,
     at: usize,
-) -> Result<(), SparkError> {
+) -> Result<Vec<f64>, SparkError> {
     if indices.len() != values.len() {
         return Err(shape(
             what,
@@ -380,7 +380,7 @@ fn scatter(
             format!("{} indices for {} values", indices.len(), values.len()),
         ));
     }
-    let width = dense.len();
+    let mut dense = vec![0.0; width];
     for (&j, &v) in indices.iter().zip(values) {
         let slot = usize::try_from(j)
             .ok()
@@ -388,7 +388,7 @@ fn scatter(
             .ok_or_else(|| shape(what, column, at, format!("index {j} outside 0..{width}")))?;
         *slot = v;
     }
-    Ok(())
+    Ok(dense)
 }
 
 fn shape(what: &str, column: &str, row: usize, detail: String) -> SparkError {

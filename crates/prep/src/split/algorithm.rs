@@ -162,37 +162,7 @@ pub fn split(
     check_sessions(log, sessions)?;
     let n_items = item_space(log);
     let test = split_once(log, sessions, config.rule(), filters, n_items, "test")?;
-    let validation = match config.validation() {
-        None => None,
-        Some(rule) => Some(split_once(
-            &test.train,
-            &test.train_sessions,
-            rule,
-            filters,
-            n_items,
-            "validation",
-        )?),
-    };
-    let report = SplitReport {
-        test: test.report,
-        validation: validation.as_ref().map(|v| v.report.clone()),
-        items: None,
-    };
-    Ok(SplitOutput {
-        train: test.train,
-        train_sessions: test.train_sessions,
-        test: test.test,
-        test_events: test.test_events,
-        test_sessions: test.test_sessions,
-        validation: validation.map(|v| ValidationSplit {
-            train: v.train,
-            train_sessions: v.train_sessions,
-            test: v.test,
-            test_events: v.test_events,
-            test_sessions: v.test_sessions,
-        }),
-        report,
-    })
+    add_validation(test.into_output(), config, filters, n_items)
 }
 
 /// The split of a pre-split pair (`split.kind = "test_file"`): `train` (the prepared
@@ -289,6 +259,25 @@ struct Part {
     test_events: EventLog,
     test_sessions: Vec<u32>,
     report: SplitPartReport,
+}
+
+impl Part {
+    /// The test part as a whole split, without validation.
+    fn into_output(self) -> SplitOutput {
+        SplitOutput {
+            train: self.train,
+            train_sessions: self.train_sessions,
+            test: self.test,
+            test_events: self.test_events,
+            test_sessions: self.test_sessions,
+            validation: None,
+            report: SplitReport {
+                test: self.report,
+                validation: None,
+                items: None,
+            },
+        }
+    }
 }
 
 /// The cutoff before which `1 − test_fraction` of the sessions start.
@@ -447,25 +436,12 @@ pub fn split_from_cut(
     if cut.test_events.is_empty() {
         return Err(SplitError::NoHeldOutEvents { part, rule });
     }
-    let test = finish_part(cut, rule, filters, n_items, part)?;
-    Ok(SplitOutput {
-        train: test.train,
-        train_sessions: test.train_sessions,
-        test: test.test,
-        test_events: test.test_events,
-        test_sessions: test.test_sessions,
-        validation: None,
-        report: SplitReport {
-            test: test.report,
-            validation: None,
-            items: None,
-        },
-    })
+    Ok(finish_part(cut, rule, filters, n_items, part)?.into_output())
 }
 
-/// Carves `out`'s validation split from its train by `config`'s validation rule, as
-/// [`split`] does (the same filters, guard and `n_items`); nothing when there is no
-/// validation rule. For splits finished by [`split_from_cut`].
+/// Carves `out`'s validation split from its train by `config`'s validation rule (the same
+/// filters, guard and `n_items` as the test split); nothing when there is no validation
+/// rule. [`split`] ends with it; the Spark engine calls it after [`split_from_cut`].
 pub fn add_validation(
     mut out: SplitOutput,
     config: &CheckedSplit,

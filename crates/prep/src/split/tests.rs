@@ -287,24 +287,6 @@ proptest! {
         prop_assert!(v.test.iter().all(|t| t.targets.iter().all(|i| seen.contains(i))));
     }
 
-    /// A split finished without validation, then given it by `add_validation`, is the
-    /// split made with validation in one go (the Spark engine's path).
-    #[test]
-    fn validation_added_afterwards_is_the_same(rows in arb_rows(150, 300), gap in 1u32..40, rule in rule_strategy()) {
-        let log = log_of(&rows);
-        let sessions = sessions_of(&log, gap);
-        let (with, without) = (checked(rule, Some(validation_for(rule))), checked(rule, None));
-        let filters = kcore_filters(2);
-        let n_items = log.items().iter().map(|i| i.0 as usize + 1).max().unwrap_or(0);
-        let (Ok(whole), Ok(base)) = (split(&log, &sessions, &with, &filters), split(&log, &sessions, &without, &filters)) else {
-            return Ok(());
-        };
-        match add_validation(base, &with, &filters, n_items) {
-            Ok(added) => prop_assert_eq!(added, whole),
-            Err(e) => prop_assert!(false, "split gave validation, add_validation failed: {}", e),
-        }
-    }
-
     /// The same input gives the same split, whatever the thread count.
     #[test]
     fn split_is_deterministic(rows in arb_rows(150, 300), rule in rule_strategy()) {
