@@ -77,8 +77,9 @@ pub struct EngineConfig {
     /// Parquet tables there. Default: `spark/` in the run directory (one machine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub storage: Option<PathBuf>,
-    /// Train ALS on MLlib when `16·nnz + 4·(users+items)·factors` bytes exceed this
-    /// share of the machine's memory; 0 always trains there. Default 0.5.
+    /// Train on MLlib when a fit's memory exceeds this share of the machine's memory:
+    /// ALS `16·nnz + 4·(users+items)·factors` bytes, k-means `4·users·dimensions`, the
+    /// re-ranker's logistic regression `8·rows·features`; 0 always trains there. Default 0.5.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_memory_share: Option<f64>,
 }

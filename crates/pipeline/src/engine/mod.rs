@@ -31,7 +31,8 @@ pub(crate) trait Engine {
     fn split(&self, plan: &Plan) -> Result<SplitOutput, PipelineError>;
     /// The weighted user-item matrix of train.
     fn matrix(&self, plan: &Plan) -> Result<UserItemMatrix, PipelineError>;
-    /// The Spark engine, for the stages that may also run there (ALS on MLlib).
+    /// The Spark engine, for the fits that may also run there (ALS, k-means and logistic
+    /// regression on MLlib).
     fn spark(&self) -> Option<&SparkEngine> {
         None
     }

@@ -1,7 +1,8 @@
 //! The Spark engine: the data stages as Spark SQL (`clickrec_spark::sql`) through Spark
 //! Connect, their tables Parquet on the shared storage; each stage pulls its result back
-//! into the local engine's types, so the run directory is the same. ALS trains on MLlib
-//! when the train matrix outgrows the configured share of this machine's memory.
+//! into the local engine's types, so the run directory is the same. ALS, k-means and the
+//! re-ranker's logistic regression train on MLlib when what they fit outgrows the
+//! configured share of this machine's memory.
 
 use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
