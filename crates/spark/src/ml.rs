@@ -102,17 +102,16 @@ impl SparkAlsParams {
     /// The parameters as MLlib `Param` names and typed values, in a fixed order. MLlib's
     /// integer parameters are Java `int`s: a count above `i32::MAX` is an error naming it.
     pub fn ml_values(&self) -> Result<Vec<(&'static str, MlValue)>, SparkError> {
-        let int = java_int;
         Ok(vec![
-            ("rank", int("rank", self.rank)?),
-            ("maxIter", int("maxIter", self.max_iter)?),
+            ("rank", java_int("rank", self.rank)?),
+            ("maxIter", java_int("maxIter", self.max_iter)?),
             ("regParam", MlValue::Double(self.reg_param)),
             ("alpha", MlValue::Double(self.alpha)),
             ("seed", MlValue::Long(self.seed)),
             ("implicitPrefs", MlValue::Bool(self.implicit_prefs)),
             ("nonnegative", MlValue::Bool(self.nonnegative)),
-            ("numUserBlocks", int("numUserBlocks", self.blocks)?),
-            ("numItemBlocks", int("numItemBlocks", self.blocks)?),
+            ("numUserBlocks", java_int("numUserBlocks", self.blocks)?),
+            ("numItemBlocks", java_int("numItemBlocks", self.blocks)?),
             ("userCol", MlValue::Str(self.user_col.clone())),
             ("itemCol", MlValue::Str(self.item_col.clone())),
             ("ratingCol", MlValue::Str(self.rating_col.clone())),
