@@ -303,6 +303,35 @@ fn fit_and_save(
     Ok(dir)
 }
 
+/// Writes `rows` (`n × dim`, row-major) and their labels under `work_dir/rows` (absolute,
+/// on the shared storage), fits `estimator` on them as MLlib vectors, saves the model to
+/// `work_dir/model`, and returns the folder of the saved model's data.
+fn fit_on_vectors(
+    client: &SparkClient,
+    estimator: &str,
+    params: &[(&str, MlValue)],
+    rows: &[f32],
+    dim: usize,
+    labels: Option<&[bool]>,
+    work_dir: &Path,
+) -> Result<String, SparkError> {
+    let table_dir = work_dir.join("rows");
+    write_vectors(&table_dir, rows, dim, labels)?;
+    let table = format!(
+        "SELECT * FROM parquet.`{}`",
+        shared_path(client, &table_dir)?
+    );
+    let dir = fit_and_save(
+        client,
+        estimator,
+        params,
+        vector_dataset(&table, labels.is_some()),
+        &format!("the vectors of `{table}`"),
+        &work_dir.join("model"),
+    )?;
+    Ok(format!("{dir}/data"))
+}
+
 /// The parameters of MLlib's KMeans (`org.apache.spark.ml.clustering.KMeans`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct SparkKMeansParams {
@@ -374,7 +403,7 @@ fn java_int(name: &str, v: u32) -> Result<MlValue, SparkError> {
 
 /// Fits k-means on MLlib over `points` (`n × dim`, row-major), written as a Parquet table
 /// under `work_dir` (absolute, on the shared storage) with the model beside it; returns the
-/// `k × dim` centres in MLlib's cluster order.
+/// `k × dim` centres in cluster-index order.
 pub fn fit_kmeans(
     client: &SparkClient,
     points: &[f32],
@@ -382,18 +411,15 @@ pub fn fit_kmeans(
     params: &SparkKMeansParams,
     work_dir: &Path,
 ) -> Result<Vec<f32>, SparkError> {
-    let rows = work_dir.join("points");
-    write_vectors(&rows, points, dim, None)?;
-    let table = format!("SELECT * FROM parquet.`{}`", shared_path(client, &rows)?);
-    let dir = fit_and_save(
+    let what = fit_on_vectors(
         client,
         KMEANS_ESTIMATOR,
         &params.ml_values()?,
-        vector_dataset(&table, false),
-        &format!("the vectors of `{table}`"),
-        &work_dir.join("model"),
+        points,
+        dim,
+        None,
+        work_dir,
     )?;
-    let what = format!("{dir}/data");
     let batches = read_table(Path::new(&what), &["clusterIdx", "clusterCenter"])?;
     let index = u32_column(&batches, "clusterIdx", &what)?;
     let centres = vector_rows(&batches, "clusterCenter", dim, &what)?;
@@ -441,21 +467,15 @@ pub fn fit_logistic(
     params: &SparkLogisticParams,
     work_dir: &Path,
 ) -> Result<(Vec<f64>, f64), SparkError> {
-    let table_dir = work_dir.join("rows");
-    write_vectors(&table_dir, rows, dim, Some(labels))?;
-    let table = format!(
-        "SELECT * FROM parquet.`{}`",
-        shared_path(client, &table_dir)?
-    );
-    let dir = fit_and_save(
+    let what = fit_on_vectors(
         client,
         LOGISTIC_ESTIMATOR,
         &params.ml_values()?,
-        vector_dataset(&table, true),
-        &format!("the vectors and labels of `{table}`"),
-        &work_dir.join("model"),
+        rows,
+        dim,
+        Some(labels),
+        work_dir,
     )?;
-    let what = format!("{dir}/data");
     let batches = read_table(Path::new(&what), &["interceptVector", "coefficientMatrix"])?;
     let coefficients = single_row_matrices(&batches, "coefficientMatrix", dim, &what)?;
     let intercept = vector_rows(&batches, "interceptVector", 1, &what)?;

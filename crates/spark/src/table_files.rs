@@ -84,7 +84,8 @@ fn read_file(path: &Path, columns: &[&str], out: &mut Vec<RecordBatch>) -> Resul
     Ok(())
 }
 
-fn file_error(path: &Path, what: &str, error: impl std::fmt::Display) -> SparkError {
+/// A file problem at `path`: what was being done and the cause.
+pub(crate) fn file_error(path: &Path, what: &str, error: impl std::fmt::Display) -> SparkError {
     SparkError::File {
         path: path.to_path_buf(),
         detail: format!("{what}: {error}"),

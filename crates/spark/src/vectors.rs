@@ -12,7 +12,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, ListArray, StructArray,
+    Array, ArrayRef, AsArray, BooleanArray, Float32Array, Float64Array, ListArray, PrimitiveArray,
+    StructArray,
 };
 use arrow::buffer::OffsetBuffer;
 use arrow::datatypes::{
@@ -24,6 +25,7 @@ use spark_connect_proto as proto;
 
 use crate::client::sql_relation;
 use crate::error::SparkError;
+use crate::table_files::file_error;
 
 /// The column of the feature arrays, and of the vectors the dataset turns them into.
 pub const FEATURES: &str = "features";
@@ -144,15 +146,7 @@ pub fn vector_rows(
     let mut row = 0;
     for batch in batches {
         let fields = struct_column(batch, column, what)?;
-        let kinds = child(fields, "type", column, what)?;
-        let kinds = kinds.as_primitive_opt::<Int8Type>().ok_or_else(|| {
-            shape(
-                what,
-                column,
-                row,
-                "its `type` field is not a tinyint".into(),
-            )
-        })?;
+        let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
         let values = child(fields, "values", column, what)?;
         let indices = child(fields, "indices", column, what)?;
         for i in 0..fields.len() {
@@ -185,30 +179,9 @@ pub fn single_row_matrices(
     let mut row = 0;
     for batch in batches {
         let fields = struct_column(batch, column, what)?;
-        let int_field = |name: &str| -> Result<_, SparkError> {
-            child(fields, name, column, what)?
-                .as_primitive_opt::<Int32Type>()
-                .cloned()
-                .ok_or_else(|| {
-                    shape(
-                        what,
-                        column,
-                        row,
-                        format!("its `{name}` field is not an int"),
-                    )
-                })
-        };
-        let kinds = child(fields, "type", column, what)?
-            .as_primitive_opt::<Int8Type>()
-            .cloned()
-            .ok_or_else(|| {
-                shape(
-                    what,
-                    column,
-                    row,
-                    "its `type` field is not a tinyint".into(),
-                )
-            })?;
+        let int_field =
+            |name| primitive_field::<Int32Type>(fields, name, "an int", column, what, row);
+        let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
         let (rows, cols) = (int_field("numRows")?, int_field("numCols")?);
         let transposed: BooleanArray = child(fields, "isTransposed", column, what)?
             .as_boolean_opt()
@@ -297,6 +270,27 @@ fn child<'a>(
             what: what.to_string(),
             column: column.to_string(),
             detail: format!("has no `{name}` field"),
+        })
+}
+
+/// The struct field `name` as a primitive array of `T` (`kind` names `T` in the error).
+fn primitive_field<'a, T: ArrowPrimitiveType>(
+    fields: &'a StructArray,
+    name: &str,
+    kind: &str,
+    column: &str,
+    what: &str,
+    row: usize,
+) -> Result<&'a PrimitiveArray<T>, SparkError> {
+    child(fields, name, column, what)?
+        .as_primitive_opt::<T>()
+        .ok_or_else(|| {
+            shape(
+                what,
+                column,
+                row,
+                format!("its `{name}` field is not {kind}"),
+            )
         })
 }
 
@@ -397,13 +391,6 @@ fn shape(what: &str, column: &str, row: usize, detail: String) -> SparkError {
         row,
         column: column.to_string(),
         detail,
-    }
-}
-
-fn file_error(path: &Path, what: &str, error: impl std::fmt::Display) -> SparkError {
-    SparkError::File {
-        path: path.to_path_buf(),
-        detail: format!("{what}: {error}"),
     }
 }
 
