@@ -92,6 +92,11 @@ pub struct TrainPlacement {
 }
 
 impl TrainPlacement {
+    /// Whether the rule sent the fit to MLlib.
+    pub(crate) fn on_mllib(&self) -> bool {
+        self.trained_on == "mllib"
+    }
+
     /// The stage output's line: where `what` trained, and the rule's numbers.
     pub(crate) fn line(&self, what: &str) -> String {
         format!(
@@ -99,11 +104,7 @@ impl TrainPlacement {
             self.trained_on,
             self.rule,
             self.bytes,
-            if self.trained_on == "mllib" {
-                ">"
-            } else {
-                "≤"
-            },
+            if self.on_mllib() { ">" } else { "≤" },
             self.share,
             self.memory_bytes
         )

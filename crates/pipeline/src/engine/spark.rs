@@ -197,25 +197,23 @@ impl SparkEngine {
                 path: PathBuf::from(&what),
                 message: "a behaviour code outside 0..=3".into(),
             })?;
-        let part_of = if parts.is_empty() {
-            Vec::new()
+        // The rows of each log asked for, in file order.
+        let groups: Vec<Vec<usize>> = if parts.is_empty() {
+            vec![(0..users.len()).collect()]
         } else {
-            i64_column(&batches, "part", &what).map_err(spark)?
-        };
-        let wanted: Vec<Option<i8>> = if parts.is_empty() {
-            vec![None]
-        } else {
-            parts.iter().copied().map(Some).collect()
-        };
-        wanted
-            .into_iter()
-            .map(|part| {
-                let mut order: Vec<usize> = match part {
-                    Some(part) => (0..part_of.len())
+            let part_of = i64_column(&batches, "part", &what).map_err(spark)?;
+            parts
+                .iter()
+                .map(|&part| {
+                    (0..part_of.len())
                         .filter(|&r| part_of[r] == i64::from(part))
-                        .collect(),
-                    None => (0..users.len()).collect(),
-                };
+                        .collect()
+                })
+                .collect()
+        };
+        groups
+            .into_iter()
+            .map(|mut order| {
                 order.par_sort_unstable_by_key(|&r| (users[r], timestamps[r], subsec[r], pos[r]));
                 let log = EventLog::from_event_columns(clickrec_core::EventColumns {
                     users: order.iter().map(|&r| UserId(users[r])).collect(),

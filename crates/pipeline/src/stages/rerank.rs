@@ -57,7 +57,7 @@ impl LogisticFitter for MllibLogistic<'_> {
     fn takes(&self, rows: usize, features: usize) -> bool {
         let bytes = 8 * rows as u64 * features as u64;
         let place = self.spark.placement("8·rows·features", bytes);
-        let takes = place.trained_on == "mllib";
+        let takes = place.on_mllib();
         *self.placement.borrow_mut() = Some(place);
         takes
     }

@@ -19,7 +19,7 @@ use crate::artifacts::{
     TrainPlacement, create_dir, load_model,
 };
 use crate::config::Plan;
-use crate::engine::{Engine, SparkEngine};
+use crate::engine::Engine;
 use crate::error::PipelineError;
 use crate::output::StageOutput;
 use crate::stages::train::behavior_weights;
@@ -71,28 +71,27 @@ pub(crate) fn fit_segments(
         path: events.to_owned(),
         source,
     };
-    let placement = engine.spark().map(|spark| {
-        let bytes = 4 * vectors.n_users() as u64 * vectors.dim() as u64;
-        (spark, spark.placement("4·users·dimensions", bytes))
-    });
-    let on_mllib = match &placement {
-        Some((spark, place)) if place.trained_on == "mllib" => {
-            let spark: &SparkEngine = spark;
-            Some(move |points: &[f32], dim: usize, k: usize| {
-                spark
-                    .fit_kmeans(
-                        points,
-                        dim,
-                        k,
-                        params.max_iterations,
-                        params.tolerance,
-                        plan.seed,
-                    )
-                    .map_err(|e| e.to_string())
-            })
+    let bytes = 4 * vectors.n_users() as u64 * vectors.dim() as u64;
+    let placement = engine
+        .spark()
+        .map(|spark| spark.placement("4·users·dimensions", bytes));
+    let mllib = engine
+        .spark()
+        .filter(|_| placement.as_ref().is_some_and(TrainPlacement::on_mllib));
+    let on_mllib = mllib.map(|spark| {
+        move |points: &[f32], dim: usize, k: usize| {
+            spark
+                .fit_kmeans(
+                    points,
+                    dim,
+                    k,
+                    params.max_iterations,
+                    params.tolerance,
+                    plan.seed,
+                )
+                .map_err(|e| e.to_string())
         }
-        _ => None,
-    };
+    });
     let centres = on_mllib
         .as_ref()
         .map(|f| f as clickrec_segment::CentroidFit<'_>);
@@ -116,7 +115,7 @@ pub(crate) fn fit_segments(
         popular,
         vector_dims: vectors.dim(),
         sweep,
-        placement: placement.map(|(_, place)| place),
+        placement,
     })
 }
 

@@ -122,7 +122,7 @@ pub(crate) fn run(
             _ => None,
         };
         let model = match &placement {
-            Some((spark, place, p)) if place.trained_on == "mllib" => {
+            Some((spark, place, p)) if place.on_mllib() => {
                 Model::Als(spark.fit_als(p.params(), &matrix, plan.seed, dir)?)
             }
             _ => {
