@@ -368,6 +368,20 @@ fn params(m: usize, ratio: usize) -> CheckedRerank {
     .unwrap()
 }
 
+/// Most tests' generators: the oracle (named "oracle") and the descending list ("desc").
+fn oracle_and_desc<'a>(oracle: &'a Oracle, descending: &'a Descending) -> [Generator<'a>; 2] {
+    [
+        Generator {
+            name: "oracle",
+            model: oracle,
+        },
+        Generator {
+            name: "desc",
+            model: descending,
+        },
+    ]
+}
+
 fn coefficient(reranker: &Reranker, name: &str) -> f64 {
     reranker
         .coefficients_table()
@@ -382,16 +396,7 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
     let (log, matrix, validation) = shop(60);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     let params = params(4, 10);
     /// The positions reported, after the total.
     #[derive(Default)]
@@ -497,16 +502,7 @@ fn an_external_fitter_that_takes_the_rows_fits_them_standardised() {
     let (log, matrix, validation) = shop(60);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     let params = params(4, 10);
     let run = |fitter: &Recording| {
         train_observed(
@@ -560,16 +556,7 @@ fn standardizer_is_fitted_on_the_kept_training_rows_only() {
     let (log, matrix, validation) = shop(40);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     // One negative per positive: the oracle scores 1 on exactly half the kept rows, while
     // over all candidates (about 7 per user) it would be about 1/7.
     let (reranker, report) = train(
@@ -598,16 +585,7 @@ fn training_and_reranking_do_not_depend_on_the_thread_count() {
     let (log, matrix, validation) = shop(300);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: true }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     let params = RerankParams {
         max_training_users: 200,
         ..params(5, 2).params().clone()
@@ -667,16 +645,7 @@ fn streamed_blocks_match_the_collected_lists_and_respect_exclude_seen() {
     let (log, matrix, validation) = shop(50);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: true }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     let params = params(3, 5);
     let (reranker, _) = train(
         &generators,
@@ -735,16 +704,7 @@ fn generators_must_match_the_trained_ones() {
     let (log, matrix, validation) = shop(30);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
-    let trained = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let trained = oracle_and_desc(&oracle, &descending);
     let params = params(4, 10);
     let (reranker, _) = train(&trained, &history, &matrix, &validation, &params, false, 1).unwrap();
     let users = [UserId(0)];
@@ -861,16 +821,7 @@ fn saved_rerankers_round_trip_and_are_checked_on_load() {
     let (log, matrix, validation) = shop(30);
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
-    let generators = [
-        Generator {
-            name: "oracle",
-            model: &oracle,
-        },
-        Generator {
-            name: "desc",
-            model: &descending,
-        },
-    ];
+    let generators = oracle_and_desc(&oracle, &descending);
     let (reranker, _) = train(
         &generators,
         &history,
