@@ -403,6 +403,16 @@ impl TopN {
         self.threshold
     }
 
+    /// The threshold after cutting to the best `n` kept so far: the tightest bound the
+    /// candidates offered yet give (a lower bound of the final n-th score).
+    #[inline]
+    pub fn settled_threshold(&mut self) -> f32 {
+        if self.kept.len() > self.n {
+            self.cut();
+        }
+        self.threshold
+    }
+
     /// Offers one candidate.
     #[inline]
     pub fn push(&mut self, item: ItemId, score: f32) {
@@ -445,7 +455,7 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    fn new(request: &RecommendRequest, n_items: usize) -> Result<Self, RecommendError> {
+    pub(crate) fn new(request: &RecommendRequest, n_items: usize) -> Result<Self, RecommendError> {
         let check = |items: &[ItemId]| {
             items.iter().try_for_each(|&item| {
                 if item.0 as usize >= n_items {

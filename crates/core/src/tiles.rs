@@ -9,6 +9,13 @@
 //! still enter a user's top-N are stored and offered to its [`TopN`]; no score row, tile
 //! or buffer is written for the rest, and nothing is zero-filled for the kernel.
 //!
+//! Items are packed in order of decreasing factor norm, and a group of users stops
+//! before a tile whose largest item norm cannot reach any of its users' k-th score
+//! (Cauchy–Schwarz, `u·v ≤ |u|·|v|`, widened by the fused chain's rounding bound): the
+//! highest-norm items hold most of a list, so most of the long tail is never scored.
+//! Skipped items could not have entered, and a [`TopN`] keeps the same items whatever
+//! order they come in, so the lists are those of the full scan.
+//!
 //! The kernel is compiled for each SIMD level and picked at run time (`pulp`), always with
 //! a true fused multiply-add, in factor order from +0: every score is the same float on
 //! every level, so lists do not depend on the CPU's vector width or the thread count.
@@ -16,8 +23,8 @@
 
 use pulp::{Arch, Simd, WithSimd};
 
+use crate::UserId;
 use crate::recommend::{Columns, FactorScores, Filter, TopN, item_at};
-use crate::{ItemId, UserId};
 
 /// Users per block of the factor path: a tile is read from cache by every user of the
 /// block, so large blocks spread its load from memory.
@@ -42,6 +49,10 @@ pub(crate) struct PackedItems {
     /// Panel after panel; inside a panel, factor `k` of its items at `k * panel..`.
     /// Columns past the last item (in the last panel) are 0 and never offered.
     values: Vec<f32>,
+    /// Packed position → column: columns by decreasing factor norm (ties by column).
+    order: Vec<u32>,
+    /// Per panel, the largest factor norm of its items (its first item's).
+    panel_norms: Vec<f64>,
 }
 
 impl PackedItems {
@@ -49,26 +60,50 @@ impl PackedItems {
         let arch = Arch::new();
         let panel = 2 * arch.dispatch(Lanes);
         let dim = f.dim;
-        let columns = f.items.len() / dim;
+        let norms: Vec<f64> = f.items.chunks_exact(dim).map(norm).collect();
+        let columns = norms.len();
+        let mut order: Vec<u32> = (0..columns as u32).collect();
+        // A NaN norm sorts first and stops no group (comparisons with NaN are false).
+        order.sort_by(|&a, &b| norms[b as usize].total_cmp(&norms[a as usize]));
         let mut values = vec![0.0; columns.div_ceil(panel) * panel * dim];
-        for (panel_values, items) in values
+        for (panel_values, panel_columns) in values
             .chunks_exact_mut(panel * dim)
-            .zip(f.items.chunks(panel * dim))
+            .zip(order.chunks(panel))
         {
-            for (lane, item) in items.chunks_exact(dim).enumerate() {
+            for (lane, &column) in panel_columns.iter().enumerate() {
+                let item = &f.items[column as usize * dim..][..dim];
                 for (k, &v) in item.iter().enumerate() {
                     panel_values[k * panel + lane] = v;
                 }
             }
         }
+        let panel_norms = order.chunks(panel).map(|p| norms[p[0] as usize]).collect();
         PackedItems {
             arch,
             dim,
             columns,
             panel,
             values,
+            order,
+            panel_norms,
         }
     }
+}
+
+/// The Euclidean norm of a factor row, in f64 (its rounding is far below the margin
+/// of [`rounding_slack`]).
+fn norm(row: &[f32]) -> f64 {
+    row.iter()
+        .map(|&v| f64::from(v) * f64::from(v))
+        .sum::<f64>()
+        .sqrt()
+}
+
+/// A factor over `|u|·|v|` that bounds every score the kernel computes: a chain of `dim`
+/// fused multiply-adds is within `dim · 2⁻²⁴ · Σ|uₖvₖ|` of the exact dot product, and
+/// `Σ|uₖvₖ| ≤ |u|·|v|`; the margin here is four times that.
+fn rounding_slack(dim: usize) -> f64 {
+    1.0 + 2.0 * dim as f64 * f64::from(f32::EPSILON)
 }
 
 /// The SIMD level's f32 lanes.
@@ -89,8 +124,12 @@ pub(crate) struct Scratch {
     /// group (the last group padded with zero users).
     users: Vec<f32>,
     tops: Vec<TopN>,
-    /// Per user of the block: how far its seen items have been passed.
-    seen_at: Vec<usize>,
+    /// Per user of the block: its factor norm times the rounding slack.
+    reach: Vec<f64>,
+    /// Per group of the block: no item of the remaining tiles can enter its lists.
+    finished: Vec<bool>,
+    /// (group, tile) pairs the last block scored, of `groups × tiles`.
+    scored: usize,
 }
 
 /// The top-N of each user of `block`, before draining.
@@ -110,32 +149,41 @@ pub(crate) fn select_block<'s, 'h>(
     let Scratch {
         users,
         tops,
-        seen_at,
+        reach,
+        finished,
+        scored,
     } = scratch;
 
+    let groups = block.len().div_ceil(GROUP);
     users.clear();
-    users.resize(block.len().div_ceil(GROUP) * GROUP * dim, 0.0);
+    users.resize(groups * GROUP * dim, 0.0);
+    reach.clear();
+    reach.resize(block.len(), 0.0);
+    let slack = rounding_slack(dim);
     for (k, user) in block.iter().enumerate() {
         let u = user.0 as usize;
         if u < known_users {
+            let row = &f.users[u * dim..(u + 1) * dim];
             let group = &mut users[(k / GROUP) * GROUP * dim..][..GROUP * dim];
-            for (j, &v) in f.users[u * dim..(u + 1) * dim].iter().enumerate() {
+            for (j, &v) in row.iter().enumerate() {
                 group[j * GROUP + k % GROUP] = v;
             }
+            reach[k] = norm(row) * slack;
         }
     }
     // The caller drains every selector of a block, which leaves it empty for the next.
     tops.truncate(block.len());
     tops.resize_with(block.len(), || TopN::new(n));
-    seen_at.clear();
-    seen_at.resize(block.len(), 0);
+    finished.clear();
+    finished.resize(groups, false);
 
-    packed.arch.dispatch(Kernel {
+    *scored = packed.arch.dispatch(Kernel {
         packed,
         users,
         block,
         tops,
-        seen_at,
+        reach,
+        finished,
         seen: &seen,
         columns,
         filter,
@@ -149,23 +197,26 @@ struct Kernel<'a, F> {
     users: &'a [f32],
     block: &'a [UserId],
     tops: &'a mut [TopN],
-    seen_at: &'a mut [usize],
+    reach: &'a [f64],
+    finished: &'a mut [bool],
     seen: &'a F,
     columns: Option<&'a Columns<'a>>,
     filter: &'a Filter,
 }
 
 impl<'h, F: Fn(UserId) -> &'h [u32]> WithSimd for Kernel<'_, F> {
-    type Output = ();
+    /// The (group, tile) pairs scored.
+    type Output = usize;
 
     #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) {
+    fn with_simd<S: Simd>(self, simd: S) -> usize {
         let Kernel {
             packed,
             users,
             block,
             tops,
-            seen_at,
+            reach,
+            finished,
             seen,
             columns,
             filter,
@@ -174,10 +225,29 @@ impl<'h, F: Fn(UserId) -> &'h [u32]> WithSimd for Kernel<'_, F> {
         debug_assert_eq!(panel, 2 * S::F32_LANES, "packed for another SIMD level");
         let panel_values = panel * dim;
         let tile_panels = (TILE_VALUES / panel_values).max(1);
+        let mut scored = 0;
         for (t, tile) in packed.values.chunks(tile_panels * panel_values).enumerate() {
+            let tile_norm = packed.panel_norms[t * tile_panels];
+            let mut open = 0;
             for (g, group) in users.chunks_exact(GROUP * dim).enumerate() {
                 let first = g * GROUP;
                 let members = GROUP.min(block.len() - first);
+                if finished[g] {
+                    continue;
+                }
+                // Strictly below: an equal score could still enter on a lower item id.
+                let out_of_reach = |r: usize, top: &mut TopN| {
+                    reach[first + r] * tile_norm < f64::from(top.settled_threshold())
+                };
+                if tops[first..first + members]
+                    .iter_mut()
+                    .enumerate()
+                    .all(|(r, top)| out_of_reach(r, top))
+                {
+                    finished[g] = true;
+                    continue;
+                }
+                open += 1;
                 for (p, values) in tile.chunks_exact(panel_values).enumerate() {
                     let start = (t * tile_panels + p) * panel;
                     let mut thresholds = [f32::INFINITY; GROUP];
@@ -199,9 +269,8 @@ impl<'h, F: Fn(UserId) -> &'h [u32]> WithSimd for Kernel<'_, F> {
                         };
                         offer(
                             &lanes[..end],
-                            start,
+                            &packed.order[start..start + end],
                             user_seen,
-                            &mut seen_at[k],
                             columns,
                             filter,
                             &mut tops[k],
@@ -209,7 +278,12 @@ impl<'h, F: Fn(UserId) -> &'h [u32]> WithSimd for Kernel<'_, F> {
                     }
                 }
             }
+            scored += open;
+            if open == 0 {
+                break;
+            }
         }
+        scored
     }
 }
 
@@ -244,42 +318,27 @@ fn any_at_least<S: Simd>(simd: S, scores: &[S::f32s; 2], threshold: f32) -> bool
     simd.reduce_max_f32s(simd.max_f32s(hit(scores[0]), hit(scores[1]))) > 0.0
 }
 
-/// Offers the scores of columns `start..` to `top`, skipping disallowed items and, when
-/// `seen` is given, seen ones. Columns only increase for a user, so `at` only moves
-/// forward through `seen` (increasing).
+/// Offers the scores of `order`'s columns to `top`, skipping disallowed items and, when
+/// `seen` (increasing) is given, seen ones.
 #[inline(never)]
 fn offer(
     scores: &[f32],
-    start: usize,
+    order: &[u32],
     seen: &[u32],
-    at: &mut usize,
     columns: Option<&Columns<'_>>,
     filter: &Filter,
     top: &mut TopN,
 ) {
-    for (offset, &score) in scores.iter().enumerate() {
+    for (&score, &column) in scores.iter().zip(order) {
         if score.is_nan() || score < top.threshold() {
             continue;
         }
-        let item = item_at(columns, start + offset);
-        if is_seen(seen, at, item) || !filter.is_allowed(item) {
+        let item = item_at(columns, column as usize);
+        if seen.binary_search(&item.0).is_ok() || !filter.is_allowed(item) {
             continue;
         }
         top.push(item, score);
     }
-}
-
-/// True when `item` is in `seen` (increasing), searching from `at` on; items asked for
-/// increase, so `at` is left at the first seen item not below `item`.
-#[inline]
-fn is_seen(seen: &[u32], at: &mut usize, item: ItemId) -> bool {
-    while let Some(&s) = seen.get(*at) {
-        if s >= item.0 {
-            return s == item.0;
-        }
-        *at += 1;
-    }
-    false
 }
 
 #[cfg(test)]
@@ -289,7 +348,7 @@ mod tests {
 
     use super::*;
     use crate::{
-        BlockScores, Candidates, RecommendRequest, Recommender, UserItemMatrix, recommend,
+        BlockScores, Candidates, ItemId, RecommendRequest, Recommender, UserItemMatrix, recommend,
     };
 
     /// A dot-product model over given factors.
@@ -447,6 +506,64 @@ mod tests {
     }
 
     #[test]
+    fn tiles_out_of_reach_are_skipped_and_lists_stay_exact() {
+        // Item norms fall geometrically, as a popularity tail does; the users point the
+        // same way, so the first items fill every list and the tail cannot reach them.
+        let (dim, n_items, n_users, n) = (8, 20_000, 13, 10);
+        let mut rng = crate::SplitMix64::new(7);
+        let items: Vec<f32> = (0..n_items)
+            .flat_map(|c| {
+                let scale = 0.9995f32.powi(c as i32);
+                (0..dim).map(move |_| scale).collect::<Vec<_>>()
+            })
+            .map(|v| v * (0.5 + rng.next_f32()))
+            .collect();
+        let users: Vec<f32> = (0..n_users * dim).map(|_| rng.next_f32()).collect();
+        let f = FactorScores {
+            dim,
+            users: &users,
+            items: &items,
+        };
+        let packed = PackedItems::new(&f);
+        let request = RecommendRequest {
+            n,
+            candidates: Candidates::All,
+            exclude_seen: false,
+        };
+        let filter = Filter::new(&request, n_items).unwrap();
+        let block: Vec<UserId> = (0..n_users as u32).map(UserId).collect();
+        let mut scratch = Scratch::default();
+        let tops = select_block(&f, &packed, &block, |_| &[], None, &filter, n, &mut scratch);
+        let mut out = Vec::new();
+        for (top, u) in tops.iter_mut().zip(0..n_users) {
+            top.drain_sorted(&mut out);
+            let user = &users[u * dim..][..dim];
+            let mut all: Vec<(ItemId, f32)> = items
+                .chunks_exact(dim)
+                .enumerate()
+                .map(|(c, item)| {
+                    let s = user
+                        .iter()
+                        .zip(item)
+                        .fold(0.0, |a, (&x, &y)| x.mul_add(y, a));
+                    (ItemId(c as u32), s)
+                })
+                .collect();
+            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            all.truncate(n);
+            assert_eq!(out, all, "user {u}");
+        }
+        let tiles = packed.values.len().div_ceil(TILE_VALUES);
+        let groups = n_users.div_ceil(GROUP);
+        assert!(
+            scratch.scored * 4 < groups * tiles,
+            "scored {} of {} (group, tile) pairs",
+            scratch.scored,
+            groups * tiles
+        );
+    }
+
+    #[test]
     fn packed_panels_hold_each_item_factor_major() {
         let items: Vec<f32> = (0..3 * 2).map(|v| v as f32).collect();
         let f = FactorScores {
@@ -458,13 +575,16 @@ mod tests {
         let p = packed.panel;
         assert!(p >= 2);
         assert_eq!(packed.values.len(), 3usize.div_ceil(p) * p * 2);
-        // Item c's factor k: in panel c / p, at k * p + c % p.
-        for c in 0..3 {
+        // By decreasing norm: item 2 (4, 5), item 1 (2, 3), item 0 (0, 1).
+        assert_eq!(packed.order, [2, 1, 0]);
+        assert_eq!(packed.panel_norms[0], 41f64.sqrt());
+        // The item at position c: factor k in panel c / p, at k * p + c % p.
+        for (c, &item) in packed.order.iter().enumerate() {
             for k in 0..2 {
                 let (panel, lane) = (c / p, c % p);
                 assert_eq!(
                     packed.values[panel * 2 * p + k * p + lane],
-                    items[c * 2 + k]
+                    items[item as usize * 2 + k]
                 );
             }
         }
