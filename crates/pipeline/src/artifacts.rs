@@ -118,7 +118,11 @@ pub struct RecommendRecord {
     pub model: String,
     pub users: usize,
     pub rows: usize,
+    /// The whole list stage: scoring, selection and writing.
     pub seconds: f64,
+    /// Of `seconds`, the time spent encoding and writing the file.
+    #[serde(default)]
+    pub write_seconds: f64,
     pub peak_rss_bytes: Option<u64>,
     pub file: String,
 }

@@ -54,25 +54,31 @@ pub(crate) fn write_lists(
     bar.start(users as u64);
     let mut done = 0u64;
     let mut write_error = None;
+    let mut writing = std::time::Duration::ZERO;
     produce(&path, &mut |block: Recommendations| {
         done += block.len() as u64;
         bar.advance_to(done);
+        let write_started = Instant::now();
         if write_error.is_none()
             && let Err(e) = writer.write(&block)
         {
             write_error = Some(e);
         }
+        writing += write_started.elapsed();
     })?;
     if let Some(e) = write_error {
         return Err(e.into());
     }
     bar.finish();
+    let write_started = Instant::now();
     let written = writer.finish()?;
+    writing += write_started.elapsed();
     Ok(RecommendRecord {
         model: source.name().to_owned(),
         users,
         rows: written.rows as usize,
         seconds: started.elapsed().as_secs_f64(),
+        write_seconds: writing.as_secs_f64(),
         peak_rss_bytes: peak_rss_bytes(),
         file,
     })
@@ -132,11 +138,12 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
             })
         })?;
         text.push_str(&format!(
-            "{}: top-{} for {} users in {:.2} s → {}\n",
+            "{}: top-{} for {} users in {:.2} s ({:.2} s of it writing) → {}\n",
             source.name(),
             config.n,
             users.len(),
             record.seconds,
+            record.write_seconds,
             record.file
         ));
         records.push(record);
