@@ -512,18 +512,18 @@ mod tests {
         let (dim, n_items, n_users, n) = (8, 20_000, 13, 10);
         let mut rng = crate::SplitMix64::new(7);
         let items: Vec<f32> = (0..n_items)
-            .flat_map(|c| {
-                let scale = 0.9995f32.powi(c as i32);
-                (0..dim).map(move |_| scale).collect::<Vec<_>>()
-            })
+            .flat_map(|c| std::iter::repeat_n(0.9995f32.powi(c as i32), dim))
             .map(|v| v * (0.5 + rng.next_f32()))
             .collect();
-        let users: Vec<f32> = (0..n_users * dim).map(|_| rng.next_f32()).collect();
-        let f = FactorScores {
+        let model = Dot {
             dim,
-            users: &users,
-            items: &items,
+            users: (0..n_users * dim).map(|_| rng.next_f32()).collect(),
+            items,
+            scored: None,
+            n_items,
+            tiled: true,
         };
+        let f = model.factors().unwrap();
         let packed = PackedItems::new(&f);
         let request = RecommendRequest {
             n,
@@ -531,27 +531,15 @@ mod tests {
             exclude_seen: false,
         };
         let filter = Filter::new(&request, n_items).unwrap();
+        let history = UserItemMatrix::from_triples(n_users, n_items, Vec::new()).unwrap();
         let block: Vec<UserId> = (0..n_users as u32).map(UserId).collect();
         let mut scratch = Scratch::default();
         let tops = select_block(&f, &packed, &block, |_| &[], None, &filter, n, &mut scratch);
         let mut out = Vec::new();
-        for (top, u) in tops.iter_mut().zip(0..n_users) {
+        for (top, &user) in tops.iter_mut().zip(&block) {
             top.drain_sorted(&mut out);
-            let user = &users[u * dim..][..dim];
-            let mut all: Vec<(ItemId, f32)> = items
-                .chunks_exact(dim)
-                .enumerate()
-                .map(|(c, item)| {
-                    let s = user
-                        .iter()
-                        .zip(item)
-                        .fold(0.0, |a, (&x, &y)| x.mul_add(y, a));
-                    (ItemId(c as u32), s)
-                })
-                .collect();
-            all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            all.truncate(n);
-            assert_eq!(out, all, "user {u}");
+            let expected = full_sort(&model, &history, user, &request);
+            assert_eq!(out, expected, "{user:?}");
         }
         let tiles = packed.values.len().div_ceil(TILE_VALUES);
         let groups = n_users.div_ceil(GROUP);

@@ -13,6 +13,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use clickrec_core::SplitMix64;
+
 use arrow::array::{ArrayRef, Float32Array, StringArray, UInt32Array};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
@@ -34,13 +36,7 @@ struct Rows {
 }
 
 fn rows(spread: bool) -> Rows {
-    let mut state = 0x9E37_79B9_7F4A_7C15u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
+    let mut rng = SplitMix64::new(1);
     let mut r = Rows {
         users: Vec::new(),
         items: Vec::new(),
@@ -52,10 +48,10 @@ fn rows(spread: bool) -> Rows {
             r.users.push(u);
             r.ranks.push(k + 1);
             if spread {
-                r.items.push((next() % ITEMS as u64) as u32);
-                r.scores.push((next() % 100_000) as f32 / 7.0);
+                r.items.push(rng.below(ITEMS) as u32);
+                r.scores.push(rng.below(100_000) as f32 / 7.0);
             } else {
-                r.items.push(k + (next() % 10) as u32);
+                r.items.push(k + rng.below(10) as u32);
                 r.scores.push(1000.0 - k as f32);
             }
         }
