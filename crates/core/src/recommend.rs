@@ -8,6 +8,7 @@
 use std::cell::RefCell;
 use std::cmp::Ordering;
 
+use fixedbitset::FixedBitSet;
 use rayon::prelude::*;
 use thiserror::Error;
 use thread_local::ThreadLocal;
@@ -300,6 +301,46 @@ impl Recommendations {
             self.scores.truncate(start);
             return Err(RecommendError::DuplicateItem { user, item });
         }
+        self.users.push(user);
+        self.offsets.push(self.items.len());
+        Ok(())
+    }
+
+    /// [`Self::push`] for a list in a slice, its repeats found with `marks` (clear, grown to
+    /// the items as needed, left clear) instead of sorting a copy.
+    pub(crate) fn push_marked(
+        &mut self,
+        user: UserId,
+        list: &[(ItemId, f32)],
+        marks: &mut FixedBitSet,
+    ) -> Result<(), RecommendError> {
+        if let Some(&previous) = self.users.last()
+            && previous >= user
+        {
+            return Err(RecommendError::UserOrder { previous, user });
+        }
+        let repeat = list.iter().position(|&(item, _)| {
+            let i = item.0 as usize;
+            if i >= marks.len() {
+                marks.grow(i + 1);
+            }
+            marks.put(i)
+        });
+        let marked = &list[..repeat.unwrap_or(list.len())];
+        marked
+            .iter()
+            .for_each(|(item, _)| marks.remove(item.0 as usize));
+        if let Some(k) = repeat {
+            return Err(RecommendError::DuplicateItem {
+                user,
+                item: list[k].0,
+            });
+        }
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.items.extend(list.iter().map(|&(item, _)| item));
+        self.scores.extend(list.iter().map(|&(_, score)| score));
         self.users.push(user);
         self.offsets.push(self.items.len());
         Ok(())
@@ -601,21 +642,32 @@ fn select_sparse(
     top.drain_sorted(out);
 }
 
-/// One user's top-N from a ready ranking: its first `n` allowed, unseen items.
+/// One user's top-N from a ready ranking: its first `n` allowed, unseen items, each once.
+/// The seen items are set in `marks` (clear, as long as the item space; left clear) while
+/// the ranking is walked: a bit test per candidate instead of a binary search in the
+/// history row.
 fn select_ranked(
     ranking: &[(ItemId, f32)],
     seen: &[u32],
     filter: &Filter,
     n: usize,
+    marks: &mut FixedBitSet,
     out: &mut Vec<(ItemId, f32)>,
 ) {
     out.clear();
-    out.extend(
-        ranking
-            .iter()
-            .filter(|(item, _)| filter.admits(*item, seen))
-            .take(n),
-    );
+    let seen = if filter.exclude_seen { seen } else { &[] };
+    seen.iter().for_each(|&item| marks.insert(item as usize));
+    for &(item, score) in ranking {
+        if out.len() == n {
+            break;
+        }
+        if filter.is_allowed(item) && !marks.put(item.0 as usize) {
+            out.push((item, score));
+        }
+    }
+    seen.iter().for_each(|&item| marks.remove(item as usize));
+    out.iter()
+        .for_each(|(item, _)| marks.remove(item.0 as usize));
 }
 
 /// Top-N lists for `users` (strictly increasing), scored by `model` against `history`.
@@ -651,6 +703,8 @@ struct Buffers {
     scores: BlockScores,
     tiles: tiles::Scratch,
     out: Vec<(ItemId, f32)>,
+    /// One bit per item, all clear between uses ([`select_ranked`], [`Recommendations::push_marked`]).
+    marks: FixedBitSet,
 }
 
 impl<'a> Scorer<'a> {
@@ -677,13 +731,20 @@ impl<'a> Scorer<'a> {
         })
     }
 
-    /// Users per block: large for the tiled factor path, else the model's choice.
+    /// Users per block: large for the tiled factor path and for a model with ready
+    /// rankings (no score buffer, so a block's cost is only its lists), else the model's
+    /// choice, which bounds its score buffer.
     fn block_size(&self) -> usize {
-        if self.factors.is_some() {
+        if self.factors.is_some() || self.model.ranking(UserId(0)).is_some() {
             tiles::BLOCK_USERS
         } else {
-            self.model.block_size().clamp(1, 4096)
+            self.scoring_block_size()
         }
+    }
+
+    /// Users per call of the model's `score_block`.
+    fn scoring_block_size(&self) -> usize {
+        self.model.block_size().clamp(1, 4096)
     }
 
     /// Scores `users` and appends each user's top-N to `lists`: through the factor tiles,
@@ -702,7 +763,12 @@ impl<'a> Scorer<'a> {
         if users.is_empty() {
             return;
         }
-        let Buffers { scores, tiles, out } = buffers;
+        let Buffers {
+            scores,
+            tiles,
+            out,
+            marks,
+        } = buffers;
         if let Some((f, packed)) = &self.factors {
             let seen = |user| history_row(history, user);
             let columns = self.columns.as_ref();
@@ -719,22 +785,25 @@ impl<'a> Scorer<'a> {
             .collect::<Option<Vec<_>>>()
         {
             for (ranking, &user) in rankings.into_iter().zip(users) {
-                select_ranked(ranking, history_row(history, user), filter, n, out);
+                marks.grow(self.model.n_items());
+                select_ranked(ranking, history_row(history, user), filter, n, marks, out);
                 lists.push((user, out.clone()));
             }
             return;
         }
-        scores.reset(users.len(), self.width);
-        self.model.score_block(users, history, scores);
-        for (k, &user) in users.iter().enumerate() {
-            let seen = history_row(history, user);
-            if scores.is_sparse {
-                select_sparse(&scores.sparse[k], seen, filter, top, out);
-            } else {
-                let row = &mut scores.dense[k * self.width..(k + 1) * self.width];
-                select_dense(row, self.columns.as_ref(), seen, filter, top, out);
+        for users in users.chunks(self.scoring_block_size()) {
+            scores.reset(users.len(), self.width);
+            self.model.score_block(users, history, scores);
+            for (k, &user) in users.iter().enumerate() {
+                let seen = history_row(history, user);
+                if scores.is_sparse {
+                    select_sparse(&scores.sparse[k], seen, filter, top, out);
+                } else {
+                    let row = &mut scores.dense[k * self.width..(k + 1) * self.width];
+                    select_dense(row, self.columns.as_ref(), seen, filter, top, out);
+                }
+                lists.push((user, out.clone()));
             }
-            lists.push((user, out.clone()));
         }
     }
 }
@@ -828,7 +897,7 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
                 ranked.sort_unstable_by_key(|(user, _)| *user);
                 let mut lists = Recommendations::new();
                 for (user, list) in ranked.drain(..) {
-                    lists.push(user, list)?;
+                    lists.push_marked(user, &list, &mut buffers.marks)?;
                 }
                 Ok(lists)
             })
@@ -1181,5 +1250,68 @@ mod tests {
         );
         assert_eq!(recs.len(), 1);
         assert_eq!(recs.n_pairs(), 1);
+    }
+
+    #[test]
+    fn marked_lists_reject_repeats_and_leave_the_marks_clear() {
+        let mut marks = FixedBitSet::new();
+        let mut recs = Recommendations::new();
+        let list = [(ItemId(7), 3.0), (ItemId(2), 2.0), (ItemId(7), 1.0)];
+        assert_eq!(
+            recs.push_marked(UserId(4), &list, &mut marks),
+            Err(RecommendError::DuplicateItem {
+                user: UserId(4),
+                item: ItemId(7)
+            })
+        );
+        assert_eq!(marks.count_ones(..), 0);
+        recs.push_marked(UserId(4), &list[..2], &mut marks).unwrap();
+        assert_eq!(marks.count_ones(..), 0);
+        assert!(matches!(
+            recs.push_marked(UserId(4), &[], &mut marks),
+            Err(RecommendError::UserOrder { .. })
+        ));
+        assert_eq!(items(recs.get(0)), vec![7, 2]);
+        assert_eq!(recs.n_pairs(), 2);
+    }
+
+    /// One ready ranking for everyone, with a repeat: 3, 2, 3, 1, 0, 8, 4.
+    #[derive(Debug)]
+    struct Ranked(Vec<(ItemId, f32)>);
+
+    impl Recommender for Ranked {
+        fn n_items(&self) -> usize {
+            9
+        }
+        fn needs_history(&self) -> bool {
+            false
+        }
+        fn ranking(&self, _user: UserId) -> Option<&[(ItemId, f32)]> {
+            Some(&self.0)
+        }
+        fn score_block(&self, _: &[UserId], _: &UserItemMatrix, _: &mut BlockScores) {
+            unreachable!("the ranking serves every user")
+        }
+    }
+
+    #[test]
+    fn ranked_lists_skip_seen_excluded_and_repeated_items_user_by_user() {
+        let order = [3, 2, 3, 1, 0, 8, 4];
+        let model = Ranked(
+            order
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| (ItemId(i), 10.0 - k as f32))
+                .collect(),
+        );
+        let users = [UserId(0), UserId(1), UserId(2)];
+        let mut request = RecommendRequest::top(4);
+        request.candidates = Candidates::Exclude(vec![ItemId(0)]);
+        let recs = recommend(&model, &history(), &users, &request).unwrap();
+        // User 0 saw 2 and 5, user 2 saw 8; item 0 is excluded for all; 3 comes once.
+        assert_eq!(items(recs.get(0)), vec![3, 1, 8, 4]);
+        assert_eq!(items(recs.get(1)), vec![3, 2, 1, 8]);
+        assert_eq!(items(recs.get(2)), vec![3, 2, 1, 4]);
+        assert_eq!(recs.get(1).scores, &[10.0, 9.0, 7.0, 5.0]);
     }
 }

@@ -84,6 +84,12 @@ pub enum RecsError {
         #[source]
         source: polars::error::PolarsError,
     },
+    #[error("{path}: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
     #[error("{path}: the file has a header but no data rows")]
@@ -196,6 +202,13 @@ pub enum RecsError {
 impl RecsError {
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
         RecsError::Io(clickrec_core::FileError::new(path, action, source))
+    }
+
+    pub(crate) fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
+        RecsError::Parquet {
+            path: path.to_owned(),
+            source,
+        }
     }
 
     pub(crate) fn polars(path: &Path, source: polars::error::PolarsError) -> Self {
