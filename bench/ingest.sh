@@ -6,14 +6,14 @@
 #   bench/ingest.sh                 # 10M and 100M rows
 #   bench/ingest.sh 10000000        # just 10M
 #
-# Generated logs go to $BENCH_DATA (default /tmp/clickrec-bench; 100M rows = 3.5 GB) and
+# Generated logs go to $BENCH_DATA (default bench/.data; 100M rows = 3.5 GB) and
 # are reused across runs. Results are appended to bench/results/ingest.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rows_list=("$@")
 [ ${#rows_list[@]} -gt 0 ] || rows_list=(10000000 100000000)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli
 bin="${CARGO_TARGET_DIR:-target}/release/clickrec"

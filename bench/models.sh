@@ -10,14 +10,14 @@
 # The peer's virtualenv (bench/.venv-peers, from bench/peers/requirements.txt) is created
 # on first run by bench/venv.sh; PEER_PYTHON overrides it.
 # BPR is also fitted for $BPR_EPOCHS epochs (default 100) on both sides, fit time only.
-# Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended
+# Run directories go to $BENCH_DATA (default bench/.data); the table is appended
 # to bench/results/models.md. Every stage is rerun (--force), so all times come from this run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(synthetic head)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 python=${PEER_PYTHON:-$(bench/venv.sh peers)}
 threads=2
 bpr_epochs=${BPR_EPOCHS:-100}

@@ -7,14 +7,14 @@
 #   bench/pipeline.sh                 # 10M and 100M events
 #   bench/pipeline.sh 10000000
 #
-# Logs are generated into $BENCH_DATA (default /tmp/clickrec-bench) as bench/ingest.sh
+# Logs are generated into $BENCH_DATA (default bench/.data) as bench/ingest.sh
 # does, and reused. Results are appended to bench/results/pipeline.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rows_list=("$@")
 [ ${#rows_list[@]} -gt 0 ] || rows_list=(10000000 100000000)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli
 bin="${CARGO_TARGET_DIR:-target}/release/clickrec"

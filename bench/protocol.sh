@@ -9,7 +9,7 @@
 #   bench/protocol.sh                        # head tail timeslice synthetic
 #   bench/protocol.sh head tail timeslice    # only the real samples
 #
-# Run directories and the generated log go to $BENCH_DATA (default /tmp/clickrec-bench);
+# Run directories and the generated log go to $BENCH_DATA (default bench/.data);
 # the tables are appended to bench/results/protocol.md. Every stage is rerun (--force).
 # CLICKREC_BIN=path/to/clickrec uses that binary instead of building the release one
 # (the tables name it).
@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(head tail timeslice synthetic)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 bin=$(bench/clickrec.sh)
 export CLICKREC_BIN=$bin

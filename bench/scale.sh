@@ -7,11 +7,11 @@
 #   bench/scale.sh [MIN_USERS]      # default 50
 #
 # Appends stage times and peak RSS (from manifest.json and train.json) to
-# bench/results/scale.md. Run directory and log in $BENCH_DATA (default /tmp/clickrec-bench).
+# bench/results/scale.md. Run directory and log in $BENCH_DATA (default bench/.data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 min_users=${1:-50}
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 bin=$(bench/clickrec.sh)
 export RAYON_NUM_THREADS=2

@@ -26,7 +26,7 @@
 #   bench/sessions.sh yoochoose                # the YOOCHOOSE tuning pair only
 #   bench/sessions.sh head tail timeslice      # the Taobao samples only
 #
-# Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the tables are appended
+# Run directories go to $BENCH_DATA (default bench/.data); the tables are appended
 # to bench/results/sessions.md. Every stage is rerun (--force). CLICKREC_BIN=path/to/clickrec
 # uses that binary instead of building the release one (the tables name it).
 #
@@ -38,7 +38,7 @@ cd "$(dirname "$0")/.."
 
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(yoochoose head tail timeslice)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 bin=$(bench/clickrec.sh)
 export CLICKREC_BIN=$bin

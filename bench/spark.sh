@@ -11,11 +11,11 @@
 #   bench/spark.sh
 #
 # Starts the cluster when none runs in this checkout (and stops it again at the end).
-# Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the table is appended to
+# Run directories go to $BENCH_DATA (default bench/.data); the table is appended to
 # bench/results/spark.md. CLICKREC_BIN picks a built binary (default: a release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 bin=$(bench/clickrec.sh)
 export RAYON_NUM_THREADS=2

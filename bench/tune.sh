@@ -19,13 +19,13 @@
 #    refitted on train and scored by the same `clickrec evaluate`.
 # CLICKREC_BIN picks a built binary (default: cargo build --release); PEER_PYTHON the
 # peer's Python (default: bench/venv.sh peers). Run directories go to $BENCH_DATA
-# (default /tmp/clickrec-bench); the tables are appended to bench/results/tune.md.
+# (default bench/.data); the tables are appended to bench/results/tune.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(quickstart head synthetic)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 trials=${TRIALS:-9}
 mkdir -p "$data" bench/results
 bin=$(bench/clickrec.sh)

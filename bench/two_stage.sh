@@ -9,14 +9,14 @@
 #   bench/two_stage.sh synthetic   # generated Taobao-format log, 100k users × 50k items × 10M events
 #   bench/two_stage.sh             # both
 #
-# Run directories go to $BENCH_DATA (default /tmp/clickrec-bench); the tables are appended
+# Run directories go to $BENCH_DATA (default bench/.data); the tables are appended
 # to bench/results/two_stage.md. Every stage is rerun (--force).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 datasets=("$@")
 [ ${#datasets[@]} -gt 0 ] || datasets=(head synthetic)
-data=${BENCH_DATA:-/tmp/clickrec-bench}
+data=${BENCH_DATA:-$PWD/bench/.data}
 mkdir -p "$data" bench/results
 cargo build --release -p clickrec-cli
 bin="${CARGO_TARGET_DIR:-target}/release/clickrec"
