@@ -280,14 +280,7 @@ impl Recommendations {
         user: UserId,
         list: impl IntoIterator<Item = (ItemId, f32)>,
     ) -> Result<(), RecommendError> {
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
-        }
-        if let Some(&previous) = self.users.last()
-            && previous >= user
-        {
-            return Err(RecommendError::UserOrder { previous, user });
-        }
+        self.check_next(user)?;
         let start = self.items.len();
         for (item, score) in list {
             self.items.push(item);
@@ -306,6 +299,19 @@ impl Recommendations {
         Ok(())
     }
 
+    /// Refuses a `user` that does not follow the last one; makes sure the offsets start.
+    fn check_next(&mut self, user: UserId) -> Result<(), RecommendError> {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        match self.users.last() {
+            Some(&previous) if previous >= user => {
+                Err(RecommendError::UserOrder { previous, user })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// [`Self::push`] for a list in a slice, its repeats found with `marks` (clear, grown to
     /// the items as needed, left clear) instead of sorting a copy.
     pub(crate) fn push_marked(
@@ -314,11 +320,7 @@ impl Recommendations {
         list: &[(ItemId, f32)],
         marks: &mut FixedBitSet,
     ) -> Result<(), RecommendError> {
-        if let Some(&previous) = self.users.last()
-            && previous >= user
-        {
-            return Err(RecommendError::UserOrder { previous, user });
-        }
+        self.check_next(user)?;
         let repeat = list.iter().position(|&(item, _)| {
             let i = item.0 as usize;
             if i >= marks.len() {
@@ -335,9 +337,6 @@ impl Recommendations {
                 user,
                 item: list[k].0,
             });
-        }
-        if self.offsets.is_empty() {
-            self.offsets.push(0);
         }
         self.items.extend(list.iter().map(|&(item, _)| item));
         self.scores.extend(list.iter().map(|&(_, score)| score));
@@ -703,7 +702,8 @@ struct Buffers {
     scores: BlockScores,
     tiles: tiles::Scratch,
     out: Vec<(ItemId, f32)>,
-    /// One bit per item, all clear between uses ([`select_ranked`], [`Recommendations::push_marked`]).
+    /// One bit per item, all clear between uses ([`select_ranked`],
+    /// [`Recommendations::push_marked`]).
     marks: FixedBitSet,
 }
 
@@ -784,8 +784,8 @@ impl<'a> Scorer<'a> {
             .map(|&user| self.model.ranking(user))
             .collect::<Option<Vec<_>>>()
         {
+            marks.grow(self.model.n_items());
             for (ranking, &user) in rankings.into_iter().zip(users) {
-                marks.grow(self.model.n_items());
                 select_ranked(ranking, history_row(history, user), filter, n, marks, out);
                 lists.push((user, out.clone()));
             }
