@@ -4,9 +4,9 @@
 //! columns encoded in parallel) against polars' batched writer (which it used before) and
 //! the parquet crate's Arrow writer fed string arrays, with and without dictionaries, LZ4
 //! and statistics. Two shapes of lists: "popular" (nearly the same 100 items for
-//! everyone, as popularity's) and "spread" (items drawn from 50,000, as a personal
-//! model's). Each writer is timed from the dense ids to the closed file, then the file is
-//! read back with polars.
+//! everyone, as popularity's) and "spread" (items drawn uniformly from 50,000, scores all
+//! distinct, as a personal model's). Each writer is timed from the dense ids to the closed
+//! file, then the file is read back with polars.
 //!
 //! ```sh
 //! cargo run --release -p clickrec-io --example recs_encoders
@@ -60,7 +60,7 @@ fn rows(spread: bool) -> Rows {
                     }
                 };
                 r.items.push(item);
-                r.scores.push(rng.below(100_000) as f32 / 7.0);
+                r.scores.push(rng.next_f32());
             } else {
                 r.items.push(2 * k + rng.below(2) as u32);
                 r.scores.push(1000.0 - k as f32);
