@@ -3,6 +3,8 @@
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
 use crate::{CategoryId, CoreError, DenseId, ItemId, UserId};
 
 /// The external ids of one kind, listed in dense-id order: dense id `i` is the `i`-th entry.
@@ -43,16 +45,19 @@ impl<Id: DenseId> IdMap<Id> {
         externals: impl IntoIterator<Item = S>,
     ) -> Result<Self, CoreError> {
         let mut map = IdMap::<Id>::default();
-        let mut seen: HashMap<String, u32> = HashMap::new();
         for external in externals {
-            let external = external.as_ref();
-            let id = map.push_new(external)?;
-            if let Some(first) = seen.insert(external.to_owned(), id.index()) {
+            map.push_new(external.as_ref())?;
+        }
+        // Repeats are looked up in the map's own text: no string copied per id (a run's
+        // maps hold millions of ids and every stage reads them).
+        let mut seen = FxHashMap::with_capacity_and_hasher(map.len(), FxBuildHasher);
+        for (second, external) in map.externals().enumerate() {
+            if let Some(first) = seen.insert(external, second as u32) {
                 return Err(CoreError::DuplicateExternalId {
                     kind: Id::KIND,
                     external: external.to_owned(),
                     first,
-                    second: id.index(),
+                    second: second as u32,
                 });
             }
         }
