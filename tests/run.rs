@@ -18,6 +18,51 @@ fn quickstart_runs_and_reruns_from_cache() {
         "{}",
         stderr(&first)
     );
+    // The answer at a glance: a short run whose last lines name the best model with its
+    // interval and its margin over the best simple baseline, on a leak-free split.
+    let answer = common::stdout(&first);
+    let lines = stderr(&first).lines().count() + answer.lines().count();
+    assert!(lines <= 40, "{lines} lines:\n{}{answer}", stderr(&first));
+    let best = answer
+        .lines()
+        .find(|l| l.starts_with('*'))
+        .unwrap_or_else(|| panic!("no model marked best:\n{answer}"));
+    let best_name = best.split_whitespace().nth(1).unwrap();
+    assert!(
+        best.contains('[') && best.contains(']'),
+        "no interval: {best}"
+    );
+    assert!(
+        answer.contains(&format!("Best: {best_name}, Recall@20 +"))
+            && answer.contains("over popularity, the best simple baseline (paired 95% CI"),
+        "{answer}"
+    );
+    assert!(answer.contains("Leak-free split"), "{answer}");
+    assert!(answer.contains("Not ranked: recent"), "{answer}");
+    assert!(answer.contains("report.html"), "{answer}");
+    let split: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("run/split.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        split["test"]["leakage"]["future_train_events_share_max"],
+        0.0
+    );
+    assert_eq!(split["test"]["rule"]["kind"], "session_cutoff");
+    // --verbose adds every K and every comparison.
+    let verbose = clickrec(&[
+        "evaluate",
+        "pipelines/quickstart.toml",
+        "--out",
+        out,
+        "--force",
+        "-v",
+    ]);
+    assert!(verbose.status.success(), "{}", stderr(&verbose));
+    let full = common::stdout(&verbose);
+    assert!(
+        full.contains("Comparisons: every pair") && full.contains("Best: "),
+        "{full}"
+    );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(dir.path().join("run/manifest.json")).unwrap(),
     )
@@ -216,7 +261,8 @@ fn config_errors_exit_2_and_name_file_and_key() {
 }
 
 /// The leakage of both held-out-session splits, measured and reported: the per-user last
-/// session trains on other users' later events, the global session cutoff on none.
+/// session trains on other users' later events, the global session cutoff (the default)
+/// on none.
 #[test]
 fn splits_report_their_leakage() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,7 +286,7 @@ fn splits_report_their_leakage() {
         let report = std::fs::read_to_string(out.join("report.md")).unwrap();
         (leakage, report, common::stdout(&run))
     };
-    let (leakage, report, stdout) = run("last", &[]);
+    let (leakage, report, stdout) = run("last", &["--set", "split.kind=last_session"]);
     assert!(
         leakage["future_train_events_share_mean"].as_f64().unwrap() > 0.0,
         "{leakage}"
@@ -260,15 +306,8 @@ fn splits_report_their_leakage() {
         "{stdout}"
     );
 
-    let (leakage, report, _) = run(
-        "cutoff",
-        &[
-            "--set",
-            "split.kind=session_cutoff",
-            "--set",
-            "split.test_fraction=0.2",
-        ],
-    );
+    // The default split: a global session cutoff.
+    let (leakage, report, _) = run("cutoff", &[]);
     assert_eq!(
         leakage["test_users_with_future_train_events"], 0,
         "{leakage}"

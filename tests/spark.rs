@@ -12,6 +12,11 @@
 //! without Java or when the cluster cannot start; under `CI=true` (where `.ci/run`
 //! installs Java 17) it fails instead.
 
+//!
+//! Built only with this crate's `spark` feature, against a `clickrec` built with its own
+//! (`cargo build -p clickrec-cli --features spark`); `.ci/run` does both.
+
+#![cfg(feature = "spark")]
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
 mod common;

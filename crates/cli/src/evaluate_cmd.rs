@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use clickrec_eval::{EvalConfig, Protocol, build_report, evaluate_model};
+use clickrec_eval::{EvalConfig, Evaluator, Protocol};
 use clickrec_pipeline::{EvalInputs, Stage, write_reports};
 
 use crate::failure::{UsageError, usage};
@@ -66,12 +66,20 @@ pub struct EvaluateArgs {
     /// Seed of the bootstrap (default 42).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Record in the report that the lists exclude items seen in train.
-    #[arg(long)]
+    /// Rank on targets new to each user, leaving seen items out of the lists (the "new
+    /// items" headline). Default: what RUN_DIR's pipeline did (`recommend.exclude_seen`,
+    /// true unless set otherwise), so both commands headline the same variant.
+    #[arg(long, conflicts_with = "include_seen")]
     pub exclude_seen: bool,
+    /// Rank on all targets with the lists as given (the "all items" headline).
+    #[arg(long)]
+    pub include_seen: bool,
     /// Drop rows whose user or item the run does not know, and count them.
     #[arg(long)]
     pub skip_unknown: bool,
+    /// Print the evaluation at every K with every comparison, not only the answer.
+    #[arg(long, short)]
+    pub verbose: bool,
     /// Folder for metrics.json, report.md and report.html.
     #[arg(long, value_name = "DIR", default_value = ".")]
     pub report_dir: PathBuf,
@@ -84,6 +92,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             out: args.out.clone(),
             overrides: args.overrides.clone(),
             force: args.force,
+            verbose: args.verbose,
         };
         return run_cmd::run(&run_args, Some(Stage::Evaluate));
     }
@@ -124,11 +133,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         );
         inputs.test = test;
     }
-    let data = inputs.data();
+    let mut evaluator = Evaluator::new(inputs.data(), &config);
     let options = clickrec_io::ReadOptions {
         skip_unknown: args.skip_unknown,
     };
-    let mut evaluations = Vec::new();
     let mut longest = 0;
     for path in &args.recs {
         let name = path
@@ -147,7 +155,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             read.unknown_item_rows
         );
         longest = longest.max(recs.iter().map(|l| l.items.len()).max().unwrap_or(0));
-        evaluations.push(evaluate_model(&name, &recs, &data, &config)?);
+        evaluator.add(&name, &recs)?;
     }
     let split = match &args.test {
         Some(path) => format!(
@@ -158,21 +166,34 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         None => format!("held-out test set of {}", run_dir.display()),
     };
     // Lists named like the baseline models (recs/popularity.parquet, …) are baselines.
-    let baselines = evaluations
+    let baselines = evaluator
+        .evaluations()
         .iter()
         .map(|e| e.name().to_owned())
         .filter(|name| clickrec_models::ModelKind::from_name(name).is_some_and(|k| k.is_baseline()))
         .collect();
+    // The run's own setting unless a flag says otherwise (a run without a manifest
+    // record of it: the pipeline default, true).
+    let exclude_seen = if args.exclude_seen || args.include_seen {
+        args.exclude_seen
+    } else {
+        clickrec_pipeline::Manifest::load(run_dir)?.config["recommend"]["exclude_seen"]
+            .as_bool()
+            .unwrap_or(true)
+    };
     let protocol = Protocol {
         split,
-        exclude_seen: args.exclude_seen,
+        exclude_seen,
         n_recommended: longest,
         baselines,
         ..Protocol::default()
     };
-    let report = build_report(protocol, &data, &evaluations, &BTreeMap::new(), &config);
+    let report = evaluator.report(protocol, &BTreeMap::new());
     write_reports(&args.report_dir, &report)?;
-    print!("{}", report.terminal_table());
+    if args.verbose {
+        print!("{}", report.terminal_table());
+    }
+    print!("{}", report.terminal_answer());
     eprintln!(
         "wrote metrics.json, report.md, report.html to {}",
         args.report_dir.display()

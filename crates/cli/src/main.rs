@@ -14,10 +14,18 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use clickrec_pipeline::Stage;
 
+/// `clickrec --version`: the crate version and the git commit it was built from.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CLICKREC_GIT_COMMIT"),
+    ")"
+);
+
 #[derive(Debug, Parser)]
 #[command(
     name = "clickrec",
-    version,
+    version = VERSION,
     about = "Batch recommender pipeline for e-commerce click logs",
     after_help = "\
 Examples:

@@ -49,6 +49,10 @@ pub struct RunArgs {
     /// Redo every stage even when its artifacts are up to date.
     #[arg(long)]
     pub force: bool,
+    /// Print every stage's details: the evaluation at every K with every comparison (they
+    /// are always in report.md, report.html and metrics.json).
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 /// A pipeline error as the CLI reports it: configuration errors exit 2.
@@ -66,8 +70,9 @@ pub fn folder_of(pipeline: &std::path::Path) -> PathBuf {
 }
 
 /// Prints a finished stage: its status line on stderr, its text on stderr — but the
-/// evaluate stage's metrics table, the run's result, on stdout so it can be piped.
-pub fn print_stage(stage: &StageReport) {
+/// evaluate stage's metrics table, the run's result, on stdout so it can be piped. Its
+/// details only when `verbose`.
+pub fn print_stage(stage: &StageReport, verbose: bool) {
     let rss = stage
         .record
         .peak_rss_bytes
@@ -80,10 +85,11 @@ pub fn print_stage(stage: &StageReport) {
         ),
         StageStatus::Cached => eprintln!("[{}] cached", stage.name),
     }
+    let details = if verbose { stage.details.as_str() } else { "" };
     if stage.name == Stage::Evaluate.name() {
-        print!("{}", stage.text);
+        print!("{details}{}", stage.text);
     } else {
-        eprint!("{}", stage.text);
+        eprint!("{}{details}", stage.text);
     }
 }
 
@@ -99,8 +105,10 @@ pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
         only,
         until: None,
     };
-    clickrec_pipeline::run(&plan, options, &TerminalBars, &mut print_stage)
-        .map_err(config_error)?;
+    clickrec_pipeline::run(&plan, options, &TerminalBars, &mut |stage| {
+        print_stage(stage, args.verbose)
+    })
+    .map_err(config_error)?;
     eprintln!(
         "manifest: {}",
         plan.out.join(clickrec_pipeline::MANIFEST_FILE).display()

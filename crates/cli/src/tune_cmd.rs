@@ -51,6 +51,9 @@ pub struct TuneArgs {
     /// Redo the stages before the search even when their artifacts are up to date.
     #[arg(long)]
     pub force: bool,
+    /// Print the final run's evaluation at every K with every comparison.
+    #[arg(long, short)]
+    pub verbose: bool,
 }
 
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
@@ -101,7 +104,7 @@ pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
         &base,
         options,
         &TerminalBars,
-        &mut print_stage,
+        &mut |stage| print_stage(stage, args.verbose),
         &on_trial,
     )
     .map_err(config_error)?;

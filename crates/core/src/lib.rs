@@ -38,6 +38,7 @@ mod select;
 mod session;
 mod split;
 mod tiles;
+mod time;
 
 pub use atomic::{AtomicFile, FileError};
 pub use behavior::{Behavior, BehaviorCounts, BehaviorMapping};
@@ -59,3 +60,4 @@ pub use rng::{SPLITMIX_GAMMA, SplitMix64, mix64};
 pub use select::{keep_best, retain_best};
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
 pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};
+pub use time::utc_text;

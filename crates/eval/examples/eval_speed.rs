@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
-use clickrec_eval::{EvalConfig, EvalData, Protocol, build_report, evaluate_model};
+use clickrec_eval::{EvalConfig, EvalData, Population, Protocol, build_report, evaluate_model};
 
 /// Core's SplitMix64, with the draws synthetic data needs.
 struct Rng(clickrec_core::SplitMix64);
@@ -184,6 +184,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         test: &test,
         train: &train,
         train_events_per_user: &events,
+        population: Population::All,
     };
     let mut evaluations = Vec::new();
     let mut metric_seconds = 0.0;

@@ -177,6 +177,31 @@ impl PairedComparison {
         comparison
     }
 
+    /// The same comparison as `b − a`: names, means and interval swapped, the verdicts
+    /// turned around, the sentence said again.
+    pub fn reversed(&self) -> Self {
+        let flip = |v: Verdict| match v {
+            Verdict::ABetter => Verdict::BBetter,
+            Verdict::BBetter => Verdict::ABetter,
+            other => other,
+        };
+        let mut c = PairedComparison {
+            model_a: self.model_b.clone(),
+            model_b: self.model_a.clone(),
+            mean_a: self.mean_b,
+            mean_b: self.mean_a,
+            difference: -self.difference,
+            ci_low: self.ci_high.map(|x| -x),
+            ci_high: self.ci_low.map(|x| -x),
+            share_at_most_zero: self.share_at_most_zero.map(|s| 1.0 - s),
+            raw_verdict: flip(self.raw_verdict),
+            verdict: flip(self.verdict),
+            ..self.clone()
+        };
+        c.sentence = c.describe();
+        c
+    }
+
     fn describe(&self) -> String {
         let (a, b) = (&self.model_a, &self.model_b);
         let on = format!(

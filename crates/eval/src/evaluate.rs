@@ -40,6 +40,32 @@ const N_VARIANTS: usize = Variant::ALL.len();
 const REPEAT: usize = 4;
 const N_SEGMENTS: usize = Segment::ALL.len();
 
+/// Which test users an evaluation covers. The protocol evaluates cold users (no train
+/// events) apart from warm ones: a model that needs history can only fall back for them,
+/// and counting them in one average lets their share decide which model looks best.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Population {
+    /// Every test user.
+    #[default]
+    All,
+    /// Test users with train events (the headline's users).
+    Warm,
+    /// Test users without train events.
+    Cold,
+}
+
+impl Population {
+    /// Whether a test user with this cold flag belongs to the population.
+    pub fn covers(self, cold: bool) -> bool {
+        match self {
+            Population::All => true,
+            Population::Warm => !cold,
+            Population::Cold => cold,
+        }
+    }
+}
+
 /// What every model is scored against.
 #[derive(Clone, Copy, Debug)]
 pub struct EvalData<'a> {
@@ -51,9 +77,27 @@ pub struct EvalData<'a> {
     /// Train events per user, indexed by user id, for the activity buckets. It must cover
     /// every row of the train matrix; users beyond it count as having no train events.
     pub train_events_per_user: &'a [u32],
+    /// The test users scored; the others are left out of every count and average.
+    pub population: Population,
 }
 
 impl EvalData<'_> {
+    /// Test users in the population.
+    pub fn covered_users(&self) -> u64 {
+        self.test
+            .iter()
+            .filter(|tu| self.population.covers(tu.cold))
+            .count() as u64
+    }
+
+    /// The same data restricted to `population`.
+    pub fn with_population(&self, population: Population) -> Self {
+        EvalData {
+            population,
+            ..*self
+        }
+    }
+
     fn check(&self) -> Result<(), EvalError> {
         if self.train_events_per_user.len() < self.train.n_users() {
             return Err(EvalError::Inconsistent(format!(
@@ -71,6 +115,9 @@ impl EvalData<'_> {
         self.test
             .iter()
             .map(|tu| {
+                if !self.population.covers(tu.cold) {
+                    return 0;
+                }
                 let u = tu.user.0 as usize;
                 let row: &[u32] = if u < self.train.n_users() {
                     self.train.row(tu.user).0
@@ -206,7 +253,7 @@ impl ModelEvaluation {
         self.n_items
     }
 
-    /// Users of the test set.
+    /// Test users of the evaluated population.
     pub fn test_users(&self) -> u64 {
         self.test_users
     }
@@ -305,6 +352,7 @@ pub fn evaluate_model(
         name,
         recs,
         test: data.test,
+        population: data.population,
         train: data.train,
         events: data.train_events_per_user,
         ks,
@@ -341,16 +389,17 @@ pub fn evaluate_model(
             merge.absorb(part);
         }
     }
+    let covered = data.covered_users();
     let variants = merges
         .into_iter()
         .zip(Variant::ALL)
-        .map(|(merge, variant)| merge.finish(variant, &pass, n_test as u64))
+        .map(|(merge, variant)| merge.finish(variant, &pass, covered))
         .collect();
     Ok(ModelEvaluation {
         name: name.to_owned(),
         ks: ks.to_vec(),
         n_items,
-        test_users: n_test as u64,
+        test_users: covered,
         users_without_recommendations: without_list,
         ignored_lists: recs.len() as u64 - matched,
         variants,
@@ -363,6 +412,7 @@ struct Pass<'a> {
     name: &'a str,
     recs: &'a Recommendations,
     test: &'a TestSet,
+    population: Population,
     train: &'a UserItemMatrix,
     events: &'a [u32],
     ks: &'a [usize],
@@ -475,9 +525,14 @@ fn run_chunk(pass: &Pass, range: Range<usize>, s: &mut Scratch) -> Result<ChunkO
             j += 1;
             Some(pass.recs.get(j - 1).items)
         } else {
-            out.without_list += 1;
             None
         };
+        // A test user of another population: its list is neither scored nor ignored.
+        if !pass.population.covers(tu.cold) {
+            out.membership.push(0);
+            continue;
+        }
+        out.without_list += u64::from(list.is_none());
         let u = tu.user.0 as usize;
         let row: &[u32] = if u < pass.train.n_users() {
             pass.train.row(tu.user).0

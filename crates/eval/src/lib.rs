@@ -13,6 +13,10 @@
 //!   [`Variant`]s (all or conversion targets × all or new-to-user items), broken down by
 //!   [`Segment`] (train activity, cold/warm). Users with an empty target set are skipped
 //!   and counted; test users without a list score 0; lists of non-test users are ignored.
+//!   [`EvalData::population`] restricts the pass to warm or cold users.
+//! - [`Evaluator`]: the protocol's rule for cold users (no train events) — the headline,
+//!   intervals and comparisons on warm users, the cold users apart in
+//!   [`Report::cold_users`].
 //! - [`build_report`]: bootstrap intervals (the same resampled users for every model),
 //!   paired comparisons of every pair on Recall and NDCG, and the [`Report`] with its
 //!   renderings. [`compare_models`] / [`Report::compare`] compare any two models on any
@@ -21,7 +25,9 @@
 //! ```
 //! use std::collections::BTreeMap;
 //! use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
-//! use clickrec_eval::{EvalConfig, EvalData, Metric, Protocol, Variant, build_report, evaluate_model};
+//! use clickrec_eval::{
+//!     EvalConfig, EvalData, Metric, Population, Protocol, Variant, build_report, evaluate_model,
+//! };
 //!
 //! // Two users and three items; user 0 had item 0 in train.
 //! let train = UserItemMatrix::from_triples(
@@ -36,7 +42,12 @@
 //! recs.push(UserId(1), [(ItemId(0), 0.7)]).unwrap();
 //!
 //! let config = EvalConfig { ks: vec![1, 2], ..EvalConfig::default() }.check().unwrap();
-//! let data = EvalData { test: &test, train: &train, train_events_per_user: &[1, 2] };
+//! let data = EvalData {
+//!     test: &test,
+//!     train: &train,
+//!     train_events_per_user: &[1, 2],
+//!     population: Population::All,
+//! };
 //! let eval = evaluate_model("toy", &recs, &data, &config).unwrap();
 //! // Recall@1: user 0 misses (item 2 first), user 1 hits → 0.5.
 //! assert_eq!(eval.value(Variant::All, Metric::Recall, 1), Some(0.5));
@@ -52,6 +63,7 @@
 //! ```
 
 mod bootstrap;
+mod cold;
 mod config;
 mod error;
 mod evaluate;
@@ -62,10 +74,11 @@ mod report;
 mod rng;
 
 pub use bootstrap::{Estimate, PairedComparison, Verdict, compare_models};
+pub use cold::{ColdModel, ColdUsers, Evaluator};
 pub use config::{CheckedEval, EvalConfig, EvalProtocol, MAX_BOOTSTRAP_SAMPLES, MAX_CUT_OFFS};
 pub use error::EvalError;
 pub use evaluate::{
-    EvalData, KSummary, ModelEvaluation, SegmentAtK, SegmentSummary, VariantEvaluation,
+    EvalData, KSummary, ModelEvaluation, Population, SegmentAtK, SegmentSummary, VariantEvaluation,
     evaluate_model,
 };
 pub use metric::{Metric, Metrics, Segment, Variant};

@@ -41,7 +41,7 @@ pub enum IngestError {
         column: String,
         dtype: String,
     },
-    #[error("{path}:{line}: {reason}{}: {} (use --on-bad-row skip to quarantine bad rows)", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default(), Excerpt(value))]
+    #[error("{path}:{line}: {reason}{}: {} ({})", column.as_ref().map(|c| format!(" in column {c}")).unwrap_or_default(), Excerpt(value), reason.hint(*line))]
     BadRow {
         path: PathBuf,
         line: u64,

@@ -41,6 +41,22 @@ impl RejectReason {
         }
     }
 
+    /// What to do about a failing row: the setting that most often fixes this reason,
+    /// then quarantining. A field count wrong on the first lines usually means another
+    /// delimiter or format; a timestamp that does not parse, another time format.
+    pub(crate) fn hint(self, line: u64) -> &'static str {
+        const SKIP: &str = "use --on-bad-row skip to quarantine bad rows";
+        match self {
+            RejectReason::WrongFieldCount if line <= 2 => {
+                "on the first rows this usually means another separator or layout: set --delimiter (e.g. ';' or tab) or --format (taobao, retailrocket, sessions, csv, parquet); or use --on-bad-row skip to quarantine bad rows"
+            }
+            RejectReason::BadTimestamp => {
+                "set --time-format (input.time_format) to unix-s, unix-ms or a strftime pattern such as '%Y-%m-%d %H:%M:%S' or '%Y-%m-%d'; or use --on-bad-row skip to quarantine bad rows"
+            }
+            _ => SKIP,
+        }
+    }
+
     fn describe(self) -> &'static str {
         match self {
             RejectReason::WrongFieldCount => "wrong number of fields",

@@ -55,12 +55,7 @@ pub struct TimeSpan {
     pub last_utc: String,
 }
 
-/// `2017-11-25 00:00:00 UTC` for Unix seconds.
-pub fn utc_text(ts: i64) -> String {
-    chrono::DateTime::from_timestamp(ts, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
-        .unwrap_or_else(|| format!("{ts} (out of range)"))
-}
+pub use clickrec_core::utc_text;
 
 impl IngestSummary {
     /// `known`: the id maps of the train file when `ingested` is the test file of a pair

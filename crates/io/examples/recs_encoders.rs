@@ -18,8 +18,7 @@ use std::time::Instant;
 use clickrec_core::{IdMap, IdMaps, ItemId, Recommendations, SplitMix64, UserId};
 use clickrec_io::RecsWriter;
 
-use arrow::array::{ArrayRef, Float32Array, StringArray, UInt32Array};
-use arrow::record_batch::RecordBatch;
+use arrow_array::{ArrayRef, Float32Array, RecordBatch, StringArray, UInt32Array};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};

@@ -569,7 +569,7 @@ mod recs {
             format!(
                 "{}: line 3, column item_id, value \"gone\": not in the id maps of the run \
                  (3 rows have an unknown user, 1 rows an unknown item; \
-                 set ReadOptions::skip_unknown to drop and count them)",
+                 rerun with --skip-unknown to drop and count them)",
                 path.display()
             )
         );

@@ -246,6 +246,7 @@ impl EvalInputs {
             test: &self.test,
             train: &self.train,
             train_events_per_user: &self.train_events_per_user,
+            population: clickrec_eval::Population::All,
         }
     }
 }

@@ -90,10 +90,19 @@ impl EngineConfig {
     }
 }
 
+/// Why a build without the `spark` feature refuses `engine.kind = "spark"`, and how to get
+/// one that has it.
+#[cfg(not(feature = "spark"))]
+pub const SPARK_NOT_BUILT: &str = "\"spark\": this clickrec was built without the Spark engine; \
+     rebuild it with `--features spark` (e.g. `cargo install --path crates/cli --features spark`), \
+     which needs protoc (Debian: apt-get install protobuf-compiler), or set engine.kind = \"local\"";
+
 /// `[engine]`, checked.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckedEngine {
     Local,
+    /// Only in builds with the `spark` feature; others refuse `engine.kind = "spark"`.
+    #[cfg(feature = "spark")]
     Spark(SparkSettings),
 }
 
@@ -194,8 +203,11 @@ pub struct RecommendConfig {
     pub exclude_seen: bool,
     /// Default `parquet`.
     pub format: RecsFormat,
-    /// Users without train history: no list (default) or the popularity list.
-    pub fallback: Fallback,
+    /// Users without train history: the popularity list or no list. Default: the
+    /// popularity list when the pipeline has `[models.popularity]`, else none (the plan
+    /// records which, see [`RecommendConfig::fallback`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<Fallback>,
 }
 
 impl Default for RecommendConfig {
@@ -205,8 +217,15 @@ impl Default for RecommendConfig {
             users: RecommendUsers::Test,
             exclude_seen: true,
             format: RecsFormat::Parquet,
-            fallback: Fallback::None,
+            fallback: None,
         }
+    }
+}
+
+impl RecommendConfig {
+    /// What users without train history get, as the plan resolved it.
+    pub fn fallback(&self) -> Fallback {
+        self.fallback.unwrap_or(Fallback::None)
     }
 }
 
@@ -431,13 +450,17 @@ impl PipelineConfig {
                 ),
             ));
         }
-        if self.recommend.fallback == Fallback::Popularity
-            && !models.iter().any(|m| m.kind() == ModelKind::Popularity)
-        {
-            return Err(invalid(
-                "recommend.fallback",
-                "\"popularity\" needs a [models.popularity] table".into(),
-            ));
+        let has_popularity = models.iter().any(|m| m.kind() == ModelKind::Popularity);
+        match self.recommend.fallback {
+            Some(Fallback::Popularity) if !has_popularity => {
+                return Err(invalid(
+                    "recommend.fallback",
+                    "\"popularity\" needs a [models.popularity] table".into(),
+                ));
+            }
+            Some(_) => {}
+            None if has_popularity => self.recommend.fallback = Some(Fallback::Popularity),
+            None => self.recommend.fallback = Some(Fallback::None),
         }
         let segment = match &self.segment {
             Some(params) => {
@@ -626,12 +649,19 @@ impl PipelineConfig {
                 message: message.to_string(),
             });
         }
-        Ok(CheckedEngine::Spark(SparkSettings {
+        let settings = SparkSettings {
             url,
             cores_max,
             storage,
             train_memory_share: share,
-        }))
+        };
+        #[cfg(feature = "spark")]
+        return Ok(CheckedEngine::Spark(settings));
+        #[cfg(not(feature = "spark"))]
+        {
+            let _ = settings;
+            Err(invalid("engine.kind", SPARK_NOT_BUILT.into()))
+        }
     }
 }
 
@@ -829,9 +859,10 @@ mod tests {
         // The default `[engine]` is not written back, so local configs serialise as before.
         let config = load(MINIMAL, &[]).unwrap();
         assert!(!toml::to_string(&config).unwrap().contains("engine"));
-        let spark = plan(&["engine.kind=spark", "engine.url=sc://127.0.0.1:15002"]).unwrap();
+        let spark = plan(&["engine.kind=spark", "engine.url=sc://127.0.0.1:15002"]);
+        #[cfg(feature = "spark")]
         assert_eq!(
-            spark,
+            spark.unwrap(),
             CheckedEngine::Spark(SparkSettings {
                 url: "sc://127.0.0.1:15002".into(),
                 cores_max: 2,
@@ -839,6 +870,14 @@ mod tests {
                 train_memory_share: 0.5,
             })
         );
+        #[cfg(not(feature = "spark"))]
+        {
+            let e = spark.unwrap_err().to_string();
+            assert!(
+                e.contains("engine.kind") && e.contains("--features spark") && e.contains("protoc"),
+                "{e}"
+            );
+        }
         let err = |overrides: &[&str]| plan(overrides).unwrap_err().to_string();
         let e = err(&["engine.kind=spark"]);
         assert!(

@@ -151,6 +151,7 @@ impl PipelineError {
 
 impl PipelineError {
     /// A Spark engine stage's error.
+    #[cfg(feature = "spark")]
     pub(crate) fn spark(stage: &'static str, source: clickrec_spark::SparkError) -> Self {
         PipelineError::Spark {
             stage,

@@ -4,6 +4,8 @@
 /// to the run directory).
 pub(crate) struct StageOutput {
     pub text: String,
+    /// More lines, shown only on request (`--verbose`): the evaluate stage's full tables.
+    pub details: String,
     pub summary: serde_json::Value,
     pub artifacts: Vec<String>,
 }

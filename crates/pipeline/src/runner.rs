@@ -28,6 +28,8 @@ pub struct StageReport {
     pub record: StageRecord,
     /// A few human lines on what the stage did.
     pub text: String,
+    /// More lines, for `--verbose` (the evaluate stage's full tables); empty for most.
+    pub details: String,
 }
 
 /// The stages, in order. Each reads the artifacts of the ones before it.
@@ -273,6 +275,7 @@ fn stage(
                 "{name}: unchanged, reusing {}\n",
                 record.artifacts.join(", ")
             ),
+            details: String::new(),
             record,
         });
     }
@@ -283,6 +286,7 @@ fn stage(
     let started = Instant::now();
     let StageOutput {
         text,
+        details,
         summary,
         artifacts,
     } = body()?;
@@ -300,5 +304,6 @@ fn stage(
         status: StageStatus::Ran,
         record,
         text,
+        details,
     })
 }

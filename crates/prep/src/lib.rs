@@ -13,7 +13,7 @@
 //!
 //! ```
 //! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId};
-//! use clickrec_prep::{PrepConfig, SplitConfig, build_matrix, prepare, split};
+//! use clickrec_prep::{PrepConfig, SplitConfig, SplitKind, build_matrix, prepare, split};
 //!
 //! // Two users; user 0 comes back after an hour (a second session).
 //! let rows = [(0, 1, 0), (0, 2, 60), (0, 1, 3_700), (1, 1, 10), (1, 3, 20)];
@@ -28,7 +28,8 @@
 //! let prep: PrepConfig = toml::from_str("[session]\ngap_s = 1800")?;
 //! let prepared = prepare(log, &prep.check()?)?;
 //! let filters = prep.check()?.train_filters();
-//! let out = split(&prepared.log, &prepared.sessions, &SplitConfig::default().check()?, &filters)?;
+//! let last_session = SplitConfig { kind: SplitKind::LastSession, ..SplitConfig::default() };
+//! let out = split(&prepared.log, &prepared.sessions, &last_session.check()?, &filters)?;
 //! assert_eq!(out.test.users(), &[UserId(0)]);
 //! assert_eq!(out.test.get(0).targets, &[ItemId(1)]);
 //!
@@ -63,10 +64,10 @@ pub use report::{
 pub use rows::retain_rows;
 pub use session::{SessionConfig, sessionize};
 pub use split::{
-    CheckedSplit, CompactItems, CompactItemsReport, CutParts, FilterStepReport, LeakageError,
-    SplitConfig, SplitError, SplitKind, SplitOutput, SplitPartReport, SplitReport, SplitRule,
-    SplitSpec, TrainFilters, ValidationSplit, add_validation, check_leakage, split, split_from_cut,
-    split_test_file,
+    CheckedSplit, CompactItems, CompactItemsReport, CutParts, DEFAULT_TEST_FRACTION,
+    FilterStepReport, LeakageError, SplitConfig, SplitError, SplitKind, SplitOutput,
+    SplitPartReport, SplitReport, SplitRule, SplitSpec, TrainFilters, ValidationSplit,
+    add_validation, check_leakage, split, split_from_cut, split_test_file,
 };
 pub use weights::{CheckedWeights, WeightsConfig, build_matrix};
 pub use window::{TimeWindow, WindowConfig, filter_time_window};

@@ -130,12 +130,14 @@ pub enum SparkError {
     },
 }
 
+#[cfg(feature = "connect")]
 /// The client's own error as its message (it starts with the server's error class when
 /// there is one, e.g. `[TABLE_OR_VIEW_NOT_FOUND] ...`).
 pub(crate) fn describe(error: &spark_connect::SparkError) -> String {
     error.message()
 }
 
+#[cfg(feature = "connect")]
 /// Whether a client error says that the transport could not reach the server
 /// (gRPC UNAVAILABLE, a refused or timed-out connection).
 pub(crate) fn is_unreachable(error: &spark_connect::SparkError) -> bool {
@@ -202,6 +204,7 @@ mod tests {
         assert!(text.contains("engine.kind = \"local\""), "{text}");
     }
 
+    #[cfg(feature = "connect")]
     #[test]
     fn unavailable_grpc_status_counts_as_unreachable() {
         let mut unavailable =

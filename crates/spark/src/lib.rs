@@ -11,21 +11,31 @@
 //! - [`error`]: [`SparkError`], whose messages say what to do;
 //! - [`local_cluster`]: the development cluster of `scripts/spark-cluster.sh`, for tests.
 //!
+//! Only [`sql`], [`error`] and [`local_cluster`] are built by default: the client and
+//! everything that speaks to Spark need the `connect` feature (and `protoc` to build).
+//!
 //! The official client is synchronous and blocks on its own Tokio runtime: call it from
 //! plain threads, never from inside an async task.
 
+#[cfg(feature = "connect")]
 pub mod client;
+#[cfg(feature = "connect")]
 pub mod columns;
 pub mod error;
 pub mod local_cluster;
+#[cfg(feature = "connect")]
 pub mod ml;
 pub mod sql;
+#[cfg(feature = "connect")]
 pub mod table_files;
+#[cfg(feature = "connect")]
 pub mod vectors;
 
+#[cfg(feature = "connect")]
 pub use client::{ConnectOptions, SparkClient};
 pub use error::SparkError;
 pub use local_cluster::LocalCluster;
+#[cfg(feature = "connect")]
 pub use ml::{
     AlsFactors, SparkAlsParams, SparkKMeansParams, SparkLogisticParams, fit_als, fit_kmeans,
     fit_logistic,

@@ -2,8 +2,9 @@
 //! (`SPARK_CLUSTER_CORES_MAX`, default 2, must match `CLICKREC_SPARK_CORES_MAX`), else a
 //! local cluster this test starts with `scripts/spark-cluster.sh start` and stops at the
 //! end. Without Java it skips and says so; under `CI=true` (where `.ci/run` installs
-//! Java 17) it fails instead.
+//! Java 17) it fails instead. Built only with the `connect` feature (as `.ci/run` runs it).
 
+#![cfg(feature = "connect")]
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
 use std::path::{Path, PathBuf};

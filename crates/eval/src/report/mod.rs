@@ -20,9 +20,10 @@ use serde::{Deserialize, Serialize};
 use crate::bootstrap::{
     Estimate, PairedComparison, holm, interval, paired_from_draws_raw, resample_means,
 };
+use crate::cold::ColdUsers;
 use crate::config::{CheckedEval, headline_k};
 use crate::error::EvalError;
-use crate::evaluate::{EvalData, ModelEvaluation, SegmentSummary};
+use crate::evaluate::{EvalData, ModelEvaluation, Population, SegmentSummary};
 use crate::metric::{Metric, Metrics, Variant};
 use crate::next_item::{NextItemReport, NextItemSummary};
 
@@ -202,6 +203,12 @@ pub struct Report {
     pub catalogue_items: usize,
     /// Test users, cold users, kept and dropped targets, users without targets.
     pub test_set: TestSetCounts,
+    /// The test users every number above and below covers (warm ones when cold users are
+    /// evaluated apart, see [`crate::Evaluator`]).
+    pub population: Population,
+    /// The cold test users' results, when they were evaluated apart.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cold_users: Option<ColdUsers>,
     /// Evaluated and skipped users per variant.
     pub variants: Vec<VariantCounts>,
     pub models: Vec<ModelReport>,
@@ -242,7 +249,7 @@ pub fn build_report(
     config: &CheckedEval,
 ) -> Report {
     let membership = data.membership();
-    let n_test = membership.len() as u64;
+    let n_test = data.covered_users();
     let mut warnings = Vec::new();
     let usable: Vec<bool> = models
         .iter()
@@ -357,6 +364,12 @@ pub fn build_report(
         );
     }
 
+    let headline_users = membership
+        .iter()
+        .filter(|&&m| m & (1 << headline_variant.index()) != 0)
+        .count();
+    warnings.extend(too_small(headline_users, data.train.n_items(), headline_k));
+
     let variants = Variant::ALL
         .iter()
         .map(|&variant| {
@@ -391,6 +404,8 @@ pub fn build_report(
         },
         catalogue_items: data.train.n_items(),
         test_set: *data.test.counts(),
+        population: data.population,
+        cold_users: None,
         variants,
         models: model_reports,
         comparisons,
@@ -403,10 +418,35 @@ pub fn build_report(
     }
 }
 
+/// Fewer evaluated users than this make the headline's intervals too wide to rank on.
+pub const MIN_USERS: usize = 50;
+
+/// Warnings for an evaluation too small to mean much: few evaluated users, or a catalogue
+/// so close to K that a list of K items holds most of it (Recall@K near 1 by construction).
+fn too_small(users: usize, catalogue: usize, k: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    if users < MIN_USERS {
+        out.push(format!(
+            "only {users} test users are evaluated in the headline (fewer than {MIN_USERS}): the intervals are wide and the ranking may not hold on other data"
+        ));
+    }
+    if catalogue > 0 && catalogue <= 4 * k {
+        out.push(format!(
+            "the catalogue has {catalogue} items and K = {k}: a top-{k} list holds {:.0}% of it, so high scores at K say little",
+            100.0 * (k.min(catalogue) as f64) / catalogue as f64
+        ));
+    }
+    out
+}
+
 /// Kept targets new to their user, and repeat targets (in the user's train row).
 fn target_kinds(data: &EvalData) -> TargetKinds {
     let mut kinds = TargetKinds::default();
-    for tu in data.test.iter() {
+    for tu in data
+        .test
+        .iter()
+        .filter(|tu| data.population.covers(tu.cold))
+    {
         let row: &[u32] = if (tu.user.0 as usize) < data.train.n_users() {
             data.train.row(tu.user).0
         } else {
@@ -615,9 +655,51 @@ impl Report {
         html::render(self)
     }
 
-    /// A compact table per model for the terminal: Recall, NDCG, HitRate and MRR at each
-    /// K (all targets / all items) with intervals, then the headline comparisons.
+    /// A table per model for the terminal: Recall, NDCG, HitRate and MRR at each K (in
+    /// the headline variant) with intervals, then the headline comparisons.
     pub fn terminal_table(&self) -> String {
         terminal::render(self)
+    }
+
+    /// The answer at a glance for the terminal: every model at the headline K, the best
+    /// one marked with its margin over the best simple baseline, and the cold users.
+    pub fn terminal_answer(&self) -> String {
+        terminal::answer(self)
+    }
+
+    /// Whether `model` has lists in the headline variant for some evaluated user. A list
+    /// of seen items only (the user's recent items) has none when the headline counts new
+    /// items only: it cannot be ranked there.
+    pub fn scores_in_headline(&self, model: &ModelReport) -> bool {
+        let v = model.variant(self.headline_variant);
+        v.evaluated_users == 0 || v.users_without_recommendations < v.evaluated_users
+    }
+
+    /// The model with the highest Recall at the headline K in the headline variant, among
+    /// those that score there (ties: the first name in order).
+    pub fn best_model(&self) -> Option<&ModelReport> {
+        let (variant, k) = (self.headline_variant, self.headline_k());
+        self.models
+            .iter()
+            .filter(|m| self.scores_in_headline(m))
+            .filter_map(|m| Some((m, m.estimate(variant, Metric::Recall, k)?.mean)))
+            .filter(|(_, recall)| recall.is_finite())
+            .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.name.cmp(&a.0.name)))
+            .map(|(m, _)| m)
+    }
+
+    /// The headline-variant comparison of `a` against `b` on `metric` at `k`, as `a − b`
+    /// (a stored `b − a` comparison turned around).
+    pub fn margin(&self, a: &str, b: &str, metric: Metric, k: usize) -> Option<PairedComparison> {
+        let found = self.comparisons.iter().find(|c| {
+            c.metric == metric
+                && c.k == k
+                && ((c.model_a == a && c.model_b == b) || (c.model_a == b && c.model_b == a))
+        })?;
+        Some(if found.model_a == a {
+            found.clone()
+        } else {
+            found.reversed()
+        })
     }
 }

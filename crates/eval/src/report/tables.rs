@@ -1,7 +1,9 @@
 //! The report's text content as plain sections and tables, rendered identically by the
 //! Markdown and HTML writers.
 
-use crate::bootstrap::{Estimate, PairedComparison, percent};
+use crate::bootstrap::{Estimate, PairedComparison, Verdict, percent};
+use crate::cold::ColdUsers;
+use crate::evaluate::Population;
 use crate::metric::{Metric, Segment, Variant};
 use crate::next_item::NextItemSummary;
 
@@ -100,13 +102,18 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
         &Segment::ACTIVITY,
         "Train events",
     ));
-    out.push(breakdown(
-        report,
-        "coldness",
-        &format!("Breakdown cold vs warm users ({label}); cold users have no train events and are evaluated apart here"),
-        &Segment::COLDNESS,
-        "Users",
-    ));
+    match &report.cold_users {
+        Some(cold) => out.push(cold_section(report, cold)),
+        // Without cold users apart, the breakdown shows them beside the warm ones.
+        None if report.population == Population::All => out.push(breakdown(
+            report,
+            "coldness",
+            &format!("Breakdown cold vs warm users ({label}); cold users have no train events"),
+            &Segment::COLDNESS,
+            "Users",
+        )),
+        None => {}
+    }
     out.push(comparisons(report));
     if let Some(summary) = &report.next_item {
         out.push(next_item(report, summary));
@@ -129,19 +136,55 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
     out
 }
 
+/// The cold users, evaluated apart: every model at the headline K.
+fn cold_section(report: &Report, cold: &ColdUsers) -> Section {
+    let k = report.headline_k();
+    let mut s = Section::new("cold", "Cold users (no train history), evaluated apart");
+    s.paragraphs.push(format!(
+        "{} test users have no train events; {} of them have targets ({}). The headline, the intervals and the comparisons above leave them out; here is what each model gives them (models that need history give what recommend.fallback says).",
+        thousands(cold.users),
+        thousands(cold.evaluated_users),
+        report.headline_variant.label()
+    ));
+    for m in &cold.models {
+        let part = |metric: Metric| {
+            m.at_k.iter().find(|a| a.k == k).map_or("–".into(), |a| {
+                format!("{metric}@{k} {}", estimate(a.metrics.get(metric)))
+            })
+        };
+        s.bullets.push(format!(
+            "{}: {}; {}; without a list: {}",
+            m.name,
+            part(Metric::Recall),
+            part(Metric::Ndcg),
+            thousands(m.users_without_recommendations)
+        ));
+    }
+    s
+}
+
 fn summary(report: &Report) -> Section {
     let k = report.headline_k();
     let mut s = Section::new("summary", format!("Summary at K = {k}"));
     s.anchor = Anchor::Charts;
     let headline = report.headline_variant;
     let main = report.variants[headline.index()].evaluated_users;
+    s.paragraphs.extend(best_sentence(report));
     s.paragraphs.push(format!(
-        "{} models on {} evaluated test users ({}); intervals are {} bootstrap intervals over users.",
+        "{} models on {} evaluated test users{} ({}); intervals are {} bootstrap intervals over users.",
         report.models.len(),
         thousands(main),
+        if report.population == Population::Warm {
+            " with train history"
+        } else {
+            ""
+        },
         headline.label(),
         percent(report.settings.confidence)
     ));
+    if let Some(cold) = &report.cold_users {
+        s.paragraphs.push(cold_line(cold, k));
+    }
     s.paragraphs.extend(leakage_note(report));
     s.paragraphs.push(baseline_note(report));
     for m in &report.models {
@@ -164,6 +207,91 @@ fn summary(report: &Report) -> Section {
         }
     }
     s
+}
+
+/// The answer in one sentence: "Best: M, Recall@K +d over B, the best simple baseline
+/// (paired CI …)". The terminal and the report's summary both start with it.
+pub(crate) fn best_sentence(report: &Report) -> Option<String> {
+    let best = report.best_model()?;
+    let k = report.headline_k();
+    let Some(baseline) = report.best_baseline.as_deref() else {
+        return Some(format!(
+            "Best: {} (no simple baseline was evaluated to compare it with).",
+            best.name
+        ));
+    };
+    if baseline == best.name {
+        return Some(format!(
+            "Best: {baseline}, a simple baseline: no model beats it on Recall@{k}."
+        ));
+    }
+    let c = report.margin(&best.name, baseline, Metric::Recall, k)?;
+    let interval = match (c.ci_low, c.ci_high) {
+        (Some(lo), Some(hi)) => {
+            let p = c
+                .holm_p_value
+                .or(c.p_value)
+                .map(|p| format!(", p = {p:.3}"))
+                .unwrap_or_default();
+            let verdict = match c.verdict {
+                Verdict::ABetter => "a real difference",
+                Verdict::BBetter => "worse than the baseline",
+                _ => "not a significant difference",
+            };
+            format!(
+                " (paired {} CI {lo:+.4} to {hi:+.4}{p}: {verdict})",
+                percent(c.confidence)
+            )
+        }
+        _ => String::new(),
+    };
+    Some(format!(
+        "Best: {}, Recall@{k} {:+.4} over {baseline}, the best simple baseline{interval}.",
+        best.name, c.difference
+    ))
+}
+
+/// "0.0712 [0.0698, 0.0725]" for the terminal, "–" without a value.
+pub(crate) fn cell(e: Option<Estimate>) -> String {
+    match e {
+        Some(Estimate {
+            mean,
+            ci_low: Some(lo),
+            ci_high: Some(hi),
+        }) => format!("{} [{}, {}]", num(mean), num(lo), num(hi)),
+        Some(e) => num(e.mean),
+        None => "–".into(),
+    }
+}
+
+/// The cold users in one line: models with the same Recall@K (the same fallback lists)
+/// grouped, best first.
+pub(crate) fn cold_line(cold: &ColdUsers, k: usize) -> String {
+    let mut groups: Vec<(Option<Estimate>, Vec<&str>)> = Vec::new();
+    for m in &cold.models {
+        let e = m.at_k.iter().find(|a| a.k == k).map(|a| a.metrics.recall);
+        match groups
+            .iter_mut()
+            .find(|(g, _)| g.map(|g| g.mean) == e.map(|e| e.mean))
+        {
+            Some((_, names)) => names.push(&m.name),
+            None => groups.push((e, vec![&m.name])),
+        }
+    }
+    groups.sort_by(|a, b| {
+        let mean = |e: &Option<Estimate>| e.map_or(f64::NEG_INFINITY, |e| e.mean);
+        mean(&b.0).total_cmp(&mean(&a.0))
+    });
+    let parts: Vec<String> = groups
+        .iter()
+        .map(|(e, names)| format!("{} {}", names.join(", "), cell(*e)))
+        .collect();
+    format!(
+        "Cold users, evaluated apart: {} test users without train history ({} with targets); Recall@{k}: {}.",
+        thousands(cold.users),
+        thousands(cold.evaluated_users),
+        parts.join("; ")
+    )
 }
 
 /// What the split lets models learn from the future, in one paragraph (when measured).

@@ -1,25 +1,192 @@
-//! The compact terminal table.
+//! The terminal renderings: the answer at a glance ([`answer`]: one table of every model
+//! at the headline K, the best model and its margin over the best baseline, the cold
+//! users' line) and the full tables ([`render`]: every K, every comparison).
 
 use std::fmt::Write;
 
-use crate::bootstrap::{Estimate, percent};
+use crate::bootstrap::percent;
+use crate::evaluate::Population;
 use crate::metric::Metric;
 
-use super::Report;
-use super::tables::{baseline_mark, baseline_note, leakage_note, num, thousands};
+use super::tables::{
+    baseline_mark, baseline_note, best_sentence, cell, cold_line, leakage_note, num, thousands,
+};
+use super::{ModelReport, Report};
+use crate::next_item::{NextItemAtK, NextItemSummary};
 
-fn cell(e: Option<Estimate>) -> String {
-    match e {
-        Some(Estimate {
-            mean,
-            ci_low: Some(lo),
-            ci_high: Some(hi),
-        }) => format!("{} [{}, {}]", num(mean), num(lo), num(hi)),
-        Some(e) => num(e.mean),
-        None => "–".into(),
+/// One line per model at the headline K, the best model's margin over the best simple
+/// baseline, models that cannot score in the headline variant named once, and the cold
+/// users' line.
+pub(crate) fn answer(report: &Report) -> String {
+    let mut out = String::new();
+    let k = report.headline_k();
+    let headline = report.headline_variant;
+    let main = &report.variants[headline.index()];
+    let users = match report.population {
+        Population::Warm => "test users with train history",
+        Population::Cold => "test users without train history",
+        Population::All => "test users",
+    };
+    let skipped = if main.skipped_users > 0 {
+        format!(
+            " ({} more have no target here)",
+            thousands(main.skipped_users)
+        )
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "Evaluation at K = {k} ({}) on {} {users}{skipped}; {}",
+        headline.label(),
+        thousands(main.evaluated_users),
+        if report.settings.bootstrap_samples > 0 {
+            format!("{} bootstrap CI", percent(report.settings.confidence))
+        } else {
+            "no intervals".into()
+        }
+    );
+    if let Some(note) = leakage_note(report) {
+        let _ = writeln!(out, "{note}");
     }
+    if main.evaluated_users > 0 {
+        out.push_str(&items_table(report));
+    } else {
+        let _ = writeln!(
+            out,
+            "No {users} to rank models on in the held-out sessions' items{}.",
+            if report.next_item.is_some() {
+                "; the next-item protocol below is the answer"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(summary) = &report.next_item {
+        out.push_str(&next_item_table(report, summary));
+    }
+    if let Some(cold) = &report.cold_users {
+        let _ = writeln!(out, "{}", cold_line(cold, k));
+    }
+    for w in &report.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    out
 }
 
+/// The set-of-items protocol: each model that scores in the headline variant, best first,
+/// the best model's margin over the best baseline, and the models that cannot score.
+fn items_table(report: &Report) -> String {
+    let mut out = String::new();
+    let (k, headline) = (report.headline_k(), report.headline_variant);
+    let best = report.best_model().map(|m| m.name.as_str());
+    let (scoring, silent): (Vec<&ModelReport>, Vec<&ModelReport>) = report
+        .models
+        .iter()
+        .partition(|m| report.scores_in_headline(m));
+    let recall = |m: &ModelReport| {
+        m.estimate(headline, Metric::Recall, k)
+            .map_or(f64::NEG_INFINITY, |e| e.mean)
+    };
+    let mut ranked = scoring;
+    ranked.sort_by(|a, b| recall(b).total_cmp(&recall(a)).then(a.name.cmp(&b.name)));
+    let mut rows = vec![vec![
+        String::new(),
+        "model".to_owned(),
+        format!("Recall@{k}"),
+        format!("NDCG@{k}"),
+    ]];
+    rows.extend(ranked.iter().map(|m| {
+        vec![
+            if Some(m.name.as_str()) == best {
+                "*"
+            } else {
+                ""
+            }
+            .to_owned(),
+            format!("{}{}", m.name, baseline_mark(report, &m.name)),
+            cell(m.estimate(headline, Metric::Recall, k)),
+            cell(m.estimate(headline, Metric::Ndcg, k)),
+        ]
+    }));
+    out.push_str(&aligned(&rows));
+    if let Some(line) = best_sentence(report) {
+        let _ = writeln!(out, "{line}");
+    }
+    if !silent.is_empty() {
+        let names: Vec<&str> = silent.iter().map(|m| m.name.as_str()).collect();
+        let _ = writeln!(
+            out,
+            "Not ranked: {} — no list holds an item new to its user, and the headline ({}) counts only those; see the repeat variant in the report.",
+            names.join(", "),
+            headline.label()
+        );
+    }
+    out
+}
+
+/// The next-item protocol at the headline K: HitRate and MRR over predictions, best
+/// HitRate first.
+fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
+    let k = report.headline_k();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Next item at K = {k}: {} sessions, {} predictions",
+        thousands(summary.sessions),
+        thousands(summary.predictions)
+    );
+    let mut scored: Vec<(&str, &NextItemAtK)> = report
+        .models
+        .iter()
+        .filter_map(|m| {
+            let at = m.next_item.as_ref()?.at_k.iter().find(|a| a.k == k)?;
+            Some((m.name.as_str(), at))
+        })
+        .collect();
+    scored.sort_by(|a, b| {
+        b.1.hit_rate
+            .mean
+            .total_cmp(&a.1.hit_rate.mean)
+            .then(a.0.cmp(b.0))
+    });
+    let mut rows = vec![vec![
+        String::new(),
+        "model".to_owned(),
+        format!("HitRate@{k}"),
+        format!("MRR@{k}"),
+    ]];
+    rows.extend(scored.iter().enumerate().map(|(i, (name, at))| {
+        vec![
+            if i == 0 { "*" } else { "" }.to_owned(),
+            (*name).to_owned(),
+            cell(Some(at.hit_rate)),
+            cell(Some(at.mrr)),
+        ]
+    }));
+    out.push_str(&aligned(&rows));
+    out
+}
+
+/// Rows of cells, left-aligned in columns, two spaces apart.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .map(|(text, &w)| format!("{text:<w$}"))
+            .collect();
+        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+    }
+    out
+}
+
+/// Every model's table at every K, every headline comparison, the next-item results and
+/// the cold users' line (`--verbose`).
 pub(crate) fn render(report: &Report) -> String {
     let mut out = String::new();
     let headline = report.headline_variant;
@@ -126,6 +293,9 @@ pub(crate) fn render(report: &Report) -> String {
                 );
             }
         }
+    }
+    if let Some(cold) = &report.cold_users {
+        let _ = writeln!(out, "\n{}", cold_line(cold, k));
     }
     for w in &report.warnings {
         let _ = writeln!(out, "warning: {w}");

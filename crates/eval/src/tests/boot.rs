@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use super::{Synthetic, config, synthetic};
 use crate::{
-    CheckedEval, EvalData, EvalError, Metric, ModelEvaluation, Protocol, Report, Variant, Verdict,
-    build_report, compare_models, evaluate_model,
+    CheckedEval, EvalData, EvalError, Metric, ModelEvaluation, Population, Protocol, Report,
+    Variant, Verdict, build_report, compare_models, evaluate_model,
 };
 
 fn data(s: &Synthetic) -> EvalData<'_> {
@@ -14,6 +14,7 @@ fn data(s: &Synthetic) -> EvalData<'_> {
         test: &s.test,
         train: &s.train,
         train_events_per_user: &s.events,
+        population: Population::All,
     }
 }
 

@@ -19,7 +19,7 @@ use clickrec_core::{Behavior, ItemId, Recommendations, UserId};
 
 use super::{close, config, matrix, recs, test_set};
 use crate::{
-    EvalData, EvalError, Metric, ModelEvaluation, Segment, Variant, evaluate_model,
+    EvalData, EvalError, Metric, ModelEvaluation, Population, Segment, Variant, evaluate_model,
     popularity_percentiles,
 };
 
@@ -63,6 +63,7 @@ fn evaluate(c: &Case, r: &Recommendations) -> ModelEvaluation {
         test: &c.test,
         train: &c.train,
         train_events_per_user: &c.events,
+        population: Population::All,
     };
     evaluate_model("hand", r, &data, &config(&[1, 2, 5], 0)).unwrap()
 }
@@ -324,6 +325,7 @@ fn k_larger_than_the_list_and_perfect_lists() {
         test: &test,
         train: &train,
         train_events_per_user: &[3],
+        population: Population::All,
     };
     let e = evaluate_model("perfect", &r, &data, &config(&[1, 10], 0)).unwrap();
     // K=1: hit at 1 → Recall 1/2, Capped 1, Precision 1, HitRate 1, MRR 1, NDCG 1, MAP 1.
@@ -345,6 +347,7 @@ fn items_outside_the_catalogue_are_errors() {
         test: &c.test,
         train: &c.train,
         train_events_per_user: &c.events,
+        population: Population::All,
     };
     let err = evaluate_model("bad", &r, &data, &config(&[5], 0)).unwrap_err();
     assert_eq!(
@@ -358,6 +361,7 @@ fn items_outside_the_catalogue_are_errors() {
     );
     let short = EvalData {
         train_events_per_user: &[1, 2],
+        population: Population::All,
         ..data
     };
     let err = evaluate_model("bad", &lists(), &short, &config(&[5], 0)).unwrap_err();
@@ -383,6 +387,7 @@ fn repeat_variant_counts_only_targets_seen_in_train() {
         test: &c.test,
         train: &c.train,
         train_events_per_user: &c.events,
+        population: Population::All,
     };
     let report = crate::build_report(
         crate::Protocol {

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod boot;
+mod cold;
 mod config;
 mod hand;
 mod next_item;

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use proptest::sample::subsequence;
 
 use super::{config, seen_in_train};
-use crate::{EvalData, Metric, Segment, Variant, evaluate_model};
+use crate::{EvalData, Metric, Population, Segment, Variant, evaluate_model};
 
 /// A test user: (user, cold, events as (item, behaviour code)).
 type TestSpec = (u32, bool, Vec<(u32, u8)>);
@@ -259,6 +259,7 @@ proptest! {
             test: &b.test,
             train: &b.train,
             train_events_per_user: &x.events,
+            population: Population::All,
         };
         let e = evaluate_model("m", &b.recs, &data, &config(&x.ks, 0)).unwrap();
         let users: HashSet<u32> = b.test.users().iter().map(|u| u.0).collect();

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use super::{config, synthetic};
-use crate::{EvalData, Protocol, Report, build_report, evaluate_model};
+use crate::{EvalData, Population, Protocol, Report, build_report, evaluate_model};
 
 /// A small report with a hostile model name and training losses.
 pub(crate) fn sample_report() -> Report {
@@ -13,6 +13,7 @@ pub(crate) fn sample_report() -> Report {
         test: &s.test,
         train: &s.train,
         train_events_per_user: &s.events,
+        population: Population::All,
     };
     let names = ["als", "<b>pop</b> & \"co\""];
     let models: Vec<_> = s

@@ -156,7 +156,7 @@ pub enum RecsError {
     #[error(
         "{path}: {at}, column {column}, value {}: not in the id maps of the run \
          ({unknown_user_rows} rows have an unknown user, {unknown_item_rows} rows an unknown item; \
-         set ReadOptions::skip_unknown to drop and count them)",
+         rerun with --skip-unknown to drop and count them)",
         Excerpt(value)
     )]
     UnknownIds {

@@ -4,16 +4,20 @@
 //! only those artifacts.
 //!
 //! - [`LocalEngine`]: this process (the embedded default, `engine.kind = "local"`).
-//! - [`SparkEngine`]: Spark SQL through Spark Connect; results are pulled back into the
-//!   same types (`engine.kind = "spark"`).
+//! - `SparkEngine`: Spark SQL through Spark Connect; results are pulled back into the
+//!   same types (`engine.kind = "spark"`). Only with the `spark` feature; without it the
+//!   configuration check refuses `engine.kind = "spark"`, and `SparkEngine` is a type
+//!   without values, so the stages' MLlib branches compile but can never be taken.
 
 mod local;
+#[cfg(feature = "spark")]
 mod spark;
 
 use clickrec_core::{Progress, UserItemMatrix};
 use clickrec_prep::{Prepared, SplitOutput};
 
 pub(crate) use local::LocalEngine;
+#[cfg(feature = "spark")]
 pub(crate) use spark::SparkEngine;
 
 use crate::config::{CheckedEngine, Plan};
@@ -43,6 +47,60 @@ pub(crate) trait Engine {
 pub(crate) fn for_plan(plan: &Plan) -> Box<dyn Engine> {
     match &plan.engine {
         CheckedEngine::Local => Box::new(LocalEngine),
+        #[cfg(feature = "spark")]
         CheckedEngine::Spark(settings) => Box::new(SparkEngine::new(settings.clone(), &plan.out)),
+    }
+}
+
+/// The Spark engine of a build without the `spark` feature: no value of it exists.
+#[cfg(not(feature = "spark"))]
+#[derive(Debug)]
+pub(crate) enum SparkEngine {}
+
+#[cfg(not(feature = "spark"))]
+impl SparkEngine {
+    pub(crate) fn als_placement(
+        &self,
+        _: &UserItemMatrix,
+        _: usize,
+    ) -> crate::artifacts::TrainPlacement {
+        match *self {}
+    }
+
+    pub(crate) fn placement(&self, _: &str, _: u64) -> crate::artifacts::TrainPlacement {
+        match *self {}
+    }
+
+    pub(crate) fn fit_kmeans(
+        &self,
+        _: &[f32],
+        _: usize,
+        _: usize,
+        _: u64,
+        _: f64,
+        _: u64,
+    ) -> Result<Vec<f32>, PipelineError> {
+        match *self {}
+    }
+
+    pub(crate) fn fit_logistic(
+        &self,
+        _: &[f32],
+        _: usize,
+        _: &[bool],
+        _: f64,
+        _: u64,
+    ) -> Result<(Vec<f64>, f64), PipelineError> {
+        match *self {}
+    }
+
+    pub(crate) fn fit_als(
+        &self,
+        _: &clickrec_models::als::AlsParams,
+        _: &UserItemMatrix,
+        _: u64,
+        _: &std::path::Path,
+    ) -> Result<clickrec_models::als::Als, PipelineError> {
+        match *self {}
     }
 }

@@ -558,6 +558,7 @@ impl Engine for SparkEngine {
         let mut artifacts = names(&clickrec_io::EVENT_LOG_FILES);
         artifacts.push(SUMMARY_FILE.to_owned());
         Ok(StageOutput {
+            details: String::new(),
             text: format!(
                 "{}on Spark ({}), tables in {}\n",
                 summary.human(),

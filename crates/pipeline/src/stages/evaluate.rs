@@ -6,8 +6,8 @@ use std::time::Instant;
 
 use clickrec_core::{Recommendations, SessionRecommender, UserId, UserScoresSessions};
 use clickrec_eval::{
-    EvalProtocol, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
-    build_report, evaluate_model, evaluate_next_item, next_item_reports,
+    EvalProtocol, Evaluator, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
+    evaluate_next_item, next_item_reports,
 };
 use clickrec_io::{RecsError, read_events, read_recommendations, write_atomic};
 use serde::Serialize;
@@ -39,8 +39,7 @@ pub fn write_reports(
 pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let inputs = EvalInputs::read(dir)?;
-    let data = inputs.data();
-    let mut evaluations = Vec::new();
+    let mut evaluator = Evaluator::new(inputs.data(), &plan.evaluate);
     for source in plan.evaluated_lists() {
         let path = dir.join(recs_file(plan, source));
         // Our own recommend stage writes a file without rows when no user got a list (e.g.
@@ -51,10 +50,11 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
             Err(RecsError::NoRows { .. }) => Recommendations::new(),
             Err(e) => return Err(e.into()),
         };
-        let evaluation = evaluate_model(source.name(), &recs, &data, &plan.evaluate)
+        evaluator
+            .add(source.name(), &recs)
             .map_err(|source| PipelineError::Evaluate { path, source })?;
-        evaluations.push(evaluation);
     }
+    let n_models = evaluator.evaluations().len();
     let losses = read_losses(dir)?;
     let protocol = Protocol {
         // The [split] table as written (e.g. {"kind":"last_session",…}), plus the session gap.
@@ -66,7 +66,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
         leakage: Some(read_leakage(dir)?),
-        without_history: Some(plan.config.recommend.fallback.describe().to_owned()),
+        without_history: Some(plan.config.recommend.fallback().describe().to_owned()),
         baselines: plan
             .evaluated_lists()
             .into_iter()
@@ -74,7 +74,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
             .map(|s| s.name().to_owned())
             .collect(),
     };
-    let mut report = build_report(protocol, &data, &evaluations, &losses, &plan.evaluate);
+    let mut report = evaluator.report(protocol, &losses);
     if plan.rerank.is_some() {
         let (name, table) = read_coefficients(dir)?;
         report.coefficients.insert(name, table);
@@ -96,15 +96,22 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         report.add_next_item(run.reports, run.summary);
     }
     let artifacts = write_reports(dir, &report)?;
-    let mut text = report.terminal_table();
+    let mut text = report.terminal_answer();
+    text.push_str(&format!(
+        "report: {} · metrics: {} · every K and comparison: --verbose\n",
+        dir.join(REPORT_HTML_FILE).display(),
+        dir.join(METRICS_FILE).display()
+    ));
+    let mut details = report.terminal_table();
     for line in lines {
-        text.push_str(&line);
-        text.push('\n');
+        details.push_str(&line);
+        details.push('\n');
     }
     Ok(StageOutput {
         text,
+        details,
         summary: serde_json::json!({
-            "models": evaluations.len(),
+            "models": n_models,
             "test_users": inputs.test.len(),
             "next_item_latency": latencies,
         }),

@@ -29,6 +29,7 @@ pub(crate) fn run(
     file.commit()?;
     let [pv, fav, cart, buy] = summary.behavior_counts;
     Ok(StageOutput {
+        details: String::new(),
         text: format!(
             "generated {}: {} rows, {} users, {} distinct items; pv {pv} / fav {fav} / cart {cart} / buy {buy}\n",
             path.display(),

@@ -36,6 +36,7 @@ pub(crate) fn run_local(
             artifacts.push(QUARANTINE_FILE.to_owned());
         }
         return Ok(StageOutput {
+            details: String::new(),
             text: summary.human(),
             summary: json(&summary),
             artifacts,
@@ -56,6 +57,7 @@ pub(crate) fn run_local(
         artifacts.push(TEST_QUARANTINE_FILE.to_owned());
     }
     Ok(StageOutput {
+        details: String::new(),
         text: format!("{}test file: {}", summary.human(), test.human()),
         summary: serde_json::json!({ "input": summary, "test_file": test }),
         artifacts,

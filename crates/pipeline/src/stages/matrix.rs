@@ -32,6 +32,7 @@ pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, Pipel
     };
     write_json(&dir.join(MATRIX_REPORT_FILE), &summary)?;
     Ok(StageOutput {
+        details: String::new(),
         text: format!(
             "train matrix: {} users × {} items, {} non-zeros ({:.1} MiB)\n",
             summary.users,

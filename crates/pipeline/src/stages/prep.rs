@@ -12,7 +12,8 @@ use crate::output::{StageOutput, json, names};
 pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, PipelineError> {
     let dir = &plan.out;
     let prepared = engine.prepare(plan)?;
-    let text = prepared.report.to_string();
+    // Rows, users and items before and after each step: for `--verbose` (prep.json has them).
+    let details = prepared.report.to_string();
     let summary = json(&prepared.report);
     write_json(&dir.join(PREP_REPORT_FILE), &prepared.report)?;
     write_events(
@@ -21,7 +22,8 @@ pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, Pipel
         Some(prepared.sessions),
     )?;
     Ok(StageOutput {
-        text,
+        text: String::new(),
+        details,
         summary,
         artifacts: names(&[PREPARED_FILE, PREP_REPORT_FILE]),
     })

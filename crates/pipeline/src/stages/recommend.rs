@@ -100,12 +100,14 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         .iter()
         .filter(|&&u| (u.0 as usize) >= matrix.n_users() || matrix.row(u).0.is_empty())
         .count();
-    let mut text = format!(
+    let text = format!(
         "{without_history} of {} users have no train history: {}\n",
         users.len(),
-        config.fallback.describe()
+        config.fallback().describe()
     );
-    let fallback = match config.fallback {
+    // One line per list, for `--verbose`.
+    let mut details = String::new();
+    let fallback = match config.fallback() {
         Fallback::None => None,
         Fallback::Popularity => Some(load_model(dir, &ids, ModelKind::Popularity)?),
     };
@@ -137,7 +139,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
                 source: e,
             })
         })?;
-        text.push_str(&format!(
+        details.push_str(&format!(
             "{}: top-{} for {} users in {:.2} s ({:.2} s of it writing) → {}\n",
             source.name(),
             config.n,
@@ -151,6 +153,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     let artifacts = records.iter().map(|r| r.file.clone()).collect();
     Ok(StageOutput {
         text,
+        details,
         summary: serde_json::to_value(&records).unwrap_or_default(),
         artifacts,
     })

@@ -299,6 +299,7 @@ pub(crate) fn run(
     };
     write_json(&dir.join(RERANK_REPORT_FILE), &record)?;
     Ok(StageOutput {
+        details: String::new(),
         text: rerank_text(&record, config.n),
         summary: serde_json::to_value(&record).unwrap_or_default(),
         artifacts: vec![

@@ -266,6 +266,7 @@ pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, Pipel
         text.push_str(&format!("  sweep: k = {k} → inertia {inertia:.2}\n"));
     }
     Ok(StageOutput {
+        details: String::new(),
         text,
         summary: serde_json::json!({
             "k": record.k,

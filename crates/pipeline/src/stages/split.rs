@@ -57,6 +57,7 @@ pub(crate) fn run(plan: &Plan, engine: &dyn Engine) -> Result<StageOutput, Pipel
     }
     write_json(&dir.join(SPLIT_REPORT_FILE), &out.report)?;
     Ok(StageOutput {
+        details: String::new(),
         text,
         summary,
         artifacts,

@@ -92,6 +92,8 @@ pub(crate) fn run(
     let fingerprint = IdFingerprint::of(&ids);
     let mut records = Vec::new();
     let mut text = String::new();
+    // One line per fitted model, for `--verbose` (train.json has them).
+    let mut details = String::new();
     let iterative = |kind: ModelKind| matches!(kind, ModelKind::Als | ModelKind::Bpr);
     // Early stopping watches the validation split: read it once, when a model needs it.
     let watched_by = match plan.early_stopping {
@@ -157,7 +159,7 @@ pub(crate) fn run(
             (Some(first), Some(last)) => format!(", loss {first:.4} → {last:.4}"),
             _ => String::new(),
         };
-        text.push_str(&format!("{kind}: fitted in {seconds:.2} s{loss}\n"));
+        details.push_str(&format!("{kind}: fitted in {seconds:.2} s{loss}\n"));
         records.push(record);
     }
     write_json(&dir.join(TRAIN_REPORT_FILE), &records)?;
@@ -165,6 +167,7 @@ pub(crate) fn run(
     artifacts.push(TRAIN_REPORT_FILE.to_owned());
     Ok(StageOutput {
         text,
+        details,
         summary: serde_json::to_value(&records).unwrap_or_default(),
         artifacts,
     })

@@ -8,7 +8,7 @@ use clickrec_core::{
     Candidates, EventLog, ItemUserMatrix, RecommendRequest, TestSet, UserId, UserItemMatrix,
     recommend,
 };
-use clickrec_eval::{CheckedEval, Estimate, EvalConfig, EvalData, Protocol, Variant};
+use clickrec_eval::{CheckedEval, Estimate, EvalConfig, EvalData, Population, Protocol, Variant};
 use clickrec_io::{read_events, read_split_id_maps};
 use clickrec_models::{Model, ModelKind, TrainData};
 
@@ -205,6 +205,8 @@ impl<'a> Scorer<'a> {
             test: &v.test,
             train: &v.train.matrix,
             train_events_per_user: &v.events_per_user,
+            // The best value is chosen on the users the headline ranks models on.
+            population: Population::Warm,
         }
     }
 

@@ -3,6 +3,7 @@
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
+use clickrec_core::utc_text;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, config_error, positive};
@@ -11,8 +12,8 @@ use crate::config::{ConfigError, config_error, positive};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SplitKind {
-    /// Each user's last session (users with ≥ 2 sessions); the protocol's default.
-    #[default]
+    /// Each user's last session (users with ≥ 2 sessions). It trains on other users'
+    /// events after a test session (the split reports that leakage).
     LastSession,
     /// Everything at or after one global `cutoff`.
     Temporal,
@@ -20,19 +21,24 @@ pub enum SplitKind {
     LastEvents,
     /// One global cutoff T: train is every event before T, test each user's first
     /// session starting at or after T. Nothing a model learns comes after a test session
-    /// starts.
+    /// starts. The default.
+    #[default]
     SessionCutoff,
     /// A pre-split pair: train is the input file, test is `test_path` (same format and
     /// column mapping).
     TestFile,
 }
 
+/// The share of sessions held out by a session cutoff given neither `cutoff` nor
+/// `test_fraction` (as with an empty `[split]` table).
+pub const DEFAULT_TEST_FRACTION: f64 = 0.1;
+
 /// The `[split]` table. Keys that do not apply to the chosen kind are errors, so a
 /// forgotten `kind` never silently ignores a cutoff.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplitConfig {
-    /// `"last_session"` (default), `"temporal"`, `"last_events"`, `"session_cutoff"` or
+    /// `"session_cutoff"` (default), `"last_session"`, `"temporal"`, `"last_events"` or
     /// `"test_file"`.
     pub kind: SplitKind,
     /// Temporal (required) and session cutoff (this or `test_fraction`): Unix seconds;
@@ -40,7 +46,8 @@ pub struct SplitConfig {
     pub cutoff: Option<i64>,
     /// Session cutoff only, instead of `cutoff`: the share of sessions (by start time)
     /// at or after the cutoff, in (0, 1); the cutoff is that quantile of session starts.
-    /// The validation split applies the same share to the sessions of train.
+    /// The validation split applies the same share to the sessions of train. Default
+    /// [`DEFAULT_TEST_FRACTION`] when `cutoff` is not given either.
     pub test_fraction: Option<f64>,
     /// Last-events only: events held out per user. Default 1; 0 is an error.
     pub n_events: Option<u32>,
@@ -160,13 +167,9 @@ impl SplitConfig {
                         c,
                     ));
                 }
-                (None, None) => {
-                    return Err(config_error(
-                        "split.cutoff",
-                        "a Unix time in seconds, or split.test_fraction, for split.kind = \"session_cutoff\"",
-                        "nothing",
-                    ));
-                }
+                (None, None) => SplitSpec::SessionFraction {
+                    test_fraction: DEFAULT_TEST_FRACTION,
+                },
             },
         };
         let validation = match (self.validation, rule) {
@@ -261,10 +264,16 @@ impl std::fmt::Display for SplitRule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             SplitRule::LastSession => f.write_str("last session"),
-            SplitRule::Temporal { cutoff } => write!(f, "temporal cutoff {cutoff}"),
+            SplitRule::Temporal { cutoff } => {
+                write!(f, "temporal cutoff {} ({cutoff})", utc_text(*cutoff))
+            }
             SplitRule::LastEvents { n } => write!(f, "last {n} events"),
             SplitRule::SessionCutoff { cutoff } => {
-                write!(f, "first session at or after the cutoff {cutoff}")
+                write!(
+                    f,
+                    "first session at or after the cutoff {} ({cutoff})",
+                    utc_text(*cutoff)
+                )
             }
             SplitRule::TestFile => f.write_str("test file"),
         }

@@ -11,7 +11,9 @@ pub use algorithm::{
     add_validation, split, split_from_cut, split_test_file,
 };
 pub use compact::{CompactItems, CompactItemsReport};
-pub use config::{CheckedSplit, SplitConfig, SplitKind, SplitRule, SplitSpec};
+pub use config::{
+    CheckedSplit, DEFAULT_TEST_FRACTION, SplitConfig, SplitKind, SplitRule, SplitSpec,
+};
 pub use filters::{FilterStepReport, TrainFilters};
 pub use guard::{LeakageError, check_leakage};
 

@@ -132,7 +132,7 @@ fn sessions_of(log: &EventLog, gap: u32) -> Vec<u32> {
 fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
     let mut config = SplitConfig::default();
     match rule {
-        SplitRule::LastSession => {}
+        SplitRule::LastSession => config.kind = SplitKind::LastSession,
         SplitRule::Temporal { cutoff } => {
             config.kind = SplitKind::Temporal;
             config.cutoff = Some(cutoff);
@@ -596,8 +596,10 @@ fn temporal_split_requires_a_cutoff() {
 
 #[test]
 fn keys_of_another_kind_are_rejected() {
-    let e = split_config("cutoff = 5").expect_err("not temporal");
+    let e = split_config("kind = \"last_session\"\ncutoff = 5").expect_err("not temporal");
     assert_eq!(e.key, "split.cutoff");
+    let e = split_config("n_events = 2").expect_err("not last_events");
+    assert_eq!(e.key, "split.n_events");
     assert!(
         e.to_string()
             .contains("applies only to split.kind = \"temporal\" or \"session_cutoff\""),
@@ -655,9 +657,23 @@ fn validation_cutoff_must_precede_the_cutoff() {
 }
 
 #[test]
-fn session_cutoff_needs_one_cutoff_and_a_fraction_inside_zero_one() {
-    let e = split_config("kind = \"session_cutoff\"").expect_err("missing");
-    assert_eq!((e.key, e.found.as_str()), ("split.cutoff", "nothing"));
+fn session_cutoff_is_the_default_and_takes_one_cutoff_and_a_fraction_inside_zero_one() {
+    // An empty table, or the kind alone, holds out the default share of sessions.
+    let default = SplitSpec::SessionFraction {
+        test_fraction: DEFAULT_TEST_FRACTION,
+    };
+    for table in ["", "kind = \"session_cutoff\""] {
+        assert_eq!(
+            split_config(table).expect("default").rule(),
+            default,
+            "{table:?}"
+        );
+    }
+    let cut = split_config("cutoff = 5").expect("a cutoff alone");
+    assert_eq!(
+        cut.rule(),
+        SplitSpec::Rule(SplitRule::SessionCutoff { cutoff: 5 })
+    );
     let e = split_config("kind = \"session_cutoff\"\ncutoff = 5\ntest_fraction = 0.1")
         .expect_err("both");
     assert_eq!(e.key, "split.cutoff");
