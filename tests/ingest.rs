@@ -182,3 +182,72 @@ fn real_taobao_head_sample() {
     assert_eq!(summary["rejected_by_reason"]["out_of_window"], 35);
     assert_eq!(summary["rows_kept"], 84_474 - 35);
 }
+
+/// Logs shaped unlike the expected layout get hints that lead somewhere, and times that
+/// will mislead the split get warnings: a semicolon file read as commas, a date in a
+/// column read as Unix seconds, a date-only time column, sequence numbers as times.
+#[test]
+fn misleading_shapes_get_hints_and_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let ingest = |input: &str, extra: &[&str]| {
+        let out = dir.path().join("out");
+        let _ = std::fs::remove_dir_all(&out);
+        let mut args = vec![
+            "ingest",
+            "--input",
+            input,
+            "--format",
+            "csv",
+            "--user-col",
+            "user",
+            "--item-col",
+            "item",
+            "--time-col",
+            "time",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        clickrec(&args)
+    };
+    let semicolons = write(
+        "views.csv",
+        "user;item;time\n1;2;1511544070\n1;3;1511544071\n",
+    );
+    let run = ingest(&semicolons, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("--delimiter"), "{}", stderr(&run));
+
+    let dates = "user,item,time\n1,2,2017-12-01\n1,3,2017-12-01\n1,4,2017-12-01\n2,2,2017-12-02\n2,5,2017-12-02\n";
+    let dated = write("dated.csv", dates);
+    let run = ingest(&dated, &[]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(stderr(&run).contains("--time-format"), "{}", stderr(&run));
+    let run = ingest(&dated, &["--time-format", "%Y-%m-%d"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stderr(&run)
+            .contains("3 of 5 events (60%) have the same time as their user's previous event"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(
+        !stderr(&run).contains("rejected rows are in"),
+        "{}",
+        stderr(&run)
+    );
+
+    let sequence = write("sequence.csv", "user,item,time\n1,2,1\n1,3,2\n2,2,3\n");
+    let run = ingest(&sequence, &[]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    assert!(
+        stderr(&run).contains("looks like sequence numbers"),
+        "{}",
+        stderr(&run)
+    );
+}

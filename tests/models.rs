@@ -70,7 +70,9 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
         assert!(out.join(file).is_file(), "{file}");
     }
     let metrics = read_json(&out.join("metrics.json"));
-    assert_eq!(metrics["test_set"]["test_users"], 1000);
+    // The default split: users whose first session starts after the global cutoff.
+    assert_eq!(metrics["test_set"]["test_users"], 688);
+    assert_eq!(metrics["test_set"]["cold_users"], 0);
     assert_eq!(metrics["models"].as_array().unwrap().len(), 7);
     // ALS records its loss per iteration; the report and the manifest carry it.
     let losses = metrics["training_loss"]["als"].as_array().unwrap();
@@ -173,11 +175,29 @@ fn quickstart_trains_recommends_and_evaluates_every_model() {
         "--item",
         &item,
     ]);
-    assert!(!popularity.status.success());
+    assert_eq!(popularity.status.code(), Some(2));
     assert!(
-        stderr(&popularity).contains("cannot list similar items"),
+        stderr(&popularity).contains("the models with item similarities"),
         "{}",
         stderr(&popularity)
+    );
+    assert!(stdout(&popularity).is_empty(), "{}", stdout(&popularity));
+    // A model the run did not fit: one line that says which table and stage it needs.
+    std::fs::remove_file(out.join("models/item_knn.model")).unwrap();
+    let absent = clickrec(&[
+        "similar",
+        "--run",
+        out.to_str().unwrap(),
+        "--model",
+        "item_knn",
+        "--item",
+        &item,
+    ]);
+    assert_eq!(absent.status.code(), Some(2), "{}", stderr(&absent));
+    let text = stderr(&absent);
+    assert!(
+        text.contains("[models.item_knn]") && text.trim().lines().count() == 1,
+        "{text}"
     );
 }
 

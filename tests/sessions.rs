@@ -133,16 +133,38 @@ fn a_pre_split_session_pair_runs_end_to_end() {
     let sessions_step = prep["steps"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(sessions_step["details"]["source"], "given");
     assert_eq!(sessions_step["details"]["sessions"], 300);
-    // Every test session is cold, so V-SKNN (which needs history) has no set-of-items
-    // list for anyone; the next-item protocol replays each test session instead.
+    // Every test session is cold: the headline has no user to rank on; in the cold
+    // users' section V-SKNN (which needs history) gives them the popularity fallback, as
+    // popularity itself; the next-item protocol, which replays each test session, is the
+    // answer.
     let metrics = read_json(&run.join("metrics.json"));
+    assert_eq!(metrics["population"], "warm");
+    let cold = &metrics["cold_users"];
+    assert_eq!(cold["users"], sessions);
+    let cold_model = |name: &str| {
+        cold["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let (vsknn, popularity) = (cold_model("vsknn"), cold_model("popularity"));
+    assert_eq!(vsknn["users_without_recommendations"], 0);
+    assert_eq!(vsknn["at_k"], popularity["at_k"]);
+    let answer = common::stdout(&output);
+    assert!(
+        answer.contains("No test users with train history to rank models on")
+            && answer.contains("Next item at K = 20"),
+        "{answer}"
+    );
     let vsknn = metrics["models"]
         .as_array()
         .unwrap()
         .iter()
         .find(|m| m["name"] == "vsknn")
         .unwrap();
-    assert_eq!(vsknn["users_without_recommendations"], sessions);
     let next = vsknn["variants"]
         .as_array()
         .unwrap()

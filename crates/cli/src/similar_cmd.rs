@@ -34,12 +34,25 @@ pub struct SimilarArgs {
 }
 
 pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
-    let Some(kind) = ModelKind::from_name(&args.model) else {
+    let kind = ModelKind::from_name(&args.model).filter(|k| {
+        matches!(
+            k,
+            ModelKind::ItemKnn | ModelKind::Als | ModelKind::Bpr | ModelKind::Ease
+        )
+    });
+    let Some(kind) = kind else {
         return usage(format!(
-            "--model {:?}: expected one of item_knn, als, bpr, ease",
+            "--model {:?}: expected one of item_knn, als, bpr, ease (the models with item similarities)",
             args.model
         ));
     };
+    let file = args.run.join(clickrec_pipeline::model_file(kind));
+    if !file.is_file() {
+        return usage(format!(
+            "{}: no {kind} model in this run directory: its pipeline needs a [models.{kind}] table and a finished train stage (`clickrec train PIPELINE.toml`)",
+            file.display()
+        ));
+    }
     let ids = read_split_id_maps(&args.run)?;
     let lookup = ids.items.lookup_table();
     let mut items = Vec::new();
@@ -56,11 +69,16 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
         }
     }
     let model = clickrec_pipeline::load_model(&args.run, &ids, kind)?;
+    // Every list first, so that an error leaves no half-written CSV on stdout.
+    let lists = items
+        .into_iter()
+        .map(|(external, item)| Ok((external, model.similar_items(item, args.n)?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     writeln!(out, "item_id,rank,similar_item_id,score")?;
-    for (external, item) in items {
-        for (rank, (other, score)) in model.similar_items(item, args.n)?.into_iter().enumerate() {
+    for (external, list) in lists {
+        for (rank, (other, score)) in list.into_iter().enumerate() {
             writeln!(
                 out,
                 "{},{},{},{score}",

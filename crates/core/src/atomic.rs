@@ -48,9 +48,14 @@ impl AtomicFile {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".tmp")
+        let prefix = format!(".{name}.");
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(&prefix).suffix(".tmp");
+        // Artifacts are shared (a report is for others to read): the mode a plain create
+        // gives, 0666 less the umask, not the owner-only 0600 of a temporary file.
+        #[cfg(unix)]
+        builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+        let temp = builder
             .tempfile_in(dir)
             .map_err(|e| FileError::new(path, "cannot create a temporary file", e))?;
         Ok(AtomicFile {
@@ -107,6 +112,22 @@ fn parent(path: &Path) -> &Path {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    /// A committed file has the mode `File::create` gives under the same umask.
+    #[cfg(unix)]
+    #[test]
+    fn committed_files_take_the_umask_mode() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        File::create(&plain).unwrap();
+        let atomic = dir.path().join("atomic");
+        let mut f = AtomicFile::create(&atomic).unwrap();
+        f.write_all(b"x").unwrap();
+        f.commit().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&atomic), mode(&plain));
+    }
 
     fn write_now(path: &Path, bytes: &[u8]) {
         let mut file = AtomicFile::create(path).unwrap();

@@ -60,4 +60,4 @@ pub use rng::{SPLITMIX_GAMMA, SplitMix64, mix64};
 pub use select::{keep_best, retain_best};
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
 pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};
-pub use time::utc_text;
+pub use time::{parse_utc_time, utc_text};

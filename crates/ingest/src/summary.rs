@@ -41,6 +41,10 @@ pub struct IngestSummary {
     pub new_items: Option<usize>,
     pub behaviors: BehaviorCounts,
     pub time_span: Option<TimeSpan>,
+    /// Kept events with the same time as their user's previous event: their order is the
+    /// file's (a date-only time column makes most of them so). Omitted when none.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub tied_times: u64,
     pub window: Option<TimeWindow>,
     /// Wall time of reading, validating and writing.
     pub seconds: f64,
@@ -102,9 +106,34 @@ impl IngestSummary {
                 first_utc: utc_text(first),
                 last_utc: utc_text(last),
             }),
+            tied_times: tied_times(log),
             window: options.window,
             seconds: 0.0,
         }
+    }
+
+    /// What may make the log's times mislead the split, in words: times that all fall
+    /// within the first year of Unix time (sequence numbers, or seconds read as the wrong
+    /// unit), and many events tied in time with their user's previous one.
+    pub fn time_warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(t) = &self.time_span
+            && t.last < FIRST_YEAR_S
+        {
+            out.push(format!(
+                "every event time is before {}: the time column looks like sequence numbers or another unit (see --time-format); splits and their leakage measure assume real times",
+                utc_text(FIRST_YEAR_S)
+            ));
+        }
+        if self.rows_kept > 0 && self.tied_times * 4 > self.rows_kept {
+            out.push(format!(
+                "{} of {} events ({:.0}%) have the same time as their user's previous event (a date-only time column?): within a session they keep the file's order",
+                self.tied_times,
+                self.rows_kept,
+                100.0 * self.tied_times as f64 / self.rows_kept as f64
+            ));
+        }
+        out
     }
 
     /// A few lines for people, printed on stderr.
@@ -128,7 +157,9 @@ impl IngestSummary {
         for (reason, n) in &self.rejected_by_reason {
             let _ = writeln!(s, "  rejected {reason}: {n}");
         }
-        if let Some(q) = &self.quarantine {
+        if let Some(q) = &self.quarantine
+            && self.rows_rejected > 0
+        {
             let _ = writeln!(s, "  rejected rows are in {q}");
         }
         let b = &self.behaviors;
@@ -147,12 +178,27 @@ impl IngestSummary {
         if let Some(t) = &self.time_span {
             let _ = writeln!(s, "  events from {} to {}", t.first_utc, t.last_utc);
         }
+        for w in self.time_warnings() {
+            let _ = writeln!(s, "warning: {w}");
+        }
         s
     }
 }
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+/// One year after the Unix epoch: a log whose every time is earlier has no real times.
+const FIRST_YEAR_S: i64 = 365 * 86_400;
+
+/// Events with the same user and time as the event before them (the log is sorted by
+/// user, then time).
+fn tied_times(log: &clickrec_core::EventLog) -> u64 {
+    let (users, times) = (log.users(), log.timestamps());
+    (1..log.len())
+        .filter(|&i| users[i] == users[i - 1] && times[i] == times[i - 1])
+        .count() as u64
 }
 
 /// Number of distinct ids in `ids`, all below `space`.

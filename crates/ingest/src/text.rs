@@ -195,6 +195,18 @@ fn resolve_spec(
     Ok((spec, first, header_lines))
 }
 
+/// A hint when the header reads as one column that another separator would split.
+fn other_separator(names: &[String]) -> String {
+    let [only] = names else {
+        return String::new();
+    };
+    [(';', "';'"), ('\t', "tab"), ('|', "'|'")]
+        .iter()
+        .find(|(c, _)| only.contains(*c))
+        .map(|(_, name)| format!(" (it looks {name}-separated: set --delimiter {name})"))
+        .unwrap_or_default()
+}
+
 /// Finds each mapped column among `names` (by name, or by position when in range).
 pub(crate) fn resolve_positions(
     path: &Path,
@@ -211,13 +223,14 @@ pub(crate) fn resolve_positions(
             role,
             column: column.to_string(),
             available: format!(
-                "the file has {} columns: {}",
+                "the file has {} columns: {}{}",
                 names.len(),
                 names
                     .iter()
                     .map(|n| format!("{n:?}"))
                     .collect::<Vec<_>>()
-                    .join(", ")
+                    .join(", "),
+                other_separator(names)
             ),
         })
     };

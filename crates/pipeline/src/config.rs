@@ -656,7 +656,9 @@ impl PipelineConfig {
             train_memory_share: share,
         };
         #[cfg(feature = "spark")]
-        return Ok(CheckedEngine::Spark(settings));
+        {
+            Ok(CheckedEngine::Spark(settings))
+        }
         #[cfg(not(feature = "spark"))]
         {
             let _ = settings;
@@ -689,7 +691,7 @@ fn resolve(base: &Path, path: &Path) -> PathBuf {
 }
 
 /// `a.b.c=value`: the value is read as a TOML value (`42`, `true`, `"x"`, `[1, 2]`), and
-/// as a plain string when it is not one (`input.path=data/x.csv`).
+/// as a plain string when it is not one (`input.path=data/x.csv`) or is a date.
 fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), String> {
     let (key, raw) = assignment
         .split_once('=')
@@ -698,6 +700,11 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
         .parse::<toml::Table>()
         .ok()
         .and_then(|mut t| t.remove("v"))
+        // A date (`split.cutoff=2017-12-03`) is meant as the text the keys take.
+        .map(|v| match v {
+            toml::Value::Datetime(d) => toml::Value::String(d.to_string()),
+            other => other,
+        })
         .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
     // Paths given on the command line are relative to where the command runs, not to
     // the pipeline file.
@@ -758,6 +765,9 @@ mod tests {
         );
         assert_eq!(c.run.seed, 7);
         assert_eq!(c.input.on_bad_row, clickrec_ingest::BadRowPolicy::Skip);
+        // A date on the command line is the date the key reads, here as Unix seconds.
+        let c = load(MINIMAL, &["split.cutoff=2017-12-03"]).unwrap();
+        assert_eq!(c.split.cutoff, Some(1_512_259_200));
     }
 
     #[test]

@@ -115,12 +115,15 @@ fn items_table(report: &Report) -> String {
     }
     if !silent.is_empty() {
         let names: Vec<&str> = silent.iter().map(|m| m.name.as_str()).collect();
-        let _ = writeln!(
-            out,
-            "Not ranked: {} — no list holds an item new to its user, and the headline ({}) counts only those; see the repeat variant in the report.",
-            names.join(", "),
-            headline.label()
-        );
+        let why = if headline.new_items_only() {
+            format!(
+                "no list holds an item new to its user, and the headline ({}) counts only those; see the repeat variant in the report",
+                headline.label()
+            )
+        } else {
+            "no evaluated user has a list from it".to_owned()
+        };
+        let _ = writeln!(out, "Not ranked: {} — {why}.", names.join(", "));
     }
     out
 }
@@ -150,6 +153,9 @@ fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
             .total_cmp(&a.1.hit_rate.mean)
             .then(a.0.cmp(b.0))
     });
+    let (scored, silent): (Vec<_>, Vec<_>) = scored
+        .into_iter()
+        .partition(|(_, at)| at.hit_rate.mean > 0.0 || summary.predictions == 0);
     let mut rows = vec![vec![
         String::new(),
         "model".to_owned(),
@@ -165,6 +171,20 @@ fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
         ]
     }));
     out.push_str(&aligned(&rows));
+    if !silent.is_empty() {
+        let names: Vec<&str> = silent.iter().map(|(name, _)| *name).collect();
+        let all_cold = report.test_set.cold_users == report.test_set.test_users;
+        let _ = writeln!(
+            out,
+            "No hit in any prediction: {}{}.",
+            names.join(", "),
+            if all_cold {
+                " — every test session belongs to a user without train history, and models that score from that history have none to use"
+            } else {
+                ""
+            }
+        );
+    }
     out
 }
 

@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use clickrec_core::Behavior::Pv;
+use clickrec_core::Behavior::{self, Pv};
 
-use super::{config, matrix, recs, test_set};
+use super::{TestSpec, config, matrix, recs, test_set};
 use crate::{EvalData, Evaluator, Metric, Population, Protocol, Variant, evaluate_model};
 
 /// Five warm users whose personal lists hit at rank 1, ten cold users whom only the
@@ -17,9 +17,9 @@ fn the_headline_ranks_warm_users_and_reports_cold_ones_apart() {
         .collect();
     let row_refs: Vec<&[u32]> = rows.iter().map(Vec::as_slice).collect();
     let train = matrix(15, 10, &row_refs);
-    let warm: Vec<[(u32, clickrec_core::Behavior); 1]> = (0..5).map(|u| [(u + 1, Pv)]).collect();
+    let warm: Vec<[(u32, Behavior); 1]> = (0..5).map(|u| [(u + 1, Pv)]).collect();
     let cold_events = [(9, Pv)];
-    let specs: Vec<(u32, bool, &[(u32, clickrec_core::Behavior)])> = (0..15u32)
+    let specs: Vec<TestSpec> = (0..15u32)
         .map(|u| {
             if u < 5 {
                 (u, false, &warm[u as usize][..])

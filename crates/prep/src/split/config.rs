@@ -3,7 +3,7 @@
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 
-use clickrec_core::utc_text;
+use clickrec_core::{parse_utc_time, utc_text};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, config_error, positive};
@@ -41,8 +41,10 @@ pub struct SplitConfig {
     /// `"session_cutoff"` (default), `"last_session"`, `"temporal"`, `"last_events"` or
     /// `"test_file"`.
     pub kind: SplitKind,
-    /// Temporal (required) and session cutoff (this or `test_fraction`): Unix seconds;
-    /// train is strictly before, test at or after.
+    /// Temporal (required) and session cutoff (this or `test_fraction`): Unix seconds, or
+    /// a UTC date or date-time as text (`"2017-12-03"`, `"2017-12-03 12:00:00"`); train
+    /// is strictly before, test at or after.
+    #[serde(deserialize_with = "unix_or_date")]
     pub cutoff: Option<i64>,
     /// Session cutoff only, instead of `cutoff`: the share of sessions (by start time)
     /// at or after the cutoff, in (0, 1); the cutoff is that quantile of session starts.
@@ -54,11 +56,31 @@ pub struct SplitConfig {
     /// Also carve a validation split from train by the same rule. Default false.
     pub validation: bool,
     /// Temporal or session cutoff with `cutoff` and validation only, required: the
-    /// validation cutoff, before `cutoff`.
+    /// validation cutoff, before `cutoff` (Unix seconds or a date, as `cutoff`).
+    #[serde(deserialize_with = "unix_or_date")]
     pub validation_cutoff: Option<i64>,
     /// Test-file only, required: the test file (relative to the pipeline file, or to the
     /// current directory when given with `--set`).
     pub test_path: Option<PathBuf>,
+}
+
+/// A cutoff as Unix seconds or as a UTC date (or date-time) in text.
+fn unix_or_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Unix(i64),
+        Text(String),
+    }
+    match Option::<Raw>::deserialize(d)? {
+        None => Ok(None),
+        Some(Raw::Unix(t)) => Ok(Some(t)),
+        Some(Raw::Text(text)) => parse_utc_time(&text).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "expected Unix seconds or a UTC date such as \"2017-12-03\" or \"2017-12-03 12:00:00\", found {text:?}"
+            ))
+        }),
+    }
 }
 
 impl SplitConfig {
@@ -288,10 +310,13 @@ pub struct CheckedSplit {
     validation: Option<SplitSpec>,
 }
 
+/// The split of an empty `[split]` table.
 impl Default for CheckedSplit {
     fn default() -> Self {
         CheckedSplit {
-            rule: SplitSpec::Rule(SplitRule::LastSession),
+            rule: SplitSpec::SessionFraction {
+                test_fraction: DEFAULT_TEST_FRACTION,
+            },
             validation: None,
         }
     }

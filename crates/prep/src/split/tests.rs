@@ -420,7 +420,7 @@ fn temporal_split_counts_cold_users() {
 #[test]
 fn bad_sessions_are_rejected() {
     let log = log_of(&[(0, 1, 0, 0, 1), (0, 2, 0, 0, 2), (1, 1, 0, 0, 3)]);
-    let config = CheckedSplit::default();
+    let config = checked(SplitRule::LastSession, None);
     let none = TrainFilters::default();
     assert_eq!(
         split(&log, &[0, 0], &config, &none),
@@ -448,7 +448,7 @@ fn empty_sides_are_errors() {
         split(
             &log,
             &sessions,
-            &CheckedSplit::default(),
+            &checked(SplitRule::LastSession, None),
             &TrainFilters::default()
         ),
         Err(SplitError::NoHeldOutEvents { part: "test", .. })
@@ -555,12 +555,17 @@ fn split_config(text: &str) -> Result<CheckedSplit, ConfigError> {
 }
 
 #[test]
-fn split_defaults_to_last_session_without_validation() {
+fn split_defaults_to_a_session_cutoff_without_validation() {
     let c = split_config("").expect("valid");
     let rule = SplitSpec::Rule;
     assert_eq!(
         (c.rule(), c.validation()),
-        (rule(SplitRule::LastSession), None)
+        (
+            SplitSpec::SessionFraction {
+                test_fraction: DEFAULT_TEST_FRACTION
+            },
+            None
+        )
     );
     assert_eq!(c, CheckedSplit::default());
     let c = split_config("kind = \"last_events\"\nvalidation = true").expect("valid");
@@ -589,6 +594,33 @@ fn unknown_split_kind_is_rejected() {
 }
 
 #[test]
+fn cutoffs_are_unix_seconds_or_utc_dates() {
+    let c = split_config("kind = \"temporal\"\ncutoff = \"2017-12-03\"").expect("a date");
+    assert_eq!(
+        c.rule(),
+        SplitSpec::Rule(SplitRule::Temporal {
+            cutoff: 1_512_259_200
+        })
+    );
+    let c = split_config(
+        "cutoff = \"2017-12-03 01:00:00\"\nvalidation = true\nvalidation_cutoff = 1512000000",
+    )
+    .expect("a date-time and seconds");
+    assert_eq!(
+        c.rule(),
+        SplitSpec::Rule(SplitRule::SessionCutoff {
+            cutoff: 1_512_262_800
+        })
+    );
+    let err = toml::from_str::<SplitConfig>("cutoff = \"3 Dec\"").expect_err("not a date");
+    assert!(
+        err.to_string()
+            .contains("expected Unix seconds or a UTC date"),
+        "{err}"
+    );
+}
+
+#[test]
 fn temporal_split_requires_a_cutoff() {
     let e = split_config("kind = \"temporal\"").expect_err("missing");
     assert_eq!((e.key, e.found.as_str()), ("split.cutoff", "nothing"));
@@ -598,15 +630,13 @@ fn temporal_split_requires_a_cutoff() {
 fn keys_of_another_kind_are_rejected() {
     let e = split_config("kind = \"last_session\"\ncutoff = 5").expect_err("not temporal");
     assert_eq!(e.key, "split.cutoff");
-    let e = split_config("n_events = 2").expect_err("not last_events");
-    assert_eq!(e.key, "split.n_events");
     assert!(
         e.to_string()
             .contains("applies only to split.kind = \"temporal\" or \"session_cutoff\""),
         "{e}"
     );
     assert_eq!(
-        split_config("test_fraction = 0.1")
+        split_config("kind = \"last_session\"\ntest_fraction = 0.1")
             .expect_err("not session_cutoff")
             .key,
         "split.test_fraction"
@@ -762,7 +792,7 @@ fn last_session_measures_other_users_later_train_events() {
     let out = split(
         &log,
         &sessions,
-        &CheckedSplit::default(),
+        &checked(SplitRule::LastSession, None),
         &TrainFilters::default(),
     )
     .expect("split");
