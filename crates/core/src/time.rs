@@ -8,9 +8,8 @@ pub fn utc_text(ts: i64) -> String {
 }
 
 /// Unix seconds of a UTC date (`2017-12-03`, midnight) or date-time (`2017-12-03 12:00:00`,
-/// also with a `T`), as configs may give a cutoff.
+/// also with a `T`, seconds optional), as configs give a cutoff or a time window.
 pub fn parse_utc_time(text: &str) -> Option<i64> {
-    let text = text.trim();
     if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
         return date.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp());
     }

@@ -77,7 +77,7 @@ pub struct Evaluator<'a> {
 impl<'a> Evaluator<'a> {
     /// An evaluator over `data` (whose population it sets itself).
     pub fn new(data: EvalData<'a>, config: &'a CheckedEval) -> Self {
-        let has_cold = data.test.iter().any(|tu| tu.cold);
+        let has_cold = data.test.counts().cold_users > 0;
         Evaluator {
             data: data.with_population(Population::Warm),
             config,

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::NaiveDate;
 use clickrec_core::{Behavior, BehaviorMapping};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -324,20 +324,10 @@ fn parse_window_time(text: &str, utc_offset_s: i32, is_end: bool) -> Option<i64>
     if let Ok(seconds) = text.parse::<i64>() {
         return Some(seconds);
     }
-    let offset = i64::from(utc_offset_s);
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        let day = if is_end { date.succ_opt()? } else { date };
-        return Some(day.and_hms_opt(0, 0, 0)?.and_utc().timestamp() - offset);
-    }
-    [
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ]
-    .iter()
-    .find_map(|p| NaiveDateTime::parse_from_str(text, p).ok())
-    .map(|t| t.and_utc().timestamp() - offset)
+    let utc = clickrec_core::parse_utc_time(text)?;
+    let whole_day = is_end && NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
+    let end_of_day = if whole_day { 86_400 } else { 0 };
+    Some(utc + end_of_day - i64::from(utc_offset_s))
 }
 
 #[cfg(test)]

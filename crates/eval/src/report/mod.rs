@@ -364,12 +364,6 @@ pub fn build_report(
         );
     }
 
-    let headline_users = membership
-        .iter()
-        .filter(|&&m| m & (1 << headline_variant.index()) != 0)
-        .count();
-    warnings.extend(too_small(headline_users, data.train.n_items(), headline_k));
-
     let variants = Variant::ALL
         .iter()
         .map(|&variant| {
@@ -384,7 +378,9 @@ pub fn build_report(
                 skipped_users: n_test - evaluated,
             }
         })
-        .collect();
+        .collect::<Vec<VariantCounts>>();
+    let headline_users = variants[headline_variant.index()].evaluated_users;
+    warnings.extend(too_small(headline_users, data.train.n_items(), headline_k));
     Report {
         headline_variant,
         target_kinds: target_kinds(data),
@@ -419,11 +415,11 @@ pub fn build_report(
 }
 
 /// Fewer evaluated users than this make the headline's intervals too wide to rank on.
-pub const MIN_USERS: usize = 50;
+pub const MIN_USERS: u64 = 50;
 
 /// Warnings for an evaluation too small to mean much: few evaluated users, or a catalogue
 /// so close to K that a list of K items holds most of it (Recall@K near 1 by construction).
-fn too_small(users: usize, catalogue: usize, k: usize) -> Vec<String> {
+fn too_small(users: u64, catalogue: usize, k: usize) -> Vec<String> {
     let mut out = Vec::new();
     if users < MIN_USERS {
         out.push(format!(

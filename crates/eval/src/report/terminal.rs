@@ -109,7 +109,7 @@ fn items_table(report: &Report) -> String {
             cell(m.estimate(headline, Metric::Ndcg, k)),
         ]
     }));
-    out.push_str(&aligned(&rows));
+    out.push_str(&aligned(&rows, "", false));
     if let Some(line) = best_sentence(report) {
         let _ = writeln!(out, "{line}");
     }
@@ -170,7 +170,7 @@ fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
             cell(Some(at.mrr)),
         ]
     }));
-    out.push_str(&aligned(&rows));
+    out.push_str(&aligned(&rows, "", false));
     if !silent.is_empty() {
         let names: Vec<&str> = silent.iter().map(|(name, _)| *name).collect();
         let all_cold = report.test_set.cold_users == report.test_set.test_users;
@@ -188,8 +188,9 @@ fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
     out
 }
 
-/// Rows of cells, left-aligned in columns, two spaces apart.
-fn aligned(rows: &[Vec<String>]) -> String {
+/// Rows of cells in columns two spaces apart, each line after `indent`: left-aligned, but
+/// for the first column right-aligned when `numbers_first` (a column of K).
+fn aligned(rows: &[Vec<String>], indent: &str, numbers_first: bool) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
@@ -198,9 +199,16 @@ fn aligned(rows: &[Vec<String>]) -> String {
         let line: Vec<String> = row
             .iter()
             .zip(&widths)
-            .map(|(text, &w)| format!("{text:<w$}"))
+            .enumerate()
+            .map(|(c, (text, &w))| {
+                if c == 0 && numbers_first {
+                    format!("{text:>w$}")
+                } else {
+                    format!("{text:<w$}")
+                }
+            })
             .collect();
-        let _ = writeln!(out, "{}", line.join("  ").trim_end());
+        let _ = writeln!(out, "{indent}{}", line.join("  ").trim_end());
     }
     out
 }
@@ -248,9 +256,6 @@ pub(crate) fn render(report: &Report) -> String {
                     .collect(),
             );
         }
-        let widths: Vec<usize> = (0..rows[0].len())
-            .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-            .collect();
         let _ = writeln!(
             out,
             "\n{}{}  (lists missing for {} test users; {} lists ignored)",
@@ -259,21 +264,7 @@ pub(crate) fn render(report: &Report) -> String {
             thousands(m.users_without_recommendations),
             thousands(m.ignored_lists)
         );
-        for row in &rows {
-            let line: Vec<String> = row
-                .iter()
-                .zip(&widths)
-                .enumerate()
-                .map(|(c, (text, &w))| {
-                    if c == 0 {
-                        format!("{text:>w$}")
-                    } else {
-                        format!("{text:<w$}")
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "  {}", line.join("  ").trim_end());
-        }
+        out.push_str(&aligned(&rows, "  ", true));
     }
     let k = report.headline_k();
     let family: Vec<&str> = report
