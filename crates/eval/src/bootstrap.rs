@@ -190,9 +190,10 @@ impl PairedComparison {
             model_b: self.model_a.clone(),
             mean_a: self.mean_b,
             mean_b: self.mean_a,
-            difference: -self.difference,
-            ci_low: self.ci_high.map(|x| -x),
-            ci_high: self.ci_low.map(|x| -x),
+            // 0 − x, not −x: a zero bound stays +0 and prints as 0.0000, not -0.0000.
+            difference: 0.0 - self.difference,
+            ci_low: self.ci_high.map(|x| 0.0 - x),
+            ci_high: self.ci_low.map(|x| 0.0 - x),
             share_at_most_zero: self.share_at_most_zero.map(|s| 1.0 - s),
             raw_verdict: flip(self.raw_verdict),
             verdict: flip(self.verdict),

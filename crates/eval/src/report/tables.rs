@@ -267,12 +267,18 @@ pub(crate) fn cell(e: Option<Estimate>) -> String {
 /// The cold users in one line: models with the same Recall@K (the same fallback lists)
 /// grouped, best first.
 pub(crate) fn cold_line(cold: &ColdUsers, k: usize) -> String {
+    if cold.evaluated_users == 0 {
+        return format!(
+            "Cold users, evaluated apart: {} test users without train history, none with targets.",
+            thousands(cold.users)
+        );
+    }
     let mut groups: Vec<(Option<Estimate>, Vec<&str>)> = Vec::new();
     for m in &cold.models {
         let e = m.at_k.iter().find(|a| a.k == k).map(|a| a.metrics.recall);
         match groups
             .iter_mut()
-            .find(|(g, _)| g.map(|g| g.mean) == e.map(|e| e.mean))
+            .find(|(g, _)| g.map(|g| g.mean.to_bits()) == e.map(|e| e.mean.to_bits()))
         {
             Some((_, names)) => names.push(&m.name),
             None => groups.push((e, vec![&m.name])),

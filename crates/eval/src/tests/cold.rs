@@ -183,3 +183,48 @@ fn without_cold_users_the_evaluator_adds_nothing() {
         plain.value(Variant::All, Metric::Recall, 1).unwrap()
     );
 }
+
+/// Cold users whose targets were all dropped (items never seen in train) get one short
+/// line, not a row of empty values.
+#[test]
+fn cold_users_without_targets_are_counted_in_one_line() {
+    let train = matrix(3, 3, &[&[0], &[1], &[]]);
+    // Item 2 has no train event: the cold user's only target is dropped.
+    let test = test_set(&train, &[(0, false, &[(1, Pv)]), (2, true, &[(2, Pv)])]);
+    let data = EvalData {
+        test: &test,
+        train: &train,
+        train_events_per_user: &[1, 1, 0],
+        population: Population::All,
+    };
+    let config = config(&[1], 0);
+    let mut evaluator = Evaluator::new(data, &config);
+    evaluator.add("m", &recs(&[(0, &[1]), (2, &[0])])).unwrap();
+    let report = evaluator.report(Protocol::default(), &BTreeMap::new());
+    let cold = report.cold_users.as_ref().unwrap();
+    assert_eq!((cold.users, cold.evaluated_users), (1, 0));
+    assert!(
+        report.terminal_answer().contains(
+            "Cold users, evaluated apart: 1 test users without train history, none with targets."
+        ),
+        "{}",
+        report.terminal_answer()
+    );
+}
+
+/// A comparison turned around keeps zero bounds at +0, so they print as 0.0000.
+#[test]
+fn reversed_comparisons_keep_zero_positive() {
+    let c = crate::PairedComparison::new(
+        ("a", "b"),
+        (Metric::Recall, 1, Variant::All),
+        (0.0, 0.0),
+        Some(vec![0.0; 20]),
+        0.95,
+    )
+    .reversed();
+    assert_eq!((c.model_a.as_str(), c.model_b.as_str()), ("b", "a"));
+    for x in [c.difference, c.ci_low.unwrap(), c.ci_high.unwrap()] {
+        assert!(x == 0.0 && x.is_sign_positive(), "{x}");
+    }
+}
