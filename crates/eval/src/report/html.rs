@@ -10,7 +10,7 @@ use super::svg::{
     BarSeries, Curve, CurvePoint, PopularityBar, ScatterPoint, esc, grouped_bars, k_curves,
     loss_chart, popularity_bars, scatter,
 };
-use super::tables::{Anchor, Section, Table, sections, thousands};
+use super::tables::{Anchor, Section, Table, next_item_ranking, sections, thousands};
 
 const STYLE: &str = "
 :root { color-scheme: light; }
@@ -90,12 +90,143 @@ fn figure(out: &mut String, svg: &str, caption: &str) {
     );
 }
 
-/// The charts section: Recall and NDCG over K, activity buckets, popularity, losses.
+/// The charts section: the set-of-items protocol's (unless the next-item protocol is the
+/// answer, when they would be charts of zeros), the next-item protocol's, losses, and the
+/// parameter search.
 fn charts(report: &Report) -> String {
     let mut out = String::from("<section id=\"charts\"><h2>Charts</h2><div class=\"charts\">\n");
+    if report.next_item_headline().is_none() {
+        item_charts(&mut out, report);
+    }
+    if report.next_item.is_some() {
+        next_item_charts(&mut out, report);
+    }
+    for (i, m) in report.models.iter().enumerate() {
+        if let Some(values) = report.training_loss.get(&m.name)
+            && values.iter().any(|v| v.is_finite())
+        {
+            figure(
+                &mut out,
+                &loss_chart(&m.name, i, values),
+                &format!("Training loss of {} per iteration.", m.name),
+            );
+        }
+    }
+    // Losses of names that are not among the models still get a chart.
+    for (j, (name, values)) in report.training_loss.iter().enumerate() {
+        if report.model(name).is_none() && values.iter().any(|v| v.is_finite()) {
+            figure(
+                &mut out,
+                &loss_chart(name, report.models.len() + j, values),
+                &format!("Training loss of {name} per iteration."),
+            );
+        }
+    }
+    if let Some(tuning) = &report.tuning {
+        tuning_charts(&mut out, tuning);
+    }
+    out.push_str("</div></section>\n");
+    out
+}
+
+/// The next-item protocol at the headline K (HitRate, MRR, Recall of the remaining items,
+/// a bar per model with a hit) and, when it is the answer, HitRate and MRR over K. Each
+/// model keeps its colour of the page's legend.
+fn next_item_charts(out: &mut String, report: &Report) {
+    let ranking = next_item_ranking(report);
+    if ranking.ranked.is_empty() {
+        return;
+    }
+    let (ks, k) = (&report.settings.ks, report.headline_k());
+    let conf = percent(report.settings.confidence);
+    let colour_of = |name: &str| {
+        report
+            .models
+            .iter()
+            .position(|m| m.name == name)
+            .unwrap_or(0)
+    };
+    let groups: Vec<(String, Option<String>)> = vec![
+        (format!("HitRate@{k}"), None),
+        (format!("MRR@{k}"), None),
+        (format!("Recall@{k}"), Some("remaining items".to_owned())),
+    ];
+    let series: Vec<BarSeries> = ranking
+        .ranked
+        .iter()
+        .map(|(m, at)| BarSeries {
+            name: &m.name,
+            colour: colour_of(&m.name),
+            values: vec![
+                Some(at.hit_rate.mean),
+                Some(at.mrr.mean),
+                Some(at.recall.mean),
+            ],
+        })
+        .collect();
+    figure(
+        out,
+        &grouped_bars(
+            &format!("Next item at K = {k}"),
+            "over predictions",
+            &groups,
+            &series,
+            &format!(
+                "Grouped bar chart of next-item HitRate@{k}, MRR@{k} and Recall@{k} of the remaining items for each model with a hit"
+            ),
+        ),
+        "The next item after each prefix of a test session, averaged over predictions; models without a hit have no bar (the summary names them).",
+    );
+    if report.next_item_headline().is_none() {
+        return;
+    }
+    for metric in [Metric::HitRate, Metric::Mrr] {
+        let curves: Vec<Curve> = ranking
+            .ranked
+            .iter()
+            .map(|(m, _)| Curve {
+                name: &m.name,
+                colour: colour_of(&m.name),
+                points: ks
+                    .iter()
+                    .map(|&k| {
+                        let at = m.next_item.as_ref()?.at_k.iter().find(|a| a.k == k)?;
+                        let e = if metric == Metric::HitRate {
+                            at.hit_rate
+                        } else {
+                            at.mrr
+                        };
+                        Some(CurvePoint {
+                            mean: e.mean,
+                            ci: e.ci_low.zip(e.ci_high),
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        figure(
+            out,
+            &k_curves(
+                &format!("Next item: {metric}@K by model"),
+                metric.name(),
+                ks,
+                &curves,
+                &conf,
+            ),
+            &format!(
+                "Next-item {metric} at each cut-off K over predictions; whiskers show {conf} bootstrap intervals over sessions."
+            ),
+        );
+    }
+}
+
+/// The set-of-items protocol in the headline variant: Recall and NDCG over K, activity
+/// buckets, popularity of the recommended items.
+fn item_charts(out: &mut String, report: &Report) {
     let ks = &report.settings.ks;
     let k = report.headline_k();
     let conf = percent(report.settings.confidence);
+    let label = report.headline_variant.label();
     for metric in [Metric::Recall, Metric::Ndcg] {
         let curves: Vec<Curve> = report
             .models
@@ -117,14 +248,14 @@ fn charts(report: &Report) -> String {
             })
             .collect();
         let svg = k_curves(
-            &format!("{metric}@K by model (all targets / all items)"),
+            &format!("{metric}@K by model ({label})"),
             metric.name(),
             ks,
             &curves,
             &conf,
         );
         figure(
-            &mut out,
+            out,
             &svg,
             &format!(
                 "{metric} at each cut-off K; whiskers show {conf} bootstrap intervals over users."
@@ -168,17 +299,17 @@ fn charts(report: &Report) -> String {
             "Grouped bar chart of {metric}@{k} by train activity bucket (train events per user) for each model"
         );
         let svg = grouped_bars(
-            &format!("{metric}@{k} by train activity (train events per user)"),
+            &format!("{metric}@{k} by train activity ({label})"),
             &format!("{metric}@{k}"),
             &groups,
             &series,
             &aria,
         );
         figure(
-            &mut out,
+            out,
             &svg,
             &format!(
-                "{metric}@{k} per activity bucket, all targets / all items; buckets without users have no bar."
+                "{metric}@{k} per activity bucket, {label}; buckets without users have no bar."
             ),
         );
     }
@@ -201,42 +332,16 @@ fn charts(report: &Report) -> String {
         })
         .collect();
     figure(
-        &mut out,
+        out,
         &popularity_bars(
             &format!("Popularity of the top-{k} recommended items"),
             k,
             &bars,
         ),
         &format!(
-            "Mean train-popularity percentile of each user's top-{k} items (100 = the most popular items), and the share of the catalogue recommended to anyone (coverage)."
+            "Mean train-popularity percentile of each user's top-{k} items (100 = the most popular items, {label}), and the share of the catalogue recommended to anyone (coverage)."
         ),
     );
-    for (i, m) in report.models.iter().enumerate() {
-        if let Some(values) = report.training_loss.get(&m.name)
-            && values.iter().any(|v| v.is_finite())
-        {
-            figure(
-                &mut out,
-                &loss_chart(&m.name, i, values),
-                &format!("Training loss of {} per iteration.", m.name),
-            );
-        }
-    }
-    // Losses of names that are not among the models still get a chart.
-    for (j, (name, values)) in report.training_loss.iter().enumerate() {
-        if report.model(name).is_none() && values.iter().any(|v| v.is_finite()) {
-            figure(
-                &mut out,
-                &loss_chart(name, report.models.len() + j, values),
-                &format!("Training loss of {name} per iteration."),
-            );
-        }
-    }
-    if let Some(tuning) = &report.tuning {
-        tuning_charts(&mut out, tuning);
-    }
-    out.push_str("</div></section>\n");
-    out
 }
 
 /// Per tuned model: the metric against each searched number, and against fit time.

@@ -41,6 +41,11 @@ pub struct Protocol {
     /// measured it (the split stage does).
     #[serde(default)]
     pub leakage: Option<Leakage>,
+    /// The test items were drawn at random from each user's items (`[split] kind =
+    /// "random"`, for logs without time), not cut in time: the split is not time-aware
+    /// and leakage is not measurable, which every report says instead of a leakage line.
+    #[serde(default)]
+    pub random_split: bool,
     /// What users without train history got from models that need it, in words (e.g.
     /// "no list" or "the popularity list"), when the caller knows.
     #[serde(default)]
@@ -669,6 +674,23 @@ impl Report {
     pub fn scores_in_headline(&self, model: &ModelReport) -> bool {
         let v = model.variant(self.headline_variant);
         v.evaluated_users == 0 || v.users_without_recommendations < v.evaluated_users
+    }
+
+    /// Whether every test user is cold (no train history), as on a session-only log:
+    /// models that rank from the user's history have nothing to go on.
+    pub fn all_cold(&self) -> bool {
+        self.test_set.cold_users == self.test_set.test_users
+    }
+
+    /// The next-item results when they, not the set-of-items headline, say which model is
+    /// best: the protocol ran, and every test user is cold or the headline variant
+    /// evaluated no one, so the set-of-items numbers are zeros that could only mislead.
+    /// The terminal, Markdown and HTML answers all follow this one rule.
+    pub fn next_item_headline(&self) -> Option<&NextItemSummary> {
+        let nobody = self.variants[self.headline_variant.index()].evaluated_users == 0;
+        self.next_item
+            .as_ref()
+            .filter(|_| self.all_cold() || nobody)
     }
 
     /// The model with the highest Recall at the headline K in the headline variant, among

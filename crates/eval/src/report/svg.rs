@@ -5,10 +5,14 @@
 
 use std::fmt::Write;
 
-/// Okabe–Ito colours (colour-blind safe), most distinct first. Beyond eight models the
-/// colours repeat with dashed lines.
-pub(crate) const PALETTE: [&str; 8] = [
+/// Twenty colours, so that a run of many models never shows two in one colour: the eight
+/// of Okabe–Ito first (colour-blind safe, and most reports have fewer models), then twelve
+/// of Tableau 20, each chosen to be as far as possible (CIELAB) from those before it.
+/// Beyond twenty models the colours repeat with dashed lines.
+pub(crate) const PALETTE: [&str; 20] = [
     "#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442",
+    "#7F7F7F", "#DBDB8D", "#2CA02C", "#FF9896", "#9467BD", "#D62728", "#FFBB78", "#8C564B",
+    "#C5B0D5", "#9EDAE5", "#98DF8A", "#C49C94",
 ];
 
 pub(crate) fn colour(i: usize) -> &'static str {
@@ -53,6 +57,37 @@ fn clip(s: &str, max: usize) -> String {
 /// Approximate width of `s` in 12 px sans-serif.
 fn text_width(s: &str) -> f64 {
     s.chars().count() as f64 * 6.6
+}
+
+/// Width of a character of a 10 px value label: a little over a digit's (about 5.6 px in
+/// common sans-serif fonts), so that neighbouring labels keep a gap.
+const VALUE_CHAR: f64 = 6.0;
+/// A 10 px line's height: what an upright label takes across its bar.
+const VALUE_LINE: f64 = 11.0;
+
+/// A bar's value label above its top `y`, centred on `x`, in `room` px of width: level
+/// when it fits; turned upright when the room holds a line and the plot has height for
+/// it above the bar; else none, and the bar's `<title>` and the report's tables hold the
+/// value. Labels wider than their bar run into their neighbours' (`0.000.000.00`).
+fn value_label(out: &mut String, frame: &Frame, (x, y): (f64, f64), room: f64, text: &str) {
+    let length = text.chars().count() as f64 * VALUE_CHAR;
+    if length <= room {
+        let _ = write!(
+            out,
+            "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+            c(x),
+            c(y - 3.0),
+            esc(text)
+        );
+    } else if VALUE_LINE <= room && y - frame.y0() >= length + 3.0 {
+        // The baseline a little right of the centre: the digits stand left of it.
+        let (bx, by) = (c(x + 3.5), c(y - 3.0));
+        let _ = write!(
+            out,
+            "<text class=\"value\" x=\"{bx}\" y=\"{by}\" transform=\"rotate(-90 {bx} {by})\">{}</text>",
+            esc(text)
+        );
+    }
 }
 
 /// Ticks covering `[lo, hi]` at a step of 1, 2, 2.5 or 5 × 10ⁿ (about `target` ticks),
@@ -428,13 +463,19 @@ pub(crate) fn grouped_bars(
         .copied()
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
-    let (ticks, decimals) = nice_ticks(0.0, if top > 0.0 { top } else { 1.0 }, 5);
+    let band = frame.plot_width() / groups.len().max(1) as f64;
+    let bar = band * 0.8 / series.len().max(1) as f64;
+    let (mut ticks, mut decimals) = nice_ticks(0.0, if top > 0.0 { top } else { 1.0 }, 5);
+    // Upright value labels stand above their bars: the scale leaves room for them over
+    // the tallest bar, which would otherwise lose its label.
+    let label = format!("{top:.*}", decimals + 1).chars().count() as f64 * VALUE_CHAR;
+    if top > 0.0 && label > bar && VALUE_LINE <= bar {
+        let share = ((label + 3.0) / (frame.y1() - frame.y0())).min(0.5);
+        (ticks, decimals) = nice_ticks(0.0, top / (1.0 - share), 5);
+    }
     let (lo, hi) = (ticks[0], ticks[ticks.len() - 1]);
     y_axis(&mut out, &frame, &ticks, decimals, y_label);
     x_axis(&mut out, &frame, "");
-    let band = frame.plot_width() / groups.len().max(1) as f64;
-    let bar = band * 0.8 / series.len().max(1) as f64;
-    let labels = groups.len() * series.len() <= 24;
     for (g, (line1, line2)) in groups.iter().enumerate() {
         let gx = frame.x0() + g as f64 * band;
         x_label(&mut out, &frame, gx + band / 2.0, line1, line2.as_deref());
@@ -454,16 +495,13 @@ pub(crate) fn grouped_bars(
                 colour(s.colour),
                 esc(&format!("{} — {line1}: {v:.4}", s.name))
             );
-            if labels {
-                let _ = write!(
-                    out,
-                    "<text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{:.*}</text>",
-                    c(x + bar / 2.0),
-                    c(y - 3.0),
-                    decimals + 1,
-                    v
-                );
-            }
+            value_label(
+                &mut out,
+                &frame,
+                (x + bar / 2.0, y),
+                bar,
+                &format!("{v:.*}", decimals + 1),
+            );
         }
     }
     out.push_str("</svg>");
@@ -497,12 +535,18 @@ pub(crate) fn popularity_bars(title: &str, k: usize, bars: &[PopularityBar]) -> 
     for (i, b) in bars.iter().enumerate() {
         let mid = frame.x0() + (i as f64 + 0.5) * band;
         let cover = format!("coverage {:.1}%", 100.0 * b.coverage);
+        // Under narrow bars the coverage line keeps only its number (the caption says
+        // what it is), or goes (the bar's tooltip has it): never into its neighbours.
+        let short = format!("{:.1}%", 100.0 * b.coverage);
+        let under = [cover.as_str(), short.as_str()]
+            .into_iter()
+            .find(|t| text_width(t) <= band);
         x_label(
             &mut out,
             &frame,
             mid,
             &clip(b.name, (band / 7.0) as usize),
-            Some(&cover),
+            under,
         );
         let Some(p) = b.percentile.filter(|p| p.is_finite()) else {
             continue;
@@ -510,7 +554,7 @@ pub(crate) fn popularity_bars(title: &str, k: usize, bars: &[PopularityBar]) -> 
         let y = frame.y(p, 0.0, 100.0);
         let _ = write!(
             out,
-            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect><text class=\"value\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{p:.1}</text>",
+            "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"><title>{}</title></rect>",
             c(mid - width / 2.0),
             c(y),
             c(width),
@@ -520,9 +564,8 @@ pub(crate) fn popularity_bars(title: &str, k: usize, bars: &[PopularityBar]) -> 
                 "{}: popularity percentile {p:.1}, {cover}",
                 b.name
             )),
-            c(mid),
-            c(y - 4.0)
         );
+        value_label(&mut out, &frame, (mid, y), band, &format!("{p:.1}"));
     }
     out.push_str("</svg>");
     out

@@ -5,12 +5,12 @@ use crate::bootstrap::{Estimate, PairedComparison, Verdict, percent};
 use crate::cold::ColdUsers;
 use crate::evaluate::Population;
 use crate::metric::{Metric, Segment, Variant};
-use crate::next_item::NextItemSummary;
+use crate::next_item::{NextItemAtK, NextItemSummary};
 
-use super::Report;
+use super::{ModelReport, Report};
 
 /// A table of text cells; the first `label_columns` columns are labels, the rest numbers.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Table {
     pub caption: String,
     pub header: Vec<String>,
@@ -87,8 +87,66 @@ fn yes_no(b: bool) -> &'static str {
 }
 
 pub(crate) fn sections(report: &Report) -> Vec<Section> {
-    let mut out = vec![summary(report), protocol(report), counts(report)];
-    out.push(results(report, report.headline_variant));
+    let mut out = vec![summary(report)];
+    // Warnings limit every number below, so they come right after the answer.
+    if !report.warnings.is_empty() {
+        let mut s = Section::new("warnings", "Warnings");
+        s.bullets = report.warnings.clone();
+        out.push(s);
+    }
+    // The HTML page's charts follow the answer and its warnings.
+    if let Some(top) = out.last_mut() {
+        top.anchor = Anchor::Charts;
+    }
+    out.push(protocol(report));
+    out.push(counts(report));
+    match report.next_item_headline() {
+        // The summary's cold line is all the set-of-items protocol has to say.
+        Some(summary) => out.push(next_item(report, summary)),
+        None => out.extend(items_sections(report)),
+    }
+    if report.training_loss.values().any(|v| !v.is_empty()) {
+        out.push(losses(report));
+    }
+    if !report.coefficients.is_empty() {
+        out.push(coefficients(report));
+    }
+    if let Some(tuning) = &report.tuning {
+        out.push(tuning_section(tuning));
+    }
+    out.push(definitions(report));
+    drop_repeated_tables(&mut out);
+    out
+}
+
+/// Replaces each table equal to one already emitted (same header and rows, e.g. all
+/// targets and new items only when no target was seen in train and no list holds a seen
+/// item) by a sentence naming the first, so that no table appears twice.
+fn drop_repeated_tables(sections: &mut [Section]) {
+    let mut seen: Vec<Table> = Vec::new();
+    for s in sections {
+        for t in std::mem::take(&mut s.tables) {
+            match seen
+                .iter()
+                .find(|o| o.header == t.header && o.rows == t.rows)
+            {
+                Some(first) => s.paragraphs.push(format!(
+                    "{}: the same numbers as \u{201c}{}\u{201d} above.",
+                    t.caption, first.caption
+                )),
+                None => {
+                    seen.push(t.clone());
+                    s.tables.push(t);
+                }
+            }
+        }
+    }
+}
+
+/// The set-of-items protocol: every variant's results (the headline first), the
+/// breakdowns, the cold users and the comparisons; then the next-item results, if any.
+fn items_sections(report: &Report) -> Vec<Section> {
+    let mut out = vec![results(report, report.headline_variant)];
     for variant in Variant::ALL {
         if variant != report.headline_variant {
             out.push(results(report, variant));
@@ -118,21 +176,6 @@ pub(crate) fn sections(report: &Report) -> Vec<Section> {
     if let Some(summary) = &report.next_item {
         out.push(next_item(report, summary));
     }
-    if report.training_loss.values().any(|v| !v.is_empty()) {
-        out.push(losses(report));
-    }
-    if !report.coefficients.is_empty() {
-        out.push(coefficients(report));
-    }
-    if let Some(tuning) = &report.tuning {
-        out.push(tuning_section(tuning));
-    }
-    if !report.warnings.is_empty() {
-        let mut s = Section::new("warnings", "Warnings");
-        s.bullets = report.warnings.clone();
-        out.push(s);
-    }
-    out.push(definitions(report));
     out
 }
 
@@ -164,9 +207,11 @@ fn cold_section(report: &Report, cold: &ColdUsers) -> Section {
 }
 
 fn summary(report: &Report) -> Section {
+    if let Some(summary) = report.next_item_headline() {
+        return next_item_summary(report, summary);
+    }
     let k = report.headline_k();
     let mut s = Section::new("summary", format!("Summary at K = {k}"));
-    s.anchor = Anchor::Charts;
     let headline = report.headline_variant;
     let main = report.variants[headline.index()].evaluated_users;
     s.paragraphs.extend(best_sentence(report));
@@ -209,6 +254,221 @@ fn summary(report: &Report) -> Section {
     s
 }
 
+/// The summary when the next-item protocol is the answer (see
+/// [`Report::next_item_headline`]): the best next-item model, why the set-of-items results
+/// are left out, the models without a hit named once, then each model at the headline K.
+fn next_item_summary(report: &Report, summary: &NextItemSummary) -> Section {
+    let k = report.headline_k();
+    let mut s = Section::new(
+        "summary",
+        format!("Summary at K = {k}: {}", Variant::NextItem.label()),
+    );
+    let ranking = next_item_ranking(report);
+    s.paragraphs
+        .extend(next_item_best_sentence(report, &ranking));
+    s.paragraphs.push(format!(
+        "{} The set-of-items results are left out here; metrics.json has every number.",
+        next_item_headline_note(report)
+    ));
+    s.paragraphs.push(format!(
+        "{} models on {} test sessions, {} predictions (each session's next event predicted after each prefix); intervals are {} bootstrap intervals over sessions.",
+        ranking.ranked.len() + ranking.no_hit.len(),
+        thousands(summary.sessions),
+        thousands(summary.predictions),
+        percent(report.settings.confidence)
+    ));
+    s.paragraphs
+        .extend(no_hit_sentence(report, &ranking.no_hit));
+    if let Some(cold) = &report.cold_users {
+        s.paragraphs.push(cold_line(cold, k));
+    }
+    s.paragraphs.extend(leakage_note(report));
+    for (m, at) in &ranking.ranked {
+        s.bullets.push(format!(
+            "{}{}: HitRate@{k} {}; MRR@{k} {}; Recall@{k} of the remaining items {}",
+            m.name,
+            if report.protocol.baselines.contains(&m.name) {
+                " (baseline)"
+            } else {
+                ""
+            },
+            estimate(&at.hit_rate),
+            estimate(&at.mrr),
+            estimate(&at.recall)
+        ));
+    }
+    for c in ranking.comparisons(&summary.comparisons) {
+        if c.k == k && c.metric == Metric::HitRate {
+            s.bullets.push(format!("{}.", c.sentence));
+        }
+    }
+    s
+}
+
+/// Why the next-item protocol is the answer, in one sentence (the terminal's too).
+pub(crate) fn next_item_headline_note(report: &Report) -> String {
+    let evaluated = report.variants[report.headline_variant.index()].evaluated_users;
+    if evaluated == 0 {
+        format!(
+            "No {} to rank models on in the held-out sessions' items{}; the next-item protocol below is the answer.",
+            population_users(report.population),
+            if report.all_cold() {
+                " (every test user is cold, as on a session-only log)"
+            } else {
+                ""
+            }
+        )
+    } else {
+        "Every test user is cold (no train history, as on a session-only log): their lists from models that need history can only be fallbacks; the next-item protocol below is the answer.".into()
+    }
+}
+
+/// The users the headline covers, in words.
+pub(crate) fn population_users(population: Population) -> &'static str {
+    match population {
+        Population::Warm => "test users with train history",
+        Population::Cold => "test users without train history",
+        Population::All => "test users",
+    }
+}
+
+/// The next-item results at the headline K, best HitRate first (ties: name order), apart
+/// from the models without a hit at any K: those are named once ([`no_hit_sentence`])
+/// instead of shown as rows of zeros.
+pub(crate) struct NextItemRanking<'a> {
+    pub ranked: Vec<(&'a ModelReport, &'a NextItemAtK)>,
+    pub no_hit: Vec<&'a str>,
+}
+
+impl NextItemRanking<'_> {
+    fn is_ranked(&self, name: &str) -> bool {
+        self.ranked.iter().any(|(m, _)| m.name == name)
+    }
+
+    /// The comparisons of two ranked models.
+    fn comparisons<'c>(
+        &self,
+        all: &'c [PairedComparison],
+    ) -> impl Iterator<Item = &'c PairedComparison> {
+        all.iter()
+            .filter(|c| self.is_ranked(&c.model_a) && self.is_ranked(&c.model_b))
+    }
+}
+
+pub(crate) fn next_item_ranking(report: &Report) -> NextItemRanking<'_> {
+    let k = report.headline_k();
+    let predictions = report.next_item.as_ref().map_or(0, |s| s.predictions);
+    let mut ranking = NextItemRanking {
+        ranked: Vec::new(),
+        no_hit: Vec::new(),
+    };
+    for m in &report.models {
+        let Some(r) = &m.next_item else { continue };
+        let Some(at) = r.at_k.iter().find(|a| a.k == k) else {
+            continue;
+        };
+        // Without any prediction nobody can hit: every model keeps its row.
+        if predictions > 0 && !r.at_k.iter().any(|a| a.hit_rate.mean > 0.0) {
+            ranking.no_hit.push(&m.name);
+        } else {
+            ranking.ranked.push((m, at));
+        }
+    }
+    ranking.ranked.sort_by(|a, b| {
+        b.1.hit_rate
+            .mean
+            .total_cmp(&a.1.hit_rate.mean)
+            .then(a.0.name.cmp(&b.0.name))
+    });
+    ranking
+}
+
+/// The models without a hit in the next-item protocol, named once, and why when every
+/// test user is cold.
+pub(crate) fn no_hit_sentence(report: &Report, no_hit: &[&str]) -> Option<String> {
+    (!no_hit.is_empty()).then(|| {
+        format!(
+            "No hit in any prediction: {}{}.",
+            no_hit.join(", "),
+            if report.all_cold() {
+                " — every test session belongs to a user without train history, and models that score from that history have none to use"
+            } else {
+                ""
+            }
+        )
+    })
+}
+
+/// The next-item answer in one sentence, as [`best_sentence`] for the set of items: the
+/// best HitRate at the headline K and its margin over the best simple baseline among the
+/// next-item models, or else over the runner-up.
+pub(crate) fn next_item_best_sentence(
+    report: &Report,
+    ranking: &NextItemRanking,
+) -> Option<String> {
+    let summary = report.next_item.as_ref()?;
+    let k = report.headline_k();
+    let (best, at) = ranking.ranked.first()?;
+    let lead = format!("Best ({}): {}", Variant::NextItem.label(), best.name);
+    let is_baseline = |m: &ModelReport| report.protocol.baselines.contains(&m.name);
+    if is_baseline(best) {
+        return Some(format!(
+            "{lead}, a simple baseline: no model beats it on HitRate@{k}."
+        ));
+    }
+    let (other, role) = match ranking.ranked.iter().find(|(m, _)| is_baseline(m)) {
+        Some((m, _)) => (m, "the best simple baseline"),
+        None => match ranking.ranked.get(1) {
+            Some((m, _)) => (m, "the runner-up"),
+            None => {
+                return Some(format!(
+                    "{lead}, HitRate@{k} {} (no other model has a hit to compare it with).",
+                    num(at.hit_rate.mean)
+                ));
+            }
+        },
+    };
+    let c = summary.comparisons.iter().find(|c| {
+        c.metric == Metric::HitRate
+            && c.k == k
+            && ((c.model_a == best.name && c.model_b == other.name)
+                || (c.model_a == other.name && c.model_b == best.name))
+    })?;
+    let c = if c.model_a == best.name {
+        c.clone()
+    } else {
+        c.reversed()
+    };
+    Some(margin_sentence(&lead, &c, role))
+}
+
+/// "{lead}, Recall@K +d over B, {role} (paired CI …: verdict)." for `c` = best − B.
+fn margin_sentence(lead: &str, c: &PairedComparison, role: &str) -> String {
+    let interval = match (c.ci_low, c.ci_high) {
+        (Some(lo), Some(hi)) => {
+            let p = c
+                .holm_p_value
+                .or(c.p_value)
+                .map(|p| format!(", p = {p:.3}"))
+                .unwrap_or_default();
+            let verdict = match c.verdict {
+                Verdict::ABetter => "a real difference".to_owned(),
+                Verdict::BBetter => format!("worse than {}", c.model_b),
+                _ => "not a significant difference".to_owned(),
+            };
+            format!(
+                " (paired {} CI {lo:+.4} to {hi:+.4}{p}: {verdict})",
+                percent(c.confidence)
+            )
+        }
+        _ => String::new(),
+    };
+    format!(
+        "{lead}, {}@{} {:+.4} over {}, {role}{interval}.",
+        c.metric, c.k, c.difference, c.model_b
+    )
+}
+
 /// The answer in one sentence: "Best: M, Recall@K +d over B, the best simple baseline
 /// (paired CI …)". The terminal and the report's summary both start with it.
 pub(crate) fn best_sentence(report: &Report) -> Option<String> {
@@ -226,28 +486,10 @@ pub(crate) fn best_sentence(report: &Report) -> Option<String> {
         ));
     }
     let c = report.margin(&best.name, baseline, Metric::Recall, k)?;
-    let interval = match (c.ci_low, c.ci_high) {
-        (Some(lo), Some(hi)) => {
-            let p = c
-                .holm_p_value
-                .or(c.p_value)
-                .map(|p| format!(", p = {p:.3}"))
-                .unwrap_or_default();
-            let verdict = match c.verdict {
-                Verdict::ABetter => "a real difference",
-                Verdict::BBetter => "worse than the baseline",
-                _ => "not a significant difference",
-            };
-            format!(
-                " (paired {} CI {lo:+.4} to {hi:+.4}{p}: {verdict})",
-                percent(c.confidence)
-            )
-        }
-        _ => String::new(),
-    };
-    Some(format!(
-        "Best: {}, Recall@{k} {:+.4} over {baseline}, the best simple baseline{interval}.",
-        best.name, c.difference
+    Some(margin_sentence(
+        &format!("Best: {}", best.name),
+        &c,
+        "the best simple baseline",
     ))
 }
 
@@ -300,8 +542,16 @@ pub(crate) fn cold_line(cold: &ColdUsers, k: usize) -> String {
     )
 }
 
-/// What the split lets models learn from the future, in one paragraph (when measured).
+/// Printed instead of a leakage line for a random split: without time there is no future
+/// to leak, and no way to say how much of the test the model saw.
+pub(crate) const RANDOM_SPLIT_NOTE: &str = "Random split (no time in the log): not time-aware, so leakage is not measurable; scores may be optimistic next to a time-based split.";
+
+/// What the split lets models learn from the future, in one paragraph (when measured;
+/// for a random split, [`RANDOM_SPLIT_NOTE`]).
 pub(crate) fn leakage_note(report: &Report) -> Option<String> {
+    if report.protocol.random_split {
+        return Some(RANDOM_SPLIT_NOTE.to_owned());
+    }
     let l = report.protocol.leakage?;
     Some(if l.test_users_with_future_train_events == 0 {
         format!(
@@ -351,18 +601,26 @@ fn protocol(report: &Report) -> Section {
     s.paragraphs.extend(leakage_note(report));
     s.bullets = vec![
         format!("Split: {}", p.split),
-        format!(
-            "Items seen in train excluded from the lists: {}; headline variant: {} ({} targets new to their user, {} repeat targets seen in train{})",
-            yes_no(p.exclude_seen),
-            report.headline_variant.label(),
-            thousands(kinds.new_to_user),
-            thousands(kinds.repeat),
-            if p.exclude_seen {
-                ", which these lists cannot hit: see the repeat variant"
-            } else {
-                ""
-            }
-        ),
+        if report.next_item_headline().is_some() {
+            format!(
+                "Items seen in train excluded from the lists: {}; headline: {} (see the summary for why)",
+                yes_no(p.exclude_seen),
+                Variant::NextItem.label()
+            )
+        } else {
+            format!(
+                "Items seen in train excluded from the lists: {}; headline variant: {} ({} targets new to their user, {} repeat targets seen in train{})",
+                yes_no(p.exclude_seen),
+                report.headline_variant.label(),
+                thousands(kinds.new_to_user),
+                thousands(kinds.repeat),
+                if p.exclude_seen {
+                    ", which these lists cannot hit: see the repeat variant"
+                } else {
+                    ""
+                }
+            )
+        },
         format!(
             "Users without train history: {}",
             p.without_history
@@ -420,6 +678,10 @@ fn counts(report: &Report) -> Section {
         ],
         label_columns: 1,
     });
+    // The set-of-items counts, when that protocol is not the answer.
+    if report.next_item_headline().is_some() {
+        return s;
+    }
     s.tables.push(Table {
         caption: "Evaluated users per variant (the same for every model)".into(),
         header: vec![
@@ -652,7 +914,19 @@ fn comparison_table(comparisons: &[PairedComparison]) -> Table {
 /// The next-item protocol: per model HitRate, MRR and remaining-items Recall at every K,
 /// over predictions and per session, then the paired comparisons at the headline K.
 fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
-    let mut s = Section::new("results-next-item", "Results: next item after each prefix");
+    let ranking = next_item_ranking(report);
+    let mut s = Section::new(
+        "results-next-item",
+        format!(
+            "Results: {}{}",
+            Variant::NextItem.label(),
+            if report.next_item_headline().is_some() {
+                " (headline)"
+            } else {
+                ""
+            }
+        ),
+    );
     s.paragraphs.push(format!(
         "{} test sessions, {} predictions (each session's events revealed in time order, the next one predicted after each prefix); {} test events dropped (item without train events), {} sessions with fewer than two events left out. Items of the prefix {} be recommended. Intervals: {} bootstrap over sessions.",
         thousands(summary.sessions),
@@ -662,10 +936,16 @@ fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
         if summary.prefix_items { "may" } else { "may not" },
         percent(report.settings.confidence),
     ));
+    // As the answer, the summary names the models without a hit: once is enough.
+    if report.next_item_headline().is_none() {
+        s.paragraphs
+            .extend(no_hit_sentence(report, &ranking.no_hit));
+    }
     for &k in &report.settings.ks {
         let rows: Vec<Vec<String>> = report
             .models
             .iter()
+            .filter(|m| ranking.is_ranked(&m.name))
             .filter_map(|m| {
                 let r = m.next_item.as_ref()?;
                 let at = r.at_k.iter().find(|a| a.k == k)?;
@@ -694,9 +974,8 @@ fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
         });
     }
     let k = report.headline_k();
-    let headline: Vec<PairedComparison> = summary
-        .comparisons
-        .iter()
+    let headline: Vec<PairedComparison> = ranking
+        .comparisons(&summary.comparisons)
         .filter(|c| c.k == k)
         .cloned()
         .collect();

@@ -5,28 +5,26 @@
 use std::fmt::Write;
 
 use crate::bootstrap::percent;
-use crate::evaluate::Population;
-use crate::metric::Metric;
+use crate::metric::{Metric, Variant};
 
 use super::tables::{
-    baseline_mark, baseline_note, best_sentence, cell, cold_line, leakage_note, num, thousands,
+    baseline_mark, baseline_note, best_sentence, cell, cold_line, leakage_note,
+    next_item_best_sentence, next_item_headline_note, next_item_ranking, no_hit_sentence, num,
+    population_users, thousands,
 };
 use super::{ModelReport, Report};
-use crate::next_item::{NextItemAtK, NextItemSummary};
+use crate::next_item::NextItemSummary;
 
 /// One line per model at the headline K, the best model's margin over the best simple
 /// baseline, models that cannot score in the headline variant named once, and the cold
-/// users' line.
+/// users' line. When the next-item protocol is the answer ([`Report::next_item_headline`])
+/// its table takes the set-of-items table's place.
 pub(crate) fn answer(report: &Report) -> String {
     let mut out = String::new();
     let k = report.headline_k();
     let headline = report.headline_variant;
     let main = &report.variants[headline.index()];
-    let users = match report.population {
-        Population::Warm => "test users with train history",
-        Population::Cold => "test users without train history",
-        Population::All => "test users",
-    };
+    let users = population_users(report.population);
     let skipped = if main.skipped_users > 0 {
         format!(
             " ({} more have no target here)",
@@ -35,11 +33,21 @@ pub(crate) fn answer(report: &Report) -> String {
     } else {
         String::new()
     };
+    let on = match report.next_item_headline() {
+        Some(summary) => format!(
+            "({}) on {} test sessions",
+            Variant::NextItem.label(),
+            thousands(summary.sessions)
+        ),
+        None => format!(
+            "({}) on {} {users}{skipped}",
+            headline.label(),
+            thousands(main.evaluated_users)
+        ),
+    };
     let _ = writeln!(
         out,
-        "Evaluation at K = {k} ({}) on {} {users}{skipped}; {}",
-        headline.label(),
-        thousands(main.evaluated_users),
+        "Evaluation at K = {k} {on}; {}",
         if report.settings.bootstrap_samples > 0 {
             format!("{} bootstrap CI", percent(report.settings.confidence))
         } else {
@@ -49,17 +57,14 @@ pub(crate) fn answer(report: &Report) -> String {
     if let Some(note) = leakage_note(report) {
         let _ = writeln!(out, "{note}");
     }
-    if main.evaluated_users > 0 {
+    if report.next_item_headline().is_some() {
+        let _ = writeln!(out, "{}", next_item_headline_note(report));
+    } else if main.evaluated_users > 0 {
         out.push_str(&items_table(report));
     } else {
         let _ = writeln!(
             out,
-            "No {users} to rank models on in the held-out sessions' items{}.",
-            if report.next_item.is_some() {
-                "; the next-item protocol below is the answer"
-            } else {
-                ""
-            }
+            "No {users} to rank models on in the held-out sessions' items."
         );
     }
     if let Some(summary) = &report.next_item {
@@ -129,7 +134,8 @@ fn items_table(report: &Report) -> String {
 }
 
 /// The next-item protocol at the headline K: HitRate and MRR over predictions, best
-/// HitRate first.
+/// HitRate first, the models without a hit named once, and the best model's margin when
+/// this is the answer.
 fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
     let k = report.headline_k();
     let mut out = String::new();
@@ -139,51 +145,29 @@ fn next_item_table(report: &Report, summary: &NextItemSummary) -> String {
         thousands(summary.sessions),
         thousands(summary.predictions)
     );
-    let mut scored: Vec<(&str, &NextItemAtK)> = report
-        .models
-        .iter()
-        .filter_map(|m| {
-            let at = m.next_item.as_ref()?.at_k.iter().find(|a| a.k == k)?;
-            Some((m.name.as_str(), at))
-        })
-        .collect();
-    scored.sort_by(|a, b| {
-        b.1.hit_rate
-            .mean
-            .total_cmp(&a.1.hit_rate.mean)
-            .then(a.0.cmp(b.0))
-    });
-    let (scored, silent): (Vec<_>, Vec<_>) = scored
-        .into_iter()
-        .partition(|(_, at)| at.hit_rate.mean > 0.0 || summary.predictions == 0);
+    let ranking = next_item_ranking(report);
     let mut rows = vec![vec![
         String::new(),
         "model".to_owned(),
         format!("HitRate@{k}"),
         format!("MRR@{k}"),
     ]];
-    rows.extend(scored.iter().enumerate().map(|(i, (name, at))| {
+    rows.extend(ranking.ranked.iter().enumerate().map(|(i, (m, at))| {
         vec![
             if i == 0 { "*" } else { "" }.to_owned(),
-            (*name).to_owned(),
+            m.name.clone(),
             cell(Some(at.hit_rate)),
             cell(Some(at.mrr)),
         ]
     }));
     out.push_str(&aligned(&rows, "", false));
-    if !silent.is_empty() {
-        let names: Vec<&str> = silent.iter().map(|(name, _)| *name).collect();
-        let all_cold = report.test_set.cold_users == report.test_set.test_users;
-        let _ = writeln!(
-            out,
-            "No hit in any prediction: {}{}.",
-            names.join(", "),
-            if all_cold {
-                " — every test session belongs to a user without train history, and models that score from that history have none to use"
-            } else {
-                ""
-            }
-        );
+    if report.next_item_headline().is_some()
+        && let Some(line) = next_item_best_sentence(report, &ranking)
+    {
+        let _ = writeln!(out, "{line}");
+    }
+    if let Some(line) = no_hit_sentence(report, &ranking.no_hit) {
+        let _ = writeln!(out, "{line}");
     }
     out
 }
