@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
+use clickrec_core::UserId;
 use clickrec_eval::{EvalConfig, Evaluator, Protocol};
 use clickrec_pipeline::{EvalInputs, Stage, write_reports};
 
@@ -121,7 +122,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             .indices()
             .iter()
             .for_each(|&i| seen[i as usize] = true);
-        let (test, read) = clickrec_io::read_test_pairs(path, &inputs.ids, &seen)?;
+        let has_train: Vec<bool> = (0..inputs.ids.users.len())
+            .map(|u| u < inputs.train.n_users() && !inputs.train.row(UserId(u as u32)).0.is_empty())
+            .collect();
+        let (test, read) = clickrec_io::read_test_pairs(path, &inputs.ids, &seen, &has_train)?;
         eprintln!(
             "{}: {} rows, {} test users; unknown users {} ({} rows), unknown items {} rows",
             path.display(),

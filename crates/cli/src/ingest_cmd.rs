@@ -27,15 +27,24 @@ Examples:
       --category-col item_category --time-col time --time-format '%Y-%m-%d %H' \\
       --utc-offset +08:00 --behavior-col behavior_type \\
       --behavior-map pv=1 --behavior-map fav=2 --behavior-map cart=3 --behavior-map buy=4 \\
-      --out runs/tianchi")]
+      --out runs/tianchi
+  clickrec ingest --input ratings.csv --format csv --user-col userId --item-col movieId \
+      --time-col timestamp --weight-col rating --out runs/ratings
+  clickrec ingest --input plays.tsv --format csv --delimiter tab --user-col user \
+      --item-col artist --weight-col plays --out runs/plays   # no time: [split] kind = \"random\"
+  clickrec ingest --input views.csv --format csv --delimiter ';' --user-col user \
+      --session-col session --item-col item --time-col time --null-values 'NA,' --out runs/views
+  clickrec ingest --input reviews.jsonl.gz --format jsonl --user-col reviewer.id \
+      --item-col asin --time-col unixReviewTime --weight-col overall --out runs/reviews")]
 pub struct IngestArgs {
-    /// Click-log file: .csv, .csv.gz or .parquet.
+    /// Click-log file: .csv, .csv.gz, .parquet, .jsonl or .jsonl.gz.
     #[arg(long, value_name = "FILE")]
     pub input: PathBuf,
     /// Layout of the file: taobao (no header: user_id,item_id,category_id,behavior_type,timestamp),
     /// retailrocket (header timestamp,visitorid,event,itemid,transactionid), sessions (header
     /// SessionId<TAB>ItemId<TAB>Time, as session-rec and GRU4Rec preprocessing write), or
-    /// csv / parquet with the column flags below.
+    /// csv / parquet / jsonl (one JSON object per line, fields by key or dotted path) with the
+    /// column flags below.
     #[arg(long, value_enum, default_value = "taobao")]
     pub format: FormatArg,
     /// Run directory to write events.parquet, id maps, ingest.json and quarantine.csv into.
@@ -59,78 +68,101 @@ pub struct IngestArgs {
     /// UTC offset of window dates and of local times in the file, e.g. +08:00.
     #[arg(long, value_name = "+HH:MM", allow_hyphen_values = true)]
     pub utc_offset: Option<String>,
-    /// csv/parquet: user id column (name, or 0-based position). Give a user column, a
+    /// csv/parquet/jsonl: user id column (name, or 0-based position). Give a user column, a
     /// session column, or both.
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub user_col: Option<String>,
-    /// csv/parquet: session id column. Without --user-col every session is its own user;
+    /// csv/parquet/jsonl: session id column. Without --user-col every session is its own user;
     /// with it the given sessions replace the inactivity gap and the user links them.
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub session_col: Option<String>,
-    /// csv/parquet: item id column.
+    /// csv/parquet/jsonl: item id column.
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub item_col: Option<String>,
-    /// csv/parquet: time column.
+    /// csv/parquet/jsonl: time column. Without one, events keep the file's order and the
+    /// log can only be evaluated with `[split] kind = "random"`.
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub time_col: Option<String>,
-    /// csv/parquet: behaviour column (without it every event is a page view).
+    /// csv/parquet/jsonl: behaviour column (without it every event is a page view).
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub behavior_col: Option<String>,
-    /// csv/parquet: category column (without it all items share one category).
+    /// csv/parquet/jsonl: category column (without it all items share one category).
     #[arg(
         long,
         value_name = "COLUMN",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub category_col: Option<String>,
+    /// csv/parquet/jsonl: a positive number per event (play count, rating) that multiplies
+    /// its behaviour weight in training; rows with another value are rejected (bad_weight).
+    #[arg(
+        long,
+        value_name = "COLUMN",
+        help_heading = "Column mapping (csv, parquet, jsonl)"
+    )]
+    pub weight_col: Option<String>,
+    /// csv/parquet/jsonl: comma-separated values meaning "missing", e.g. 'NA,' (NA and the
+    /// empty value). A missing user with a session makes the session its own user; another
+    /// missing id rejects the row (null_id). jsonl default: the empty value (null, absent).
+    #[arg(
+        long,
+        value_name = "VALUES",
+        allow_hyphen_values = true,
+        help_heading = "Column mapping (csv, parquet, jsonl)"
+    )]
+    pub null_values: Option<String>,
     /// csv: field delimiter, one character or `tab`.
     #[arg(
         long,
         value_name = "CHAR",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub delimiter: Option<String>,
     /// csv: the file has no header line (columns are then given by position).
-    #[arg(long, help_heading = "Column mapping (csv, parquet)")]
+    #[arg(long, help_heading = "Column mapping (csv, parquet, jsonl)")]
     pub no_header: bool,
-    /// csv/parquet: unix-s (default; a fraction such as 1396437466.94 is accepted), unix-ms,
+    /// csv/parquet/jsonl: unix-s (default; a fraction such as 1396437466.94 is accepted), unix-ms,
     /// or a strftime pattern such as '%Y-%m-%d %H:%M:%S'. Sub-second parts order events
     /// within a second; times are kept as whole seconds.
     #[arg(
         long,
         value_name = "FORMAT",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub time_format: Option<String>,
-    /// csv/parquet: ids are integers (rows with other ids are rejected) or any text (default).
-    #[arg(long, value_enum, help_heading = "Column mapping (csv, parquet)")]
+    /// csv/parquet/jsonl: ids are integers (rows with other ids are rejected) or any text (default).
+    #[arg(
+        long,
+        value_enum,
+        help_heading = "Column mapping (csv, parquet, jsonl)"
+    )]
     pub ids: Option<IdsArg>,
-    /// csv/parquet: raw values meaning a behaviour, e.g. pv=view,click (repeatable);
+    /// csv/parquet/jsonl: raw values meaning a behaviour, e.g. pv=view,click (repeatable);
     /// default pv, fav, cart, buy.
     #[arg(
         long,
         value_name = "BEHAVIOR=VALUES",
-        help_heading = "Column mapping (csv, parquet)"
+        help_heading = "Column mapping (csv, parquet, jsonl)"
     )]
     pub behavior_map: Vec<String>,
 }
@@ -142,6 +174,7 @@ pub enum FormatArg {
     Sessions,
     Csv,
     Parquet,
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -167,6 +200,7 @@ impl IngestArgs {
                 FormatArg::Sessions => FormatName::Sessions,
                 FormatArg::Csv => FormatName::Csv,
                 FormatArg::Parquet => FormatName::Parquet,
+                FormatArg::Jsonl => FormatName::Jsonl,
             },
             on_bad_row: match self.on_bad_row {
                 PolicyArg::Fail => BadRowPolicy::Fail,
@@ -182,6 +216,11 @@ impl IngestArgs {
             time_col: self.time_col.clone(),
             behavior_col: self.behavior_col.clone(),
             category_col: self.category_col.clone(),
+            weight_col: self.weight_col.clone(),
+            null_values: self
+                .null_values
+                .as_ref()
+                .map(|v| v.split(',').map(str::to_owned).collect()),
             delimiter: self.delimiter.clone(),
             header: self.no_header.then_some(false),
             time_format: self.time_format.clone(),

@@ -9,7 +9,7 @@ use crate::{Behavior, CategoryId, CoreError, ItemId, SessionId, UserId};
 /// Events of one user with the same timestamp keep the order they had in the source
 /// (or the order of their sub-second times, see [`EventColumns::subsec_nanos`]), so every
 /// later stage sees the same order for the same input.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventLog {
     users: Vec<UserId>,
     items: Vec<ItemId>,
@@ -19,11 +19,14 @@ pub struct EventLog {
     timestamps: Vec<i64>,
     /// The session of each row as named by the input, when the input has a session column.
     sessions: Option<Vec<SessionId>>,
+    /// A confidence per row (a play count, a rating) from the input's weight column,
+    /// multiplied with the behaviour's weight; without one every event weighs 1.
+    weights: Option<Vec<f32>>,
 }
 
 /// Columns of events as read from a source, in any order: the input of
 /// [`EventLog::from_event_columns`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct EventColumns {
     pub users: Vec<UserId>,
     pub items: Vec<ItemId>,
@@ -36,6 +39,8 @@ pub struct EventColumns {
     pub subsec_nanos: Vec<u32>,
     /// The session of each row, when the source names sessions.
     pub sessions: Option<Vec<SessionId>>,
+    /// The weight of each row, when the source has a weight column.
+    pub weights: Option<Vec<f32>>,
 }
 
 impl EventLog {
@@ -68,6 +73,7 @@ impl EventLog {
             timestamps,
             subsec_nanos,
             sessions,
+            weights,
         } = columns;
         let log = Self::checked_lengths(users, items, categories, behaviors, timestamps)?;
         if !subsec_nanos.is_empty() && subsec_nanos.len() != log.len() {
@@ -79,6 +85,10 @@ impl EventLog {
         }
         let log = match sessions {
             Some(sessions) => log.with_given_sessions(sessions)?,
+            None => log,
+        };
+        let log = match weights {
+            Some(weights) => log.with_weights(weights)?,
             None => log,
         };
         Ok(log.sorted_by_user_time(&subsec_nanos))
@@ -129,6 +139,7 @@ impl EventLog {
             behaviors,
             timestamps,
             sessions: None,
+            weights: None,
         })
     }
 
@@ -155,6 +166,39 @@ impl EventLog {
         self.sessions.as_deref()
     }
 
+    /// Attaches a weight per row (rows already in their final order).
+    pub fn with_weights(mut self, weights: Vec<f32>) -> Result<Self, CoreError> {
+        if weights.len() != self.len() {
+            return Err(CoreError::ColumnLength {
+                column: "weight",
+                expected: self.len(),
+                found: weights.len(),
+            });
+        }
+        self.weights = Some(weights);
+        Ok(self)
+    }
+
+    /// Takes the weight column out of the log.
+    pub fn take_weights(&mut self) -> Option<Vec<f32>> {
+        self.weights.take()
+    }
+
+    /// The weight of each row from the input's weight column, if it has one.
+    pub fn weights(&self) -> Option<&[f32]> {
+        self.weights.as_deref()
+    }
+
+    /// The confidence of row `row`: its behaviour's weight (`by_behavior`, indexed by
+    /// [`Behavior::code`]) times the row's own weight, if the log has a weight column.
+    pub fn event_weight(&self, row: usize, by_behavior: &[f32; 4]) -> f32 {
+        let base = by_behavior[usize::from(self.behaviors[row].code())];
+        match &self.weights {
+            Some(w) => base * w[row],
+            None => base,
+        }
+    }
+
     /// Returns the log sorted by (user, time), stable for equal keys.
     ///
     /// A counting sort by user followed by a per-user sort by time: linear in the rows
@@ -174,6 +218,7 @@ impl EventLog {
             behaviors: permute(&self.behaviors, &order),
             timestamps: permute(&self.timestamps, &order),
             sessions: self.sessions.as_deref().map(|s| permute(s, &order)),
+            weights: self.weights.as_deref().map(|w| permute(w, &order)),
         }
     }
 
@@ -273,7 +318,8 @@ impl EventLog {
     }
 
     /// Takes the columns apart: (users, items, categories, behaviors, timestamps). The
-    /// given sessions, if any, are dropped: take them first with [`Self::take_given_sessions`].
+    /// given sessions and weights, if any, are dropped: take them first with
+    /// [`Self::take_given_sessions`] and [`Self::take_weights`].
     #[allow(clippy::type_complexity)]
     pub fn into_columns(
         self,
@@ -375,6 +421,7 @@ mod tests {
             timestamps: vec![10, 10, 10, 9, 10],
             subsec_nanos: vec![900, 100, 500, 0, 500],
             sessions: Some((0..5).map(SessionId).collect()),
+            weights: Some(vec![0.9, 0.1, 0.5, 0.0, 0.45]),
         })
         .unwrap();
         assert_eq!(log.timestamps(), &[9, 10, 10, 10, 10]);
@@ -384,6 +431,8 @@ mod tests {
         );
         let sessions: Vec<u32> = log.given_sessions().unwrap().iter().map(|s| s.0).collect();
         assert_eq!(sessions, [3, 1, 2, 4, 0]);
+        assert_eq!(log.weights().unwrap(), [0.0, 0.1, 0.5, 0.45, 0.9]);
+        assert_eq!(log.event_weight(4, &[2.0, 1.0, 1.0, 1.0]), 1.8);
         let ragged = EventColumns {
             users: vec![UserId(0)],
             items: vec![ItemId(0)],
@@ -392,6 +441,7 @@ mod tests {
             timestamps: vec![1],
             subsec_nanos: vec![1, 2],
             sessions: None,
+            weights: None,
         };
         assert!(EventLog::from_event_columns(ragged).is_err());
     }
@@ -424,6 +474,7 @@ mod tests {
                 timestamps: rows.iter().map(|r| r.1).collect(),
                 subsec_nanos: rows.iter().map(|r| r.2).collect(),
                 sessions: Some((0..n as u32).map(SessionId).collect()),
+                weights: None,
             })
             .unwrap();
             let mut expected: Vec<u32> = (0..n as u32).collect();

@@ -11,8 +11,12 @@ use clickrec_io::csv_dialect;
 use crate::error::IngestError;
 use crate::ids::{GlobalIds, LocalIds};
 use crate::options::{BadRowPolicy, IngestOptions};
-use crate::rejection::{RejectCounts, Rejection};
-use crate::row::RowSpec;
+use crate::rejection::{RejectCounts, RejectReason, Rejection};
+use crate::row::{RawId, RowSpec};
+
+/// The external user id of an anonymous event (a null user with a session) is its
+/// session id after this prefix, so `NA` never becomes one user of every anonymous visit.
+pub const ANONYMOUS_PREFIX: &[u8] = b"session:";
 
 /// Rows of one block after validation and local id interning.
 #[derive(Debug, Default)]
@@ -31,6 +35,12 @@ pub(crate) struct ParsedBlock {
     pub behaviors: Vec<Behavior>,
     pub timestamps: Vec<i64>,
     pub subsec_nanos: SubsecondColumn,
+    /// Only for a layout with a weight column.
+    pub weights: Vec<f32>,
+    /// The user key of an anonymous row (`session:` and its session id), built here.
+    anonymous: Vec<u8>,
+    /// Kept rows whose user was null, so their session became their user.
+    pub anonymous_rows: u64,
     /// Line numbers here count from 1 at the block's first line; with each, the rows
     /// of the block up to and including it.
     pub rejects: Vec<(Rejection, u64)>,
@@ -77,6 +87,7 @@ impl ParsedBlock {
             categories: LocalIds::with_capacity(rows),
             behaviors: Vec::with_capacity(rows),
             timestamps: Vec::with_capacity(rows),
+            weights: Vec::with_capacity(if spec.weight.is_some() { rows } else { 0 }),
             ..ParsedBlock::default()
         }
     }
@@ -95,7 +106,19 @@ impl ParsedBlock {
         match spec.check(fields, utf8_known_valid) {
             Ok(v) => {
                 let row = self.timestamps.len();
-                self.users.push(v.user);
+                match (v.user, v.session) {
+                    (Some(user), _) => self.users.push(user),
+                    // An anonymous visitor: its session, under a prefix that keeps it
+                    // apart from the log's user ids.
+                    (None, Some(session)) => {
+                        self.anonymous_rows += 1;
+                        self.anonymous.clear();
+                        self.anonymous.extend_from_slice(ANONYMOUS_PREFIX);
+                        self.anonymous.extend_from_slice(session.bytes);
+                        self.users.push(RawId::new(&self.anonymous));
+                    }
+                    (None, None) => unreachable!("only a row with a session has no user"),
+                }
                 if let (Some(sessions), Some(session)) = (self.sessions.as_mut(), v.session) {
                     sessions.push(session);
                 }
@@ -104,6 +127,9 @@ impl ParsedBlock {
                 self.behaviors.push(v.behavior);
                 self.timestamps.push(v.timestamp);
                 self.subsec_nanos.push(row, v.subsec_nanos);
+                if let Some(w) = v.weight {
+                    self.weights.push(w);
+                }
             }
             Err(e) => self.rejects.push((
                 Rejection {
@@ -116,6 +142,21 @@ impl ParsedBlock {
                 self.rows,
             )),
         }
+    }
+
+    /// Records a row rejected before its fields could be read (a line that is not JSON).
+    pub fn reject(&mut self, reason: RejectReason, value: String, raw: &[u8], line: u64) {
+        self.rows += 1;
+        self.rejects.push((
+            Rejection {
+                line,
+                reason,
+                column: None,
+                value,
+                raw: raw.to_vec(),
+            },
+            self.rows,
+        ));
     }
 
     /// Ends the block, which spans `lines` line ends and had `blank_lines` blank lines.
@@ -143,6 +184,8 @@ pub struct Ingested {
     /// Blank lines of a text input: not rows, so neither kept nor rejected.
     pub blank_lines: u64,
     pub rejected: RejectCounts,
+    /// Kept rows whose user id was null: each such session is its own user.
+    pub anonymous_rows: u64,
     /// The quarantine file, when rows were skipped into one.
     pub quarantine: Option<PathBuf>,
 }
@@ -162,6 +205,7 @@ pub(crate) struct Assembler<'a> {
     blank_lines: u64,
     rows_read: u64,
     rejected: RejectCounts,
+    anonymous_rows: u64,
     users: GlobalIds<UserId>,
     sessions: GlobalIds<SessionId>,
     items: GlobalIds<ItemId>,
@@ -173,6 +217,7 @@ pub(crate) struct Assembler<'a> {
     behavior_col: Vec<Behavior>,
     time_col: Vec<i64>,
     subsec_col: SubsecondColumn,
+    weight_col: Vec<f32>,
 }
 
 impl<'a> Assembler<'a> {
@@ -208,6 +253,7 @@ impl<'a> Assembler<'a> {
             blank_lines: 0,
             rows_read: 0,
             rejected: RejectCounts::default(),
+            anonymous_rows: 0,
             users: known.map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.users)),
             sessions: GlobalIds::default(),
             items: known.map_or_else(GlobalIds::default, |k| GlobalIds::from_map(&k.items)),
@@ -220,6 +266,7 @@ impl<'a> Assembler<'a> {
             behavior_col: Vec::new(),
             time_col: Vec::new(),
             subsec_col: SubsecondColumn::default(),
+            weight_col: Vec::new(),
         })
     }
 
@@ -231,6 +278,7 @@ impl<'a> Assembler<'a> {
             self.reject(r, self.rows_read + rows)?;
         }
         self.rows_read += block.rows;
+        self.anonymous_rows += block.anonymous_rows;
         self.lines_read += block.lines;
         self.blank_lines += block.blank_lines;
         let users = self.users.translate(block.users.keys)?;
@@ -261,6 +309,7 @@ impl<'a> Assembler<'a> {
         self.time_col.extend_from_slice(&block.timestamps);
         self.subsec_col
             .extend(kept_before, block.subsec_nanos, block.timestamps.len());
+        self.weight_col.extend_from_slice(&block.weights);
         Ok(())
     }
 
@@ -361,6 +410,7 @@ impl<'a> Assembler<'a> {
             timestamps: self.time_col,
             subsec_nanos: self.subsec_col.into_column(rows),
             sessions,
+            weights: spec.weight.map(|_| self.weight_col),
         })?;
         Ok(Ingested {
             log,
@@ -372,6 +422,7 @@ impl<'a> Assembler<'a> {
             rows_read: self.rows_read,
             blank_lines: self.blank_lines,
             rejected: self.rejected,
+            anonymous_rows: self.anonymous_rows,
             quarantine: self.quarantined.then(|| self.quarantine_path.to_owned()),
         })
     }

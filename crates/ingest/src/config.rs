@@ -23,6 +23,13 @@ pub enum FormatName {
     Sessions,
     Csv,
     Parquet,
+    /// JSON lines: one object per line, columns by key or dotted path.
+    Jsonl,
+}
+
+impl FormatName {
+    /// Every format name, as typed, for messages that list them.
+    pub const ALL: &'static str = "taobao, retailrocket, sessions, csv, parquet, jsonl";
 }
 
 /// A configuration value that does not make sense, named by its key.
@@ -63,7 +70,7 @@ pub struct InputConfig {
     /// strftime time formats.
     #[serde(default, deserialize_with = "text_or_number")]
     pub utc_offset: Option<String>,
-    // Column mapping, for `csv` and `parquet` only.
+    // Column mapping, for `csv`, `parquet` and `jsonl` only.
     /// The user column. At least one of `user_col` and `session_col` is required.
     #[serde(default, deserialize_with = "text_or_number")]
     pub user_col: Option<String>,
@@ -79,6 +86,13 @@ pub struct InputConfig {
     pub behavior_col: Option<String>,
     #[serde(default, deserialize_with = "text_or_number")]
     pub category_col: Option<String>,
+    /// A positive number per event (play count, rating) multiplying its behaviour weight.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub weight_col: Option<String>,
+    /// Values that mean "missing", e.g. `["NA", ""]`: a missing user id with a session id
+    /// makes the session its own user; a missing required id is a bad row.
+    #[serde(default)]
+    pub null_values: Option<Vec<String>>,
     /// One character, or `tab`.
     #[serde(default, deserialize_with = "text_or_number")]
     pub delimiter: Option<String>,
@@ -142,6 +156,7 @@ impl InputConfig {
             }
             FormatName::Csv => LogFormat::Csv(self.layout(utc_offset_s)?),
             FormatName::Parquet => LogFormat::Parquet(self.layout(utc_offset_s)?),
+            FormatName::Jsonl => LogFormat::Jsonl(self.jsonl_layout(utc_offset_s)?),
         };
         let max_bad_rows = match &self.max_bad_rows {
             None => None,
@@ -191,6 +206,8 @@ impl InputConfig {
             ("time_col", self.time_col.is_some()),
             ("behavior_col", self.behavior_col.is_some()),
             ("category_col", self.category_col.is_some()),
+            ("weight_col", self.weight_col.is_some()),
+            ("null_values", self.null_values.is_some()),
             ("delimiter", self.delimiter.is_some()),
             ("header", self.header.is_some()),
             ("time_format", self.time_format.is_some()),
@@ -200,7 +217,7 @@ impl InputConfig {
         match given.iter().find(|(_, set)| *set) {
             Some((key, _)) => Err(config_error(
                 key,
-                "a column mapping applies only to format csv or parquet; the taobao, retailrocket and sessions layouts are fixed",
+                "a column mapping applies only to format csv, parquet or jsonl; the taobao, retailrocket and sessions layouts are fixed",
             )),
             None => Ok(()),
         }
@@ -213,7 +230,7 @@ impl InputConfig {
                 .ok_or_else(|| {
                     config_error(
                         key,
-                        "required for format csv and parquet (a column name or 0-based position)",
+                        "required for format csv, parquet and jsonl (a column name or 0-based position)",
                     )
                 })
         };
@@ -261,7 +278,7 @@ impl InputConfig {
         if self.user_col.is_none() && self.session_col.is_none() {
             return Err(config_error(
                 "user_col",
-                "required for format csv and parquet unless session_col is given (a column name or 0-based position)",
+                "required for format csv, parquet and jsonl unless session_col is given (a column name or 0-based position)",
             ));
         }
         Ok(Layout {
@@ -269,9 +286,10 @@ impl InputConfig {
                 user: optional(&self.user_col),
                 session: optional(&self.session_col),
                 item: required("item_col", &self.item_col)?,
-                time: required("time_col", &self.time_col)?,
+                time: optional(&self.time_col),
                 behavior: optional(&self.behavior_col),
                 category: optional(&self.category_col),
+                weight: optional(&self.weight_col),
             },
             time: self
                 .time_format
@@ -287,7 +305,51 @@ impl InputConfig {
             delimiter,
             has_header: self.header.unwrap_or(true),
             field_names: None,
+            null_values: self.null_values.clone().unwrap_or_default(),
         })
+    }
+
+    /// The layout of JSON lines: columns by key or dotted path only (an object has no
+    /// positions), and no delimiter or header. A JSON `null` or a missing key reads as
+    /// an empty value, so `""` is a null value unless `null_values` says otherwise.
+    fn jsonl_layout(&self, utc_offset_s: i32) -> Result<Layout, ConfigError> {
+        for (key, set) in [
+            ("delimiter", self.delimiter.is_some()),
+            ("header", self.header.is_some()),
+        ] {
+            if set {
+                return Err(config_error(
+                    key,
+                    "does not apply to format jsonl (one JSON object per line, fields by key)",
+                ));
+            }
+        }
+        let mut layout = self.layout(utc_offset_s)?;
+        let c = &layout.columns;
+        let mapped = [
+            ("user_col", &c.user),
+            ("session_col", &c.session),
+            ("item_col", &Some(c.item.clone())),
+            ("time_col", &c.time),
+            ("behavior_col", &c.behavior),
+            ("category_col", &c.category),
+            ("weight_col", &c.weight),
+        ];
+        for (key, column) in mapped {
+            if let Some(ColumnRef::Index(i)) = column {
+                return Err(config_error(
+                    key,
+                    format!(
+                        "format jsonl names fields by key (e.g. \"user_id\" or \"event.user\"), not by position {i}"
+                    ),
+                ));
+            }
+        }
+        layout.has_header = false;
+        if self.null_values.is_none() {
+            layout.null_values = vec![String::new()];
+        }
+        Ok(layout)
     }
 }
 

@@ -3,7 +3,8 @@
 use clickrec_core::BehaviorMapping;
 use serde::{Deserialize, Serialize};
 
-/// Where a field sits in a row: by 0-based position or by header name.
+/// Where a field sits in a row: by 0-based position or by header name (for JSON lines,
+/// a key or a dotted path into nested objects, such as `event.item.id`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum ColumnRef {
@@ -31,8 +32,8 @@ impl std::str::FromStr for ColumnRef {
     }
 }
 
-/// Which fields hold the user and/or session, item, time, and optionally behaviour and
-/// category.
+/// Which fields hold the user and/or session, item, and optionally time, behaviour,
+/// category and weight.
 ///
 /// A log names its users, its sessions, or both (at least one):
 /// - user only: sessions come later from the inactivity gap (`[prep.session]`);
@@ -43,11 +44,17 @@ pub struct ColumnMapping {
     pub user: Option<ColumnRef>,
     pub session: Option<ColumnRef>,
     pub item: ColumnRef,
-    pub time: ColumnRef,
+    /// Without a time column (baskets, play counts) every event has time 0 and keeps its
+    /// file order: such a log can only be split at random (`[split] kind = "random"`).
+    pub time: Option<ColumnRef>,
     /// Without a behaviour column every event is a page view.
     pub behavior: Option<ColumnRef>,
     /// Without a category column every item is in one category with the external id `""`.
     pub category: Option<ColumnRef>,
+    /// A positive number per event (a play count, a rating) that multiplies its
+    /// behaviour's weight; without it every event weighs 1.
+    #[serde(default)]
+    pub weight: Option<ColumnRef>,
 }
 
 /// How timestamps are written.
@@ -104,6 +111,11 @@ pub struct Layout {
     /// Field names of a headerless format; their number is the expected field count.
     /// Without them (and without a header) the first line sets the field count.
     pub field_names: Option<Vec<String>>,
+    /// Field values that mean "missing" (e.g. `NA`): a missing user with a session makes
+    /// the session its own user, a missing category is the `""` category, and any other
+    /// missing required value is a bad row.
+    #[serde(default)]
+    pub null_values: Vec<String>,
 }
 
 /// The click-log formats clickrec reads.
@@ -123,6 +135,9 @@ pub enum LogFormat {
     Csv(Layout),
     /// A Parquet file with an explicit layout (delimiter and header are ignored).
     Parquet(Layout),
+    /// JSON lines (optionally `.gz`): one object per line, columns named by key or dotted
+    /// path; a JSON `null` or a missing key reads as an empty value.
+    Jsonl(Layout),
 }
 
 impl LogFormat {
@@ -136,7 +151,8 @@ impl LogFormat {
                     item: ColumnRef::Index(1),
                     category: Some(ColumnRef::Index(2)),
                     behavior: Some(ColumnRef::Index(3)),
-                    time: ColumnRef::Index(4),
+                    time: Some(ColumnRef::Index(4)),
+                    weight: None,
                 },
                 time: TimeFormat::UnixSeconds,
                 utc_offset_s: 0,
@@ -155,6 +171,7 @@ impl LogFormat {
                     .map(String::from)
                     .to_vec(),
                 ),
+                null_values: Vec::new(),
             },
             LogFormat::RetailRocket => Layout {
                 columns: ColumnMapping {
@@ -163,7 +180,8 @@ impl LogFormat {
                     item: ColumnRef::Name("itemid".into()),
                     category: None,
                     behavior: Some(ColumnRef::Name("event".into())),
-                    time: ColumnRef::Name("timestamp".into()),
+                    time: Some(ColumnRef::Name("timestamp".into())),
+                    weight: None,
                 },
                 time: TimeFormat::UnixMillis,
                 utc_offset_s: 0,
@@ -172,6 +190,7 @@ impl LogFormat {
                 delimiter: b',',
                 has_header: true,
                 field_names: None,
+                null_values: Vec::new(),
             },
             LogFormat::Sessions => Layout {
                 columns: ColumnMapping {
@@ -180,7 +199,8 @@ impl LogFormat {
                     item: ColumnRef::Name("ItemId".into()),
                     category: None,
                     behavior: None,
-                    time: ColumnRef::Name("Time".into()),
+                    time: Some(ColumnRef::Name("Time".into())),
+                    weight: None,
                 },
                 time: TimeFormat::UnixSeconds,
                 utc_offset_s: 0,
@@ -189,8 +209,11 @@ impl LogFormat {
                 delimiter: b'\t',
                 has_header: true,
                 field_names: None,
+                null_values: Vec::new(),
             },
-            LogFormat::Csv(layout) | LogFormat::Parquet(layout) => layout.clone(),
+            LogFormat::Csv(layout) | LogFormat::Parquet(layout) | LogFormat::Jsonl(layout) => {
+                layout.clone()
+            }
         }
     }
 
@@ -202,6 +225,7 @@ impl LogFormat {
             LogFormat::Sessions => "sessions",
             LogFormat::Csv(_) => "csv",
             LogFormat::Parquet(_) => "parquet",
+            LogFormat::Jsonl(_) => "jsonl",
         }
     }
 }

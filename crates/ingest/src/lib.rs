@@ -37,7 +37,7 @@ use std::time::Instant;
 use clickrec_core::{IdMaps, Progress};
 use clickrec_io::{write_event_log, write_input_events, write_json};
 
-pub use assemble::Ingested;
+pub use assemble::{ANONYMOUS_PREFIX, Ingested};
 pub use config::{ConfigError, FormatName, IdRuleName, InputConfig, parse_utc_offset};
 pub use error::IngestError;
 pub use format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};

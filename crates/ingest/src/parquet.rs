@@ -43,7 +43,8 @@ pub(crate) fn read_parquet(
         user: all.user.map(&mut select),
         session: all.session.map(&mut select),
         item: select(all.item),
-        time: select(all.time),
+        time: all.time.map(&mut select),
+        weight: all.weight.map(&mut select),
         category: all.category.map(&mut select),
         behavior: all.behavior.map(&mut select),
     };

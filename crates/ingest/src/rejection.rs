@@ -3,7 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The reason a row was not kept. One reason per row: the first problem found, checked
-/// in the order field count, UTF-8, user, session, item, category, behaviour, time, window.
+/// in the order JSON, field count, UTF-8, user, session, item, category, behaviour, time,
+/// window, weight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
@@ -14,11 +15,18 @@ pub enum RejectReason {
     BadTimestamp,
     OutOfWindow,
     UnknownBehavior,
+    /// A required id equal to one of the layout's `null_values`.
+    NullId,
+    /// A weight column value that is not a finite number above zero.
+    BadWeight,
+    /// A JSON-lines line that is not a JSON object.
+    InvalidJson,
 }
 
 impl RejectReason {
     /// Every reason, in check order.
-    pub const ALL: [RejectReason; 7] = [
+    pub const ALL: [RejectReason; 10] = [
+        RejectReason::InvalidJson,
         RejectReason::WrongFieldCount,
         RejectReason::InvalidUtf8,
         RejectReason::EmptyId,
@@ -26,6 +34,8 @@ impl RejectReason {
         RejectReason::BadTimestamp,
         RejectReason::OutOfWindow,
         RejectReason::UnknownBehavior,
+        RejectReason::NullId,
+        RejectReason::BadWeight,
     ];
 
     /// Stable key used in summaries and the quarantine file.
@@ -38,6 +48,9 @@ impl RejectReason {
             RejectReason::BadTimestamp => "bad_timestamp",
             RejectReason::OutOfWindow => "out_of_window",
             RejectReason::UnknownBehavior => "unknown_behavior",
+            RejectReason::NullId => "null_id",
+            RejectReason::BadWeight => "bad_weight",
+            RejectReason::InvalidJson => "invalid_json",
         }
     }
 
@@ -48,10 +61,16 @@ impl RejectReason {
         const SKIP: &str = "use --on-bad-row skip to quarantine bad rows";
         match self {
             RejectReason::WrongFieldCount if line <= 2 => {
-                "on the first rows this usually means another separator or layout: set --delimiter (e.g. ';' or tab) or --format (taobao, retailrocket, sessions, csv, parquet); or use --on-bad-row skip to quarantine bad rows"
+                "on the first rows this usually means another separator or layout: set --delimiter (e.g. ';' or tab) or --format (taobao, retailrocket, sessions, csv, parquet, jsonl); or use --on-bad-row skip to quarantine bad rows"
             }
             RejectReason::BadTimestamp => {
                 "set --time-format (input.time_format) to unix-s, unix-ms or a strftime pattern such as '%Y-%m-%d %H:%M:%S' or '%Y-%m-%d'; or use --on-bad-row skip to quarantine bad rows"
+            }
+            RejectReason::InvalidJson if line <= 2 => {
+                "--format jsonl reads one JSON object per line; for a JSON array or a delimited file choose another --format; or use --on-bad-row skip to quarantine bad rows"
+            }
+            RejectReason::NullId => {
+                "a required id is one of --null-values (input.null_values); only a user id may be missing, when the log has a session column; or use --on-bad-row skip to quarantine bad rows"
             }
             _ => SKIP,
         }
@@ -66,6 +85,9 @@ impl RejectReason {
             RejectReason::BadTimestamp => "unparsable timestamp",
             RejectReason::OutOfWindow => "timestamp outside the time window",
             RejectReason::UnknownBehavior => "unknown behaviour value",
+            RejectReason::NullId => "missing id",
+            RejectReason::BadWeight => "weight not a positive number",
+            RejectReason::InvalidJson => "not a JSON object",
         }
     }
 }

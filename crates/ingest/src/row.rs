@@ -22,9 +22,12 @@ pub(crate) struct RowSpec {
     pub item: usize,
     pub category: Option<usize>,
     pub behavior: Option<usize>,
-    pub time: usize,
+    /// Without a time column every event has time 0.
+    pub time: Option<usize>,
+    pub weight: Option<usize>,
     /// A printable name per field position, for messages.
     pub names: Vec<String>,
+    null_values: Vec<Vec<u8>>,
     ids: IdRule,
     time_parser: TimeParser,
     behaviors: BehaviorMapping,
@@ -58,7 +61,9 @@ impl<'a> RawId<'a> {
 /// The values of a valid row. Ids are still the external bytes.
 #[derive(Debug)]
 pub(crate) struct RowValues<'a> {
-    pub user: RawId<'a>,
+    /// `None` for an anonymous event (a null user with a session): its session is its
+    /// user.
+    pub user: Option<RawId<'a>>,
     /// Only for a log with both a user and a session column.
     pub session: Option<RawId<'a>>,
     pub item: RawId<'a>,
@@ -68,6 +73,8 @@ pub(crate) struct RowValues<'a> {
     pub timestamp: i64,
     /// The sub-second part of the time, in nanoseconds.
     pub subsec_nanos: u32,
+    /// The weight column's value (positive and finite), when the layout has one.
+    pub weight: Option<f32>,
 }
 
 /// Why a row is bad: the reason, the field position it is in, and what was found.
@@ -87,7 +94,8 @@ pub(crate) struct Positions {
     pub item: usize,
     pub category: Option<usize>,
     pub behavior: Option<usize>,
-    pub time: usize,
+    pub time: Option<usize>,
+    pub weight: Option<usize>,
 }
 
 impl RowSpec {
@@ -111,7 +119,13 @@ impl RowSpec {
             category: positions.category,
             behavior: positions.behavior,
             time: positions.time,
+            weight: positions.weight,
             names,
+            null_values: layout
+                .null_values
+                .iter()
+                .map(|v| v.as_bytes().to_vec())
+                .collect(),
             ids: layout.ids,
             time_parser: TimeParser::new(&layout.time, layout.utc_offset_s)?,
             behaviors: layout.behaviors.clone(),
@@ -138,12 +152,16 @@ impl RowSpec {
         {
             return Err(self.error(RejectReason::InvalidUtf8, field, fields[field]));
         }
-        let user = self.id(fields, self.user)?;
+        // A null user with a session is an anonymous visitor: the session is the user.
+        let user = match self.session {
+            Some(_) if self.is_null(fields[self.user]) => None,
+            _ => Some(self.id(fields, self.user)?),
+        };
         let session = self.session.map(|s| self.id(fields, s)).transpose()?;
         let item = self.id(fields, self.item)?;
         let category = match self.category {
-            Some(c) => self.id(fields, c)?,
-            None => RawId::new(b""),
+            Some(c) if !self.is_null(fields[c]) => self.id(fields, c)?,
+            _ => RawId::new(b""),
         };
         let behavior = match self.behavior {
             Some(b) => self
@@ -152,16 +170,26 @@ impl RowSpec {
                 .ok_or_else(|| self.error(RejectReason::UnknownBehavior, b, fields[b]))?,
             None => Behavior::Pv,
         };
-        let raw_time = fields[self.time];
-        let (timestamp, subsec_nanos) = self
-            .time_parser
-            .parse(raw_time)
-            .ok_or_else(|| self.error(RejectReason::BadTimestamp, self.time, raw_time))?;
-        if let Some(w) = self.window
-            && (timestamp < w.start || timestamp >= w.end)
-        {
-            return Err(self.error(RejectReason::OutOfWindow, self.time, raw_time));
-        }
+        let (timestamp, subsec_nanos) = match self.time {
+            Some(at) => {
+                let raw_time = fields[at];
+                let (timestamp, subsec_nanos) = self
+                    .time_parser
+                    .parse(raw_time)
+                    .ok_or_else(|| self.error(RejectReason::BadTimestamp, at, raw_time))?;
+                if let Some(w) = self.window
+                    && (timestamp < w.start || timestamp >= w.end)
+                {
+                    return Err(self.error(RejectReason::OutOfWindow, at, raw_time));
+                }
+                (timestamp, subsec_nanos)
+            }
+            None => (0, 0),
+        };
+        let weight = self
+            .weight
+            .map(|at| self.weight_of(fields, at))
+            .transpose()?;
         Ok(RowValues {
             user,
             session,
@@ -170,11 +198,30 @@ impl RowSpec {
             behavior,
             timestamp,
             subsec_nanos,
+            weight,
         })
+    }
+
+    fn is_null(&self, raw: &[u8]) -> bool {
+        self.null_values.iter().any(|v| v == raw)
+    }
+
+    /// A weight: a finite number above zero (a zero would make the event vanish from
+    /// training while it still counts in history and targets).
+    fn weight_of(&self, fields: &[&[u8]], at: usize) -> Result<f32, RowError> {
+        let raw = fields[at];
+        std::str::from_utf8(raw)
+            .ok()
+            .and_then(|t| t.trim().parse::<f32>().ok())
+            .filter(|w| w.is_finite() && *w > 0.0)
+            .ok_or_else(|| self.error(RejectReason::BadWeight, at, raw))
     }
 
     fn id<'a>(&self, fields: &[&'a [u8]], at: usize) -> Result<RawId<'a>, RowError> {
         let raw = fields[at];
+        if !raw.is_empty() && self.is_null(raw) {
+            return Err(self.error(RejectReason::NullId, at, raw));
+        }
         if raw.is_empty() {
             return Err(self.error(RejectReason::EmptyId, at, raw));
         }
@@ -344,7 +391,8 @@ mod tests {
             item: 1,
             category: Some(2),
             behavior: Some(3),
-            time: 4,
+            time: Some(4),
+            weight: None,
         };
         RowSpec::new(&layout, positions, names, window).unwrap()
     }
@@ -362,12 +410,13 @@ mod tests {
         let spec = taobao_spec(None);
         let fields: Vec<&[u8]> = vec![b"1", b"2268318", b"2520377", b"pv", b"1511544070"];
         let v = spec.check(&fields, true).unwrap();
+        let user = v.user.unwrap();
         assert_eq!(
-            (v.user.bytes, v.item.bytes, v.category.bytes),
+            (user.bytes, v.item.bytes, v.category.bytes),
             (&b"1"[..], &b"2268318"[..], &b"2520377"[..])
         );
         assert_eq!(
-            (v.user.integer, v.item.integer, v.category.integer),
+            (user.integer, v.item.integer, v.category.integer),
             (Some(1), Some(2_268_318), Some(2_520_377))
         );
         assert_eq!(
@@ -409,6 +458,55 @@ mod tests {
             check(&spec, "1,2,3,pv,100").is_err(),
             "window start is inclusive"
         );
+    }
+
+    /// `user,session,item,category,time,weight` with `NA` and `""` as null values.
+    fn anonymous_spec() -> RowSpec {
+        let layout = Layout {
+            null_values: vec!["NA".into(), String::new()],
+            ..LogFormat::Taobao.layout()
+        };
+        let names = ["user", "session", "item", "category", "time", "weight"]
+            .map(String::from)
+            .to_vec();
+        let positions = Positions {
+            user: Some(0),
+            session: Some(1),
+            item: 2,
+            category: Some(3),
+            behavior: None,
+            time: Some(4),
+            weight: Some(5),
+        };
+        RowSpec::new(&layout, positions, names, None).unwrap()
+    }
+
+    #[test]
+    fn null_users_with_a_session_are_anonymous() {
+        let spec = anonymous_spec();
+        let fields: Vec<&[u8]> = vec![b"NA", b"77", b"5", b"NA", b"10", b"2.5"];
+        let v = spec.check(&fields, false).unwrap();
+        assert!(v.user.is_none());
+        assert_eq!(v.session.unwrap().bytes, b"77");
+        assert_eq!((v.category.bytes, v.weight), (&b""[..], Some(2.5)));
+        let cases = [
+            ("1,NA,5,3,10,1", (RejectReason::NullId, Some(1), "NA")),
+            ("1,7,NA,3,10,1", (RejectReason::NullId, Some(2), "NA")),
+            ("1,7,5,3,10,0", (RejectReason::BadWeight, Some(5), "0")),
+            ("1,7,5,3,10,-2", (RejectReason::BadWeight, Some(5), "-2")),
+            ("1,7,5,3,10,NaN", (RejectReason::BadWeight, Some(5), "NaN")),
+            (
+                "1,7,5,3,10,lots",
+                (RejectReason::BadWeight, Some(5), "lots"),
+            ),
+        ];
+        for (line, (reason, field, value)) in cases {
+            assert_eq!(
+                check(&spec, line),
+                Ok((reason, field, value.to_owned())),
+                "{line}"
+            );
+        }
     }
 
     #[test]

@@ -40,7 +40,19 @@ pub struct IngestSummary {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub new_items: Option<usize>,
     pub behaviors: BehaviorCounts,
+    /// `None` also when the log has no time column.
     pub time_span: Option<TimeSpan>,
+    /// The layout has no time column: every event has time 0 and keeps its file order,
+    /// so only `[split] kind = "random"` can evaluate it.
+    #[serde(skip_serializing_if = "is_false", default)]
+    pub no_time_column: bool,
+    /// The layout's weight column, when it has one (every kept event carries its value).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub weight_column: Option<String>,
+    /// Kept events whose user id was null (one of the layout's `null_values`): each of
+    /// their sessions became its own user, `session:<id>`. Omitted when none.
+    #[serde(skip_serializing_if = "is_zero", default)]
+    pub anonymous_rows: u64,
     /// Kept events with the same time as their user's previous event: their order is the
     /// file's (a date-only time column makes most of them so). Omitted when none.
     #[serde(skip_serializing_if = "is_zero", default)]
@@ -73,6 +85,7 @@ impl IngestSummary {
     ) -> Self {
         let log = &ingested.log;
         let users = distinct(log.users(), ingested.ids.users.len());
+        let columns = options.format.layout().columns;
         let items = distinct(log.items(), ingested.ids.items.len());
         IngestSummary {
             input: input.display().to_string(),
@@ -100,13 +113,23 @@ impl IngestSummary {
                 items - distinct_below(log.items(), ingested.ids.items.len(), k.items.len())
             }),
             behaviors: BehaviorCounts::of(log.behaviors()),
-            time_span: log.time_span().map(|(first, last)| TimeSpan {
-                first,
-                last,
-                first_utc: utc_text(first),
-                last_utc: utc_text(last),
-            }),
-            tied_times: tied_times(log),
+            no_time_column: columns.time.is_none(),
+            weight_column: columns.weight.map(|c| c.to_string()),
+            anonymous_rows: ingested.anonymous_rows,
+            time_span: log
+                .time_span()
+                .filter(|_| columns.time.is_some())
+                .map(|(first, last)| TimeSpan {
+                    first,
+                    last,
+                    first_utc: utc_text(first),
+                    last_utc: utc_text(last),
+                }),
+            tied_times: if columns.time.is_some() {
+                tied_times(log)
+            } else {
+                0
+            },
             window: options.window,
             seconds: 0.0,
         }
@@ -178,6 +201,25 @@ impl IngestSummary {
         if let Some(t) = &self.time_span {
             let _ = writeln!(s, "  events from {} to {}", t.first_utc, t.last_utc);
         }
+        if self.no_time_column {
+            let _ = writeln!(
+                s,
+                "  no time column: events keep the file's order; evaluate with [split] kind = \"random\""
+            );
+        }
+        if let Some(w) = &self.weight_column {
+            let _ = writeln!(
+                s,
+                "  each event's weight ({w}) multiplies its behaviour weight"
+            );
+        }
+        if self.anonymous_rows > 0 {
+            let _ = writeln!(
+                s,
+                "  {} events have no user id (a null value): each of their sessions is its own user, named session:<id>",
+                self.anonymous_rows
+            );
+        }
         for w in self.time_warnings() {
             let _ = writeln!(s, "warning: {w}");
         }
@@ -187,6 +229,10 @@ impl IngestSummary {
 
 fn is_zero(n: &u64) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !b
 }
 
 /// One year after the Unix epoch: a log whose every time is earlier has no real times.

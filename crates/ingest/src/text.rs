@@ -1,5 +1,5 @@
-//! Delimited text input (plain or gzip): read in blocks, validate blocks in parallel,
-//! merge them in file order.
+//! Text input (plain or gzip), delimited or JSON lines: read in blocks, validate blocks
+//! in parallel, merge them in file order.
 
 use std::fs::File;
 use std::io::{BufReader, Read};
@@ -13,8 +13,9 @@ use rayon::prelude::*;
 
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
-use crate::format::{ColumnRef, Layout};
+use crate::format::{ColumnRef, Layout, LogFormat};
 use crate::options::IngestOptions;
+use crate::rejection::RejectReason;
 use crate::row::{Positions, RowSpec};
 use clickrec_core::{IdMaps, Progress};
 use clickrec_io::csv_dialect::{OpenQuote, RecordSplitter, for_each_record, last_record_end};
@@ -53,12 +54,16 @@ pub(crate) fn read_text(
     } else {
         Box::new(counted)
     };
+    let shape = match options.format {
+        LogFormat::Jsonl(_) => Shape::JsonLines,
+        _ => Shape::Delimited(layout.delimiter),
+    };
     let mut blocks = BlockReader {
         source,
         carry: Vec::new(),
         done: false,
         path,
-        delimiter: layout.delimiter,
+        shape,
     };
 
     let Some(mut first) = blocks.next_block()? else {
@@ -69,7 +74,18 @@ pub(crate) fn read_text(
     if first.starts_with(b"\xef\xbb\xbf") {
         first.drain(..3);
     }
-    let (spec, first, line_base) = resolve_spec(path, layout, options, first)?;
+    let (spec, first, line_base) = match shape {
+        Shape::Delimited(_) => resolve_spec(path, layout, options, first)?,
+        Shape::JsonLines => {
+            let names = json_field_names(layout);
+            let positions = resolve_positions(path, layout, &names)?;
+            (
+                RowSpec::new(layout, positions, names, options.window)?,
+                first,
+                0,
+            )
+        }
+    };
     let mut assembler = Assembler::new(path, options, quarantine, line_base, known)?;
 
     let batch_len = 2 * rayon::current_num_threads().max(1);
@@ -108,7 +124,10 @@ pub(crate) fn read_text(
         let parse = |batch: Vec<Vec<u8>>| -> Vec<Result<ParsedBlock, OpenQuote>> {
             batch
                 .par_iter()
-                .map(|bytes| parse_block(&spec, bytes, layout.delimiter))
+                .map(|bytes| match shape {
+                    Shape::Delimited(delimiter) => parse_block(&spec, bytes, delimiter),
+                    Shape::JsonLines => Ok(parse_json_block(&spec, bytes)),
+                })
                 .collect::<Vec<_>>()
         };
         let mut pending = parse(next_batch()?);
@@ -243,7 +262,8 @@ pub(crate) fn resolve_positions(
             .map(|r| find("session id", r))
             .transpose()?,
         item: find("item id", &c.item)?,
-        time: find("timestamp", &c.time)?,
+        time: c.time.as_ref().map(|r| find("timestamp", r)).transpose()?,
+        weight: c.weight.as_ref().map(|r| find("weight", r)).transpose()?,
         category: c
             .category
             .as_ref()
@@ -269,13 +289,128 @@ fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> Result<ParsedBloc
     Ok(block.finish(scan.line_ends, scan.blank_lines))
 }
 
+/// The fields of each JSON-lines row: every mapped key or dotted path once, in mapping
+/// order (a row's fields are looked up by these names).
+fn json_field_names(layout: &Layout) -> Vec<String> {
+    let c = &layout.columns;
+    let mut names: Vec<String> = Vec::new();
+    let mapped = [
+        &c.user,
+        &c.session,
+        &Some(c.item.clone()),
+        &c.time,
+        &c.behavior,
+        &c.category,
+        &c.weight,
+    ];
+    for column in mapped.into_iter().flatten() {
+        let name = match column {
+            ColumnRef::Name(n) => n.clone(),
+            // The config refuses positions for JSON lines.
+            ColumnRef::Index(i) => i.to_string(),
+        };
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// Validates the lines of one JSON-lines block: each non-blank line one JSON object whose
+/// mapped fields (by key, or by dotted path into nested objects) become the row's fields.
+/// A string is its text, a number or boolean its JSON text, `null` or a missing key an
+/// empty value; a line that is not an object is rejected as `invalid_json`.
+fn parse_json_block(spec: &RowSpec, bytes: &[u8]) -> ParsedBlock {
+    let mut block = ParsedBlock::with_capacity(spec, bytes.len() / 64 + 1);
+    let mut values: Vec<Vec<u8>> = vec![Vec::new(); spec.names.len()];
+    let mut blank_lines = 0;
+    for (i, piece) in bytes.split_inclusive(|&b| b == b'\n').enumerate() {
+        let line = i as u64 + 1;
+        let raw = piece.strip_suffix(b"\n").unwrap_or(piece);
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            blank_lines += 1;
+            continue;
+        }
+        match serde_json::from_slice::<serde_json::Value>(raw) {
+            Ok(serde_json::Value::Object(object)) => {
+                for (value, name) in values.iter_mut().zip(&spec.names) {
+                    value.clear();
+                    json_field(value, json_lookup(&object, name));
+                }
+                let fields: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+                block.row(spec, &fields, true, raw, line);
+            }
+            Ok(other) => block.reject(
+                RejectReason::InvalidJson,
+                format!("a JSON {}, not an object", json_kind(&other)),
+                raw,
+                line,
+            ),
+            Err(e) => block.reject(RejectReason::InvalidJson, e.to_string(), raw, line),
+        }
+    }
+    let line_ends = memchr::memchr_iter(b'\n', bytes).count() as u64;
+    block.finish(line_ends, blank_lines)
+}
+
+/// The value at `name` in `object`: the key itself if present (keys may hold dots),
+/// else the dotted path through nested objects.
+fn json_lookup<'a>(
+    object: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    if let Some(v) = object.get(name) {
+        return Some(v);
+    }
+    let mut parts = name.split('.');
+    let mut value = object.get(parts.next()?)?;
+    for part in parts {
+        value = value.as_object()?.get(part)?;
+    }
+    Some(value)
+}
+
+/// Appends a JSON value's text as a row field.
+fn json_field(out: &mut Vec<u8>, value: Option<&serde_json::Value>) {
+    use serde_json::Value;
+    match value {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => out.extend_from_slice(s.as_bytes()),
+        Some(Value::Bool(b)) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Some(Value::Number(n)) => out.extend_from_slice(n.to_string().as_bytes()),
+        Some(v @ (Value::Array(_) | Value::Object(_))) => {
+            out.extend_from_slice(v.to_string().as_bytes())
+        }
+    }
+}
+
+fn json_kind(value: &serde_json::Value) -> &'static str {
+    use serde_json::Value;
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// How records are cut: delimited (by the one CSV dialect) or one JSON object per line.
+#[derive(Clone, Copy, Debug)]
+enum Shape {
+    Delimited(u8),
+    JsonLines,
+}
+
 /// Hands out the input in blocks that end at a record end.
 struct BlockReader<'p> {
     source: Box<dyn Read + Send>,
     carry: Vec<u8>,
     done: bool,
     path: &'p Path,
-    delimiter: u8,
+    shape: Shape,
 }
 
 impl BlockReader<'_> {
@@ -304,8 +439,11 @@ impl BlockReader<'_> {
             }
             if buf.len() >= BLOCK_BYTES {
                 // Blocks end at a record end, so each parses alone (a quoted field may
-                // hold line breaks).
-                let cut = last_record_end(&buf, self.delimiter);
+                // hold line breaks; a JSON line may not).
+                let cut = match self.shape {
+                    Shape::Delimited(delimiter) => last_record_end(&buf, delimiter),
+                    Shape::JsonLines => memchr::memrchr(b'\n', &buf).map_or(0, |at| at + 1),
+                };
                 if cut > 0 {
                     self.carry = buf.split_off(cut);
                     return Ok(Some(buf));

@@ -3,7 +3,7 @@
 //! `events.parquet` has the columns `user_id`, `item_id`, `category_id` (u32 dense ids),
 //! `behavior` (u8: 0 pv, 1 fav, 2 cart, 3 buy) and `timestamp` (i64 Unix seconds), sorted
 //! by user then time, plus a `session` u32 column when the input names sessions (see
-//! [`read_input_events`]). `users.parquet`, `items.parquet`, `categories.parquet` each have
+//! [`read_input_events`]) and a `weight` f32 column when it has a weight column. `users.parquet`, `items.parquet`, `categories.parquet` each have
 //! one `external_id` string column: row `i` is the external id of dense id `i`.
 
 use std::fs::File;
@@ -67,9 +67,10 @@ pub fn write_input_events(path: &Path, mut log: EventLog) -> Result<(), Artifact
 /// Parquet file, through [`crate::events_parquet`].
 pub fn write_events(
     path: &Path,
-    log: EventLog,
+    mut log: EventLog,
     sessions: Option<Vec<u32>>,
 ) -> Result<(), ArtifactError> {
+    let weights = log.take_weights();
     let (users, items, categories, behaviors, timestamps) = log.into_columns();
     // Each map reuses its source allocation (same size and alignment).
     let users: Vec<u32> = users.into_iter().map(|u| u.0).collect();
@@ -85,6 +86,9 @@ pub fn write_events(
     ];
     if let Some(sessions) = &sessions {
         columns.push(EventColumn::U32("session", sessions));
+    }
+    if let Some(weights) = &weights {
+        columns.push(EventColumn::F32("weight", weights));
     }
     let file = AtomicFile::create(path)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file.file());
@@ -177,7 +181,8 @@ pub fn read_split_id_maps(dir: &Path) -> Result<IdMaps, ArtifactError> {
     })
 }
 
-/// Reads an events file written by [`write_events`], with its session column if it has one.
+/// Reads an events file written by [`write_events`], with its session column if it has
+/// one (its weight column, if any, is attached to the log).
 pub fn read_events(
     path: &Path,
     ids: &IdMaps,
@@ -241,6 +246,20 @@ pub fn read_events(
         path: path.clone(),
         source,
     })?;
+    let log = match frame.column("weight") {
+        Ok(c) => {
+            let c = c.f32().map_err(polars_err)?;
+            if c.null_count() > 0 {
+                return Err(ArtifactError::invalid(&path, "column weight has nulls"));
+            }
+            log.with_weights(c.into_no_null_iter().collect())
+                .map_err(|source| ArtifactError::Core {
+                    path: path.clone(),
+                    source,
+                })?
+        }
+        Err(_) => log,
+    };
     Ok((log, sessions))
 }
 
@@ -269,12 +288,15 @@ mod tests {
             categories: map(2),
         };
         let dir = tempfile::tempdir().unwrap();
-        for sessions in [None, Some(vec![0, 1, u32::MAX])] {
-            let path = dir.path().join("events.parquet");
-            write_events(&path, log.clone(), sessions.clone()).unwrap();
-            let (back, back_sessions) = read_events(&path, &ids).unwrap();
-            assert_eq!(back, log);
-            assert_eq!(back_sessions, sessions);
+        let weighted = log.clone().with_weights(vec![0.5, 3.0, 1e-3]).unwrap();
+        for log in [log, weighted] {
+            for sessions in [None, Some(vec![0, 1, u32::MAX])] {
+                let path = dir.path().join("events.parquet");
+                write_events(&path, log.clone(), sessions.clone()).unwrap();
+                let (back, back_sessions) = read_events(&path, &ids).unwrap();
+                assert_eq!(back, log);
+                assert_eq!(back_sessions, sessions);
+            }
         }
     }
 }

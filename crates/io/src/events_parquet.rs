@@ -1,5 +1,5 @@
 //! Event tables written with the `parquet` crate: plain-encoded, LZ4-raw-compressed
-//! integer columns.
+//! integer columns (and a float column for the input's event weights).
 //!
 //! polars' writer tries a dictionary on every integer column (a min/max pass, then a
 //! cardinality estimate for wide ranges) and cannot be told not to. User and item ids of
@@ -11,7 +11,7 @@ use std::io::Write;
 use std::sync::Arc;
 
 use parquet::basic::Compression;
-use parquet::data_type::{Int32Type, Int64Type};
+use parquet::data_type::{FloatType, Int32Type, Int64Type};
 use parquet::errors::ParquetError;
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
@@ -27,6 +27,7 @@ pub(crate) enum EventColumn<'a> {
     U32(&'a str, &'a [u32]),
     U8(&'a str, &'a [u8]),
     I64(&'a str, &'a [i64]),
+    F32(&'a str, &'a [f32]),
 }
 
 impl EventColumn<'_> {
@@ -35,6 +36,7 @@ impl EventColumn<'_> {
             EventColumn::U32(_, v) => v.len(),
             EventColumn::U8(_, v) => v.len(),
             EventColumn::I64(_, v) => v.len(),
+            EventColumn::F32(_, v) => v.len(),
         }
     }
 
@@ -44,6 +46,7 @@ impl EventColumn<'_> {
             EventColumn::U32(name, _) => format!("REQUIRED INT32 {name} (INTEGER(32, false));"),
             EventColumn::U8(name, _) => format!("REQUIRED INT32 {name} (INTEGER(8, false));"),
             EventColumn::I64(name, _) => format!("REQUIRED INT64 {name} (INTEGER(64, true));"),
+            EventColumn::F32(name, _) => format!("REQUIRED FLOAT {name};"),
         }
     }
 }
@@ -109,6 +112,11 @@ fn write_in_groups<W: Write + Send>(
                 EventColumn::I64(_, values) => {
                     chunk
                         .typed::<Int64Type>()
+                        .write_batch(&values[start..end], None, None)?;
+                }
+                EventColumn::F32(_, values) => {
+                    chunk
+                        .typed::<FloatType>()
                         .write_batch(&values[start..end], None, None)?;
                 }
             }

@@ -635,6 +635,8 @@ mod recs {
         let ids = plain_ids(4, 5);
         // Item i4 never occurs in train.
         let seen = [true, true, true, true, false];
+        // User u3 has no train events.
+        let has_train = [true, true, true, false];
         let path = write_text(
             dir.path(),
             "test.csv",
@@ -648,8 +650,10 @@ mod recs {
              u3,nothing,fav\n\
              u2,i3,view\n",
         );
-        let (set, report) = read_test_pairs(&path, &ids, &seen).unwrap();
+        let (set, report) = read_test_pairs(&path, &ids, &seen, &has_train).unwrap();
         assert_eq!(set.users(), &[UserId(0), UserId(2), UserId(3)]);
+        assert!(set.find(UserId(3)).unwrap().cold, "u3 has no train events");
+        assert!(!set.find(UserId(2)).unwrap().cold);
         let u0 = set.find(UserId(0)).unwrap();
         assert_eq!(u0.targets, &[ItemId(0)]);
         assert_eq!(u0.conversion_targets, &[ItemId(0)]);
@@ -673,12 +677,13 @@ mod recs {
         let dir = tempfile::tempdir().unwrap();
         let ids = plain_ids(2, 3);
         let seen = [true; 3];
+        let has_train = [true; 2];
         let path = write_text(
             dir.path(),
             "test.csv",
             "item_id,user_id\ni2,u1\ni0,u1\ni2,u1\n",
         );
-        let (set, report) = read_test_pairs(&path, &ids, &seen).unwrap();
+        let (set, report) = read_test_pairs(&path, &ids, &seen, &has_train).unwrap();
         assert!(!report.has_behavior);
         assert_eq!(set.get(0).targets, &[ItemId(0), ItemId(2)]);
         assert!(set.get(0).conversion_targets.is_empty());
@@ -692,7 +697,7 @@ mod recs {
                 Column::new("behavior".into(), &[3u8, 0, 2]),
             ],
         );
-        let (set, _) = read_test_pairs(&path, &ids, &seen).unwrap();
+        let (set, _) = read_test_pairs(&path, &ids, &seen, &has_train).unwrap();
         let mut expected = TestSet::builder(&seen);
         expected
             .push_user(
@@ -712,12 +717,13 @@ mod recs {
         let dir = tempfile::tempdir().unwrap();
         let ids = plain_ids(2, 3);
         let seen = [true; 3];
+        let has_train = [true; 2];
         let path = write_text(
             dir.path(),
             "test.csv",
             "user_id,item_id,behavior\nu0,i0,pv\nu0,i1,click\n",
         );
-        let err = read_test_pairs(&path, &ids, &seen).unwrap_err();
+        let err = read_test_pairs(&path, &ids, &seen, &has_train).unwrap_err();
         assert!(matches!(
             err,
             RecsError::BadValue {
@@ -734,17 +740,25 @@ mod recs {
         );
         let path = write_text(dir.path(), "t2.csv", "user,item_id\nu0,i0\n");
         assert_eq!(
-            read_test_pairs(&path, &ids, &seen).unwrap_err().to_string(),
+            read_test_pairs(&path, &ids, &seen, &has_train)
+                .unwrap_err()
+                .to_string(),
             format!(
                 "{}: no column user_id; the file has the columns \"user\", \"item_id\"",
                 path.display()
             )
         );
         assert_eq!(
-            read_test_pairs(&path, &ids, &[true])
+            read_test_pairs(&path, &ids, &[true], &has_train)
                 .unwrap_err()
                 .to_string(),
             "seen_in_train covers 1 items but the id maps have 3 items"
+        );
+        assert_eq!(
+            read_test_pairs(&path, &ids, &seen, &[true])
+                .unwrap_err()
+                .to_string(),
+            "has_train covers 1 users but the id maps have 2 users"
         );
     }
 

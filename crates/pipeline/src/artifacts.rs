@@ -147,10 +147,11 @@ pub(crate) fn read_test_set(path: &Path) -> Result<TestSet, PipelineError> {
 }
 
 /// The measured leakage of the test split, from `split.json`.
-pub(crate) fn read_leakage(dir: &Path) -> Result<clickrec_core::Leakage, PipelineError> {
+/// The test split's measured leakage; `None` for a random split (not measurable).
+pub(crate) fn read_leakage(dir: &Path) -> Result<Option<clickrec_core::Leakage>, PipelineError> {
     #[derive(serde::Deserialize)]
     struct Part {
-        leakage: clickrec_core::Leakage,
+        leakage: Option<clickrec_core::Leakage>,
     }
     #[derive(serde::Deserialize)]
     struct Report {

@@ -390,6 +390,15 @@ impl PipelineConfig {
         };
         let prep = self.prep.check().map_err(|e| checked(e.to_string()))?;
         let split = self.split.check().map_err(|e| checked(e.to_string()))?;
+        // Without times every split but the random one would cut at an arbitrary point.
+        if ingest.format.layout().columns.time.is_none()
+            && self.split.kind != clickrec_prep::SplitKind::Random
+        {
+            return Err(invalid(
+                "split.kind",
+                "the input has no time column (input.time_col), so only split.kind = \"random\" can evaluate it (test_fraction of each user's items held out, not time-aware)".into(),
+            ));
+        }
         self.split.test_path = self.split.test_path.as_deref().map(|p| resolve(base, p));
         if let Some(test) = &self.split.test_path
             && !test.is_file()

@@ -79,8 +79,8 @@ pub(crate) fn par_chunks<T: Send>(
 }
 
 /// Keeps the rows whose `keep` flag is set, moving them down in place: no second copy
-/// of the log. Order, and so the (user, time) sort, is preserved; given sessions are
-/// filtered with their rows.
+/// of the log. Order, and so the (user, time) sort, is preserved; given sessions and
+/// weights are filtered with their rows.
 pub fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
     debug_assert_eq!(keep.len(), log.len());
     if keep.iter().all(|&k| k) {
@@ -88,6 +88,7 @@ pub fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
     }
     let mut log = log;
     let mut sessions = log.take_given_sessions();
+    let mut weights = log.take_weights();
     let (mut users, mut items, mut categories, mut behaviors, mut timestamps) = log.into_columns();
     rayon::scope(|s| {
         s.spawn(|_| compact(&mut users, keep));
@@ -98,15 +99,23 @@ pub fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
         if let Some(sessions) = sessions.as_mut() {
             s.spawn(|_| compact(sessions, keep));
         }
+        if let Some(weights) = weights.as_mut() {
+            s.spawn(|_| compact(weights, keep));
+        }
     });
-    let log = EventLog::from_sorted_columns(users, items, categories, behaviors, timestamps)
+    let mut log = EventLog::from_sorted_columns(users, items, categories, behaviors, timestamps)
         .expect("filtered columns stay equally long and sorted");
-    match sessions {
-        Some(sessions) => log
+    if let Some(sessions) = sessions {
+        log = log
             .with_given_sessions(sessions)
-            .expect("the session column is filtered like the others"),
-        None => log,
+            .expect("the session column is filtered like the others");
     }
+    if let Some(weights) = weights {
+        log = log
+            .with_weights(weights)
+            .expect("the weight column is filtered like the others");
+    }
+    log
 }
 
 fn compact<T: Copy>(column: &mut Vec<T>, keep: &[bool]) {

@@ -277,6 +277,21 @@ proptest! {
 // ---- edge cases -------------------------------------------------------------------
 
 #[test]
+fn row_weights_multiply_behaviour_weights_and_survive_filters() {
+    // User 0: a view of item 1 weighing 3, a buy of item 2 weighing 0.5.
+    let log = log_of(&[(0, 1, 0, 0, 10), (0, 2, 0, 3, 20), (1, 1, 0, 0, 5)])
+        .with_weights(vec![3.0, 0.5, 2.0])
+        .expect("one weight per row");
+    let w = weights_of(1.0, 2.0, None, false);
+    let m = build_matrix(&log, 2, 3, &w).expect("in range");
+    // A buy weighs 4 here: 0.5 × 4.
+    assert_eq!(m.row(UserId(0)), (&[1, 2][..], &[3.0, 2.0][..]));
+    assert_eq!(m.row(UserId(1)), (&[1][..], &[2.0][..]));
+    let kept = retain_rows(log, &[true, false, true]);
+    assert_eq!(kept.weights(), Some(&[3.0, 2.0][..]));
+}
+
+#[test]
 fn build_matrix_rejects_ids_outside_the_shape() {
     let log = log_of(&[(0, 5, 0, 0, 1), (3, 1, 0, 0, 1)]);
     let w = CheckedWeights::default();

@@ -112,7 +112,8 @@ impl CheckedWeights {
 /// Sums event confidences per (user, item) into a CSR matrix of `n_users × n_items`
 /// (the id-map sizes, so row and column indices are the log's dense ids).
 ///
-/// An event counts `weight(behaviour) × 0.5^((t_ref − t) / half_life)`, where `t_ref` is
+/// An event counts `weight(behaviour) × w × 0.5^((t_ref − t) / half_life)`, where `w` is
+/// the event's own weight (the input's weight column; 1 without one), `t_ref` is
 /// the newest timestamp in `log`; sums run in time order in f64, then `ln(1 + sum)` when
 /// log scaling is on, stored as f32. Events of a behaviour weighted 0 add no entry.
 pub fn build_matrix(
@@ -140,8 +141,9 @@ pub fn build_matrix(
     let t_ref = log.timestamps().iter().copied().max().unwrap_or(0);
     let (users, items, behaviors, times) =
         (log.users(), log.items(), log.behaviors(), log.timestamps());
+    let row_weights = log.weights();
     let event_weight = |r: usize| -> f64 {
-        let base = weights.weight(behaviors[r]);
+        let base = weights.weight(behaviors[r]) * row_weights.map_or(1.0, |w| f64::from(w[r]));
         match weights.half_life_s {
             Some(h) if base > 0.0 => {
                 let age = t_ref.saturating_sub(times[r]) as f64;

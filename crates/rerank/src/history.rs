@@ -75,7 +75,7 @@ impl<'a> History<'a> {
         let mut recent = vec![0f64; n_items];
         for row in 0..log.len() {
             let item = log.items()[row].0 as usize;
-            let weight = f64::from(behavior_weights[usize::from(log.behaviors()[row].code())]);
+            let weight = f64::from(log.event_weight(row, &behavior_weights));
             if item_category[item] == NO_CATEGORY {
                 item_category[item] = log.categories()[row].0;
             }
@@ -199,7 +199,7 @@ impl<'a> History<'a> {
             .sort_unstable_by_key(|&(_, row)| (log.categories()[row].0, row));
         for &(_, row) in &out.scratch {
             let category = log.categories()[row].0;
-            let weight = f64::from(self.behavior_weights[usize::from(log.behaviors()[row].code())]);
+            let weight = f64::from(log.event_weight(row, &self.behavior_weights));
             out.total_weight += weight;
             match out.categories.last_mut() {
                 Some((c, w)) if *c == category => *w += weight,

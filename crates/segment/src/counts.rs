@@ -28,7 +28,7 @@ pub(crate) fn id_space(ids: impl Iterator<Item = u32>) -> usize {
 }
 
 fn weight(log: &EventLog, behavior_weights: &[f32; 4], row: usize) -> f64 {
-    f64::from(behavior_weights[log.behaviors()[row].code() as usize])
+    f64::from(log.event_weight(row, behavior_weights))
 }
 
 /// Per group, the `keep` items with the highest positive weighted count (ties → lower

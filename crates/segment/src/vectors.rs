@@ -33,8 +33,7 @@ impl UserVectors {
         behavior_weights: [f32; 4],
         dims: usize,
     ) -> UserVectors {
-        let weight_of =
-            |row: usize| f64::from(behavior_weights[log.behaviors()[row].code() as usize]);
+        let weight_of = |row: usize| f64::from(log.event_weight(row, &behavior_weights));
         let n_categories = id_space(log.categories().iter().map(|c| c.0));
         let mut totals = vec![0f64; n_categories];
         for (row, c) in log.categories().iter().enumerate() {

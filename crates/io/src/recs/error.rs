@@ -170,6 +170,8 @@ pub enum RecsError {
     },
     #[error("seen_in_train covers {found} items but the id maps have {expected} items")]
     ItemSpace { expected: usize, found: usize },
+    #[error("has_train covers {found} users but the id maps have {expected} users")]
+    UserSpace { expected: usize, found: usize },
     #[error("{path}: ranked lists must come in increasing user order: {user} follows {previous}")]
     UserOrder {
         path: PathBuf,

@@ -58,9 +58,9 @@ const BEHAVIOR: usize = 2;
 ///
 /// `seen_in_train` (indexed by dense item id, one entry per item of `ids`) marks the
 /// items of the train log: targets on other items are dropped and counted by the test
-/// set, as in a split. The file says nothing about training users, so every test user
-/// is marked warm (`cold == false`); callers that know which users have no train events
-/// must account for them themselves.
+/// set, as in a split. `has_train` (indexed by dense user id, one entry per user of
+/// `ids`) marks the users with train events; the others are cold, as in a split, so
+/// the headline ranks models on the same users as `clickrec run` does.
 ///
 /// Unknown users and items are counted in the report, never an error. Errors (empty
 /// value, unknown behaviour, missing column, empty file) name the file, the line (CSV)
@@ -69,11 +69,18 @@ pub fn read_test_pairs(
     path: &Path,
     ids: &IdMaps,
     seen_in_train: &[bool],
+    has_train: &[bool],
 ) -> Result<(TestSet, TestPairsReport), RecsError> {
     if seen_in_train.len() != ids.items.len() {
         return Err(RecsError::ItemSpace {
             expected: ids.items.len(),
             found: seen_in_train.len(),
+        });
+    }
+    if has_train.len() != ids.users.len() {
+        return Err(RecsError::UserSpace {
+            expected: ids.users.len(),
+            found: has_train.len(),
         });
     }
     let format = Format::of(path).unwrap_or(Format::Parquet);
@@ -167,7 +174,7 @@ pub fn read_test_pairs(
             .filter(|p| p.1 != UNKNOWN)
             .filter_map(|p| Behavior::from_code(p.2).map(|b| (ItemId(p.1), b)));
         builder
-            .push_user(user, false, events)
+            .push_user(user, !has_train[user.0 as usize], events)
             .map_err(|source| RecsError::TestSet {
                 path: path.to_owned(),
                 source,

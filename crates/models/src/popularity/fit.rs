@@ -42,12 +42,8 @@ impl Popularity {
         let cutoff = params.window_seconds().map(|w| latest as f64 - w);
         let n_items = data.n_items();
         let mut sums = vec![0f64; n_items];
-        let events = log
-            .items()
-            .iter()
-            .zip(log.behaviors())
-            .zip(log.timestamps());
-        for ((&item, &behavior), &time) in events {
+        let events = log.items().iter().zip(log.timestamps()).enumerate();
+        for (row, (&item, &time)) in events {
             if cutoff.is_some_and(|c| (time as f64) < c) {
                 continue;
             }
@@ -60,7 +56,7 @@ impl Popularity {
                     ),
                 });
             };
-            *sum += f64::from(data.behavior_weights[usize::from(behavior.code())]);
+            *sum += f64::from(log.event_weight(row, &data.behavior_weights));
         }
         let scores = sums.into_iter().map(|s| s as f32).collect();
         Ok(Popularity::from_scores(params.clone(), scores))

@@ -223,6 +223,7 @@ impl SparkEngine {
                     timestamps: order.iter().map(|&r| timestamps[r]).collect(),
                     subsec_nanos: order.iter().map(|&r| subsec[r]).collect(),
                     sessions: None,
+                    weights: None,
                 })
                 .map_err(|e| PipelineError::Invalid {
                     path: PathBuf::from(&what),
@@ -546,6 +547,8 @@ impl Engine for SparkEngine {
             rows_read: lines[1] as u64,
             blank_lines: (lines[0] - lines[1]) as u64,
             rejected: RejectCounts::default(),
+            // The taobao layout (the only one Spark reads) has no null values.
+            anonymous_rows: 0,
             quarantine: None,
         };
         let summary = clickrec_ingest::write_ingested(

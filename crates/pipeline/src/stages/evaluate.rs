@@ -56,6 +56,8 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
     }
     let n_models = evaluator.evaluations().len();
     let losses = read_losses(dir)?;
+    let leakage = read_leakage(dir)?;
+    let random_split = plan.config.split.kind == clickrec_prep::SplitKind::Random;
     let protocol = Protocol {
         // The [split] table as written (e.g. {"kind":"last_session",…}), plus the session gap.
         split: format!(
@@ -65,7 +67,8 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         ),
         exclude_seen: plan.config.recommend.exclude_seen,
         n_recommended: plan.config.recommend.n,
-        leakage: Some(read_leakage(dir)?),
+        leakage,
+        random_split,
         without_history: Some(plan.config.recommend.fallback().describe().to_owned()),
         baselines: plan
             .evaluated_lists()

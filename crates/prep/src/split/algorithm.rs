@@ -3,7 +3,7 @@
 use std::fmt;
 use std::ops::Range;
 
-use clickrec_core::{EventLog, Leakage, TestSet, TestSetCounts, TestSetError};
+use clickrec_core::{EventColumns, EventLog, Leakage, TestSet, TestSetCounts, TestSetError, mix64};
 use serde::Serialize;
 use thiserror::Error;
 
@@ -14,7 +14,7 @@ use crate::split::filters::{FilterStepReport, TrainFilters, filter_on_train};
 use crate::split::guard::{LeakageError, check_leakage};
 
 /// A split that cannot be made or would be unusable.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error, PartialEq)]
 pub enum SplitError {
     #[error("{sessions} session indices for a log of {rows} rows")]
     SessionCount { rows: usize, sessions: usize },
@@ -87,8 +87,8 @@ pub struct SplitPartReport {
     /// items they removed are dropped and counted here.
     pub filters: Vec<FilterStepReport>,
     /// How much train comes after the test users' first test events (0 for global
-    /// cutoffs).
-    pub leakage: Leakage,
+    /// cutoffs); `None` for a random split, where it is not measurable.
+    pub leakage: Option<Leakage>,
     pub targets: TestSetCounts,
     /// Always true in a report: a split that fails the guard returns an error instead.
     pub leakage_guard_passed: bool,
@@ -126,7 +126,10 @@ impl fmt::Display for SplitPartReport {
             c.dropped_targets,
             c.conversion_targets,
             c.dropped_conversion_targets,
-            self.leakage,
+            match &self.leakage {
+                Some(l) => l.to_string(),
+                None => "leakage not measurable (random split, not time-aware)".to_owned(),
+            },
         )
     }
 }
@@ -199,7 +202,7 @@ pub fn split_test_file(
         return Err(SplitError::NoTrainEvents { part, rule });
     }
     check_leakage(&train, &test, &rule).map_err(|source| SplitError::Leakage { part, source })?;
-    let leakage = measure_leakage(&train, &test);
+    let leakage = Some(measure_leakage(&train, &test));
     let test_set = test_set(&train, &test, item_space(&train).max(item_space(&test)))?;
     let first_test_session = train_sessions.last().map_or(0, |&s| s + 1);
     let test_sessions = test_sessions
@@ -347,9 +350,61 @@ fn cut_user(rows: Range<usize>, rule: SplitRule, sessions: &[u32], times: &[i64]
                 test,
             }
         }
-        // `split` turns this rule away before cutting anything.
-        SplitRule::TestFile => suffix(rows.end),
+        // `split` turns this rule away before cutting anything; a random split is not
+        // a cut (see `random_ranges`).
+        SplitRule::TestFile | SplitRule::Random { .. } => suffix(rows.end),
     }
+}
+
+/// The train and test row ranges of a random split: per user with at least two distinct
+/// items, the `round(test_fraction × items)` items (at least one, never all) with the
+/// smallest seeded hash of (user, item) are held out with every event on them. A hash
+/// rather than a shuffle, so a user's draw depends on nothing but the seed and its ids.
+fn random_ranges(
+    log: &EventLog,
+    test_fraction: f64,
+    seed: u64,
+) -> (Vec<Range<usize>>, Vec<Range<usize>>) {
+    let (users, items) = (log.users(), log.items());
+    let mut held_out = vec![false; log.len()];
+    let mut ranked: Vec<(u64, u32)> = Vec::new();
+    for rows in user_runs(users, 0..log.len()) {
+        ranked.clear();
+        ranked.extend(items[rows.clone()].iter().map(|i| (0, i.0)));
+        ranked.sort_unstable_by_key(|&(_, item)| item);
+        ranked.dedup();
+        let n = ranked.len();
+        if n < 2 {
+            continue;
+        }
+        let user = u64::from(users[rows.start].0);
+        for (hash, item) in ranked.iter_mut() {
+            *hash = mix64(seed ^ mix64((user << 32) | u64::from(*item)));
+        }
+        ranked.sort_unstable();
+        let k = ((test_fraction * n as f64).round() as usize).clamp(1, n - 1);
+        let mut chosen: Vec<u32> = ranked[..k].iter().map(|&(_, item)| item).collect();
+        chosen.sort_unstable();
+        for row in rows {
+            held_out[row] = chosen.binary_search(&items[row].0).is_ok();
+        }
+    }
+    let (mut train, mut test) = (Vec::new(), Vec::new());
+    let mut start = 0;
+    for row in 1..=log.len() {
+        if row == log.len() || held_out[row] != held_out[start] {
+            if start < row {
+                if held_out[start] {
+                    &mut test
+                } else {
+                    &mut train
+                }
+                .push(start..row);
+            }
+            start = row;
+        }
+    }
+    (train, test)
 }
 
 fn split_once(
@@ -366,20 +421,26 @@ fn split_once(
             cutoff: session_quantile(log, sessions, test_fraction, part)?,
         },
     };
-    let times = log.timestamps();
-    let cuts: Vec<Cut> = user_runs(log.users(), 0..log.len())
-        .map(|rows| cut_user(rows, rule, sessions, times))
-        .collect();
-    let train_ranges: Vec<Range<usize>> = cuts
-        .iter()
-        .filter(|c| !c.train.is_empty())
-        .map(|c| c.train.clone())
-        .collect();
-    let test_ranges: Vec<Range<usize>> = cuts
-        .iter()
-        .filter(|c| !c.test.is_empty())
-        .map(|c| c.test.clone())
-        .collect();
+    let (train_ranges, test_ranges) = match rule {
+        SplitRule::Random {
+            test_fraction,
+            seed,
+        } => random_ranges(log, test_fraction, seed),
+        _ => {
+            let times = log.timestamps();
+            let cuts: Vec<Cut> = user_runs(log.users(), 0..log.len())
+                .map(|rows| cut_user(rows, rule, sessions, times))
+                .collect();
+            let ranges = |part: fn(&Cut) -> &Range<usize>| -> Vec<Range<usize>> {
+                cuts.iter()
+                    .map(part)
+                    .filter(|r| !r.is_empty())
+                    .cloned()
+                    .collect()
+            };
+            (ranges(|c| &c.train), ranges(|c| &c.test))
+        }
+    };
     let train = gather(log, &train_ranges);
     if train.is_empty() {
         return Err(SplitError::NoTrainEvents { part, rule });
@@ -497,7 +558,9 @@ fn finish_part(
     }
     check_leakage(&train, &test_events, &rule)
         .map_err(|source| SplitError::Leakage { part, source })?;
-    let leakage = measure_leakage(&train, &test_events);
+    let leakage = rule
+        .is_time_aware()
+        .then(|| measure_leakage(&train, &test_events));
     let test = test_set(&train, &test_events, n_items)?;
     let report = SplitPartReport {
         rule,
@@ -569,8 +632,8 @@ fn user_bound(train: &EventLog, test: &EventLog) -> usize {
         .unwrap_or(0)
 }
 
-/// Copies the given row ranges of every column into a new log (ranges in row order,
-/// so the (user, time) order holds).
+/// Copies the given row ranges of every column (and the weights) into a new log (ranges
+/// in row order, so the (user, time) order holds and nothing is re-sorted).
 fn gather(log: &EventLog, ranges: &[Range<usize>]) -> EventLog {
     let len = ranges.iter().map(|r| r.len()).sum();
     let (mut users, mut items, mut categories, mut behaviors, mut timestamps) = Default::default();
@@ -581,8 +644,16 @@ fn gather(log: &EventLog, ranges: &[Range<usize>]) -> EventLog {
         s.spawn(|_| behaviors = gather_column(log.behaviors(), ranges, len));
         s.spawn(|_| timestamps = gather_column(log.timestamps(), ranges, len));
     });
-    EventLog::from_columns(users, items, categories, behaviors, timestamps)
-        .expect("gathered columns are equally long")
+    EventLog::from_event_columns(EventColumns {
+        users,
+        items,
+        categories,
+        behaviors,
+        timestamps,
+        weights: log.weights().map(|w| gather_column(w, ranges, len)),
+        ..EventColumns::default()
+    })
+    .expect("gathered columns are equally long")
 }
 
 fn gather_column<T: Copy>(column: &[T], ranges: &[Range<usize>], len: usize) -> Vec<T> {

@@ -27,19 +27,26 @@ pub enum SplitKind {
     /// A pre-split pair: train is the input file, test is `test_path` (same format and
     /// column mapping).
     TestFile,
+    /// For logs without time: `test_fraction` of each user's distinct items (users with
+    /// at least two), drawn with `seed`, are held out with all their events. Not
+    /// time-aware, so leakage is not measurable; every report says so.
+    Random,
 }
 
 /// The share of sessions held out by a session cutoff given neither `cutoff` nor
 /// `test_fraction` (as with an empty `[split]` table).
 pub const DEFAULT_TEST_FRACTION: f64 = 0.1;
 
+/// The share of each user's items held out by a random split without `test_fraction`.
+pub const DEFAULT_RANDOM_TEST_FRACTION: f64 = 0.2;
+
 /// The `[split]` table. Keys that do not apply to the chosen kind are errors, so a
 /// forgotten `kind` never silently ignores a cutoff.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SplitConfig {
-    /// `"session_cutoff"` (default), `"last_session"`, `"temporal"`, `"last_events"` or
-    /// `"test_file"`.
+    /// `"session_cutoff"` (default), `"last_session"`, `"temporal"`, `"last_events"`,
+    /// `"test_file"` or `"random"`.
     pub kind: SplitKind,
     /// Temporal (required) and session cutoff (this or `test_fraction`): Unix seconds, or
     /// a UTC date or date-time as text (`"2017-12-03"`, `"2017-12-03 12:00:00"`); train
@@ -49,8 +56,11 @@ pub struct SplitConfig {
     /// Session cutoff only, instead of `cutoff`: the share of sessions (by start time)
     /// at or after the cutoff, in (0, 1); the cutoff is that quantile of session starts.
     /// The validation split applies the same share to the sessions of train. Default
-    /// [`DEFAULT_TEST_FRACTION`] when `cutoff` is not given either.
+    /// [`DEFAULT_TEST_FRACTION`] when `cutoff` is not given either. Random: the share of
+    /// each user's distinct items held out (default [`DEFAULT_RANDOM_TEST_FRACTION`]).
     pub test_fraction: Option<f64>,
+    /// Random only: the seed of the draw (default 0); the same seed, the same split.
+    pub seed: Option<u64>,
     /// Last-events only: events held out per user. Default 1; 0 is an error.
     pub n_events: Option<u32>,
     /// Also carve a validation split from train by the same rule. Default false.
@@ -92,6 +102,7 @@ impl SplitConfig {
             SplitKind::LastEvents => "last_events",
             SplitKind::SessionCutoff => "session_cutoff",
             SplitKind::TestFile => "test_file",
+            SplitKind::Random => "random",
         };
         let only_for = |key: &'static str, kinds: &str, value: String| {
             config_error(
@@ -112,14 +123,19 @@ impl SplitConfig {
                 return Err(only_for("split.validation_cutoff", kinds, c.to_string()));
             }
         }
-        if self.kind != SplitKind::SessionCutoff
+        if !matches!(self.kind, SplitKind::SessionCutoff | SplitKind::Random)
             && let Some(f) = self.test_fraction
         {
             return Err(only_for(
                 "split.test_fraction",
-                "\"session_cutoff\"",
+                "\"session_cutoff\" or \"random\"",
                 f.to_string(),
             ));
+        }
+        if self.kind != SplitKind::Random
+            && let Some(s) = self.seed
+        {
+            return Err(only_for("split.seed", "\"random\"", s.to_string()));
         }
         if self.kind != SplitKind::LastEvents
             && let Some(n) = self.n_events
@@ -154,6 +170,20 @@ impl SplitConfig {
                 SplitSpec::Rule(SplitRule::TestFile)
             }
             SplitKind::LastSession => SplitSpec::Rule(SplitRule::LastSession),
+            SplitKind::Random => {
+                let f = self.test_fraction.unwrap_or(DEFAULT_RANDOM_TEST_FRACTION);
+                if !(f > 0.0 && f < 1.0) {
+                    return Err(config_error(
+                        "split.test_fraction",
+                        "a share of each user's items strictly between 0 and 1, such as 0.2",
+                        f,
+                    ));
+                }
+                SplitSpec::Rule(SplitRule::Random {
+                    test_fraction: f,
+                    seed: self.seed.unwrap_or(0),
+                })
+            }
             SplitKind::LastEvents => SplitSpec::Rule(SplitRule::LastEvents {
                 n: positive(
                     "split.n_events",
@@ -245,7 +275,7 @@ impl SplitConfig {
 }
 
 /// How one split divides a log into train and held-out events.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SplitRule {
     /// Per user with ≥ 2 sessions: the last session is held out.
@@ -258,6 +288,9 @@ pub enum SplitRule {
     SessionCutoff { cutoff: i64 },
     /// Train and test come from two files ([`crate::split_test_file`]).
     TestFile,
+    /// Per user with ≥ 2 distinct items: a seeded draw of `test_fraction` of them (at
+    /// least one, never all) is held out with all its events; time plays no part.
+    Random { test_fraction: f64, seed: u64 },
 }
 
 impl SplitRule {
@@ -268,6 +301,12 @@ impl SplitRule {
             self,
             SplitRule::Temporal { .. } | SplitRule::SessionCutoff { .. }
         )
+    }
+
+    /// False for the random split: train and test are not apart in time, so leakage
+    /// cannot be measured (it is reported as not measurable, never as zero).
+    pub fn is_time_aware(&self) -> bool {
+        !matches!(self, SplitRule::Random { .. })
     }
 }
 
@@ -298,6 +337,13 @@ impl std::fmt::Display for SplitRule {
                 )
             }
             SplitRule::TestFile => f.write_str("test file"),
+            SplitRule::Random {
+                test_fraction,
+                seed,
+            } => write!(
+                f,
+                "random {test_fraction} of each user's items (seed {seed}; not time-aware)"
+            ),
         }
     }
 }

@@ -17,6 +17,10 @@ fn rule_strategy() -> impl Strategy<Value = SplitRule> {
             n: NonZeroU32::new(n).expect("non-zero")
         }),
         (0i64..300).prop_map(|cutoff| SplitRule::SessionCutoff { cutoff }),
+        (0.05f64..0.95, any::<u64>()).prop_map(|(test_fraction, seed)| SplitRule::Random {
+            test_fraction,
+            seed
+        }),
     ]
 }
 
@@ -75,6 +79,30 @@ fn naive_held_out(rows: &[Row], sessions: &[u32], rule: SplitRule) -> Vec<u8> {
                 if idx.len() > n {
                     for &i in &idx[idx.len() - n..] {
                         held[i] = HELD;
+                    }
+                }
+            }
+            SplitRule::Random {
+                test_fraction,
+                seed,
+            } => {
+                // The k items of smallest hash(seed, user, item), k = round(f·n) in [1, n−1].
+                let items: BTreeSet<u32> = idx.iter().map(|&i| rows[i].1).collect();
+                if items.len() >= 2 {
+                    let user = u64::from(rows[idx[0]].0);
+                    let mut ranked: Vec<(u64, u32)> = items
+                        .iter()
+                        .map(|&item| {
+                            let key = (user << 32) | u64::from(item);
+                            (clickrec_core::mix64(seed ^ clickrec_core::mix64(key)), item)
+                        })
+                        .collect();
+                    ranked.sort();
+                    let n = items.len();
+                    let k = ((test_fraction * n as f64).round() as usize).clamp(1, n - 1);
+                    let chosen: BTreeSet<u32> = ranked[..k].iter().map(|r| r.1).collect();
+                    for &i in idx {
+                        held[i] = u8::from(chosen.contains(&rows[i].1));
                     }
                 }
             }
@@ -148,6 +176,14 @@ fn checked(rule: SplitRule, validation: Option<SplitRule>) -> CheckedSplit {
         SplitRule::TestFile => {
             config.kind = SplitKind::TestFile;
             config.test_path = Some("test.txt".into());
+        }
+        SplitRule::Random {
+            test_fraction,
+            seed,
+        } => {
+            config.kind = SplitKind::Random;
+            config.test_fraction = Some(test_fraction);
+            config.seed = Some(seed);
         }
     }
     if let Some(v) = validation {
@@ -245,7 +281,7 @@ proptest! {
                     prop_assert_eq!(c.cold_users, 0);
                 } else {
                     // A global cutoff leaves nothing in train after any test event.
-                    let l = out.report.test.leakage;
+                    let l = out.report.test.leakage.expect("a time-aware split measures leakage");
                     prop_assert_eq!(l.test_users_with_future_train_events, 0);
                     prop_assert_eq!(l.future_train_events_share_max, 0.0);
                 }
@@ -268,9 +304,10 @@ proptest! {
         let v = out.validation.expect("validation requested");
         let mut rejoined = rows_of(&v.train);
         rejoined.extend(rows_of(&v.test_events));
-        rejoined.sort_by_key(|r| (r.0, r.4));
+        // By (user, time) first; the rest orders ties, which a random split interleaves.
+        rejoined.sort_by_key(|r| (r.0, r.4, r.1, r.2, r.3));
         let mut train = rows_of(&out.train);
-        train.sort_by_key(|r| (r.0, r.4));
+        train.sort_by_key(|r| (r.0, r.4, r.1, r.2, r.3));
         if matches!(rule, SplitRule::SessionCutoff { .. }) {
             // A session cutoff may leave events unused: validation is a part of train.
             prop_assert!(rejoined.len() <= train.len());
@@ -586,9 +623,60 @@ fn split_defaults_to_a_session_cutoff_without_validation() {
 }
 
 #[test]
+fn random_split_holds_out_a_share_of_each_users_items() {
+    // User 0 has 10 distinct items (two events on item 3), user 1 one item.
+    let mut rows: Vec<Row> = (0..10).map(|i| (0, i, 0, 0, i64::from(i))).collect();
+    rows.push((0, 3, 0, 0, 20));
+    rows.push((1, 4, 0, 0, 5));
+    let log = log_of(&rows);
+    let sessions = sessions_of(&log, 1);
+    let config = split_config("kind = \"random\"\ntest_fraction = 0.3\nseed = 7").expect("valid");
+    let out = split(&log, &sessions, &config, &TrainFilters::default()).expect("split");
+    let held: BTreeSet<u32> = out.test_events.items().iter().map(|i| i.0).collect();
+    assert_eq!(held.len(), 3, "round(0.3 × 10) items of user 0");
+    assert!(
+        out.test_events.users().iter().all(|u| u.0 == 0),
+        "user 1 has one item only"
+    );
+    let trained_by_0: BTreeSet<u32> = rows_of(&out.train)
+        .iter()
+        .filter(|r| r.0 == 0)
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(trained_by_0.len(), 7);
+    assert!(
+        held.is_disjoint(&trained_by_0),
+        "an item is held out with all its events"
+    );
+    assert_eq!(out.report.test.leakage, None);
+    assert!(out.report.to_string().contains("leakage not measurable"));
+    let again = split(&log, &sessions, &config, &TrainFilters::default()).expect("split");
+    assert_eq!(
+        again.test_events, out.test_events,
+        "the same seed, the same split"
+    );
+    let moved = (0..20).any(|seed| {
+        let c = split_config(&format!(
+            "kind = \"random\"\ntest_fraction = 0.3\nseed = {seed}"
+        ))
+        .expect("valid");
+        let other = split(&log, &sessions, &c, &TrainFilters::default()).expect("split");
+        other.test_events != out.test_events
+    });
+    assert!(moved, "another seed draws other items");
+    for bad in ["test_fraction = 1.0", "test_fraction = 0", "cutoff = 5"] {
+        assert!(
+            split_config(&format!("kind = \"random\"\n{bad}")).is_err(),
+            "{bad}"
+        );
+    }
+    assert!(split_config("kind = \"last_session\"\nseed = 1").is_err());
+}
+
+#[test]
 fn unknown_split_kind_is_rejected() {
-    let err = toml::from_str::<SplitConfig>("kind = \"random\"").expect_err("bad enum");
-    assert!(err.to_string().contains("random"), "{err}");
+    let err = toml::from_str::<SplitConfig>("kind = \"shuffled\"").expect_err("bad enum");
+    assert!(err.to_string().contains("shuffled"), "{err}");
     let err = toml::from_str::<SplitConfig>("cutof = 5").expect_err("unknown key");
     assert!(err.to_string().contains("cutof"), "{err}");
 }
@@ -760,7 +848,14 @@ fn session_cutoff_holds_out_the_first_session_after_the_cutoff() {
     assert_eq!(t.users(), &[UserId(0), UserId(1)]);
     assert!(!t.get(0).cold && t.get(1).cold);
     assert_eq!(t.get(0).targets, &[ItemId(1), ItemId(3)]);
-    assert_eq!(out.report.test.leakage.future_train_events_share_max, 0.0);
+    assert_eq!(
+        out.report
+            .test
+            .leakage
+            .unwrap()
+            .future_train_events_share_max,
+        0.0
+    );
 
     // The fraction form puts the cutoff at a quantile of session starts: five sessions
     // start at 50, 95, 150, 200 and 300, and a fraction of 0.43 leaves the last three
@@ -796,7 +891,7 @@ fn last_session_measures_other_users_later_train_events() {
         &TrainFilters::default(),
     )
     .expect("split");
-    let l = out.report.test.leakage;
+    let l = out.report.test.leakage.unwrap();
     // User 0: 2 of 4 train events (200, 300) are at or after 100; user 1: none.
     assert_eq!(l.test_users, 2);
     assert_eq!(l.test_users_with_future_train_events, 1);

@@ -23,6 +23,13 @@ pub fn check_split(split: &CheckedSplit) -> Result<(), Unsupported> {
             "a pre-split pair is not implemented",
         ));
     }
+    if let SplitSpec::Rule(SplitRule::Random { .. }) = split.rule() {
+        return Err(unsupported(
+            "split.kind",
+            "\"random\"",
+            "the random split is not implemented",
+        ));
+    }
     Ok(())
 }
 
@@ -59,8 +66,8 @@ pub fn split_sql(tables: &Tables, rule: SplitRule) -> StageSql {
              \x20 WHEN session = min(CASE WHEN session_start >= {cutoff} THEN session END) OVER u THEN {TEST}\n\
              \x20 ELSE {UNUSED} END"
         ),
-        // `check_split` turns it away before any SQL is made.
-        SplitRule::TestFile => format!("{UNUSED}"),
+        // `check_split` turns them away before any SQL is made.
+        SplitRule::TestFile | SplitRule::Random { .. } => format!("{UNUSED}"),
     };
     let select = format!(
         "SELECT user, item, category, behavior, ts, subsec, pos, session,\n\
