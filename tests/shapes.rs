@@ -146,46 +146,33 @@ fn play_counts_are_weights_and_bad_counts_are_counted() {
     let mut text = std::fs::read_to_string(root().join("data/shapes/plays.tsv")).unwrap();
     text.push_str("listener1\tartist3\t-2\nlistener1\tartist4\tmany\n");
     std::fs::write(&bad, text).unwrap();
-    let output = clickrec(&[
-        "ingest",
-        "--input",
-        bad.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--delimiter",
-        "tab",
-        "--user-col",
-        "user",
-        "--item-col",
-        "artist",
-        "--weight-col",
-        "plays",
-        "--on-bad-row",
-        "skip",
-        "--out",
-        tmp.path().join("run").to_str().unwrap(),
-        "--json",
-    ]);
+    let ingest = |out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let mut args = vec![
+            "ingest",
+            "--input",
+            bad.to_str().unwrap(),
+            "--format",
+            "csv",
+            "--delimiter",
+            "tab",
+            "--user-col",
+            "user",
+            "--item-col",
+            "artist",
+            "--weight-col",
+            "plays",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend(extra);
+        clickrec(&args)
+    };
+    let output = ingest("run", &["--on-bad-row", "skip", "--json"]);
     assert!(output.status.success(), "{}", stderr(&output));
     let summary: serde_json::Value = serde_json::from_str(&stdout(&output)).unwrap();
     assert_eq!(summary["rejected_by_reason"]["bad_weight"], 2);
-    let output = clickrec(&[
-        "ingest",
-        "--input",
-        bad.to_str().unwrap(),
-        "--format",
-        "csv",
-        "--delimiter",
-        "tab",
-        "--user-col",
-        "user",
-        "--item-col",
-        "artist",
-        "--weight-col",
-        "plays",
-        "--out",
-        tmp.path().join("fail").to_str().unwrap(),
-    ]);
+    let output = ingest("fail", &[]);
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(

@@ -145,13 +145,7 @@ impl EventLog {
 
     /// Attaches the input's session of each row (rows already in their final order).
     pub fn with_given_sessions(mut self, sessions: Vec<SessionId>) -> Result<Self, CoreError> {
-        if sessions.len() != self.len() {
-            return Err(CoreError::ColumnLength {
-                column: "session",
-                expected: self.len(),
-                found: sessions.len(),
-            });
-        }
+        self.check_column("session", sessions.len())?;
         self.sessions = Some(sessions);
         Ok(self)
     }
@@ -168,15 +162,21 @@ impl EventLog {
 
     /// Attaches a weight per row (rows already in their final order).
     pub fn with_weights(mut self, weights: Vec<f32>) -> Result<Self, CoreError> {
-        if weights.len() != self.len() {
-            return Err(CoreError::ColumnLength {
-                column: "weight",
-                expected: self.len(),
-                found: weights.len(),
-            });
-        }
+        self.check_column("weight", weights.len())?;
         self.weights = Some(weights);
         Ok(self)
+    }
+
+    /// An extra column of `len` rows must have one value per row of the log.
+    fn check_column(&self, column: &'static str, len: usize) -> Result<(), CoreError> {
+        if len == self.len() {
+            return Ok(());
+        }
+        Err(CoreError::ColumnLength {
+            column,
+            expected: self.len(),
+            found: len,
+        })
     }
 
     /// Takes the weight column out of the log.

@@ -325,18 +325,8 @@ impl InputConfig {
             }
         }
         let mut layout = self.layout(utc_offset_s)?;
-        let c = &layout.columns;
-        let mapped = [
-            ("user_col", &c.user),
-            ("session_col", &c.session),
-            ("item_col", &Some(c.item.clone())),
-            ("time_col", &c.time),
-            ("behavior_col", &c.behavior),
-            ("category_col", &c.category),
-            ("weight_col", &c.weight),
-        ];
-        for (key, column) in mapped {
-            if let Some(ColumnRef::Index(i)) = column {
+        for (key, column) in layout.columns.mapped() {
+            if let ColumnRef::Index(i) = column {
                 return Err(config_error(
                     key,
                     format!(

@@ -57,6 +57,23 @@ pub struct ColumnMapping {
     pub weight: Option<ColumnRef>,
 }
 
+impl ColumnMapping {
+    /// Every mapped column with its config key, in mapping order.
+    pub fn mapped(&self) -> impl Iterator<Item = (&'static str, &ColumnRef)> {
+        [
+            ("user_col", self.user.as_ref()),
+            ("session_col", self.session.as_ref()),
+            ("item_col", Some(&self.item)),
+            ("time_col", self.time.as_ref()),
+            ("behavior_col", self.behavior.as_ref()),
+            ("category_col", self.category.as_ref()),
+            ("weight_col", self.weight.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(key, column)| column.map(|c| (key, c)))
+    }
+}
+
 /// How timestamps are written.
 ///
 /// Times are stored as whole Unix seconds (rounded down). A fractional part (or the

@@ -292,18 +292,8 @@ fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> Result<ParsedBloc
 /// The fields of each JSON-lines row: every mapped key or dotted path once, in mapping
 /// order (a row's fields are looked up by these names).
 fn json_field_names(layout: &Layout) -> Vec<String> {
-    let c = &layout.columns;
     let mut names: Vec<String> = Vec::new();
-    let mapped = [
-        &c.user,
-        &c.session,
-        &Some(c.item.clone()),
-        &c.time,
-        &c.behavior,
-        &c.category,
-        &c.weight,
-    ];
-    for column in mapped.into_iter().flatten() {
+    for (_, column) in layout.columns.mapped() {
         let name = match column {
             ColumnRef::Name(n) => n.clone(),
             // The config refuses positions for JSON lines.
