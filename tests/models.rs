@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{clickrec, read_json, stderr, stdout};
+use common::{clickrec, first_item, read_json, stderr, stdout};
 
 fn quickstart(out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
@@ -19,18 +19,6 @@ fn quickstart(out: &Path, extra: &[&str]) -> std::process::Output {
     ];
     args.extend_from_slice(extra);
     clickrec(&args)
-}
-
-/// The item of the first row of a Taobao-format log.
-fn first_item(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap();
-    text.lines()
-        .next()
-        .unwrap()
-        .split(',')
-        .nth(1)
-        .unwrap()
-        .to_owned()
 }
 
 #[test]

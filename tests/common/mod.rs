@@ -81,3 +81,28 @@ pub fn shared_data(relative: &str) -> Option<PathBuf> {
         None
     }
 }
+
+/// Takes the artifacts of `stage` whose path starts with `prefix` out of the run's
+/// manifest record, so that a test can put other content in them and have the stage
+/// reused as is (a record checks the size and hash of the files it lists).
+pub fn unrecord_artifacts(run_dir: &Path, stage: &str, prefix: &str) {
+    let path = run_dir.join("manifest.json");
+    let mut manifest = read_json(&path);
+    manifest["stages"][stage]["artifacts"]
+        .as_array_mut()
+        .expect("the stage has a record")
+        .retain(|a| !a["path"].as_str().unwrap_or_default().starts_with(prefix));
+    std::fs::write(&path, manifest.to_string()).unwrap();
+}
+
+/// The item of the first row of a Taobao-format log.
+pub fn first_item(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap();
+    text.lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_owned()
+}

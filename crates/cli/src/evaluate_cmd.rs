@@ -92,6 +92,8 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             pipeline: pipeline.clone(),
             out: args.out.clone(),
             overrides: args.overrides.clone(),
+            // Evaluation fits nothing: the limit is for the fits of the stages before.
+            memory_limit: None,
             force: args.force,
             verbose: args.verbose,
         };

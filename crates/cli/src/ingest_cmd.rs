@@ -3,13 +3,14 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::Args;
 use clickrec_core::Behavior;
 use clickrec_ingest::{BadRowPolicy, FormatName, IdRuleName, InputConfig};
+use clickrec_pipeline::{MANIFEST_FILE, Manifest, RunDir, Stage};
 
 use crate::failure::{UsageError, usage};
 use crate::progress::Bar;
+use crate::run_cmd::config_error;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -68,6 +69,18 @@ pub struct IngestArgs {
     /// UTC offset of window dates and of local times in the file, e.g. +08:00.
     #[arg(long, value_name = "+HH:MM", allow_hyphen_values = true)]
     pub utc_offset: Option<String>,
+    /// Reject events before this date or date-time as time_out_of_range, a wrong unit or a
+    /// garbled value (default 1970-01-01; Unix seconds accepted too).
+    #[arg(long, value_name = "DATE|DATETIME", allow_hyphen_values = true)]
+    pub earliest_time: Option<String>,
+    /// Reject events after this date (the whole day is kept) or from this date-time on as
+    /// time_out_of_range (default 2199-12-31).
+    #[arg(long, value_name = "DATE|DATETIME", allow_hyphen_values = true)]
+    pub latest_time: Option<String>,
+    /// Reject records (lines, or quoted records over several lines) longer than N bytes as
+    /// record_too_long, never holding them whole (default 1048576, 1 MiB).
+    #[arg(long, value_name = "N")]
+    pub max_record_bytes: Option<u64>,
     /// csv/parquet/jsonl: user id column (name, or 0-based position). Give a user column, a
     /// session column, or both.
     #[arg(
@@ -210,6 +223,9 @@ impl IngestArgs {
             window_start: self.window_start.clone(),
             window_end: self.window_end.clone(),
             utc_offset: self.utc_offset.clone(),
+            earliest_time: self.earliest_time.clone(),
+            latest_time: self.latest_time.clone(),
+            max_record_bytes: self.max_record_bytes,
             user_col: self.user_col.clone(),
             session_col: self.session_col.clone(),
             item_col: self.item_col.clone(),
@@ -267,9 +283,21 @@ pub fn run(args: &IngestArgs) -> anyhow::Result<()> {
             "bytes"
         },
     );
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("{}: cannot create run directory", args.out.display()))?;
-    let _lock = clickrec_io::RunDirLock::acquire(&args.out)?;
+    let run_dir = RunDir::open(&args.out).map_err(config_error)?;
+    if let Some(note) = run_dir.removed_note() {
+        eprintln!("{note}");
+    }
+    // The files about to be replaced are what a pipeline's records of ingest, and of every
+    // stage built on it, vouch for: forget those records, so the next `clickrec run` redoes
+    // the stages instead of reusing them on another input.
+    let forgotten = Manifest::forget_in(&args.out, Stage::Ingest)?;
+    if !forgotten.is_empty() {
+        eprintln!(
+            "{}: forgot the records of {}: the next `clickrec run` into it redoes them",
+            args.out.join(MANIFEST_FILE).display(),
+            forgotten.join(", ")
+        );
+    }
     let summary = clickrec_ingest::ingest_to_dir(&args.input, &options, &args.out, &bar)?;
     eprint!("{}", summary.human());
     eprintln!("  wrote {}", args.out.display());

@@ -15,7 +15,9 @@ Relative paths in the pipeline file are relative to the file's own folder; relat
 given with --set input.path / split.test_path / run.out or --out are relative to the current
 directory. Stages whose
 input and configuration are unchanged since the last run into the same directory are
-skipped; their artifacts are reused.
+skipped; their artifacts are reused after a check of each file's size and blake3 hash
+against the manifest (a damaged file is named and its stage redone). --out must be new,
+empty or a run directory.
 
 Stages: ingest → prep (cleaning, sessions) → split (held-out sessions, leakage guard) →
 matrix (confidence-weighted user-item CSR) → train (the [models.*] tables) → segment
@@ -46,6 +48,10 @@ pub struct RunArgs {
     /// Override a value of the pipeline file, e.g. --set input.path=data/other.csv (repeatable).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Memory the fits' dense buffers may take, e.g. 8GiB or 8589934592 (sets
+    /// engine.memory_limit; default 80% of the machine's memory).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
     /// Redo every stage even when its artifacts are up to date.
     #[arg(long)]
     pub force: bool,
@@ -64,12 +70,21 @@ pub fn config_error(e: clickrec_pipeline::PipelineError) -> anyhow::Error {
     }
 }
 
+/// `--set` overrides with `--memory-limit` as the last: `engine.memory_limit`, as text so
+/// that `8GiB` and `8589934592` read alike.
+pub fn with_memory_limit(overrides: &[String], limit: Option<&str>) -> Vec<String> {
+    let mut all = overrides.to_vec();
+    all.extend(limit.map(|l| format!("engine.memory_limit={l:?}")));
+    all
+}
+
 /// The folder relative paths of a pipeline file are resolved against.
 pub fn folder_of(pipeline: &std::path::Path) -> PathBuf {
     pipeline.parent().map(|p| p.to_owned()).unwrap_or_default()
 }
 
-/// Prints a finished stage: its status line on stderr, its text on stderr — but the
+/// Prints a finished stage: its notes (a damaged artifact redone, temporary files
+/// removed) and status line on stderr, its text on stderr — but the
 /// evaluate stage's metrics table, the run's result, on stdout so it can be piped. Its
 /// details only when `verbose`.
 pub fn print_stage(stage: &StageReport, verbose: bool) {
@@ -78,6 +93,9 @@ pub fn print_stage(stage: &StageReport, verbose: bool) {
         .peak_rss_bytes
         .map(|b| format!(", peak RSS {:.1} MiB", b as f64 / (1 << 20) as f64))
         .unwrap_or_default();
+    for note in &stage.notes {
+        eprintln!("{note}");
+    }
     match stage.status {
         StageStatus::Ran => eprintln!(
             "[{}] done in {:.2} s{rss}",
@@ -96,7 +114,8 @@ pub fn print_stage(stage: &StageReport, verbose: bool) {
 /// Runs the whole pipeline, or with `only` one stage over an up-to-date run directory.
 pub fn run(args: &RunArgs, only: Option<Stage>) -> anyhow::Result<()> {
     let base = folder_of(&args.pipeline);
-    let plan = PipelineConfig::load(&args.pipeline, &args.overrides)
+    let overrides = with_memory_limit(&args.overrides, args.memory_limit.as_deref());
+    let plan = PipelineConfig::load(&args.pipeline, &overrides)
         .and_then(|c| c.plan(&args.pipeline, &base, args.out.as_deref()))
         .map_err(config_error)?;
     eprintln!("run {} → {}", args.pipeline.display(), plan.out.display());

@@ -68,11 +68,14 @@ pub fn run(args: &SimilarArgs) -> anyhow::Result<()> {
             }
         }
     }
+    // An item has fewer neighbours than the catalogue has items: say so when more are asked.
+    let (n, note) = clickrec_core::cap_at_catalogue("--n", args.n, ids.items.len(), "listing");
+    eprint!("{}", note.unwrap_or_default());
     let model = clickrec_pipeline::load_model(&args.run, &ids, kind)?;
     // Every list first, so that an error leaves no half-written CSV on stdout.
     let lists = items
         .into_iter()
-        .map(|(external, item)| Ok((external, model.similar_items(item, args.n)?)))
+        .map(|(external, item)| Ok((external, model.similar_items(item, n)?)))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -7,7 +7,7 @@ use clap::Args;
 use clickrec_pipeline::PipelineConfig;
 use clickrec_pipeline::tune::{TrialRecord, TuneOptions, tune};
 
-use crate::run_cmd::{TerminalBars, config_error, folder_of, print_stage};
+use crate::run_cmd::{TerminalBars, config_error, folder_of, print_stage, with_memory_limit};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -45,6 +45,10 @@ pub struct TuneArgs {
     /// Override a value of the pipeline file, e.g. --set tune.trials=10 (repeatable).
     #[arg(long = "set", value_name = "KEY.PATH=VALUE")]
     pub overrides: Vec<String>,
+    /// Memory the fits' dense buffers may take, e.g. 8GiB (sets engine.memory_limit;
+    /// default 80% of the machine's memory).
+    #[arg(long, value_name = "BYTES")]
+    pub memory_limit: Option<String>,
     /// Stop after writing tune/best.toml: no final run, the test split is not read.
     #[arg(long)]
     pub search_only: bool,
@@ -58,7 +62,8 @@ pub struct TuneArgs {
 
 pub fn run(args: &TuneArgs) -> anyhow::Result<()> {
     let base = folder_of(&args.pipeline);
-    let config = PipelineConfig::load(&args.pipeline, &args.overrides).map_err(config_error)?;
+    let overrides = with_memory_limit(&args.overrides, args.memory_limit.as_deref());
+    let config = PipelineConfig::load(&args.pipeline, &overrides).map_err(config_error)?;
     eprintln!("tune {}", args.pipeline.display());
     let best: Mutex<Option<f64>> = Mutex::new(None);
     let on_trial = |t: &TrialRecord| {

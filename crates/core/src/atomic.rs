@@ -31,6 +31,11 @@ impl FileError {
     }
 }
 
+/// The ending of a temporary file's name.
+const TEMP_SUFFIX: &str = ".tmp";
+/// The random part of a temporary file's name (tempfile draws ASCII letters and digits).
+const TEMP_RANDOM_CHARS: usize = 6;
+
 /// A file being written; [`AtomicFile::commit`] moves it into place. Dropped without a
 /// commit (after an error, say), it removes its temporary file. Writes go to the
 /// temporary file (wrap it in a `BufWriter` for small writes).
@@ -50,7 +55,10 @@ impl AtomicFile {
             .unwrap_or_default();
         let prefix = format!(".{name}.");
         let mut builder = tempfile::Builder::new();
-        builder.prefix(&prefix).suffix(".tmp");
+        builder
+            .prefix(&prefix)
+            .suffix(TEMP_SUFFIX)
+            .rand_bytes(TEMP_RANDOM_CHARS);
         // Artifacts are shared (a report is for others to read): the mode a plain create
         // gives, 0666 less the umask, not the owner-only 0600 of a temporary file.
         #[cfg(unix)]
@@ -62,6 +70,26 @@ impl AtomicFile {
             path: path.to_owned(),
             temp,
         })
+    }
+
+    /// Whether `name` is one [`AtomicFile::create`] gives its temporary files
+    /// (`.NAME.XXXXXX.tmp`): a file so named and not being written was left by a process
+    /// killed before its commit, and is safe to delete.
+    pub fn is_temporary(name: &str) -> bool {
+        let Some(stem) = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        else {
+            return false;
+        };
+        match stem.rsplit_once('.') {
+            Some((final_name, random)) => {
+                !final_name.is_empty()
+                    && random.len() == TEMP_RANDOM_CHARS
+                    && random.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+            None => false,
+        }
     }
 
     /// The final path.
@@ -164,6 +192,32 @@ mod tests {
         a.commit().unwrap();
         b.commit().unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"b");
+    }
+
+    /// The name test is made on the names `create` really gives, not on a copy of the rule.
+    #[test]
+    fn temporary_files_are_recognised_by_name_and_final_names_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("prepared.parquet");
+        let pending = AtomicFile::create(&path).unwrap();
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 1);
+        assert!(AtomicFile::is_temporary(&names[0]), "{names:?}");
+        drop(pending);
+        for other in [
+            "prepared.parquet",
+            ".lock",
+            "notes.tmp",
+            ".notes.tmp",
+            "..abcdef.tmp",
+            ".a.abc-ef.tmp",
+            ".a.abcdefg.tmp",
+        ] {
+            assert!(!AtomicFile::is_temporary(other), "{other}");
+        }
     }
 
     #[test]

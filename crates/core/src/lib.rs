@@ -31,6 +31,7 @@ mod excerpt;
 mod id_map;
 mod ids;
 mod matrix;
+mod memory;
 mod progress;
 mod recommend;
 mod rng;
@@ -49,6 +50,10 @@ pub use id_map::{IdMap, IdMaps};
 pub use ids::{CategoryId, DenseId, ItemId, SessionId, UserId};
 pub use matrix::{
     Csr, ItemUserMatrix, MATRIX_FORMAT_VERSION, MATRIX_MAGIC, MatrixError, UserItemMatrix,
+};
+pub use memory::{
+    Bytes, DEFAULT_MEMORY_SHARE, MemoryError, cap_at_catalogue, check_memory, default_memory_limit,
+    parse_byte_size, total_memory_bytes,
 };
 pub use progress::{NoProgress, Progress};
 pub use recommend::{

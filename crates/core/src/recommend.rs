@@ -410,6 +410,9 @@ fn best_first(a: &(ItemId, f32), b: &(ItemId, f32)) -> Ordering {
         .then_with(|| a.0.cmp(&b.0))
 }
 
+/// Entries a [`TopN`] reserves at most before any is offered (64 KiB).
+const INITIAL_TOP_CAPACITY: usize = 8192;
+
 /// Keeps the best `n` of a stream of `(item, score)` without sorting the stream: kept
 /// candidates gather in a buffer that [`crate::retain_best`] cuts back to `n` whenever it
 /// fills, O(len) overall. NaN scores are skipped.
@@ -427,14 +430,16 @@ impl TopN {
     pub fn new(n: usize) -> Self {
         TopN {
             n,
-            kept: Vec::with_capacity(Self::buffer(n)),
+            // Not `buffer(n)` up front: `n` comes from a config (`n = 1000000000` would
+            // ask for 16 GB); the buffer grows with what is offered, at most the catalogue.
+            kept: Vec::with_capacity(Self::buffer(n).min(INITIAL_TOP_CAPACITY)),
             threshold: f32::NEG_INFINITY,
         }
     }
 
     /// Candidates gathered before a cut: enough that cuts are rare.
     fn buffer(n: usize) -> usize {
-        (2 * n).max(n + 64)
+        n.saturating_mul(2).max(n.saturating_add(64))
     }
 
     /// A score below it cannot enter (−∞ until the first cut).
@@ -848,6 +853,8 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
         });
     }
     let filter = Filter::new(request, n_items)?;
+    // No list is longer than the catalogue: a larger `n` (from a config) sizes nothing.
+    let n = request.n.min(n_items);
     let model_ref = ModelRef(model);
     let main = Scorer::new(&model_ref, n_items)?;
     let backup = fallback.map(|f| Scorer::new(f, n_items)).transpose()?;
@@ -863,14 +870,14 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
         let lists: Vec<Recommendations> = wave
             .par_chunks(block)
             .map(|chunk| {
-                let cell = workers.get_or(|| RefCell::new(Worker::new(request.n)));
+                let cell = workers.get_or(|| RefCell::new(Worker::new(n)));
                 // A model that runs rayon inside its scoring may have this thread pick up
                 // another block meanwhile: that block gets a worker of its own.
                 let mut spare = None;
                 let mut guard = cell.try_borrow_mut().ok();
                 let worker = match guard.as_deref_mut() {
                     Some(w) => w,
-                    None => spare.insert(Worker::new(request.n)),
+                    None => spare.insert(Worker::new(n)),
                 };
                 let Worker {
                     buffers,
@@ -889,7 +896,6 @@ pub fn recommend_blocks_with_fallback<M: Recommender + ?Sized>(
                         warm.push(user);
                     }
                 }
-                let n = request.n;
                 main.lists(warm, history, &filter, n, top, buffers, ranked);
                 if let Some(backup) = &backup {
                     backup.lists(cold, history, &filter, n, top, buffers, ranked);
@@ -1060,6 +1066,27 @@ mod tests {
 
     fn items(list: RankedList<'_>) -> Vec<u32> {
         list.items.iter().map(|i| i.0).collect()
+    }
+
+    /// A list length from a config far above the catalogue sizes nothing by it: it was
+    /// a 16 GB allocation (`n = 1000000000`) or an overflow panic (`usize::MAX`).
+    #[test]
+    fn absurd_list_lengths_give_the_whole_catalogue() {
+        let users = [UserId(0), UserId(1), UserId(2)];
+        for n in [1_000_000_000, usize::MAX] {
+            for sparse in [false, true] {
+                let request = RecommendRequest::top(n);
+                let recs = recommend(&Modulo { n_items: 9, sparse }, &history(), &users, &request)
+                    .unwrap();
+                assert_eq!(recs.get(0).items.len(), 7, "9 items less 2 seen");
+                assert_eq!(recs.get(1).items.len(), 9);
+            }
+            let mut top = TopN::new(n);
+            top.push(ItemId(3), 1.0);
+            let mut out = Vec::new();
+            top.drain_sorted(&mut out);
+            assert_eq!(out, [(ItemId(3), 1.0)]);
+        }
     }
 
     #[test]

@@ -188,6 +188,9 @@ pub struct Ingested {
     pub anonymous_rows: u64,
     /// The quarantine file, when rows were skipped into one.
     pub quarantine: Option<PathBuf>,
+    /// The number of the file's last line when it ends without a line end: a file cut
+    /// short mid-row looks so, so it is reported (its row is validated like any other).
+    pub unterminated_last_line: Option<u64>,
 }
 
 /// Merges blocks in file order and applies the bad-row policy.
@@ -195,9 +198,9 @@ pub(crate) struct Assembler<'a> {
     input: &'a Path,
     options: &'a IngestOptions,
     quarantine_path: &'a Path,
-    /// Written atomically: it appears whole, at the end or when an error names it.
+    /// Written atomically: it appears whole, at the end or when an error names it, and
+    /// only when it holds a row.
     quarantine: Option<csv_dialect::Writer<AtomicFile>>,
-    quarantined: bool,
     /// Line ends before the first data line (1 with a one-line header).
     line_base: u64,
     /// Line ends of the blocks absorbed so far.
@@ -246,7 +249,6 @@ impl<'a> Assembler<'a> {
             input,
             options,
             quarantine_path,
-            quarantined: quarantine.is_some(),
             quarantine,
             line_base,
             lines_read: 0,
@@ -359,26 +361,41 @@ impl<'a> Assembler<'a> {
         }
     }
 
-    /// Moves the quarantine file into place (it holds every bad row found so far).
-    fn commit_quarantine(&mut self) -> Result<(), IngestError> {
-        let Some(q) = self.quarantine.take() else {
-            return Ok(());
-        };
+    /// Moves the quarantine file into place when it holds a row; else leaves none (and
+    /// removes one an earlier ingestion left there, which would describe another input).
+    /// Returns whether there is one.
+    fn commit_quarantine(&mut self) -> Result<bool, IngestError> {
         let write_err = |e: std::io::Error| {
             IngestError::io(self.quarantine_path, "cannot write quarantine file", e)
         };
-        let file = q.into_inner().map_err(write_err)?;
-        Ok(file.commit()?)
+        match (self.quarantine.take(), self.rejected.total() > 0) {
+            (Some(q), true) => {
+                q.into_inner().map_err(write_err)?.commit()?;
+                Ok(true)
+            }
+            (None, true) => Ok(true),
+            // Dropped uncommitted, a quarantine file removes its temporary file.
+            (_, false) => match std::fs::remove_file(self.quarantine_path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(IngestError::io(
+                    self.quarantine_path,
+                    "cannot remove the quarantine file of an earlier ingestion",
+                    e,
+                )),
+                _ => Ok(false),
+            },
+        }
     }
 
     /// Checks the limits over the whole file and builds the sorted event log. With a
     /// `spec` naming sessions, the log carries them (a session-only log: one per user).
+    /// `unterminated`: the input's last byte ends no line.
     pub fn finish(
         mut self,
         spec: &RowSpec,
+        unterminated: bool,
         empty: impl FnOnce() -> IngestError,
     ) -> Result<Ingested, IngestError> {
-        self.commit_quarantine()?;
+        let quarantined = self.commit_quarantine()?;
         if self.rows_read == 0 {
             return Err(empty());
         }
@@ -423,7 +440,9 @@ impl<'a> Assembler<'a> {
             blank_lines: self.blank_lines,
             rejected: self.rejected,
             anonymous_rows: self.anonymous_rows,
-            quarantine: self.quarantined.then(|| self.quarantine_path.to_owned()),
+            quarantine: quarantined.then(|| self.quarantine_path.to_owned()),
+            // The last line follows every line end read.
+            unterminated_last_line: unterminated.then_some(self.line_base + self.lines_read + 1),
         })
     }
 }

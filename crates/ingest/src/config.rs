@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::format::{ColumnMapping, ColumnRef, IdRule, Layout, LogFormat, TimeFormat};
-use crate::options::{BadRowLimit, BadRowPolicy, IngestOptions, TimeWindow};
+use crate::options::{
+    BadRowLimit, BadRowPolicy, DEFAULT_MAX_RECORD_BYTES, IngestOptions, TimeWindow,
+};
+use crate::row::is_valid_strftime;
 
 /// The format names accepted in configs and on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,10 +69,23 @@ pub struct InputConfig {
     /// Last accepted time: a date (the whole day is accepted) or a date-time (exclusive).
     #[serde(default, deserialize_with = "text_or_number")]
     pub window_end: Option<String>,
-    /// Offset of local times, e.g. `+08:00` (default `+00:00`): used by the window and by
-    /// strftime time formats.
+    /// Offset of local times, e.g. `+08:00` (default `+00:00`): used by the window, the
+    /// time range and strftime time formats.
     #[serde(default, deserialize_with = "text_or_number")]
     pub utc_offset: Option<String>,
+    /// First plausible time (default `1970-01-01`), written as `window_start` is: an
+    /// earlier time is a bad row (`time_out_of_range`), a wrong unit or a garbled value.
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub earliest_time: Option<String>,
+    /// Last plausible time (default `2199-12-31`, the whole day), written as `window_end`
+    /// is: a later time is a bad row (`time_out_of_range`).
+    #[serde(default, deserialize_with = "text_or_number")]
+    pub latest_time: Option<String>,
+    /// The longest record of a text input, in bytes (default 1 MiB): a longer one is a bad
+    /// row (`record_too_long`), never held whole, so a file without line ends cannot fill
+    /// the memory.
+    #[serde(default)]
+    pub max_record_bytes: Option<u64>,
     // Column mapping, for `csv`, `parquet` and `jsonl` only.
     /// The user column. At least one of `user_col` and `session_col` is required.
     #[serde(default, deserialize_with = "text_or_number")]
@@ -195,7 +211,60 @@ impl InputConfig {
             on_bad_row: self.on_bad_row,
             max_bad_rows,
             window,
+            time_range: self.time_range(utc_offset_s)?,
+            max_record_bytes: match self.max_record_bytes {
+                None => DEFAULT_MAX_RECORD_BYTES,
+                Some(0) => return Err(config_error("max_record_bytes", "must be ≥ 1")),
+                Some(n) => usize::try_from(n).map_err(|_| {
+                    config_error("max_record_bytes", format!("{n} does not fit this machine"))
+                })?,
+            },
         })
+    }
+
+    /// The accepted times: the default range with the bounds given moved, each within
+    /// [`TimeWindow::WIDEST_RANGE`] (so no later arithmetic on times can overflow) and
+    /// the earliest before the latest.
+    fn time_range(&self, utc_offset_s: i32) -> Result<TimeWindow, ConfigError> {
+        let widest = TimeWindow::WIDEST_RANGE;
+        let bound = |key: &str, text: &Option<String>, is_end: bool, default: i64| {
+            let Some(text) = text else {
+                return Ok(default);
+            };
+            let t =
+                parse_window_time(text, utc_offset_s, is_end).ok_or_else(|| bad_time(key, text))?;
+            // The end bound is exclusive: it may be the first second after year 9999.
+            if t < widest.start || t > widest.end || (!is_end && t == widest.end) {
+                return Err(config_error(
+                    key,
+                    format!("{text:?} is outside the years 0001 to 9999"),
+                ));
+            }
+            Ok(t)
+        };
+        let start = bound(
+            "earliest_time",
+            &self.earliest_time,
+            false,
+            TimeWindow::DEFAULT_RANGE.start,
+        )?;
+        let end = bound(
+            "latest_time",
+            &self.latest_time,
+            true,
+            TimeWindow::DEFAULT_RANGE.end,
+        )?;
+        if start >= end {
+            return Err(config_error(
+                "latest_time",
+                format!(
+                    "must be after earliest_time (the accepted times would run from {} to before {})",
+                    clickrec_core::utc_text(start),
+                    clickrec_core::utc_text(end)
+                ),
+            ));
+        }
+        Ok(TimeWindow { start, end })
     }
 
     fn reject_mapping_keys(&self) -> Result<(), ConfigError> {
@@ -281,21 +350,42 @@ impl InputConfig {
                 "required for format csv, parquet and jsonl unless session_col is given (a column name or 0-based position)",
             ));
         }
+        let columns = ColumnMapping {
+            user: optional(&self.user_col),
+            session: optional(&self.session_col),
+            item: required("item_col", &self.item_col)?,
+            time: optional(&self.time_col),
+            behavior: optional(&self.behavior_col),
+            category: optional(&self.category_col),
+            weight: optional(&self.weight_col),
+        };
+        let mapped: Vec<_> = columns.mapped().collect();
+        for (i, (key, column)) in mapped.iter().enumerate() {
+            if let Some((first, _)) = mapped[..i].iter().find(|(_, c)| c == column) {
+                return Err(config_error(
+                    key,
+                    format!("names {column}, which {first} already maps: a column holds one role"),
+                ));
+            }
+        }
+        let time = self
+            .time_format
+            .as_deref()
+            .map(|t| t.parse::<TimeFormat>().unwrap_or_else(|e| match e {}))
+            .unwrap_or(TimeFormat::UnixSeconds);
+        if let TimeFormat::Strftime(pattern) = &time
+            && !is_valid_strftime(pattern)
+        {
+            return Err(config_error(
+                "time_format",
+                format!(
+                    "{pattern:?} is not a valid strftime pattern (e.g. '%Y-%m-%d %H:%M:%S'; a literal % is written %%), nor unix-s or unix-ms"
+                ),
+            ));
+        }
         Ok(Layout {
-            columns: ColumnMapping {
-                user: optional(&self.user_col),
-                session: optional(&self.session_col),
-                item: required("item_col", &self.item_col)?,
-                time: optional(&self.time_col),
-                behavior: optional(&self.behavior_col),
-                category: optional(&self.category_col),
-                weight: optional(&self.weight_col),
-            },
-            time: self
-                .time_format
-                .as_deref()
-                .map(|t| t.parse::<TimeFormat>().unwrap_or_else(|e| match e {}))
-                .unwrap_or(TimeFormat::UnixSeconds),
+            columns,
+            time,
             utc_offset_s,
             ids: match self.ids {
                 Some(IdRuleName::Integer) => IdRule::Integer,
@@ -347,7 +437,7 @@ fn bad_time(key: &str, text: &str) -> ConfigError {
     config_error(
         key,
         format!(
-            "expected a date like 2017-11-25, a date-time like 2017-11-25T08:00:00, or Unix seconds, found {text:?}"
+            "expected a date like 2017-11-25, a date-time like 2017-11-25T08:00:00 (RFC 3339 with a zone, 2017-11-25T08:00:00+08:00, too), or Unix seconds, found {text:?}"
         ),
     )
 }
@@ -371,10 +461,15 @@ pub fn parse_utc_offset(text: &str) -> Option<i32> {
     (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
-/// A window bound in Unix seconds. A date as the end bound includes that whole day.
+/// A window or range bound in Unix seconds: Unix seconds, an RFC 3339 time with its zone,
+/// or a date or date-time in `utc_offset_s`. A date as the end bound includes that whole
+/// day.
 fn parse_window_time(text: &str, utc_offset_s: i32, is_end: bool) -> Option<i64> {
     if let Ok(seconds) = text.parse::<i64>() {
         return Some(seconds);
+    }
+    if let Ok(zoned) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(zoned.timestamp());
     }
     let utc = clickrec_core::parse_utc_time(text)?;
     let whole_day = is_end && NaiveDate::parse_from_str(text, "%Y-%m-%d").is_ok();
@@ -391,6 +486,53 @@ mod tests {
             path: "x.csv".into(),
             ..InputConfig::default()
         }
+    }
+
+    /// A csv mapping with the user in column `uid` and no item yet.
+    fn csv_uid() -> InputConfig {
+        InputConfig {
+            format: FormatName::Csv,
+            user_col: Some("uid".into()),
+            ..taobao()
+        }
+    }
+
+    #[test]
+    fn the_time_range_defaults_to_1970_to_2200_and_moves() {
+        let options = taobao().options().unwrap();
+        assert_eq!(options.time_range, TimeWindow::DEFAULT_RANGE);
+        assert_eq!(options.max_record_bytes, 1 << 20);
+        let moved = InputConfig {
+            earliest_time: Some("1900-01-01T00:00:00Z".into()),
+            latest_time: Some("2030-06-30".into()),
+            max_record_bytes: Some(4096),
+            ..taobao()
+        }
+        .options()
+        .unwrap();
+        assert_eq!(moved.time_range.start, -2_208_988_800);
+        // A date as the last bound keeps its whole day.
+        assert_eq!(moved.time_range.end, 1_909_094_400);
+        assert_eq!(moved.max_record_bytes, 4096);
+        let rfc = InputConfig {
+            latest_time: Some("2200-01-01T08:00:00+08:00".into()),
+            ..taobao()
+        };
+        assert_eq!(rfc.options().unwrap().time_range, TimeWindow::DEFAULT_RANGE);
+    }
+
+    #[test]
+    fn one_column_mapped_twice_names_both_keys() {
+        let err = InputConfig {
+            item_col: Some("uid".into()),
+            ..csv_uid()
+        }
+        .options()
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "item_col: names column \"uid\", which user_col already maps: a column holds one role"
+        );
     }
 
     #[test]
@@ -451,6 +593,65 @@ mod tests {
                     ..taobao()
                 },
                 "user_col",
+            ),
+            (
+                InputConfig {
+                    earliest_time: Some("2200-01-01".into()),
+                    ..taobao()
+                },
+                "latest_time",
+            ),
+            (
+                InputConfig {
+                    earliest_time: Some("soon".into()),
+                    ..taobao()
+                },
+                "earliest_time",
+            ),
+            (
+                InputConfig {
+                    latest_time: Some("-9223372036854775808".into()),
+                    ..taobao()
+                },
+                "latest_time",
+            ),
+            (
+                InputConfig {
+                    earliest_time: Some("-9223372036854775808".into()),
+                    ..taobao()
+                },
+                "earliest_time",
+            ),
+            (
+                InputConfig {
+                    max_record_bytes: Some(0),
+                    ..taobao()
+                },
+                "max_record_bytes",
+            ),
+            (
+                InputConfig {
+                    item_col: Some("i".into()),
+                    time_format: Some("%Q%".into()),
+                    ..csv_uid()
+                },
+                "time_format",
+            ),
+            (
+                InputConfig {
+                    item_col: Some("uid".into()),
+                    ..csv_uid()
+                },
+                "item_col",
+            ),
+            (
+                InputConfig {
+                    item_col: Some("i".into()),
+                    weight_col: Some("0".into()),
+                    user_col: Some("0".into()),
+                    ..csv_uid()
+                },
+                "weight_col",
             ),
         ];
         for (config, key) in cases {

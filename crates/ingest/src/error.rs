@@ -14,6 +14,14 @@ pub enum IngestError {
     NotFound { path: PathBuf },
     #[error("{path}: is a directory, expected a click-log file")]
     IsDirectory { path: PathBuf },
+    #[error(
+        "{path}: is {kind}, not a regular file: clickrec reads click logs from regular files only (a stream has no end to wait for and no size to check); copy it into a file first"
+    )]
+    NotRegularFile { path: PathBuf, kind: &'static str },
+    #[error(
+        "-: reading the click log from standard input is not supported: write it to a file first (e.g. `cat > log.csv`) and pass that file's path"
+    )]
+    Stdin,
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
     #[error("{path}: the file has a header line but no data rows")]
@@ -27,6 +35,19 @@ pub enum IngestError {
     OpenQuote { path: PathBuf, line: u64 },
     #[error("{path}: the header (line 1) is not valid UTF-8")]
     HeaderNotUtf8 { path: PathBuf },
+    #[error(
+        "{path}:1: the header is longer than {limit} bytes (--max-record-bytes, input.max_record_bytes): is the file in this --format and --delimiter? raise the limit if such a header is real"
+    )]
+    HeaderTooLong { path: PathBuf, limit: usize },
+    #[error(
+        "{path}:1: the header names column {name:?} twice (columns {first} and {second}, counted from 0): a column name must be unique so that a mapping by name means one column; rename one of them"
+    )]
+    DuplicateHeader {
+        path: PathBuf,
+        name: String,
+        first: usize,
+        second: usize,
+    },
     #[error("{path}: the layout names {column} for the {role}, but {available}")]
     MissingColumn {
         path: PathBuf,

@@ -53,10 +53,16 @@ pub const TEST_FILE_EVENTS_FILE: &str = "test_file_events.parquet";
 pub const TEST_SUMMARY_FILE: &str = "test_ingest.json";
 pub const TEST_QUARANTINE_FILE: &str = "test_quarantine.csv";
 
-/// Opens an input file, with one clear error each for a missing file or a directory.
+/// Opens an input file, with one clear error each for a missing file, a directory, and
+/// anything else that is not a regular file: a FIFO, a device such as `/dev/zero` or a
+/// socket may never end, so it is refused before a byte is read. `-` (standard input,
+/// by convention) is refused with its own message unless a file of that name exists.
 pub(crate) fn open_input(path: &Path) -> Result<File, IngestError> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if path == Path::new("-") {
+                return Err(IngestError::Stdin);
+            }
             return Err(IngestError::NotFound {
                 path: path.to_owned(),
             });
@@ -67,9 +73,37 @@ pub(crate) fn open_input(path: &Path) -> Result<File, IngestError> {
                 path: path.to_owned(),
             });
         }
+        Ok(m) if !m.is_file() => {
+            return Err(IngestError::NotRegularFile {
+                path: path.to_owned(),
+                kind: file_kind(&m.file_type()),
+            });
+        }
         Ok(_) => {}
     }
     File::open(path).map_err(|e| IngestError::io(path, "cannot open", e))
+}
+
+/// What a file that is neither a regular file nor a directory is, in words.
+fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if file_type.is_char_device() {
+            return "a character device";
+        }
+        if file_type.is_block_device() {
+            return "a block device";
+        }
+        if file_type.is_socket() {
+            return "a socket";
+        }
+    }
+    let _ = file_type;
+    "a special file"
 }
 
 /// Reads and validates a click log, reporting progress in bytes (text) or rows (Parquet). Rejected rows go to `quarantine` (only written with

@@ -1,4 +1,5 @@
-//! How strict ingestion is: bad-row policy, rejection limit, time window.
+//! How strict ingestion is: bad-row policy, rejection limit, time window and range,
+//! record length.
 
 use serde::{Deserialize, Serialize};
 
@@ -66,6 +67,34 @@ pub struct TimeWindow {
     pub end: i64,
 }
 
+impl TimeWindow {
+    /// The times a click log can plausibly hold, 1970-01-01T00:00:00Z up to (not
+    /// including) 2200-01-01T00:00:00Z: a time outside is a wrong unit, a cut-off or
+    /// garbled value, and would overflow the arithmetic of the steps after ingestion
+    /// (differences, decays, session gaps). Rows outside are bad rows
+    /// (`time_out_of_range`); `input.earliest_time` / `latest_time` move the bounds.
+    pub const DEFAULT_RANGE: TimeWindow = TimeWindow {
+        start: 0,
+        end: 7_258_118_400,
+    };
+
+    /// The widest range the bounds may be moved to: years 1 to 9999, what a date can
+    /// write, far inside `i64` seconds.
+    pub const WIDEST_RANGE: TimeWindow = TimeWindow {
+        start: -62_135_596_800,
+        end: 253_402_300_800,
+    };
+
+    pub fn contains(&self, t: i64) -> bool {
+        self.start <= t && t < self.end
+    }
+}
+
+/// The longest record (a line, or a quoted record over several lines) read by default:
+/// 1 MiB. A longer one is a bad row (`record_too_long`) and is never held whole, so a
+/// file without line ends cannot fill the memory.
+pub const DEFAULT_MAX_RECORD_BYTES: usize = 1 << 20;
+
 /// Everything ingestion needs besides the input path.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct IngestOptions {
@@ -74,16 +103,33 @@ pub struct IngestOptions {
     /// Only with [`BadRowPolicy::Skip`]; `None` tolerates any number.
     pub max_bad_rows: Option<BadRowLimit>,
     pub window: Option<TimeWindow>,
+    /// Times outside are bad rows (`time_out_of_range`), window or not.
+    #[serde(default = "default_range")]
+    pub time_range: TimeWindow,
+    /// Text input: records longer than this many bytes are bad rows (`record_too_long`).
+    #[serde(default = "default_max_record_bytes")]
+    pub max_record_bytes: usize,
+}
+
+fn default_range() -> TimeWindow {
+    TimeWindow::DEFAULT_RANGE
+}
+
+fn default_max_record_bytes() -> usize {
+    DEFAULT_MAX_RECORD_BYTES
 }
 
 impl IngestOptions {
-    /// Strict defaults for a format: fail on the first bad row, no time window.
+    /// Strict defaults for a format: fail on the first bad row, no time window, the
+    /// default time range and record length limit.
     pub fn new(format: LogFormat) -> Self {
         IngestOptions {
             format,
             on_bad_row: BadRowPolicy::Fail,
             max_bad_rows: None,
             window: None,
+            time_range: TimeWindow::DEFAULT_RANGE,
+            max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
         }
     }
 }
@@ -102,5 +148,19 @@ mod tests {
         assert!(!BadRowLimit::Count(3).exceeded(3, 100));
         assert!(BadRowLimit::Percent(1.0).exceeded(2, 100));
         assert!(!BadRowLimit::Percent(1.0).exceeded(1, 100));
+    }
+
+    #[test]
+    fn the_default_range_is_1970_to_2200() {
+        let utc = |t: &str| clickrec_core::parse_utc_time(t).unwrap();
+        let range = TimeWindow::DEFAULT_RANGE;
+        assert_eq!(
+            (range.start, range.end),
+            (utc("1970-01-01"), utc("2200-01-01"))
+        );
+        let widest = TimeWindow::WIDEST_RANGE;
+        assert_eq!(widest.start, utc("0001-01-01"));
+        assert_eq!(widest.end, utc("9999-12-31") + 86_400);
+        assert!(range.contains(0) && !range.contains(-1) && !range.contains(range.end));
     }
 }

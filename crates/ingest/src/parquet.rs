@@ -79,7 +79,13 @@ pub(crate) fn read_parquet(
             }
         }
     }
-    let spec = RowSpec::new(layout, positions, names.clone(), options.window)?;
+    let spec = RowSpec::new(
+        layout,
+        positions,
+        names.clone(),
+        options.window,
+        options.time_range,
+    )?;
     let mut assembler = Assembler::new(path, options, quarantine, 0, known)?;
     progress.start(total as u64);
 
@@ -122,7 +128,7 @@ pub(crate) fn read_parquet(
         progress.advance_to((offset + len) as u64);
     }
     progress.finish();
-    assembler.finish(&spec, || IngestError::Empty {
+    assembler.finish(&spec, false, || IngestError::Empty {
         path: path.to_owned(),
     })
 }

@@ -3,8 +3,8 @@
 use serde::{Deserialize, Serialize};
 
 /// The reason a row was not kept. One reason per row: the first problem found, checked
-/// in the order JSON, field count, UTF-8, user, session, item, category, behaviour, time,
-/// window, weight.
+/// in the order record length, JSON, field count, UTF-8, user, session, item, category,
+/// behaviour, time, time range, window, weight.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectReason {
@@ -21,17 +21,24 @@ pub enum RejectReason {
     BadWeight,
     /// A JSON-lines line that is not a JSON object.
     InvalidJson,
+    /// A time outside the accepted range (`input.earliest_time` / `latest_time`, by
+    /// default 1970 to 2200): a wrong unit or a garbled value.
+    TimeOutOfRange,
+    /// A record longer than `input.max_record_bytes`: never held whole in memory.
+    RecordTooLong,
 }
 
 impl RejectReason {
     /// Every reason, in check order.
-    pub const ALL: [RejectReason; 10] = [
+    pub const ALL: [RejectReason; 12] = [
+        RejectReason::RecordTooLong,
         RejectReason::InvalidJson,
         RejectReason::WrongFieldCount,
         RejectReason::InvalidUtf8,
         RejectReason::EmptyId,
         RejectReason::BadId,
         RejectReason::BadTimestamp,
+        RejectReason::TimeOutOfRange,
         RejectReason::OutOfWindow,
         RejectReason::UnknownBehavior,
         RejectReason::NullId,
@@ -51,6 +58,8 @@ impl RejectReason {
             RejectReason::NullId => "null_id",
             RejectReason::BadWeight => "bad_weight",
             RejectReason::InvalidJson => "invalid_json",
+            RejectReason::TimeOutOfRange => "time_out_of_range",
+            RejectReason::RecordTooLong => "record_too_long",
         }
     }
 
@@ -68,6 +77,12 @@ impl RejectReason {
             }
             RejectReason::InvalidJson if line <= 2 => {
                 "--format jsonl reads one JSON object per line; for a JSON array or a delimited file choose another --format; or use --on-bad-row skip to quarantine bad rows"
+            }
+            RejectReason::TimeOutOfRange => {
+                "accepted times are --earliest-time to --latest-time (input.earliest_time, input.latest_time; default 1970-01-01 to 2199-12-31 UTC): check the unit (--time-format unix-s or unix-ms) or move the bounds; or use --on-bad-row skip to quarantine bad rows"
+            }
+            RejectReason::RecordTooLong => {
+                "a record may hold at most --max-record-bytes (input.max_record_bytes, default 1048576) bytes: a file without line ends (binary, or another format) or a quote that never closes reads as one long record; raise the limit if such records are real; or use --on-bad-row skip to quarantine bad rows (their first max-record-bytes bytes are kept)"
             }
             RejectReason::NullId => {
                 "a required id is one of --null-values (input.null_values); only a user id may be missing, when the log has a session column; or use --on-bad-row skip to quarantine bad rows"
@@ -88,6 +103,8 @@ impl RejectReason {
             RejectReason::NullId => "missing id",
             RejectReason::BadWeight => "weight not a positive number",
             RejectReason::InvalidJson => "not a JSON object",
+            RejectReason::TimeOutOfRange => "timestamp outside the accepted range",
+            RejectReason::RecordTooLong => "record longer than the limit",
         }
     }
 }
@@ -109,7 +126,8 @@ pub struct Rejection {
     pub column: Option<String>,
     /// What was found: the offending field, or a description such as "7 fields, expected 5".
     pub value: String,
-    /// The whole row as read, without its line end.
+    /// The whole row as read, without its line end; of a record too long, its first
+    /// `max_record_bytes` bytes.
     pub raw: Vec<u8>,
 }
 

@@ -32,6 +32,8 @@ pub(crate) struct RowSpec {
     time_parser: TimeParser,
     behaviors: BehaviorMapping,
     window: Option<TimeWindow>,
+    /// Times outside are bad rows whatever the window.
+    range: TimeWindow,
 }
 
 /// An id as found in a row: its external bytes, and the number they spell when they are
@@ -104,6 +106,7 @@ impl RowSpec {
         positions: Positions,
         names: Vec<String>,
         window: Option<TimeWindow>,
+        range: TimeWindow,
     ) -> Result<Self, IngestError> {
         let (user, session) = match (positions.user, positions.session) {
             (Some(u), s) => (u, s),
@@ -130,6 +133,7 @@ impl RowSpec {
             time_parser: TimeParser::new(&layout.time, layout.utc_offset_s)?,
             behaviors: layout.behaviors.clone(),
             window,
+            range,
         })
     }
 
@@ -177,6 +181,9 @@ impl RowSpec {
                     .time_parser
                     .parse(raw_time)
                     .ok_or_else(|| self.error(RejectReason::BadTimestamp, at, raw_time))?;
+                if !self.range.contains(timestamp) {
+                    return Err(self.error(RejectReason::TimeOutOfRange, at, raw_time));
+                }
                 if let Some(w) = self.window
                     && (timestamp < w.start || timestamp >= w.end)
                 {
@@ -295,6 +302,13 @@ fn parse_decimal_time(raw: &[u8], unit_exp: u32) -> Option<(i64, u32)> {
     Some((seconds, subsec))
 }
 
+/// True when chrono understands every specifier of `pattern` (`%Q` or a lone `%` at the
+/// end it does not). Checked with the configuration, so a bad pattern is a usage error
+/// before any data is read.
+pub(crate) fn is_valid_strftime(pattern: &str) -> bool {
+    !StrftimeItems::new(pattern).any(|i| matches!(i, Item::Error))
+}
+
 /// How much of a date-time a strftime pattern carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PatternPrecision {
@@ -323,8 +337,7 @@ impl TimeParser {
             TimeFormat::UnixSeconds => TimeParser::Seconds,
             TimeFormat::UnixMillis => TimeParser::Millis,
             TimeFormat::Strftime(pattern) => {
-                let items: Vec<Item> = StrftimeItems::new(pattern).collect();
-                if items.iter().any(|i| matches!(i, Item::Error)) {
+                if !is_valid_strftime(pattern) {
                     return Err(IngestError::BadTimePattern {
                         pattern: pattern.clone(),
                     });
@@ -383,6 +396,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn taobao_spec(window: Option<TimeWindow>) -> RowSpec {
+        taobao_spec_in(window, TimeWindow::DEFAULT_RANGE)
+    }
+
+    fn taobao_spec_in(window: Option<TimeWindow>, range: TimeWindow) -> RowSpec {
         let layout = LogFormat::Taobao.layout();
         let names = layout.field_names.clone().expect("taobao names its fields");
         let positions = Positions {
@@ -394,7 +411,7 @@ mod tests {
             time: Some(4),
             weight: None,
         };
-        RowSpec::new(&layout, positions, names, window).unwrap()
+        RowSpec::new(&layout, positions, names, window, range).unwrap()
     }
 
     fn check(spec: &RowSpec, line: &str) -> Result<(RejectReason, Option<usize>, String), ()> {
@@ -446,6 +463,19 @@ mod tests {
             ("1,2,3,pv,15O", (RejectReason::BadTimestamp, Some(4), "15O")),
             ("1,2,3,pv,99", (RejectReason::OutOfWindow, Some(4), "99")),
             ("1,2,3,pv,200", (RejectReason::OutOfWindow, Some(4), "200")),
+            ("1,2,3,pv,-1", (RejectReason::TimeOutOfRange, Some(4), "-1")),
+            (
+                "1,2,3,pv,-9223372036854775808",
+                (
+                    RejectReason::TimeOutOfRange,
+                    Some(4),
+                    "-9223372036854775808",
+                ),
+            ),
+            (
+                "1,2,3,pv,9223372036854775807",
+                (RejectReason::TimeOutOfRange, Some(4), "9223372036854775807"),
+            ),
         ];
         for (line, (reason, field, value)) in cases {
             assert_eq!(
@@ -478,7 +508,7 @@ mod tests {
             time: Some(4),
             weight: Some(5),
         };
-        RowSpec::new(&layout, positions, names, None).unwrap()
+        RowSpec::new(&layout, positions, names, None, TimeWindow::DEFAULT_RANGE).unwrap()
     }
 
     #[test]
@@ -510,6 +540,26 @@ mod tests {
     }
 
     #[test]
+    fn the_time_range_bounds_every_time_format() {
+        let spec = taobao_spec(None);
+        let at = |t: &str| check(&spec, &format!("1,2,3,pv,{t}")).ok().map(|e| e.0);
+        assert_eq!(
+            at("0"),
+            None,
+            "1970-01-01T00:00:00Z is the first accepted time"
+        );
+        assert_eq!(at("7258118399"), None, "the last second of 2199");
+        assert_eq!(at("7258118400"), Some(RejectReason::TimeOutOfRange));
+        assert_eq!(at("-0.5"), Some(RejectReason::TimeOutOfRange));
+        let narrow = taobao_spec_in(None, TimeWindow { start: 10, end: 20 });
+        assert_eq!(
+            check(&narrow, "1,2,3,pv,20").map(|e| e.0),
+            Ok(RejectReason::TimeOutOfRange)
+        );
+        assert!(check(&narrow, "1,2,3,pv,19").is_err(), "19 is kept");
+    }
+
+    #[test]
     fn invalid_utf8_is_found_per_field() {
         let spec = taobao_spec(None);
         let fields: Vec<&[u8]> = vec![b"1", b"2", b"3", b"p\xffv", b"5"];
@@ -535,6 +585,8 @@ mod tests {
         let date = TimeParser::new(&TimeFormat::Strftime("%d/%m/%Y".into()), 0).unwrap();
         assert_eq!(date.parse(b"02/01/1970"), Some((86_400, 0)));
         assert!(TimeParser::new(&TimeFormat::Strftime("%Q".into()), 0).is_err());
+        assert!(!is_valid_strftime("%Q%") && !is_valid_strftime("%Y-%m-%d %"));
+        assert!(is_valid_strftime("%Y-%m-%d %H:%M:%S%.f"));
         assert_eq!(TimeParser::Millis.parse(b"1999"), Some((1, 999_000_000)));
         assert_eq!(TimeParser::Millis.parse(b"-1"), Some((-1, 999_000_000)));
     }

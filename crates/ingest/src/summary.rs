@@ -24,6 +24,10 @@ pub struct IngestSummary {
     /// here so that none goes unreported (omitted when there are none).
     #[serde(skip_serializing_if = "is_zero", default)]
     pub blank_lines: u64,
+    /// The number of the input's last line when the file ends without a line end (a file
+    /// cut short looks so); its row was validated like any other. Omitted otherwise.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub unterminated_last_line: Option<u64>,
     /// Rejected rows by reason key (`wrong_field_count`, `out_of_window`, …); zero counts omitted.
     pub rejected_by_reason: BTreeMap<String, u64>,
     /// The quarantine file holding every rejected row (with `--on-bad-row skip`).
@@ -95,6 +99,7 @@ impl IngestSummary {
             rows_kept: log.len() as u64,
             rows_rejected: ingested.rejected.total(),
             blank_lines: ingested.blank_lines,
+            unterminated_last_line: ingested.unterminated_last_line,
             rejected_by_reason: ingested.rejected.by_key(),
             quarantine: ingested
                 .quarantine
@@ -222,6 +227,13 @@ impl IngestSummary {
         }
         for w in self.time_warnings() {
             let _ = writeln!(s, "warning: {w}");
+        }
+        if let Some(line) = self.unterminated_last_line {
+            let _ = writeln!(
+                s,
+                "warning: {}:{line}: the last line has no line end: was the file cut short? its row was checked like any other, but a value cut inside can still be valid (a shorter id or time)",
+                self.input
+            );
         }
         s
     }

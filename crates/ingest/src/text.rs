@@ -14,11 +14,13 @@ use rayon::prelude::*;
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
 use crate::format::{ColumnRef, Layout, LogFormat};
-use crate::options::IngestOptions;
+use crate::options::{BadRowPolicy, IngestOptions};
 use crate::rejection::RejectReason;
 use crate::row::{Positions, RowSpec};
 use clickrec_core::{IdMaps, Progress};
-use clickrec_io::csv_dialect::{OpenQuote, RecordSplitter, for_each_record, last_record_end};
+use clickrec_io::csv_dialect::{
+    OpenQuote, RecordEnd, RecordSplitter, count_line_ends, for_each_record, last_record_end,
+};
 
 /// Bytes per block: large enough to amortise the per-block id merge, small enough that
 /// a few blocks in flight stay far below the size of the parsed columns.
@@ -58,30 +60,23 @@ pub(crate) fn read_text(
         LogFormat::Jsonl(_) => Shape::JsonLines,
         _ => Shape::Delimited(layout.delimiter),
     };
-    let mut blocks = BlockReader {
-        source,
-        carry: Vec::new(),
-        done: false,
-        path,
-        shape,
-    };
+    let mut blocks = BlockReader::new(source, path, shape, options);
 
     let Some(mut first) = blocks.next_block()? else {
         return Err(IngestError::Empty {
             path: path.to_owned(),
         });
     };
-    if first.starts_with(b"\xef\xbb\xbf") {
-        first.drain(..3);
+    if first.bytes_mut().starts_with(b"\xef\xbb\xbf") {
+        first.bytes_mut().drain(..3);
     }
-    let (spec, first, line_base) = match shape {
-        Shape::Delimited(_) => resolve_spec(path, layout, options, first)?,
+    let (spec, line_base) = match shape {
+        Shape::Delimited(_) => resolve_spec(path, layout, options, &mut first)?,
         Shape::JsonLines => {
             let names = json_field_names(layout);
             let positions = resolve_positions(path, layout, &names)?;
             (
-                RowSpec::new(layout, positions, names, options.window)?,
-                first,
+                RowSpec::new(layout, positions, names, options.window, options.time_range)?,
                 0,
             )
         }
@@ -89,29 +84,29 @@ pub(crate) fn read_text(
     let mut assembler = Assembler::new(path, options, quarantine, line_base, known)?;
 
     let batch_len = 2 * rayon::current_num_threads().max(1);
-    std::thread::scope(|scope| -> Result<(), IngestError> {
+    let unterminated = std::thread::scope(|scope| -> Result<bool, IngestError> {
         // The reader thread keeps I/O and decompression off the parsing threads.
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<u8>, IngestError>>(batch_len);
+        let (tx, rx) = mpsc::sync_channel::<Result<Piece, IngestError>>(batch_len);
         let reader = scope.spawn(move || {
             if tx.send(Ok(first)).is_err() {
-                return;
+                return false;
             }
             loop {
                 match blocks.next_block() {
                     Ok(Some(block)) => {
                         if tx.send(Ok(block)).is_err() {
-                            return;
+                            return false;
                         }
                     }
-                    Ok(None) => return,
+                    Ok(None) => return blocks.ends_without_line_end(),
                     Err(e) => {
                         let _ = tx.send(Err(e));
-                        return;
+                        return false;
                     }
                 }
             }
         });
-        let next_batch = || -> Result<Vec<Vec<u8>>, IngestError> {
+        let next_batch = || -> Result<Vec<Piece>, IngestError> {
             let mut batch = Vec::with_capacity(batch_len);
             while batch.len() < batch_len {
                 match rx.recv() {
@@ -121,12 +116,18 @@ pub(crate) fn read_text(
             }
             Ok(batch)
         };
-        let parse = |batch: Vec<Vec<u8>>| -> Vec<Result<ParsedBlock, OpenQuote>> {
+        let limit = options.max_record_bytes;
+        let parse = |batch: Vec<Piece>| -> Vec<Result<ParsedBlock, OpenQuote>> {
             batch
                 .par_iter()
-                .map(|bytes| match shape {
-                    Shape::Delimited(delimiter) => parse_block(&spec, bytes, delimiter),
-                    Shape::JsonLines => Ok(parse_json_block(&spec, bytes)),
+                .map(|piece| match (piece, shape) {
+                    (Piece::Records(bytes), Shape::Delimited(delimiter)) => {
+                        parse_block(&spec, bytes, delimiter, limit)
+                    }
+                    (Piece::Records(bytes), Shape::JsonLines) => {
+                        Ok(parse_json_block(&spec, bytes, limit))
+                    }
+                    (Piece::TooLong(long), _) => long_record_block(&spec, long, limit),
                 })
                 .collect::<Vec<_>>()
         };
@@ -151,11 +152,13 @@ pub(crate) fn read_text(
             }
         }
         drop(rx);
-        let _ = reader.join();
-        Ok(())
+        // A panic of the reader is a bug: never read it as the end of the input.
+        Ok(reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
     progress.finish();
-    assembler.finish(&spec, || {
+    assembler.finish(&spec, unterminated, || {
         if layout.has_header {
             IngestError::HeaderOnly {
                 path: path.to_owned(),
@@ -169,16 +172,25 @@ pub(crate) fn read_text(
 }
 
 /// Reads the header (or the first record) to learn field names and positions; returns
-/// the spec, the first block without its header, and the line ends the header spans.
+/// the spec and the line ends the header spans, and takes the header off `first`.
 fn resolve_spec(
     path: &Path,
     layout: &Layout,
     options: &IngestOptions,
-    mut first: Vec<u8>,
-) -> Result<(RowSpec, Vec<u8>, u64), IngestError> {
+    first: &mut Piece,
+) -> Result<(RowSpec, u64), IngestError> {
+    if layout.has_header
+        && let Piece::TooLong(_) = first
+    {
+        return Err(IngestError::HeaderTooLong {
+            path: path.to_owned(),
+            limit: options.max_record_bytes,
+        });
+    }
+    let first = first.bytes_mut();
     let mut splitter = RecordSplitter::new(layout.delimiter);
     let found = splitter
-        .next(&first, true)
+        .next(first, true)
         .map_err(|open| IngestError::OpenQuote {
             path: path.to_owned(),
             line: open.line,
@@ -199,7 +211,8 @@ fn resolve_spec(
                         path: path.to_owned(),
                     })
             })
-            .collect::<Result<_, _>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
+        refuse_duplicate_names(path, &names)?;
         header_lines = found.line_ends;
         first.drain(..found.consumed);
         names
@@ -210,8 +223,25 @@ fn resolve_spec(
         (0..count).map(|i| format!("column {i}")).collect()
     };
     let positions = resolve_positions(path, layout, &names)?;
-    let spec = RowSpec::new(layout, positions, names, options.window)?;
-    Ok((spec, first, header_lines))
+    let spec = RowSpec::new(layout, positions, names, options.window, options.time_range)?;
+    Ok((spec, header_lines))
+}
+
+/// A header naming one column twice makes a mapping by that name ambiguous (which of
+/// the two is the item?), and is most often a damaged or pasted-together file: refused,
+/// whether the mapping names it or not.
+fn refuse_duplicate_names(path: &Path, names: &[String]) -> Result<(), IngestError> {
+    for (second, name) in names.iter().enumerate() {
+        if let Some(first) = names[..second].iter().position(|n| n == name) {
+            return Err(IngestError::DuplicateHeader {
+                path: path.to_owned(),
+                name: name.clone(),
+                first,
+                second,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// A hint when the header reads as one column that another separator would split.
@@ -279,14 +309,53 @@ pub(crate) fn resolve_positions(
 
 /// Validates the records of one block (whole records, by the one CSV dialect of
 /// [`clickrec_io::csv_dialect`]); line numbers in it count from 1 at the block's start.
-fn parse_block(spec: &RowSpec, bytes: &[u8], delimiter: u8) -> Result<ParsedBlock, OpenQuote> {
+/// A record longer than `limit` bytes is rejected without reading its fields.
+fn parse_block(
+    spec: &RowSpec,
+    bytes: &[u8],
+    delimiter: u8,
+    limit: usize,
+) -> Result<ParsedBlock, OpenQuote> {
     let estimated_rows = bytes.len() / 24 + 1;
     let mut block = ParsedBlock::with_capacity(spec, estimated_rows);
     let utf8_valid = std::str::from_utf8(bytes).is_ok();
     let scan = for_each_record(bytes, delimiter, |fields, raw, line| {
-        block.row(spec, fields, utf8_valid, raw, line);
+        if raw.len() > limit {
+            reject_long(&mut block, raw, Some(raw.len() as u64), limit, line);
+        } else {
+            block.row(spec, fields, utf8_valid, raw, line);
+        }
     })?;
     Ok(block.finish(scan.line_ends, scan.blank_lines))
+}
+
+/// Records a record longer than `limit` bytes (`len` of them, when known) as a bad row
+/// that keeps its first `limit` bytes.
+fn reject_long(block: &mut ParsedBlock, raw: &[u8], len: Option<u64>, limit: usize, line: u64) {
+    let value = match len {
+        Some(len) => format!("a record of {len} bytes, over the limit of {limit}"),
+        None => format!("a record of more than {limit} bytes, the limit"),
+    };
+    block.reject(
+        RejectReason::RecordTooLong,
+        value,
+        &raw[..raw.len().min(limit)],
+        line,
+    );
+}
+
+/// The block of a record the reader passed over: one bad row on its first line.
+fn long_record_block(
+    spec: &RowSpec,
+    long: &LongRecord,
+    limit: usize,
+) -> Result<ParsedBlock, OpenQuote> {
+    if long.open_quote {
+        return Err(OpenQuote { line: 1 });
+    }
+    let mut block = ParsedBlock::with_capacity(spec, 0);
+    reject_long(&mut block, &long.head, long.len, limit, 1);
+    Ok(block.finish(long.line_ends, 0))
 }
 
 /// The fields of each JSON-lines row: every mapped key or dotted path once, in mapping
@@ -310,7 +379,7 @@ fn json_field_names(layout: &Layout) -> Vec<String> {
 /// mapped fields (by key, or by dotted path into nested objects) become the row's fields.
 /// A string is its text, a number or boolean its JSON text, `null` or a missing key an
 /// empty value; a line that is not an object is rejected as `invalid_json`.
-fn parse_json_block(spec: &RowSpec, bytes: &[u8]) -> ParsedBlock {
+fn parse_json_block(spec: &RowSpec, bytes: &[u8], limit: usize) -> ParsedBlock {
     let mut block = ParsedBlock::with_capacity(spec, bytes.len() / 64 + 1);
     let mut values: Vec<Vec<u8>> = vec![Vec::new(); spec.names.len()];
     let mut blank_lines = 0;
@@ -320,6 +389,10 @@ fn parse_json_block(spec: &RowSpec, bytes: &[u8]) -> ParsedBlock {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.iter().all(u8::is_ascii_whitespace) {
             blank_lines += 1;
+            continue;
+        }
+        if raw.len() > limit {
+            reject_long(&mut block, raw, Some(raw.len() as u64), limit, line);
             continue;
         }
         match serde_json::from_slice::<serde_json::Value>(raw) {
@@ -394,22 +467,190 @@ enum Shape {
     JsonLines,
 }
 
-/// Hands out the input in blocks that end at a record end.
+/// What the reader hands over, in file order.
+#[derive(Debug)]
+enum Piece {
+    /// Whole records; the last piece of the input may end without a line end.
+    Records(Vec<u8>),
+    /// One record longer than `max_record_bytes`, passed over rather than held.
+    TooLong(LongRecord),
+}
+
+/// A record longer than the limit: what is kept of it and what is known about it.
+#[derive(Debug)]
+struct LongRecord {
+    /// Its first `max_record_bytes` bytes, for the quarantine.
+    head: Vec<u8>,
+    /// Its length without its line end; `None` when reading stopped at it (fail mode).
+    len: Option<u64>,
+    /// The line ends it spans, its own included, to number the lines after it.
+    line_ends: u64,
+    /// The input ended inside one of its quoted fields.
+    open_quote: bool,
+}
+
+impl Piece {
+    /// The piece's first bytes: its records, or the kept start of its long record.
+    fn bytes_mut(&mut self) -> &mut Vec<u8> {
+        match self {
+            Piece::Records(bytes) => bytes,
+            Piece::TooLong(long) => &mut long.head,
+        }
+    }
+}
+
+/// Hands out the input in blocks that end at a record end, holding at most about
+/// `limit + BLOCK_BYTES` bytes: a record longer than `limit` is handed over as its first
+/// `limit` bytes while the rest is read past (or, with `stop_at_long`, not read at all).
 struct BlockReader<'p> {
     source: Box<dyn Read + Send>,
     carry: Vec<u8>,
     done: bool,
     path: &'p Path,
     shape: Shape,
+    /// `max_record_bytes`.
+    limit: usize,
+    /// Fail mode: the first long record ends the run, so nothing after it is read.
+    stop_at_long: bool,
+    /// A long record that follows the records just handed over.
+    pending: Option<Piece>,
+    /// A long record ended at a `\r` that was the last byte read: a `\n` read next
+    /// completes its `\r\n`.
+    lf_pending: bool,
+    /// The last byte read, and whether the end of the input was reached after it.
+    last_byte: Option<u8>,
+    at_end: bool,
 }
 
-impl BlockReader<'_> {
-    fn next_block(&mut self) -> Result<Option<Vec<u8>>, IngestError> {
+impl<'p> BlockReader<'p> {
+    fn new(
+        source: Box<dyn Read + Send>,
+        path: &'p Path,
+        shape: Shape,
+        options: &IngestOptions,
+    ) -> Self {
+        BlockReader {
+            source,
+            carry: Vec::new(),
+            done: false,
+            path,
+            shape,
+            limit: options.max_record_bytes,
+            stop_at_long: options.on_bad_row == BadRowPolicy::Fail,
+            pending: None,
+            lf_pending: false,
+            last_byte: None,
+            at_end: false,
+        }
+    }
+
+    fn next_block(&mut self) -> Result<Option<Piece>, IngestError> {
+        if let Some(piece) = self.pending.take() {
+            return Ok(Some(piece));
+        }
         if self.done {
             return Ok(None);
         }
         let mut buf = std::mem::take(&mut self.carry);
-        buf.reserve(BLOCK_BYTES);
+        loop {
+            if self.read_more(&mut buf)? == 0 {
+                self.done = true;
+                return Ok((!buf.is_empty()).then_some(Piece::Records(buf)));
+            }
+            if buf.len() < BLOCK_BYTES {
+                continue;
+            }
+            // Blocks end at a record end, so each parses alone (a quoted field may
+            // hold line breaks; a JSON line may not).
+            let cut = match self.shape {
+                Shape::Delimited(delimiter) => last_record_end(&buf, delimiter),
+                Shape::JsonLines => memchr::memrchr(b'\n', &buf).map_or(0, |at| at + 1),
+            };
+            if cut > 0 {
+                self.carry = buf.split_off(cut);
+                return Ok(Some(Piece::Records(buf)));
+            }
+            // One record (after blank lines) fills `buf`; a `\r` at its end may yet
+            // turn out to be its line end.
+            let start = buf
+                .iter()
+                .position(|&b| b != b'\n' && b != b'\r')
+                .unwrap_or(buf.len());
+            let known = buf[start..].strip_suffix(b"\r").unwrap_or(&buf[start..]);
+            if known.len() > self.limit {
+                let long = Piece::TooLong(self.pass_over(buf.split_off(start))?);
+                if buf.is_empty() {
+                    return Ok(Some(long));
+                }
+                self.pending = Some(long);
+                return Ok(Some(Piece::Records(buf)));
+            }
+        }
+    }
+
+    /// Keeps the first `limit` bytes of the long record that `record` starts, and reads
+    /// on to its end without keeping the rest; what follows it becomes the carry.
+    fn pass_over(&mut self, mut record: Vec<u8>) -> Result<LongRecord, IngestError> {
+        let head = record[..self.limit].to_vec();
+        if self.stop_at_long {
+            self.done = true;
+            return Ok(LongRecord {
+                head,
+                len: None,
+                line_ends: 0,
+                open_quote: false,
+            });
+        }
+        let mut ends = match self.shape {
+            Shape::Delimited(delimiter) => Some(RecordEnd::new(delimiter)),
+            Shape::JsonLines => None,
+        };
+        let (mut len, mut line_ends, mut after_cr) = (0u64, 0u64, false);
+        loop {
+            let end = match ends.as_mut() {
+                Some(ends) => ends.feed(&record),
+                None => memchr::memchr(b'\n', &record).map(|at| at + 1),
+            };
+            let taken = &record[..end.unwrap_or(record.len())];
+            line_ends += match self.shape {
+                Shape::Delimited(_) => {
+                    count_line_ends(taken) - u64::from(after_cr && taken.first() == Some(&b'\n'))
+                }
+                Shape::JsonLines => u64::from(end.is_some()),
+            };
+            len += taken.len() as u64;
+            after_cr = taken.last() == Some(&b'\r');
+            if let Some(end) = end {
+                self.lf_pending = end == record.len() && after_cr;
+                let line_end = if taken.ends_with(b"\r\n") {
+                    2
+                } else {
+                    u64::from(taken.ends_with(b"\n") || after_cr)
+                };
+                self.carry = record.split_off(end);
+                return Ok(LongRecord {
+                    head,
+                    len: Some(len - line_end),
+                    line_ends,
+                    open_quote: false,
+                });
+            }
+            record.clear();
+            if self.read_more(&mut record)? == 0 {
+                self.done = true;
+                return Ok(LongRecord {
+                    head,
+                    len: Some(len),
+                    line_ends,
+                    open_quote: ends.is_some_and(|mut ends| !ends.closes_at_end()),
+                });
+            }
+        }
+    }
+
+    /// Reads onto the end of `buf`, up to `BLOCK_BYTES` in all or `BLOCK_BYTES` more;
+    /// returns the number of bytes added, 0 at the end of the input.
+    fn read_more(&mut self, buf: &mut Vec<u8>) -> Result<usize, IngestError> {
         loop {
             let filled = buf.len();
             let want = if filled < BLOCK_BYTES {
@@ -417,6 +658,8 @@ impl BlockReader<'_> {
             } else {
                 filled + BLOCK_BYTES
             };
+            // Exact, so a long record's buffer is not doubled by the allocator's growth.
+            buf.reserve_exact(want - filled);
             buf.resize(want, 0);
             let n = self
                 .source
@@ -424,22 +667,28 @@ impl BlockReader<'_> {
                 .map_err(|e| IngestError::io(self.path, "cannot read", e))?;
             buf.truncate(filled + n);
             if n == 0 {
-                self.done = true;
-                return Ok((!buf.is_empty()).then_some(buf));
+                self.at_end = true;
+                return Ok(0);
             }
-            if buf.len() >= BLOCK_BYTES {
-                // Blocks end at a record end, so each parses alone (a quoted field may
-                // hold line breaks; a JSON line may not).
-                let cut = match self.shape {
-                    Shape::Delimited(delimiter) => last_record_end(&buf, delimiter),
-                    Shape::JsonLines => memchr::memrchr(b'\n', &buf).map_or(0, |at| at + 1),
-                };
-                if cut > 0 {
-                    self.carry = buf.split_off(cut);
-                    return Ok(Some(buf));
+            self.last_byte = Some(buf[filled + n - 1]);
+            if std::mem::take(&mut self.lf_pending) && buf[filled] == b'\n' {
+                buf.remove(filled);
+                if n == 1 {
+                    continue;
                 }
+                return Ok(n - 1);
             }
+            return Ok(n);
         }
+    }
+
+    /// True when the input was read to its end and its last byte ends no line.
+    fn ends_without_line_end(&self) -> bool {
+        let line_end = |b: u8| match self.shape {
+            Shape::Delimited(_) => b == b'\n' || b == b'\r',
+            Shape::JsonLines => b == b'\n',
+        };
+        self.at_end && self.last_byte.is_some_and(|b| !line_end(b))
     }
 }
 
@@ -453,5 +702,100 @@ impl Read for CountingReader {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source whose reads end where the test says: each read returns at most the rest
+    /// of the current chunk.
+    struct Chunks(std::collections::VecDeque<Vec<u8>>);
+
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let Some(mut chunk) = self.0.pop_front() else {
+                return Ok(0);
+            };
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            if n < chunk.len() {
+                self.0.push_front(chunk.split_off(n));
+            }
+            Ok(n)
+        }
+    }
+
+    fn pieces(chunks: Vec<Vec<u8>>, shape: Shape, policy: BadRowPolicy) -> (Vec<Piece>, bool) {
+        let options = IngestOptions {
+            on_bad_row: policy,
+            max_record_bytes: 100,
+            ..IngestOptions::new(LogFormat::Taobao)
+        };
+        let source = Box::new(Chunks(chunks.into()));
+        let mut reader = BlockReader::new(source, Path::new("t.csv"), shape, &options);
+        let mut out = Vec::new();
+        while let Some(piece) = reader.next_block().unwrap() {
+            out.push(piece);
+        }
+        (out, reader.ends_without_line_end())
+    }
+
+    fn long(piece: &Piece) -> &LongRecord {
+        match piece {
+            Piece::TooLong(long) => long,
+            Piece::Records(r) => panic!("records of {} bytes, not a long record", r.len()),
+        }
+    }
+
+    #[test]
+    fn a_crlf_split_between_reads_ends_the_long_record_and_no_line() {
+        let mut record = vec![b'a'; BLOCK_BYTES + 10];
+        record.push(b'\r');
+        let (got, unterminated) = pieces(
+            vec![record, b"\n1,2\n".to_vec()],
+            Shape::Delimited(b','),
+            BadRowPolicy::Skip,
+        );
+        assert_eq!(got.len(), 2);
+        let first = long(&got[0]);
+        assert_eq!(
+            (first.len, first.line_ends),
+            (Some(BLOCK_BYTES as u64 + 10), 1)
+        );
+        assert_eq!(first.head, [b'a'; 100]);
+        assert!(matches!(&got[1], Piece::Records(r) if r == b"1,2\n"));
+        assert!(!unterminated);
+    }
+
+    #[test]
+    fn blank_lines_before_a_long_record_stay_with_the_records() {
+        // Quoted, so that no cut is found before the record: the blank lines go first.
+        let mut text = b"\n\n\"".to_vec();
+        text.extend(vec![b'a'; BLOCK_BYTES]);
+        text.extend(b"\"\nx");
+        let (got, unterminated) = pieces(vec![text], Shape::Delimited(b','), BadRowPolicy::Skip);
+        assert!(matches!(&got[0], Piece::Records(r) if r == b"\n\n"));
+        let record = long(&got[1]);
+        assert_eq!(
+            (record.len, record.line_ends),
+            (Some(BLOCK_BYTES as u64 + 2), 1)
+        );
+        assert!(matches!(&got[2], Piece::Records(r) if r == b"x"));
+        assert!(unterminated);
+    }
+
+    #[test]
+    fn fail_mode_stops_reading_at_a_long_record() {
+        let text = vec![b'a'; 3 * BLOCK_BYTES];
+        let (got, _) = pieces(vec![text.clone()], Shape::JsonLines, BadRowPolicy::Fail);
+        assert_eq!(got.len(), 1);
+        assert_eq!(long(&got[0]).len, None);
+        // Skip mode reads to the end: the whole line, never ended.
+        let (got, unterminated) = pieces(vec![text], Shape::JsonLines, BadRowPolicy::Skip);
+        assert_eq!(long(&got[0]).len, Some(3 * BLOCK_BYTES as u64));
+        assert_eq!(long(&got[0]).line_ends, 0);
+        assert!(unterminated);
     }
 }

@@ -116,7 +116,8 @@ pub struct Found {
     pub raw: (usize, usize),
     /// Line ends in the blank lines before the record.
     pub blank_lines: u64,
-    /// Line ends consumed in all (blank lines, inside quoted fields, the record's own).
+    /// Line ends consumed in all (blank lines, inside quoted fields, the record's own),
+    /// as [`count_line_ends`] counts them.
     pub line_ends: u64,
 }
 
@@ -130,7 +131,8 @@ pub struct RecordSplitter {
     out: Vec<u8>,
     ends: Vec<usize>,
     n_fields: usize,
-    /// The last record ended at a `\r`: a `\n` right after it ends no blank line.
+    /// The last record ended at a `\r` that was the last byte of its data: a `\n` at the
+    /// start of the next data completes that `\r\n` and ends no line.
     after_cr: bool,
 }
 
@@ -234,24 +236,33 @@ impl RecordSplitter {
         self.n_fields == 0
     }
 
-    fn found(&mut self, input: &[u8], consumed: usize) -> Found {
+    fn found(&mut self, input: &[u8], mut consumed: usize) -> Found {
+        // A record ended by the `\r` of a `\r\n` takes its `\n` too (csv-core would skip
+        // it at the next record), so the next piece of data never starts inside a line end.
+        if consumed > 0 && input[consumed - 1] == b'\r' && input.get(consumed) == Some(&b'\n') {
+            consumed += 1;
+        }
         let taken = &input[..consumed];
         let start = leading_blank(taken);
         let mut blank_lines = count_line_ends(&taken[..start]);
+        let mut line_ends = count_line_ends(taken);
         if self.after_cr && taken.first() == Some(&b'\n') {
             blank_lines -= 1;
+            line_ends -= 1;
         }
         let mut end = consumed;
-        self.after_cr = false;
-        if end > start && matches!(taken[end - 1], b'\n' | b'\r') {
-            self.after_cr = taken[end - 1] == b'\r';
+        if end > start && taken[end - 1] == b'\n' {
+            end -= 1;
+        }
+        self.after_cr = end > start && taken[end - 1] == b'\r' && end == consumed;
+        if end > start && taken[end - 1] == b'\r' {
             end -= 1;
         }
         Found {
             consumed,
             raw: (start, end),
             blank_lines,
-            line_ends: count_line_ends(taken),
+            line_ends,
         }
     }
 
@@ -281,29 +292,95 @@ fn leading_blank(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len())
 }
 
-/// The number of `\n` in `bytes`.
+/// The number of line ends in `bytes`: each `\n`, and each `\r` not followed by `\n`, so
+/// that `\r\n` is one line end and the lines of a file that ends them with `\r` alone
+/// are numbered as the records they are. A `\r` at the very end counts: the readers never
+/// cut data between the two bytes of a `\r\n`.
 pub fn count_line_ends(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
+    let lf = memchr::memchr_iter(b'\n', bytes).count();
+    let lone_cr = memchr::memchr_iter(b'\r', bytes)
+        .filter(|&at| bytes.get(at + 1) != Some(&b'\n'))
+        .count();
+    (lf + lone_cr) as u64
 }
 
 /// The end of the last whole record in `data`, which starts at a record boundary: the
 /// place to cut `data` so that both parts start at a record boundary. 0 when `data`
-/// holds no whole record (its first record may go on past it).
+/// holds no whole record (its first record may go on past it). A cut never falls
+/// between the `\r` and the `\n` of a line end, so [`count_line_ends`] adds up over the
+/// parts.
 pub fn last_record_end(data: &[u8], delimiter: u8) -> usize {
+    // A `\r` at the very end may be the first half of a `\r\n`: the record it ends is
+    // not known to be whole until the next byte is seen.
+    let data = data.strip_suffix(b"\r").unwrap_or(data);
     if memchr::memchr(b'"', data).is_none() {
-        // Without quotes every line end ends a record.
-        return memchr::memrchr(b'\n', data).map_or(0, |at| at + 1);
+        // Without quotes every line end (`\n`, `\r\n` or `\r`) ends a record; the last
+        // `\r` found is not followed by `\n`, or that `\n` would be found.
+        return memchr::memrchr2(b'\n', b'\r', data).map_or(0, |at| at + 1);
     }
     let mut splitter = RecordSplitter::new(delimiter);
     let mut cut = 0;
     while let Ok(Some(found)) = splitter.next(&data[cut..], false) {
         cut += found.consumed;
     }
-    // A record ended by `\r` keeps the `\n` of its `\r\n` on this side.
-    if cut > 0 && data[cut - 1] == b'\r' && data.get(cut) == Some(&b'\n') {
-        cut += 1;
-    }
     cut
+}
+
+/// Finds where a record ends in data handed over piece by piece, keeping none of it: for
+/// a record too long to hold in memory, whose bytes are passed over.
+#[derive(Debug)]
+pub struct RecordEnd {
+    core: csv_core::Reader,
+    /// Scratch room for the unescaped fields, which are not kept.
+    out: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl RecordEnd {
+    /// For a record that starts at the first byte of the first piece fed.
+    pub fn new(delimiter: u8) -> Self {
+        RecordEnd {
+            core: fresh_core(delimiter),
+            out: vec![0; 64 << 10],
+            ends: vec![0; 1024],
+        }
+    }
+
+    /// Reads the next piece: the bytes of `piece` up to and including the record's line
+    /// end when the record ends in it, else `None` (it goes on past `piece`). A record
+    /// ended by a `\r` that is the last byte of `piece` may see the `\n` of its `\r\n`
+    /// start the next piece.
+    pub fn feed(&mut self, piece: &[u8]) -> Option<usize> {
+        let mut at = 0;
+        // Never an empty input: csv-core reads that as the end of the data.
+        while at < piece.len() {
+            let (result, nin, _, _) =
+                self.core
+                    .read_record(&piece[at..], &mut self.out, &mut self.ends);
+            at += nin;
+            match result {
+                csv_core::ReadRecordResult::Record => {
+                    if piece[at - 1] == b'\r' && piece.get(at) == Some(&b'\n') {
+                        at += 1;
+                    }
+                    return Some(at);
+                }
+                csv_core::ReadRecordResult::OutputFull
+                | csv_core::ReadRecordResult::OutputEndsFull => {}
+                csv_core::ReadRecordResult::InputEmpty | csv_core::ReadRecordResult::End => {
+                    return None;
+                }
+            }
+        }
+        None
+    }
+
+    /// At the end of the data, after every piece was fed without the record ending: true
+    /// when the data's end closes the record, false when a quoted field is still open.
+    pub fn closes_at_end(&mut self) -> bool {
+        let (result, _, out, _) = self.core.read_record(b"\n", &mut self.out, &mut self.ends);
+        matches!(result, csv_core::ReadRecordResult::Record) && out == 0
+    }
 }
 
 /// What [`for_each_record`] passed over besides records.
@@ -342,7 +419,7 @@ pub fn for_each_record(
         let raw = &data[at + found.raw.0..at + found.raw.1];
         // A record with quotes: its unescaped fields live in the splitter until the next.
         let fields: Vec<&[u8]> = splitter.fields().collect();
-        let record_line = line + count_line_ends(&data[at..at + found.raw.0]);
+        let record_line = line + found.blank_lines;
         on_record(&fields, raw, record_line);
         scan.blank_lines += found.blank_lines;
         scan.line_ends += found.line_ends;
@@ -350,9 +427,10 @@ pub fn for_each_record(
         after_cr = splitter.after_cr;
     }
     let rest = &data[at..];
-    scan.line_ends += count_line_ends(rest);
-    scan.blank_lines +=
+    let rest_lines =
         count_line_ends(rest).saturating_sub(u64::from(after_cr && rest.first() == Some(&b'\n')));
+    scan.line_ends += rest_lines;
+    scan.blank_lines += rest_lines;
     Ok(scan)
 }
 
@@ -454,6 +532,44 @@ mod tests {
     }
 
     #[test]
+    fn lines_ended_by_cr_alone_are_numbered() {
+        let got = records(b"a,b\r1,2\r\r3,4\r5,6").unwrap();
+        let lines: Vec<u64> = got.iter().map(|r| r.0).collect();
+        assert_eq!(lines, [1, 2, 4, 5]);
+        let scan = for_each_record(b"a\rb\r\r", b',', |_, _, _| {}).unwrap();
+        assert_eq!((scan.line_ends, scan.blank_lines), (3, 1));
+        assert_eq!(count_line_ends(b"a\r\nb\rc\n\r"), 4);
+    }
+
+    #[test]
+    fn a_record_ended_by_crlf_takes_its_line_feed() {
+        // The header's `\r\n` is all consumed: the rest starts at the next record, with
+        // no blank line before it.
+        let mut splitter = RecordSplitter::new(b',');
+        let found = splitter.next(b"u,i\r\n1,2\r\n", true).unwrap().unwrap();
+        assert_eq!((found.consumed, found.raw, found.line_ends), (5, (0, 3), 1));
+        assert_eq!(found.blank_lines, 0);
+        // A `\r` at the end of the data given is not cut after: its `\n` may follow.
+        assert_eq!(last_record_end(b"a\r\nb\r", b','), 3);
+        assert_eq!(last_record_end(b"a\rb\rc", b','), 4);
+        assert_eq!(last_record_end(b"\"a\"\rb\r", b','), 4);
+    }
+
+    #[test]
+    fn record_end_finds_the_end_across_pieces() {
+        let mut end = RecordEnd::new(b',');
+        assert_eq!(end.feed(b"x,\"long\nfield"), None);
+        assert_eq!(end.feed(b" still\"\"quoted"), None);
+        assert_eq!(end.feed(b"\",y\r\nnext,1\n"), Some(5));
+        let mut open = RecordEnd::new(b',');
+        assert_eq!(open.feed(b"\"never closed\n"), None);
+        assert!(!open.closes_at_end());
+        let mut plain = RecordEnd::new(b',');
+        assert_eq!(plain.feed(b"no line end"), None);
+        assert!(plain.closes_at_end());
+    }
+
+    #[test]
     fn a_cut_never_splits_a_record() {
         let data = b"a,\"b\nc\"\nd,e\n\"f,";
         assert_eq!(last_record_end(data, b','), 12);
@@ -515,6 +631,31 @@ mod tests {
             pieces.extend(records(&data[first..]).unwrap());
             let got: Vec<Vec<Vec<u8>>> = pieces.into_iter().map(|r| r.1).collect();
             prop_assert_eq!(&got, &rows);
+        }
+
+        /// Records, their lines and the line count are the same read whole or in two
+        /// pieces cut by [`last_record_end`], whatever mix of `\n`, `\r\n` and `\r`.
+        #[test]
+        fn line_numbers_add_up_over_cuts(
+            data in proptest::collection::vec(
+                prop_oneof![Just(b','), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(b'a')],
+                0..60,
+            ),
+            cut in 0usize..60,
+        ) {
+            let Ok(whole) = records(&data) else { return Ok(()) };
+            let whole_lines = for_each_record(&data, b',', |_, _, _| {}).unwrap();
+            let first = last_record_end(&data[..cut.min(data.len())], b',');
+            let mut pieces = records(&data[..first]).unwrap();
+            let head = for_each_record(&data[..first], b',', |_, _, _| {}).unwrap();
+            let tail = for_each_record(&data[first..], b',', |_, _, _| {}).unwrap();
+            pieces.extend(records(&data[first..]).unwrap().into_iter().map(|mut r| {
+                r.0 += head.line_ends;
+                r
+            }));
+            prop_assert_eq!(pieces, whole);
+            prop_assert_eq!(head.line_ends + tail.line_ends, whole_lines.line_ends);
+            prop_assert_eq!(head.blank_lines + tail.blank_lines, whole_lines.blank_lines);
         }
 
         /// The fast path (no quote, no `\r`) splits as csv-core does.

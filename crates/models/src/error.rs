@@ -15,6 +15,14 @@ pub enum FitError {
     EmptyTrain { model: &'static str },
     #[error("cannot fit {model}: {reason}")]
     Data { model: &'static str, reason: String },
+    /// Its dense buffers would need more memory than the run's limit (boxed: it is
+    /// large, and every fit's `Result` carries this enum).
+    #[error("cannot fit {model}: {source}")]
+    Memory {
+        model: &'static str,
+        #[source]
+        source: Box<clickrec_core::MemoryError>,
+    },
     #[error("{model} diverged at iteration {iteration}: loss is {loss}")]
     Diverged {
         model: &'static str,

@@ -7,6 +7,14 @@ use ndarray::{ArrayView2, ArrayViewMut2};
 
 use crate::{ModelError, ModelReader, ModelWriter};
 
+/// Largest `factors` of the factor models (ALS, BPR): their Gram matrices and per-row
+/// work grow with its square, and beyond a few thousand factors a fit on any log takes
+/// hours while no benchmark gains; larger values are config errors.
+pub(crate) const MAX_FACTORS: usize = 4096;
+
+/// What a `factors` key takes, for [`crate::ParamError`]s.
+pub(crate) const FACTORS_RANGE: &str = "an integer from 1 to 4096";
+
 /// The item-factor rows worth scoring: all but the all-zero ones. The factor models give
 /// items without train events zero rows; such an item scores 0 for every user, which says
 /// nothing, and skipping it keeps scoring and top-N proportional to the items that were
@@ -141,7 +149,7 @@ impl Factors {
                 if denom > 0.0 { dot / denom } else { 0.0 },
             );
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::new();
         top.drain_sorted(&mut out);
         out
     }

@@ -4,7 +4,7 @@ use std::ops::ControlFlow;
 
 use clickrec_core::{EventLog, ItemUserMatrix, NoProgress, Progress, UserItemMatrix};
 
-use crate::Model;
+use crate::{FitError, Model};
 
 /// Training data handed to every model's `fit`.
 #[derive(Clone, Copy, Debug)]
@@ -83,6 +83,9 @@ pub struct FitOptions<'a> {
     pub progress: &'a dyn Progress,
     /// Sees the model after each iteration of an iterative fit; `None` for a plain fit.
     pub monitor: Option<&'a dyn FitMonitor>,
+    /// Bytes a fit's dense buffers may take (factors, Gram matrices, accumulators): a fit
+    /// needing more is refused before allocating ([`clickrec_core::check_memory`]).
+    pub memory_limit: u64,
 }
 
 impl FitOptions<'_> {
@@ -96,12 +99,31 @@ impl FitOptions<'_> {
     }
 }
 
+impl FitOptions<'_> {
+    /// Refuses `model`'s dense buffers of `bytes` above [`FitOptions::memory_limit`],
+    /// before they are allocated; `what` names them and the sizes they follow from.
+    pub(crate) fn check_memory(
+        &self,
+        model: &'static str,
+        bytes: u128,
+        what: impl FnOnce() -> String,
+    ) -> Result<(), FitError> {
+        clickrec_core::check_memory(bytes, self.memory_limit, what).map_err(|source| {
+            FitError::Memory {
+                model,
+                source: Box::new(source),
+            }
+        })
+    }
+}
+
 impl std::fmt::Debug for FitOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FitOptions")
             .field("seed", &self.seed)
             .field("record_loss", &self.record_loss)
             .field("monitor", &self.monitor.is_some())
+            .field("memory_limit", &self.memory_limit)
             .finish_non_exhaustive()
     }
 }
@@ -113,6 +135,7 @@ impl Default for FitOptions<'_> {
             record_loss: false,
             progress: &NoProgress,
             monitor: None,
+            memory_limit: clickrec_core::default_memory_limit(),
         }
     }
 }

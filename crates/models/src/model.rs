@@ -324,6 +324,8 @@ impl Model {
                 n_items,
             });
         }
+        // No item has more neighbours than the catalogue: a larger `n` sizes nothing.
+        let n = n.min(n_items);
         Ok(match self {
             Model::ItemKnn(m) => m.similar_items(item, n),
             Model::Als(m) => m.similar_items(item, n),

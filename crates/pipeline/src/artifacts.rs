@@ -2,7 +2,7 @@
 //! (and the `evaluate` and `similar` commands) read them back with.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clickrec_core::{IdMaps, Recommender, TestSet, UserItemMatrix};
 use clickrec_io::{read_events, read_json, read_split_id_maps};
@@ -41,6 +41,124 @@ pub const REPORT_HTML_FILE: &str = "report.html";
 pub(crate) fn create_dir(path: &Path) -> Result<(), PipelineError> {
     std::fs::create_dir_all(path)
         .map_err(|e| clickrec_core::FileError::new(path, "cannot create folder", e).into())
+}
+
+/// A run directory opened for writing: created if need be, locked
+/// ([`clickrec_io::RunDirLock`]) until dropped, and cleared of the temporary files an
+/// interrupted run left. A folder clickrec has not written into (no `manifest.json`, no
+/// `.lock`) is accepted only when empty, so a mistyped `--out` never overwrites someone's
+/// files. A folder this process created and left holding nothing but `.lock` (the run
+/// failed before writing anything) is removed on drop.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+    created: bool,
+    /// Temporary files removed on opening: how many, and their bytes.
+    removed: (usize, u64),
+    _lock: clickrec_io::RunDirLock,
+}
+
+impl RunDir {
+    pub fn open(dir: &Path) -> Result<RunDir, PipelineError> {
+        let created = !dir.exists();
+        if !created {
+            refuse_foreign(dir)?;
+        }
+        create_dir(dir)?;
+        let lock = clickrec_io::RunDirLock::acquire(dir)?;
+        let mut run_dir = RunDir {
+            path: dir.to_owned(),
+            created,
+            removed: (0, 0),
+            _lock: lock,
+        };
+        // Under the lock: no other process is writing the files removed.
+        run_dir.removed = remove_temporary_files(dir)?;
+        Ok(run_dir)
+    }
+
+    /// "removed 2 temporary files left by an interrupted run (282000000 bytes (268.9
+    /// MiB))", if there were any.
+    pub fn removed_note(&self) -> Option<String> {
+        let (files, bytes) = self.removed;
+        (files > 0).then(|| {
+            format!(
+                "removed {files} temporary file{} left by an interrupted run ({})",
+                if files == 1 { "" } else { "s" },
+                clickrec_core::Bytes(u128::from(bytes))
+            )
+        })
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        let only_lock = |dir: &Path| {
+            std::fs::read_dir(dir).is_ok_and(|mut entries| {
+                entries.all(|e| e.is_ok_and(|e| e.file_name() == clickrec_io::LOCK_FILE))
+            })
+        };
+        // Best effort: a folder that cannot be removed is merely left behind.
+        if self.created && only_lock(&self.path) {
+            let _ = std::fs::remove_file(self.path.join(clickrec_io::LOCK_FILE));
+            let _ = std::fs::remove_dir(&self.path);
+        }
+    }
+}
+
+/// Refuses an existing folder that holds files but neither `manifest.json` nor `.lock`,
+/// the marks every clickrec run or ingest leaves (a config error: the folder is wrong).
+fn refuse_foreign(dir: &Path) -> Result<(), PipelineError> {
+    if dir.join(crate::MANIFEST_FILE).exists() || dir.join(clickrec_io::LOCK_FILE).exists() {
+        return Ok(());
+    }
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| clickrec_core::FileError::new(dir, "cannot read folder", e))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    Err(PipelineError::Invalid {
+        path: dir.to_owned(),
+        message: format!(
+            "not empty and not a clickrec run directory (no {}): choose a new or empty \
+             folder for the run, so that no file of yours is overwritten",
+            crate::MANIFEST_FILE
+        ),
+    })
+}
+
+/// Deletes the temporary files of [`clickrec_io::AtomicFile`] (`.NAME.XXXXXX.tmp`) in
+/// `dir` and its subfolders: a run killed before a commit leaves one behind, which no
+/// later run would ever read or remove. Returns how many, and their bytes.
+fn remove_temporary_files(dir: &Path) -> Result<(usize, u64), PipelineError> {
+    let error = |path: &Path, action, e| clickrec_core::FileError::new(path, action, e);
+    let mut removed = (0, 0);
+    let mut folders = vec![dir.to_owned()];
+    while let Some(folder) = folders.pop() {
+        let entries =
+            std::fs::read_dir(&folder).map_err(|e| error(&folder, "cannot read folder", e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| error(&folder, "cannot read folder", e))?;
+            let path = entry.path();
+            // Not followed: a symbolic link is not part of the run directory.
+            let meta = entry
+                .metadata()
+                .map_err(|e| error(&path, "cannot read metadata", e))?;
+            if meta.is_dir() {
+                folders.push(path);
+            } else if meta.is_file()
+                && entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(clickrec_io::AtomicFile::is_temporary)
+            {
+                std::fs::remove_file(&path).map_err(|e| error(&path, "cannot remove", e))?;
+                removed.0 += 1;
+                removed.1 += meta.len();
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// `models/<kind>.model`, relative to the run directory.

@@ -82,6 +82,30 @@ pub struct EngineConfig {
     /// re-ranker's logistic regression `8·rows·features`; 0 always trains there. Default 0.5.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub train_memory_share: Option<f64>,
+    /// Memory the fits' dense buffers (factors, Gram matrices, EASE's matrices, item-kNN's
+    /// accumulators) may take, in bytes or with a unit (`"8GiB"`); a fit needing more is
+    /// refused before allocating. Any engine. Default 80% of the machine's memory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_limit: Option<ByteSize>,
+}
+
+/// A size as written in a pipeline file: a byte count or a string with a unit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ByteSize {
+    Bytes(u64),
+    Text(String),
+}
+
+impl ByteSize {
+    /// The bytes, or why the text is no size ([`clickrec_core::parse_byte_size`]).
+    pub fn bytes(&self) -> Result<u64, String> {
+        match self {
+            ByteSize::Bytes(0) => Err("0: must be at least 1 byte".into()),
+            ByteSize::Bytes(b) => Ok(*b),
+            ByteSize::Text(t) => clickrec_core::parse_byte_size(t),
+        }
+    }
 }
 
 impl EngineConfig {
@@ -287,6 +311,9 @@ pub struct Plan {
     pub early_stopping: Option<CheckedEarlyStopping>,
     /// `[engine]`, checked against what the chosen engine can do.
     pub engine: CheckedEngine,
+    /// `engine.memory_limit` in bytes (default a share of the machine's memory): the
+    /// fits' [`clickrec_models::FitOptions::memory_limit`].
+    pub memory_limit: u64,
 }
 
 /// Where a recommendation list comes from: a fitted model, the segment-popular list of the
@@ -432,6 +459,25 @@ impl PipelineConfig {
                 format!("{} is not a file", self.input.path.display()),
             ));
         }
+        // An empty path would resolve to the pipeline's own folder and fill it with
+        // artifacts (or, with --out "", the current directory).
+        if out_override.is_some_and(|o| o.as_os_str().is_empty()) {
+            return Err(invalid(
+                "--out",
+                "is empty: give a run directory, e.g. --out runs/NAME".into(),
+            ));
+        }
+        if self
+            .run
+            .out
+            .as_ref()
+            .is_some_and(|o| o.as_os_str().is_empty())
+        {
+            return Err(invalid(
+                "run.out",
+                "is \"\": give a run directory, e.g. out = \"../runs/NAME\" (relative to the pipeline file), or pass --out".into(),
+            ));
+        }
         let out = match (out_override, &self.run.out) {
             (Some(out), _) => out.to_owned(),
             (None, Some(out)) => resolve(base, out),
@@ -537,10 +583,17 @@ impl PipelineConfig {
             }
             None => None,
         };
+        let memory_limit = match &self.engine.memory_limit {
+            Some(size) => size
+                .bytes()
+                .map_err(|message| invalid("engine.memory_limit", message))?,
+            None => clickrec_core::default_memory_limit(),
+        };
         let engine = self.check_engine(file, base, &out, &prep, &split, &invalid)?;
         self.run.out = Some(out.clone());
         Ok(Plan {
             engine,
+            memory_limit,
             segment,
             rerank,
             models,
@@ -649,6 +702,13 @@ impl PipelineConfig {
                 "times are Unix seconds",
             ));
         }
+        if let Some(limit) = self.input.max_record_bytes {
+            return Err(unsupported(
+                "input.max_record_bytes",
+                limit.to_string(),
+                "the cluster reads the lines, not this process",
+            ));
+        }
         if let Some(message) = clickrec_spark::sql::check_prep(prep)
             .and_then(|()| clickrec_spark::sql::check_split(split))
             .err()
@@ -721,7 +781,7 @@ fn apply_override(table: &mut toml::Table, assignment: &str) -> Result<(), Strin
         (
             "input.path" | "split.test_path" | "run.out" | "engine.storage",
             toml::Value::String(path),
-        ) if Path::new(&path).is_relative() => {
+        ) if Path::new(&path).is_relative() && !path.is_empty() => {
             let cwd = std::env::current_dir()
                 .map_err(|e| format!("cannot read the current directory: {e}"))?;
             toml::Value::String(cwd.join(path).display().to_string())
@@ -755,6 +815,62 @@ mod tests {
     }
 
     const MINIMAL: &str = "[run]\nout = \"runs/x\"\n[input]\npath = \"data/x.csv\"\n";
+
+    /// `out = ""` resolved to the pipeline's own folder, which then filled with artifacts.
+    #[test]
+    fn an_empty_run_directory_is_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "1,2,3,pv,4\n").unwrap();
+        let text = MINIMAL.replace("out = \"runs/x\"", "out = \"\"");
+        for (overrides, key) in [(&[][..], "run.out"), (&["run.out=\"\""][..], "run.out")] {
+            let e = load(&text, overrides)
+                .unwrap()
+                .plan(&file, dir.path(), None)
+                .unwrap_err();
+            assert!(e.is_config_error());
+            let e = e.to_string();
+            assert!(e.contains(key) && e.contains("give a run directory"), "{e}");
+        }
+        let e = load(MINIMAL, &[])
+            .unwrap()
+            .plan(&file, dir.path(), Some(Path::new("")))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--out") && e.contains("empty"), "{e}");
+    }
+
+    /// `engine.memory_limit` takes bytes or a size with a unit; the default is a share
+    /// of the machine's memory.
+    #[test]
+    fn the_memory_limit_is_read_from_bytes_or_units() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.toml");
+        std::fs::create_dir_all(dir.path().join("data")).unwrap();
+        std::fs::write(dir.path().join("data/x.csv"), "1,2,3,pv,4\n").unwrap();
+        let plan = |overrides: &[&str]| {
+            load(MINIMAL, overrides).and_then(|c| c.plan(&file, dir.path(), None))
+        };
+        assert_eq!(
+            plan(&[]).unwrap().memory_limit,
+            clickrec_core::default_memory_limit()
+        );
+        assert_eq!(
+            plan(&["engine.memory_limit=8GiB"]).unwrap().memory_limit,
+            8 << 30
+        );
+        assert_eq!(
+            plan(&["engine.memory_limit=1000000"]).unwrap().memory_limit,
+            1_000_000
+        );
+        for bad in ["engine.memory_limit=0", "engine.memory_limit=8 gigs"] {
+            let e = plan(&[bad]).unwrap_err();
+            assert!(e.is_config_error());
+            let e = e.to_string();
+            assert!(e.contains("engine.memory_limit"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn overrides_set_nested_values() {
@@ -918,6 +1034,7 @@ mod tests {
             ("prep.kcore", "prep.kcore.min_items_per_user=2"),
             ("input.on_bad_row", "input.on_bad_row=skip"),
             ("input.format", "input.format=retailrocket"),
+            ("input.max_record_bytes", "input.max_record_bytes=4096"),
         ] {
             let e = err(&[spark[0], spark[1], set]);
             assert!(

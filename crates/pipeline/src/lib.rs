@@ -28,7 +28,7 @@ pub mod tune;
 
 pub use artifacts::{
     EvalInputs, FitRecord, MATRIX_FILE, METRICS_FILE, MODELS_DIR, PREPARED_FILE, RECS_DIR,
-    REPORT_HTML_FILE, REPORT_MD_FILE, RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord,
+    REPORT_HTML_FILE, REPORT_MD_FILE, RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, RunDir,
     SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, SPLIT_REPORT_FILE,
     TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, TRAIN_REPORT_FILE, VALIDATION_EVENTS_FILE,
     VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file, recs_file,
@@ -39,7 +39,9 @@ pub use config::{
 };
 pub use early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use error::PipelineError;
-pub use manifest::{InputRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file};
+pub use manifest::{
+    Artifact, FileRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file,
+};
 pub use progress::{Bars, NoBars};
 pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};
 pub use stages::evaluate::write_reports;

@@ -3,10 +3,12 @@
 
 use std::time::Instant;
 
+use crate::artifacts::RunDir;
 use crate::config::Plan;
 use crate::error::PipelineError;
 use crate::manifest::{
-    Manifest, StageRecord, fingerprint, hash_file, peak_rss_bytes, reset_peak_rss,
+    Manifest, Reuse, StageRecord, check_artifacts, fingerprint, hash_file, peak_rss_bytes,
+    reset_peak_rss,
 };
 use crate::output::StageOutput;
 use crate::progress::Bars;
@@ -30,6 +32,9 @@ pub struct StageReport {
     pub text: String,
     /// More lines, for `--verbose` (the evaluate stage's full tables); empty for most.
     pub details: String,
+    /// What the run noticed before the stage, for stderr: why a stage whose record matched
+    /// was redone (a damaged artifact), the temporary files of an interrupted run removed.
+    pub notes: Vec<String>,
 }
 
 /// The stages, in order. Each reads the artifacts of the ones before it.
@@ -54,6 +59,20 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in order.
+    pub const ALL: [Stage; 10] = [
+        Stage::Generate,
+        Stage::Ingest,
+        Stage::Prep,
+        Stage::Split,
+        Stage::Matrix,
+        Stage::Train,
+        Stage::Segment,
+        Stage::Recommend,
+        Stage::Rerank,
+        Stage::Evaluate,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Stage::Generate => "generate",
@@ -82,7 +101,7 @@ pub struct RunOptions {
 }
 
 /// Runs the plan; `on_stage` hears about each stage as it finishes. The run directory is
-/// locked for the whole run ([`clickrec_io::RunDirLock`]).
+/// opened (and locked) for the whole run ([`RunDir`]).
 pub fn run(
     plan: &Plan,
     options: RunOptions,
@@ -90,30 +109,34 @@ pub fn run(
     on_stage: &mut dyn FnMut(&StageReport),
 ) -> Result<Vec<StageReport>, PipelineError> {
     let dir = &plan.out;
-    crate::artifacts::create_dir(dir)?;
     // Held until the run ends: a second run on this directory fails at once.
-    let _lock = clickrec_io::RunDirLock::acquire(dir)?;
+    let run_dir = RunDir::open(dir)?;
     let mut manifest = Manifest::load(dir)?;
     manifest.clickrec_version = env!("CARGO_PKG_VERSION").to_owned();
     manifest.seed = plan.seed;
     manifest.config = serde_json::to_value(&plan.config).unwrap_or_default();
     let mut reports = Vec::new();
+    // The first stage's report carries what opening the directory removed.
+    let mut opening_note = run_dir.removed_note();
+    let mut finished = |mut report: StageReport| {
+        report.notes.splice(0..0, opening_note.take());
+        on_stage(&report);
+        reports.push(report);
+    };
     let version = serde_json::json!(manifest.clickrec_version);
     if let Some(params) = &plan.generate {
         let generate_config = serde_json::to_value(&plan.config.generate).unwrap_or_default();
         let fp = fingerprint(&[&version, &generate_config, &serde_json::json!(plan.seed)]);
         let wanted = options.only.is_none_or(|only| only == Stage::Generate);
         if wanted {
-            let report = stage(
+            finished(stage(
                 dir,
                 &mut manifest,
-                Stage::Generate.name(),
+                Stage::Generate,
                 &fp,
                 options,
                 || stages::generate::run(&plan.input, params),
-            )?;
-            on_stage(&report);
-            reports.push(report);
+            )?);
         }
     }
     let input = hash_file(&plan.input)?;
@@ -218,7 +241,7 @@ pub fn run(
                 break;
             }
             if stage_kind < only {
-                if manifest.reusable(dir, stage_kind.name(), fp).is_none() {
+                if !matches!(manifest.reuse(dir, stage_kind, fp), Reuse::Yes(_)) {
                     return Err(PipelineError::MissingStage {
                         stage: stage_kind.name(),
                         dir: dir.clone(),
@@ -227,10 +250,10 @@ pub fn run(
                 continue;
             }
         }
-        let report = stage(
+        finished(stage(
             dir,
             &mut manifest,
-            stage_kind.name(),
+            stage_kind,
             fp,
             options,
             || match stage_kind {
@@ -247,9 +270,7 @@ pub fn run(
                 Stage::Rerank => stages::rerank::run(plan, engine.as_ref(), bars),
                 Stage::Evaluate => stages::evaluate::run(plan),
             },
-        )?;
-        on_stage(&report);
-        reports.push(report);
+        )?);
     }
     Ok(reports)
 }
@@ -258,30 +279,41 @@ pub fn run(
 fn stage(
     dir: &std::path::Path,
     manifest: &mut Manifest,
-    name: &'static str,
+    kind: Stage,
     fp: &str,
     options: RunOptions,
     body: impl FnOnce() -> Result<StageOutput, PipelineError>,
 ) -> Result<StageReport, PipelineError> {
-    if !options.force
-        && let Some(record) = manifest.reusable(dir, name, fp)
-    {
-        let record = record.clone();
-        manifest.save(dir)?;
-        return Ok(StageReport {
-            name,
-            status: StageStatus::Cached,
-            text: format!(
-                "{name}: unchanged, reusing {}\n",
-                record.artifacts.join(", ")
-            ),
-            details: String::new(),
-            record,
-        });
+    let name = kind.name();
+    let mut notes = Vec::new();
+    if !options.force {
+        match manifest.reuse(dir, kind, fp) {
+            Reuse::Yes(record) => {
+                let record = record.clone();
+                manifest.save(dir)?;
+                let files: Vec<_> = record
+                    .artifacts
+                    .iter()
+                    .map(|a| a.path().display().to_string())
+                    .collect();
+                return Ok(StageReport {
+                    name,
+                    status: StageStatus::Cached,
+                    text: format!("{name}: unchanged, reusing {}\n", files.join(", ")),
+                    details: String::new(),
+                    notes,
+                    record,
+                });
+            }
+            Reuse::No => {}
+            Reuse::Damaged(why) => notes.push(format!("{why}; redoing {name}")),
+        }
     }
-    // Forget the old record first: if this run dies, nothing vouches for half-new artifacts.
-    manifest.stages.remove(name);
-    manifest.save(dir)?;
+    // Forget the old records first, this stage's and those built on it: if this run dies,
+    // nothing vouches for half-new artifacts, and later stages are redone on the new ones.
+    if !manifest.forget_from(kind).is_empty() {
+        manifest.save(dir)?;
+    }
     reset_peak_rss();
     let started = Instant::now();
     let StageOutput {
@@ -290,11 +322,13 @@ fn stage(
         summary,
         artifacts,
     } = body()?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak_rss_bytes = peak_rss_bytes();
     let record = StageRecord {
         fingerprint: fp.to_owned(),
-        artifacts,
-        seconds: started.elapsed().as_secs_f64(),
-        peak_rss_bytes: peak_rss_bytes(),
+        artifacts: check_artifacts(dir, artifacts)?,
+        seconds,
+        peak_rss_bytes,
         summary,
     };
     manifest.stages.insert(name.to_owned(), record.clone());
@@ -305,5 +339,6 @@ fn stage(
         record,
         text,
         details,
+        notes,
     })
 }

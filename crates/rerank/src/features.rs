@@ -65,7 +65,8 @@ pub(crate) fn write_row(
     match user.item(item) {
         Some(stats) => {
             out.extend(stats.counts.map(|c| ln1p(f64::from(c))));
-            let hours = (history.now() - stats.last).max(0) as f64 / 3600.0;
+            // In f64: two i64 times may be further apart than an i64 holds.
+            let hours = (history.now() as f64 - stats.last as f64).max(0.0) / 3600.0;
             out.push(ln1p(hours));
             out.push(0.0);
         }

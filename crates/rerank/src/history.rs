@@ -80,7 +80,8 @@ impl<'a> History<'a> {
                 item_category[item] = log.categories()[row].0;
             }
             all_time[item] += weight;
-            if ((now - log.timestamps()[row]) as f64) < window {
+            // In f64: two i64 times may be further apart than an i64 holds.
+            if now as f64 - (log.timestamps()[row] as f64) < window {
                 recent[item] += weight;
             }
         }

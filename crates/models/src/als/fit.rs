@@ -195,6 +195,16 @@ impl Als {
             });
         }
 
+        let k = p.factors as u128;
+        // The two factor matrices (and a snapshot of each for a monitor), and one Gram
+        // matrix per chunk of the longer side while summing them.
+        let chunks = n_users.max(n_items).div_ceil(CHUNK_ROWS) as u128 + 1;
+        let bytes = 4 * 2 * (n_users + n_items) as u128 * k + 4 * k * k * chunks;
+        options.check_memory(MODEL, bytes, || {
+            format!(
+                "ALS with {k} factors on {n_users} users × {n_items} items (factor matrices 8·(users + items)·factors bytes, Gram matrices 4·factors²·{chunks})"
+            )
+        })?;
         let mut users = init_factors(n_users, p.factors, options.seed, Side::Users, p.init_scale);
         let mut items = init_factors(n_items, p.factors, options.seed, Side::Items, p.init_scale);
         let total_confidence: f64 = if options.record_loss {

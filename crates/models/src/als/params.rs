@@ -3,13 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ParamError;
+use crate::factors::{FACTORS_RANGE, MAX_FACTORS};
 
 /// Parameters of implicit ALS, as in the `[models.als]` config table. Keys left out take
 /// the documented defaults (the defaults of Python `implicit` 0.7.3, but 64 factors).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AlsParams {
-    /// Number of latent factors per user and item. Default 64; must be ≥ 1.
+    /// Number of latent factors per user and item. Default 64; from 1 to 4096.
     pub factors: usize,
     /// L2 regularization λ added to the diagonal of every normal equation. Default 0.01;
     /// must be finite and ≥ 0.
@@ -60,8 +61,8 @@ impl AlsParams {
         let err = |param, expected, found: &dyn ToString| {
             Err(ParamError::new("als", param, expected, found.to_string()))
         };
-        if self.factors == 0 {
-            return err("factors", "an integer ≥ 1", &self.factors);
+        if !(1..=MAX_FACTORS).contains(&self.factors) {
+            return err("factors", FACTORS_RANGE, &self.factors);
         }
         if !(self.regularization.is_finite() && self.regularization >= 0.0) {
             return err(

@@ -95,7 +95,7 @@ fn options(record_loss: bool) -> FitOptions<'static> {
         seed: 7,
         record_loss,
         progress: &clickrec_core::NoProgress,
-        monitor: None,
+        ..FitOptions::default()
     }
 }
 
@@ -293,7 +293,7 @@ fn training_loss_decreases_and_is_reported() {
         seed: 3,
         record_loss: true,
         progress: &progress,
-        monitor: None,
+        ..FitOptions::default()
     };
     let model = Als::fit(&params(8, 8), &data.train(), &opts).unwrap();
     let loss = model.training_loss();

@@ -589,6 +589,14 @@ pub(super) fn fit(
     let factors = params.factors;
     let dim = factors + 1;
     let blocks = params.blocks.min(n_items / MIN_ITEMS_PER_BLOCK).max(1);
+    // The factor blocks being trained and the assembled factors (f32, `factors + 1` per
+    // item with the bias).
+    let bytes = 4 * 2 * (n_users + n_items) as u128 * dim as u128;
+    options.check_memory("bpr", bytes, || {
+        format!(
+            "BPR with {factors} factors on {n_users} users × {n_items} items (factor matrices 8·(users + items)·(factors + 1) bytes)"
+        )
+    })?;
 
     let user_counts: Vec<usize> = (0..n_users)
         .map(|u| matrix.row(UserId(u as u32)).0.len())

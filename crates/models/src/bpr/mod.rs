@@ -354,7 +354,7 @@ mod tests {
             seed: 3,
             record_loss: true,
             progress: &progress,
-            monitor: None,
+            ..FitOptions::default()
         };
         let model = Bpr::fit(&params(8, 30), &data.train(), &options).unwrap();
         let loss = model.training_loss();

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ParamError;
+use crate::factors::{FACTORS_RANGE, MAX_FACTORS};
 
 /// How negative items are drawn for a positive pair `(u, i)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,8 +74,6 @@ impl Default for BprParams {
     }
 }
 
-/// Largest accepted `factors`.
-const MAX_FACTORS: usize = 4096;
 /// Largest accepted `blocks`.
 const MAX_BLOCKS: usize = 256;
 
@@ -85,7 +84,7 @@ impl BprParams {
             Err(ParamError::new("bpr", param, expected, found.to_string()))
         };
         if !(1..=MAX_FACTORS).contains(&self.factors) {
-            return err("factors", "an integer from 1 to 4096", &self.factors);
+            return err("factors", FACTORS_RANGE, &self.factors);
         }
         if !(self.learning_rate.is_finite()
             && self.learning_rate > 0.0

@@ -10,7 +10,7 @@ use faer::{Accum, MatMut, MatRef, Par};
 use rayon::prelude::*;
 
 use super::params::EaseParams;
-use crate::{FitError, TrainData};
+use crate::{FitError, FitOptions, TrainData};
 
 /// Bytes of a dense `n × n` f32 matrix.
 pub(super) fn dense_bytes(n: usize) -> u128 {
@@ -31,7 +31,11 @@ pub(super) struct Fitted {
 }
 
 /// Fits EASE on the binary train matrix (every stored pair counts 1).
-pub(super) fn fit(params: &EaseParams, data: &TrainData<'_>) -> Result<Fitted, FitError> {
+pub(super) fn fit(
+    params: &EaseParams,
+    data: &TrainData<'_>,
+    options: &FitOptions<'_>,
+) -> Result<Fitted, FitError> {
     let matrix = data.matrix;
     if matrix.nnz() == 0 {
         return Err(FitError::EmptyTrain { model: "ease" });
@@ -53,6 +57,10 @@ pub(super) fn fit(params: &EaseParams, data: &TrainData<'_>) -> Result<Fitted, F
             ),
         });
     }
+    // The Gram matrix and its inverse, both dense while fitting.
+    options.check_memory("ease", 2 * dense_bytes(n), || {
+        format!("EASE on {n} trained items (two dense {n} × {n} f32 matrices while fitting)")
+    })?;
     let mut compact = vec![u32::MAX; data.n_items()];
     for (c, i) in items.iter().enumerate() {
         compact[i.0 as usize] = c as u32;

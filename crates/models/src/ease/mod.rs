@@ -59,7 +59,7 @@ impl Ease {
         data: &TrainData<'_>,
         options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
-        let fitted = fit::fit(params.params(), data)?;
+        let fitted = fit::fit(params.params(), data, options)?;
         options.progress.start(1);
         options.progress.advance_to(1);
         Ok(Ease::from_parts(
@@ -132,7 +132,7 @@ impl Ease {
                 top.push(j, w);
             }
         }
-        let mut out = Vec::with_capacity(n);
+        let mut out = Vec::new();
         top.drain_sorted(&mut out);
         out
     }

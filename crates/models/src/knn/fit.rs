@@ -29,8 +29,19 @@ impl ItemKnn {
     pub fn fit(
         params: &CheckedItemKnn,
         data: &TrainData<'_>,
-        _options: &FitOptions<'_>,
+        options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
+        let n_items = data.n_items();
+        let k = params.params().k.min(n_items);
+        let threads = rayon::current_num_threads();
+        // Per thread an accumulator and a touched list over all items (12 bytes an item);
+        // the neighbour lists twice (collected, then packed), 8 bytes a neighbour.
+        let bytes = 12 * (n_items as u128 + 1) * threads as u128 + 16 * n_items as u128 * k as u128;
+        options.check_memory("item_knn", bytes, || {
+            format!(
+                "item-kNN with k = {k} on {n_items} items and {threads} threads (12·items·threads + 16·items·k bytes)"
+            )
+        })?;
         let vectors = UnitVectors::new(params, data)?;
         let neighbours = all_pairs_top_k(&vectors, params.params().k);
         Ok(ItemKnn::from_parts(

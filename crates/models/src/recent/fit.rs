@@ -45,7 +45,8 @@ impl Recent {
             return Err(outside("item", i.0, n_items));
         }
         let half_life = params.half_life_seconds();
-        let keep = params.params().max_items as usize;
+        // No user has more distinct items than the catalogue: a larger max_items sizes nothing.
+        let keep = (params.params().max_items as usize).min(n_items);
         let (items, times) = (log.items(), log.timestamps());
         let runs: Vec<_> = log.user_rows().collect();
         // Each user alone: the result does not depend on the thread count.
@@ -57,7 +58,8 @@ impl Recent {
                     let latest = times[rows.end - 1];
                     sums.clear();
                     sums.extend(rows.map(|r| {
-                        let age = (latest - times[r]) as f64;
+                        // In f64: two i64 times may be further apart than an i64 holds.
+                        let age = latest as f64 - times[r] as f64;
                         (items[r].0, 0.5f64.powf(age / half_life))
                     }));
                     sums.sort_unstable_by_key(|s| s.0);

@@ -274,7 +274,7 @@ impl SparkEngine {
     /// Where a fit needing `bytes` (by `rule`) runs: on MLlib when they exceed the
     /// configured share of this machine's memory, else here.
     pub(crate) fn placement(&self, rule: &str, bytes: u64) -> TrainPlacement {
-        let memory_bytes = total_memory_bytes();
+        let memory_bytes = clickrec_core::total_memory_bytes();
         let share = self.settings.train_memory_share;
         let on_spark = bytes as f64 > share * memory_bytes as f64;
         TrainPlacement {
@@ -426,19 +426,6 @@ fn split_item_renaming(run_dir: &Path) -> Result<(Vec<u32>, usize), PipelineErro
     Ok((rename, split.len()))
 }
 
-/// `MemTotal` of `/proc/meminfo` in bytes (0 where it cannot be read, which sends every
-/// fit to MLlib unless the share is 1).
-fn total_memory_bytes() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib * 1024)
-}
-
 fn reject_reason(key: &str) -> RejectReason {
     RejectReason::ALL
         .into_iter()
@@ -462,6 +449,7 @@ impl Engine for SparkEngine {
             &sql::IngestSql {
                 path: input.display().to_string(),
                 window: plan.ingest.window.map(|w| (w.start, w.end)),
+                range: (plan.ingest.time_range.start, plan.ingest.time_range.end),
             },
         );
         self.fresh(&["users", "items", "categories", "events"])?;
@@ -550,6 +538,7 @@ impl Engine for SparkEngine {
             // The taobao layout (the only one Spark reads) has no null values.
             anonymous_rows: 0,
             quarantine: None,
+            unterminated_last_line: None,
         };
         let summary = clickrec_ingest::write_ingested(
             &plan.input,

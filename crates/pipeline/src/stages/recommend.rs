@@ -90,8 +90,11 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
     let ids = read_split_id_maps(dir)?;
     let matrix = read_matrix(dir)?;
     let users = recommend_users(plan, &matrix)?;
+    // A list holds each item once: a longer one is cut to the catalogue, with a note.
+    let (n, capped) =
+        clickrec_core::cap_at_catalogue("recommend.n", config.n, matrix.n_items(), "recommending");
     let request = RecommendRequest {
-        n: config.n,
+        n,
         candidates: clickrec_core::Candidates::All,
         exclude_seen: config.exclude_seen,
     };
@@ -101,7 +104,8 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         .filter(|&&u| (u.0 as usize) >= matrix.n_users() || matrix.row(u).0.is_empty())
         .count();
     let text = format!(
-        "{without_history} of {} users have no train history: {}\n",
+        "{}{without_history} of {} users have no train history: {}\n",
+        capped.unwrap_or_default(),
         users.len(),
         config.fallback().describe()
     );
@@ -142,7 +146,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         details.push_str(&format!(
             "{}: top-{} for {} users in {:.2} s ({:.2} s of it writing) → {}\n",
             source.name(),
-            config.n,
+            n,
             users.len(),
             record.seconds,
             record.write_seconds,

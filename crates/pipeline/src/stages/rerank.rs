@@ -261,6 +261,17 @@ pub(crate) fn run(
         .collect();
     let history = history(plan, params, &log, &train_path, &matrix)?;
     let config = &plan.config.recommend;
+    // Lists and candidate lists hold each item once: longer ones are cut to the
+    // catalogue (the core's top-N does so too), with a note.
+    let n_items = matrix.n_items();
+    let (n, n_note) =
+        clickrec_core::cap_at_catalogue("recommend.n", config.n, n_items, "recommending");
+    let (_, m_note) = clickrec_core::cap_at_catalogue(
+        "rerank.candidates_per_generator",
+        params.params().candidates_per_generator,
+        n_items,
+        "taking",
+    );
     let recommend = write_lists(
         plan,
         &ids,
@@ -274,7 +285,7 @@ pub(crate) fn run(
                     &history,
                     &matrix,
                     &users,
-                    config.n,
+                    n,
                     config.exclude_seen,
                     params,
                     |block| {
@@ -300,7 +311,12 @@ pub(crate) fn run(
     write_json(&dir.join(RERANK_REPORT_FILE), &record)?;
     Ok(StageOutput {
         details: String::new(),
-        text: rerank_text(&record, config.n),
+        text: format!(
+            "{}{}{}",
+            m_note.unwrap_or_default(),
+            n_note.unwrap_or_default(),
+            rerank_text(&record, n)
+        ),
         summary: serde_json::to_value(&record).unwrap_or_default(),
         artifacts: vec![
             RERANKER_FILE.to_owned(),

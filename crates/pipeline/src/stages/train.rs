@@ -57,6 +57,7 @@ fn fit_watched(
         record_loss: plan.config.train.record_loss,
         progress: bar.as_ref(),
         monitor,
+        memory_limit: plan.memory_limit,
     };
     let model = checked
         .fit(data, &options)
@@ -104,6 +105,15 @@ pub(crate) fn run(
     };
     for checked in &plan.models {
         let kind = checked.kind();
+        if let CheckedModel::Recent(p) = checked {
+            let (_, note) = clickrec_core::cap_at_catalogue(
+                "models.recent.max_items",
+                p.params().max_items as usize,
+                matrix.n_items(),
+                "keeping",
+            );
+            text.push_str(&note.unwrap_or_default());
+        }
         reset_peak_rss();
         let started = Instant::now();
         let watched = match &watched_by {

@@ -365,6 +365,7 @@ impl Search<'_> {
             monitor: monitor
                 .as_ref()
                 .map(|m| m as &dyn clickrec_models::FitMonitor),
+            memory_limit: self.plan.memory_limit,
         };
         let fitted: Model = match checked.fit(&data, &options) {
             Ok(m) => m,

@@ -17,6 +17,11 @@ use rustc_hash::FxHashMap;
 use super::params::{CheckedKnn, Similarity};
 use crate::sessions::TrainSessions;
 
+/// Largest exponent of STAN's neighbour-recency weight `exp(−Δt/λ)`: e^40 ≈ 2.4·10^17,
+/// far above any weight of a neighbour less than 40·λ (200 days at the default λ) in the
+/// future, far below f32's limit (≈ e^88) even summed over many neighbours.
+const MAX_RECENCY_EXPONENT: f64 = 40.0;
+
 /// A fitted session-kNN model (SKNN, V-SKNN, STAN or V-STAN, as its params say).
 #[derive(Clone, Debug)]
 pub struct SessionKnn {
@@ -246,8 +251,12 @@ impl<'a> KnnState<'a> {
             Similarity::Binary => 2.0 * inter / (2.0 * inter + cur + nb),
         };
         if let Some(lambda) = p.recency_s {
-            let dt = (self.last_time - self.model.sessions.end_time(s)) as f64;
-            sim *= (-dt / lambda).exp();
+            // In f64: two i64 times may be further apart than an i64 holds. A neighbour
+            // that ends after the current session (another user's later session) has
+            // dt < 0 and a weight above 1; the cap keeps that weight, and the scores
+            // summed from it, finite in f32 whatever the timestamps.
+            let dt = self.last_time as f64 - self.model.sessions.end_time(s) as f64;
+            sim *= (-dt / lambda).min(MAX_RECENCY_EXPONENT).exp();
         }
         sim
     }

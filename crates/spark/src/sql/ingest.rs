@@ -10,6 +10,10 @@ pub struct IngestSql {
     pub path: String,
     /// `input.window_start` / `window_end` in Unix seconds: rows outside are bad rows.
     pub window: Option<(i64, i64)>,
+    /// `input.earliest_time` / `latest_time` (default 1970 to 2200) in Unix seconds, start
+    /// inclusive, end exclusive: rows outside are bad rows (`time_out_of_range`), checked
+    /// before the window as the local engine does.
+    pub range: (i64, i64),
 }
 
 /// The Taobao field names, as the local engine names them in errors.
@@ -41,6 +45,8 @@ pub fn ingest_sql(tables: &Tables, input: &IngestSql) -> StageSql {
     let time_ok = "(t RLIKE '^-?[0-9]{1,20}([.][0-9]+)?$' AND \
                    try_cast(regexp_extract(t, '^-?([0-9]+)', 1) AS DECIMAL(20,0)) <= 18446744073709551615 AND \
                    abs(tsec) <= 9223372036854775807)";
+    let (earliest, latest) = input.range;
+    let range = format!("NOT (tsec >= {earliest} AND tsec < {latest})");
     let window = match input.window {
         Some((start, end)) => format!("NOT (tsec >= {start} AND tsec < {end})"),
         None => "false".to_owned(),
@@ -75,6 +81,7 @@ pub fn ingest_sql(tables: &Tables, input: &IngestSql) -> StageSql {
              \x20   WHEN c = '' THEN 'empty_id' WHEN NOT {cok} THEN 'bad_id'\n\
              \x20   WHEN b NOT IN ('pv', 'fav', 'cart', 'buy') THEN 'unknown_behavior'\n\
              \x20   WHEN NOT coalesce({time_ok}, false) THEN 'bad_timestamp'\n\
+             \x20   WHEN {range} THEN 'time_out_of_range'\n\
              \x20   WHEN {window} THEN 'out_of_window'\n\
              \x20 END AS reason,\n\
              \x20 CASE\n\

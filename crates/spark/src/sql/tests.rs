@@ -50,6 +50,7 @@ fn ingest_checks_rows_in_the_local_order_and_numbers_ids_by_first_appearance() {
         &IngestSql {
             path: "/data/log.csv".into(),
             window: Some((100, 200)),
+            range: (0, 7_258_118_400),
         },
     ));
     assert!(sql.contains("monotonically_increasing_id() AS pos FROM text.`/data/log.csv`"));
@@ -60,11 +61,13 @@ fn ingest_checks_rows_in_the_local_order_and_numbers_ids_by_first_appearance() {
         "'bad_id'",
         "'unknown_behavior'",
         "'bad_timestamp'",
+        "'time_out_of_range'",
         "'out_of_window'",
     ];
     let at: Vec<usize> = order.iter().map(|r| sql.find(r).expect(r)).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
     assert!(sql.contains("NOT (tsec >= 100 AND tsec < 200)"));
+    assert!(sql.contains("NOT (tsec >= 0 AND tsec < 7258118400)"));
     for column in ["user", "item", "category"] {
         assert!(
             sql.contains(&format!(
