@@ -15,6 +15,14 @@ pub(crate) const MAX_FACTORS: usize = 4096;
 /// What a `factors` key takes, for [`crate::ParamError`]s.
 pub(crate) const FACTORS_RANGE: &str = "an integer from 1 to 4096";
 
+/// Largest `iterations` (epochs) of the factor models: each is a pass over every train
+/// event, ALS converges within tens and BPR within hundreds, and a larger value only
+/// makes a run that never ends; larger values are config errors.
+pub(crate) const MAX_ITERATIONS: usize = 1000;
+
+/// What an `iterations` key takes, for [`crate::ParamError`]s.
+pub(crate) const ITERATIONS_RANGE: &str = "an integer from 1 to 1000";
+
 /// The item-factor rows worth scoring: all but the all-zero ones. The factor models give
 /// items without train events zero rows; such an item scores 0 for every user, which says
 /// nothing, and skipping it keeps scoring and top-N proportional to the items that were

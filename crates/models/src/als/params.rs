@@ -3,7 +3,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ParamError;
-use crate::factors::{FACTORS_RANGE, MAX_FACTORS};
+use crate::factors::{FACTORS_RANGE, ITERATIONS_RANGE, MAX_FACTORS, MAX_ITERATIONS};
+
+/// Largest `cg_steps`: see [`AlsParams::check`].
+const MAX_CG_STEPS: usize = 100;
 
 /// Parameters of implicit ALS, as in the `[models.als]` config table. Keys left out take
 /// the documented defaults (the defaults of Python `implicit` 0.7.3, but 64 factors).
@@ -74,11 +77,13 @@ impl AlsParams {
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return err("alpha", "a finite number ≥ 0", &self.alpha);
         }
-        if self.iterations == 0 {
-            return err("iterations", "an integer ≥ 1", &self.iterations);
+        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            return err("iterations", ITERATIONS_RANGE, &self.iterations);
         }
-        if self.cg_steps == 0 {
-            return err("cg_steps", "an integer ≥ 1", &self.cg_steps);
+        // Conjugate-gradient steps per row solve: a few suffice (3 by default); as many as
+        // factors solve exactly, so more only cost time.
+        if !(1..=MAX_CG_STEPS).contains(&self.cg_steps) {
+            return err("cg_steps", "an integer from 1 to 100", &self.cg_steps);
         }
         if !(self.init_scale.is_finite() && self.init_scale > 0.0) {
             return err("init_scale", "a finite number > 0", &self.init_scale);

@@ -401,9 +401,23 @@ fn impossible_params_name_their_key() {
             },
         ),
         (
+            "iterations",
+            AlsParams {
+                iterations: 1_000_000_000,
+                ..AlsParams::default()
+            },
+        ),
+        (
             "cg_steps",
             AlsParams {
                 cg_steps: 0,
+                ..AlsParams::default()
+            },
+        ),
+        (
+            "cg_steps",
+            AlsParams {
+                cg_steps: 1_000_000_000,
                 ..AlsParams::default()
             },
         ),

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::ParamError;
-use crate::factors::{FACTORS_RANGE, MAX_FACTORS};
+use crate::factors::{FACTORS_RANGE, ITERATIONS_RANGE, MAX_FACTORS, MAX_ITERATIONS};
 
 /// How negative items are drawn for a positive pair `(u, i)`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,8 +103,8 @@ impl BprParams {
                 &self.regularization,
             );
         }
-        if self.iterations == 0 {
-            return err("iterations", "at least 1", &self.iterations);
+        if !(1..=MAX_ITERATIONS).contains(&self.iterations) {
+            return err("iterations", ITERATIONS_RANGE, &self.iterations);
         }
         if !(1..=MAX_BLOCKS).contains(&self.blocks) {
             return err("blocks", "an integer from 1 to 256", &self.blocks);
@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn bpr_param_errors_name_the_key() {
         assert!(BprParams::default().check().is_ok());
-        let cases: [(&str, BprParams); 7] = [
+        let cases: [(&str, BprParams); 8] = [
             (
                 "factors",
                 BprParams {
@@ -169,6 +169,13 @@ mod tests {
                 "iterations",
                 BprParams {
                     iterations: 0,
+                    ..BprParams::default()
+                },
+            ),
+            (
+                "iterations",
+                BprParams {
+                    iterations: 1_000_000_000,
                     ..BprParams::default()
                 },
             ),

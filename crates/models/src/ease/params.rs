@@ -27,14 +27,19 @@ impl Default for EaseParams {
     }
 }
 
+/// Largest `lambda`: see [`EaseParams::check`].
+const MAX_LAMBDA: f64 = 1e12;
+
 impl EaseParams {
     /// Checks the parameters; only checked parameters can fit.
     pub fn check(&self) -> Result<CheckedEase, ParamError> {
         let err = |param, expected, found: &dyn ToString| {
             Err(ParamError::new("ease", param, expected, found.to_string()))
         };
-        if !(self.lambda.is_finite() && self.lambda > 0.0) {
-            return err("lambda", "a finite number > 0", &self.lambda);
+        // The fit runs in f32: a λ far above any Gram entry leaves XᵀX + λI without the
+        // data in it (and above f32's range, no matrix at all).
+        if !(self.lambda > 0.0 && self.lambda <= MAX_LAMBDA) {
+            return err("lambda", "a number above 0, at most 1e12", &self.lambda);
         }
         if self.max_items == 0 {
             return err("max_items", "an integer ≥ 1", &self.max_items);
@@ -77,6 +82,13 @@ mod tests {
                 "lambda",
                 EaseParams {
                     lambda: f64::INFINITY,
+                    ..EaseParams::default()
+                },
+            ),
+            (
+                "lambda",
+                EaseParams {
+                    lambda: 1e308,
                     ..EaseParams::default()
                 },
             ),
