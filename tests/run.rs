@@ -165,7 +165,8 @@ fn a_stage_needs_its_inputs() {
     let output = clickrec(&["matrix", "pipelines/quickstart.toml", "--out", out]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("stage ingest is not up to date"),
+        stderr(&output).contains("stage ingest is not up to date")
+            && stderr(&output).contains("the manifest has no record of it"),
         "{}",
         stderr(&output)
     );

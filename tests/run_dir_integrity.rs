@@ -166,6 +166,30 @@ fn a_changed_file_of_the_same_size_is_found_by_its_hash() {
     assert_all_cached(&pipeline, &out);
 }
 
+/// A one-stage command on a damaged upstream artifact stops, naming the file and how it
+/// differs from the record, so the user knows why the stage is not up to date.
+#[test]
+fn a_single_stage_command_says_which_upstream_file_is_damaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let pipeline = small_pipeline(dir.path());
+    let out = dir.path().join("run");
+    run_ok(&pipeline, &out);
+    truncate(&out.join("prepared.parquet"));
+    let output = clickrec(&[
+        "evaluate",
+        pipeline.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(
+        err.contains("stage prep is not up to date in")
+            && err.contains("(prepared.parquet: 5000 bytes, the manifest recorded"),
+        "{err}"
+    );
+}
+
 /// A manifest written before artifacts were hashed holds bare paths: nothing can be
 /// checked, so every stage is redone once, saying why, and then reused.
 #[test]

@@ -122,9 +122,14 @@ pub enum PipelineError {
         source: clickrec_eval::EvalError,
     },
     #[error(
-        "stage {stage} is not up to date in {dir}: run `clickrec run` (or `clickrec {stage}`) first"
+        "stage {stage} is not up to date in {dir} ({why}): run `clickrec run` (or `clickrec {stage}`) first"
     )]
-    MissingStage { stage: &'static str, dir: PathBuf },
+    MissingStage {
+        stage: &'static str,
+        dir: PathBuf,
+        /// What the manifest says: no record, one of other settings, or a damaged artifact.
+        why: String,
+    },
     #[error(
         "the pipeline has no [models.*] table: add one (e.g. `[models.popularity]`) to train, recommend or evaluate"
     )]

@@ -241,13 +241,19 @@ pub fn run(
                 break;
             }
             if stage_kind < only {
-                if !matches!(manifest.reuse(dir, stage_kind, fp), Reuse::Yes(_)) {
-                    return Err(PipelineError::MissingStage {
-                        stage: stage_kind.name(),
-                        dir: dir.clone(),
-                    });
-                }
-                continue;
+                let why = match manifest.reuse(dir, stage_kind, fp) {
+                    Reuse::Yes(_) => continue,
+                    Reuse::No => {
+                        "the manifest has no record of it for this input and configuration"
+                            .to_owned()
+                    }
+                    Reuse::Damaged(why) => why,
+                };
+                return Err(PipelineError::MissingStage {
+                    stage: stage_kind.name(),
+                    dir: dir.clone(),
+                    why,
+                });
             }
         }
         finished(stage(

@@ -177,6 +177,7 @@ fn search_fingerprint(plan: &Plan, tune: &TuneConfig) -> Result<String, Pipeline
         .ok_or_else(|| PipelineError::MissingStage {
             stage: Stage::Split.name(),
             dir: plan.out.clone(),
+            why: "the manifest has no record of it".into(),
         })?;
     Ok(fingerprint(&[
         &serde_json::json!(env!("CARGO_PKG_VERSION")),
