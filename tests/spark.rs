@@ -108,6 +108,35 @@ fn the_spark_engine_gives_the_local_engines_answers() {
     let out = clickrec(&args);
     assert!(out.status.success(), "spark run: {}", stderr(&out));
 
+    // A time outside the accepted range (here the largest i64) is a bad row on both
+    // engines, reported at its line with the same reason: nothing after ingest sees it.
+    let extreme = dir.path().join("extreme.csv");
+    let sample = std::fs::read_to_string(root().join("data/sample.csv")).unwrap();
+    let head: String = sample.lines().take(3).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&extreme, format!("{head}1,2,3,pv,9223372036854775807\n")).unwrap();
+    let input_set = format!("input.path={}", extreme.to_str().unwrap());
+    for on_spark in [false, true] {
+        let bad_out = dir.path().join(format!("extreme-{on_spark}"));
+        let mut args = vec![
+            "run",
+            "pipelines/quickstart.toml",
+            "--out",
+            bad_out.to_str().unwrap(),
+            "--set",
+            &input_set,
+        ];
+        if on_spark {
+            args.extend(on_mllib);
+        }
+        let out = clickrec(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "spark {on_spark}: {err}");
+        assert!(
+            err.contains("extreme.csv:4:") && err.contains("outside the accepted range"),
+            "spark {on_spark}: {err}"
+        );
+    }
+
     // The same split: every count of split.json.
     let (l, s) = (
         read_json(&local.join("split.json")),
