@@ -185,7 +185,7 @@ impl RowSpec {
                     return Err(self.error(RejectReason::TimeOutOfRange, at, raw_time));
                 }
                 if let Some(w) = self.window
-                    && (timestamp < w.start || timestamp >= w.end)
+                    && !w.contains(timestamp)
                 {
                     return Err(self.error(RejectReason::OutOfWindow, at, raw_time));
                 }
