@@ -79,7 +79,7 @@ impl RejectReason {
                 "--format jsonl reads one JSON object per line; for a JSON array or a delimited file choose another --format; or use --on-bad-row skip to quarantine bad rows"
             }
             RejectReason::TimeOutOfRange => {
-                "accepted times are --earliest-time to --latest-time (input.earliest_time, input.latest_time; default 1970-01-01 to 2199-12-31 UTC): check the unit (--time-format unix-s or unix-ms) or move the bounds; or use --on-bad-row skip to quarantine bad rows"
+                "accepted times are --earliest-time to --latest-time (input.earliest_time, input.latest_time; default 1970-01-01 to 2199-12-31 UTC): check the unit (the taobao and sessions layouts read Unix seconds, retailrocket milliseconds; with --format csv, parquet or jsonl set --time-format to the unit of the file, e.g. unix-ms) or move the bounds; or use --on-bad-row skip to quarantine bad rows"
             }
             RejectReason::RecordTooLong => {
                 "a record may hold at most --max-record-bytes (input.max_record_bytes, default 1048576) bytes: a file without line ends (binary, or another format) or a quote that never closes reads as one long record; raise the limit if such records are real; or use --on-bad-row skip to quarantine bad rows (their first max-record-bytes bytes are kept)"
