@@ -1,4 +1,4 @@
-//! Batch top-50 of a factor model through `clickrec_core::recommend` (packing, the fused
+//! Batch top-50 of a factor model through `clickrec_recommend::recommend` (packing, the fused
 //! kernel, the threshold test and the heap): random factors, 64 of them, no history
 //! filter. Throughput is in multiply-adds (users × items × factors), to set against the
 //! FMA peak: 2 AVX2 FMA units × 8 lanes per core per cycle.
@@ -7,10 +7,8 @@
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use clickrec_core::{
-    BlockScores, FactorScores, RecommendRequest, Recommender, SplitMix64, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{SplitMix64, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, FactorScores, RecommendRequest, Recommender, recommend};
 
 const USERS: usize = 4096;
 const ITEMS: usize = 50_000;

@@ -8,6 +8,7 @@ use clap::Args;
 use clickrec_core::UserId;
 use clickrec_eval::{EvalConfig, Evaluator, Protocol};
 use clickrec_pipeline::{EvalInputs, Stage, write_reports};
+use clickrec_report::Render;
 
 use crate::failure::{UsageError, usage};
 use crate::run_cmd::{self, RunArgs};

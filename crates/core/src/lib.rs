@@ -33,12 +33,8 @@ mod ids;
 mod matrix;
 mod memory;
 mod progress;
-mod recommend;
 mod rng;
-mod select;
-mod session;
 mod split;
-mod tiles;
 mod time;
 
 pub use atomic::{AtomicFile, FileError};
@@ -53,16 +49,9 @@ pub use matrix::{
 };
 pub use memory::{
     Bytes, DEFAULT_MEMORY_SHARE, MemoryError, cap_at_catalogue, check_memory, default_memory_limit,
-    parse_byte_size, total_memory_bytes,
+    parse_byte_size, peak_rss_bytes, reset_peak_rss, total_memory_bytes,
 };
 pub use progress::{NoProgress, Progress};
-pub use recommend::{
-    BlockScores, Candidates, FactorScores, ItemSums, RankedList, RecommendError, RecommendRequest,
-    Recommendations, Recommender, TopN, recommend, recommend_blocks,
-    recommend_blocks_with_fallback,
-};
-pub use rng::{SPLITMIX_GAMMA, SplitMix64, mix64};
-pub use select::{keep_best, retain_best};
-pub use session::{SessionRecommender, SessionState, UserScoresSessions};
+pub use rng::{SPLITMIX_GAMMA, SplitMix64, derive_seed, mix64};
 pub use split::{Leakage, TestSet, TestSetBuilder, TestSetCounts, TestSetError, TestUser};
 pub use time::{parse_utc_time, utc_text};

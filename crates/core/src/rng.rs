@@ -14,6 +14,15 @@ pub fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The seed of the stream named by `tags` under the run's `seed`: each tag folded in
+/// through [`mix64`], so `(seed, [a, b])` and `(seed, [b, a])` differ. New streams derive
+/// their seeds here, never from a thread, so results do not depend on scheduling.
+pub fn derive_seed(seed: u64, tags: &[u64]) -> u64 {
+    tags.iter().fold(mix64(seed ^ SPLITMIX_GAMMA), |h, &t| {
+        mix64(h.wrapping_add(SPLITMIX_GAMMA) ^ mix64(t.wrapping_add(SPLITMIX_GAMMA)))
+    })
+}
+
 /// One SplitMix64 stream; the same seed gives the same numbers everywhere.
 #[derive(Clone, Debug)]
 pub struct SplitMix64(u64);
@@ -21,6 +30,19 @@ pub struct SplitMix64(u64);
 impl SplitMix64 {
     pub fn new(seed: u64) -> Self {
         SplitMix64(seed)
+    }
+
+    /// Stream `index` of `seed` (the bootstrap's resamples, one stream each).
+    pub fn stream(seed: u64, index: u64) -> Self {
+        SplitMix64(
+            mix64(seed.wrapping_add(SPLITMIX_GAMMA))
+                ^ mix64(index.wrapping_mul(SPLITMIX_GAMMA) ^ 0x5851_F42D),
+        )
+    }
+
+    /// The stream of [`derive_seed`]`(seed, tags)`.
+    pub fn derived(seed: u64, tags: &[u64]) -> Self {
+        SplitMix64(derive_seed(seed, tags))
     }
 
     #[inline]
@@ -80,6 +102,33 @@ mod tests {
             assert!((0.0..1.0).contains(&y));
             assert!(g.below(5) < 5);
         }
+    }
+
+    #[test]
+    fn streams_differ_by_seed_and_index() {
+        let first = |seed, index| SplitMix64::stream(seed, index).next_u64();
+        assert_ne!(first(42, 0), first(42, 1));
+        assert_ne!(first(42, 0), first(43, 0));
+        assert_eq!(first(42, 5), first(42, 5));
+    }
+
+    #[test]
+    fn derived_streams_differ_by_tag_order_and_seed() {
+        assert_ne!(derive_seed(1, &[0, 1]), derive_seed(1, &[1, 0]));
+        assert_ne!(derive_seed(1, &[0]), derive_seed(2, &[0]));
+        assert_eq!(
+            SplitMix64::derived(7, &[3]).next_u64(),
+            SplitMix64::new(derive_seed(7, &[3])).next_u64()
+        );
+        let mut rng = SplitMix64::derived(7, &[3]);
+        let mut counts = [0usize; 5];
+        for _ in 0..50_000 {
+            counts[rng.below(5)] += 1;
+        }
+        assert!(
+            counts.iter().all(|&c| (9_000..11_000).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -40,7 +40,7 @@ use crate::config::CheckedEval;
 use crate::error::EvalError;
 use crate::evaluate::{ModelEvaluation, PerUser, weighted_means};
 use crate::metric::{Metric, Variant};
-use crate::rng::SplitMix64;
+use clickrec_core::SplitMix64;
 
 /// A macro average with its bootstrap confidence interval (`None` when the bootstrap is
 /// off or no resample drew an evaluated user).
@@ -111,7 +111,7 @@ pub struct PairedComparison {
 }
 
 /// `confidence` as a percentage for people: 0.95 → "95%", 0.975 → "97.5%".
-pub(crate) fn percent(confidence: f64) -> String {
+pub fn percent(confidence: f64) -> String {
     let text = format!("{:.2}", confidence * 100.0);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text}%")
@@ -415,7 +415,7 @@ impl Job<'_> {
         s.batch_counts.resize(n, [0; BATCH]);
         let mut dens = [[0u64; Variant::ALL.len()]; BATCH];
         for (lane, den) in dens.iter_mut().enumerate().take(size) {
-            let mut rng = crate::rng::stream(self.seed, (first + lane) as u64);
+            let mut rng = clickrec_core::SplitMix64::stream(self.seed, (first + lane) as u64);
             let counts = &mut s.batch_counts;
             let by_mask = draw_into(&mut rng, self.membership, &mut s.per_block, |i| {
                 let c = &mut counts[i][lane];
@@ -466,7 +466,7 @@ impl Job<'_> {
         let n = self.membership.len();
         s.counts.clear();
         s.counts.resize(n, 0);
-        let mut rng = crate::rng::stream(self.seed, r as u64);
+        let mut rng = clickrec_core::SplitMix64::stream(self.seed, r as u64);
         let by_mask = draw_counts(&mut rng, &mut s.counts, self.membership, &mut s.per_block);
         let dens = denominators(&by_mask);
         let mut row = vec![0.0; self.models.len() * self.width()];

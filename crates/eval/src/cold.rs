@@ -9,34 +9,12 @@
 
 use std::collections::BTreeMap;
 
-use clickrec_core::Recommendations;
-use serde::Serialize;
+use clickrec_recommend::Recommendations;
 
 use crate::config::CheckedEval;
 use crate::error::EvalError;
 use crate::evaluate::{EvalData, ModelEvaluation, Population, evaluate_model};
-use crate::report::{AtK, Protocol, Report, build_report};
-
-/// The cold test users' results: every model in the headline variant.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ColdUsers {
-    /// Test users without train events.
-    pub users: u64,
-    /// Of them, those with targets in the headline variant (the others are skipped).
-    pub evaluated_users: u64,
-    /// Per model, in the order evaluated.
-    pub models: Vec<ColdModel>,
-}
-
-/// One model on the cold users.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ColdModel {
-    pub name: String,
-    /// Evaluated cold users without a list (they score 0).
-    pub users_without_recommendations: u64,
-    /// The headline variant at every K, with intervals over cold users.
-    pub at_k: Vec<AtK>,
-}
+use crate::report::{ColdModel, ColdUsers, Protocol, Report, build_report};
 
 impl ColdUsers {
     fn from_report(report: &Report) -> Self {

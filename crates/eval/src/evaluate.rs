@@ -19,7 +19,8 @@
 use std::ops::Range;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use clickrec_core::{ItemId, Recommendations, TestSet, TestUser, UserItemMatrix};
+use clickrec_core::{ItemId, TestSet, TestUser, UserItemMatrix};
+use clickrec_recommend::Recommendations;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;

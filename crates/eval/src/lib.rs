@@ -1,9 +1,9 @@
 //! clickrec's offline evaluator: ranking metrics of recommendation lists against held-out
-//! test targets, with bootstrap confidence intervals, paired model comparisons and
-//! reports (`metrics.json`, `report.md`, `report.html`, a terminal table).
+//! test targets, with bootstrap confidence intervals, paired model comparisons and the
+//! [`Report`] they make (`metrics.json`; `clickrec-report` renders it for people).
 //!
-//! It depends on `clickrec-core` alone, so it scores any model's lists, or any other
-//! system's, given as [`clickrec_core::Recommendations`].
+//! It depends on `clickrec-core` and `clickrec-recommend` alone, so it scores any model's
+//! lists, or any other system's, given as [`clickrec_recommend::Recommendations`].
 //!
 //! - [`EvalConfig`] → [`CheckedEval`]: cut-offs K (default 5, 10, 20, 50, 100), bootstrap
 //!   resamples (1000), confidence (0.95), seed (42).
@@ -18,13 +18,14 @@
 //!   intervals and comparisons on warm users, the cold users apart in
 //!   [`Report::cold_users`].
 //! - [`build_report`]: bootstrap intervals (the same resampled users for every model),
-//!   paired comparisons of every pair on Recall and NDCG, and the [`Report`] with its
-//!   renderings. [`compare_models`] / [`Report::compare`] compare any two models on any
+//!   paired comparisons of every pair on Recall and NDCG, and the [`Report`].
+//!   [`compare_models`] / [`Report::compare`] compare any two models on any
 //!   metric.
 //!
 //! ```
 //! use std::collections::BTreeMap;
-//! use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
+//! use clickrec_core::{Behavior, ItemId, TestSet, UserId, UserItemMatrix};
+//! use clickrec_recommend::Recommendations;
 //! use clickrec_eval::{
 //!     EvalConfig, EvalData, Metric, Population, Protocol, Variant, build_report, evaluate_model,
 //! };
@@ -59,7 +60,7 @@
 //! };
 //! let report = build_report(protocol, &data, &[eval], &BTreeMap::new(), &config);
 //! assert!(report.to_json().contains("\"recall\""));
-//! assert!(report.html().contains("class=\"chart\""));
+//! assert!(report.to_json().contains("\"ndcg\""));
 //! ```
 
 mod bootstrap;
@@ -71,10 +72,9 @@ mod metric;
 mod next_item;
 mod popularity;
 mod report;
-mod rng;
 
-pub use bootstrap::{Estimate, PairedComparison, Verdict, compare_models};
-pub use cold::{ColdModel, ColdUsers, Evaluator};
+pub use bootstrap::{Estimate, PairedComparison, Verdict, compare_models, percent};
+pub use cold::Evaluator;
 pub use config::{CheckedEval, EvalConfig, EvalProtocol, MAX_BOOTSTRAP_SAMPLES, MAX_CUT_OFFS};
 pub use error::EvalError;
 pub use evaluate::{
@@ -88,9 +88,11 @@ pub use next_item::{
 };
 pub use popularity::popularity_percentiles;
 pub use report::{
-    AtK, ModelReport, Protocol, Report, Settings, TargetKinds, Tuning, TuningTrial, VariantCounts,
-    VariantReport, build_report,
+    AtK, ColdModel, ColdUsers, ModelReport, Protocol, Report, Settings, TargetKinds, Tuning,
+    TuningTrial, VariantCounts, VariantReport, build_report,
 };
 
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 #[cfg(test)]
 mod tests;

@@ -201,7 +201,8 @@ impl Variant {
         matches!(self, Variant::NewItems | Variant::ConversionNewItems)
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// Its position in the report's per-kind arrays (`Report::variants`, `segments`).
+    pub fn index(self) -> usize {
         self as usize
     }
 }
@@ -284,7 +285,8 @@ impl Segment {
         }
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// Its position in the report's per-kind arrays (`Report::variants`, `segments`).
+    pub fn index(self) -> usize {
         self as usize
     }
 }

@@ -17,7 +17,8 @@
 
 use std::time::Instant;
 
-use clickrec_core::{EventLog, ItemId, SessionRecommender, TopN, UserId};
+use clickrec_core::{EventLog, ItemId, UserId};
+use clickrec_recommend::{SessionRecommender, TopN};
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -390,7 +391,7 @@ fn resample(evals: &[&NextItemEvaluation], samples: usize, seed: u64) -> Vec<Vec
     (0..samples)
         .into_par_iter()
         .map(|r| {
-            let mut rng = crate::rng::stream(seed, r as u64);
+            let mut rng = clickrec_core::SplitMix64::stream(seed, r as u64);
             let mut counts = vec![0u32; n];
             for _ in 0..n {
                 counts[rng.below_exact(n as u64) as usize] += 1;

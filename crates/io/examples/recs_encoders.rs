@@ -15,8 +15,9 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use clickrec_core::{IdMap, IdMaps, ItemId, Recommendations, SplitMix64, UserId};
+use clickrec_core::{IdMap, IdMaps, ItemId, SplitMix64, UserId};
 use clickrec_io::RecsWriter;
+use clickrec_recommend::Recommendations;
 
 use arrow_array::{ArrayRef, Float32Array, RecordBatch, StringArray, UInt32Array};
 use parquet::arrow::ArrowWriter;

@@ -54,6 +54,13 @@ impl ArtifactError {
         }
     }
 
+    pub(crate) fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
+        ArtifactError::Parquet {
+            path: path.to_owned(),
+            source,
+        }
+    }
+
     pub(crate) fn invalid(path: &Path, message: impl Into<String>) -> Self {
         ArtifactError::Invalid {
             path: path.to_owned(),

@@ -2,7 +2,7 @@
 //! system, and held-out test pairs, as CSV (`.csv`; `.csv.gz` for reading) or Parquet
 //! (`.parquet`), with external ids on disk and dense ids in memory.
 //!
-//! * [`RecsWriter`] streams [`Recommendations`](clickrec_core::Recommendations) blocks to
+//! * [`RecsWriter`] streams [`Recommendations`](clickrec_recommend::Recommendations) blocks to
 //!   `user_id, rank, item_id, score`.
 //! * [`read_recommendations`] / [`read_recommendations_with`] read `user_id, item_id` plus
 //!   `rank` and/or `score` back into `Recommendations`, ordered by rank (or by score
@@ -17,7 +17,7 @@
 //! ```no_run
 //! use clickrec_io::{RecsWriter, read_id_maps, read_recommendations};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! # let lists = clickrec_core::Recommendations::new();
+//! # let lists = clickrec_recommend::Recommendations::new();
 //! let ids = read_id_maps("runs/taobao".as_ref())?;
 //! let mut writer = RecsWriter::create("runs/taobao/recs.parquet".as_ref(), &ids)?;
 //! writer.write(&lists)?;

@@ -8,11 +8,12 @@ mod recs {
     use std::fs::File;
     use std::path::{Path, PathBuf};
 
-    use clickrec_core::{Behavior, IdMap, IdMaps, ItemId, Recommendations, TestSet, UserId};
+    use clickrec_core::{Behavior, IdMap, IdMaps, ItemId, TestSet, UserId};
     use clickrec_io::{
         ListOrder, Location, ReadOptions, RecsError, RecsFileSummary, RecsWriter, ValueProblem,
         read_recommendations, read_recommendations_with, read_test_pairs,
     };
+    use clickrec_recommend::Recommendations;
     use polars::prelude::*;
 
     fn id_maps(users: &[&str], items: &[&str]) -> IdMaps {

@@ -110,11 +110,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = FitOptions {
         seed: 42,
         record_loss,
-        monitor: Some(&timer),
         ..FitOptions::default()
     };
     let start = Instant::now();
-    let model = Als::fit(&params, &data, &options)?;
+    let model = Als::fit_watched(
+        &params,
+        &data,
+        &options,
+        Some(&|done, model: &dyn Fn() -> Als| {
+            timer
+                .after_iteration(done, &Model::Als(model()))
+                .is_continue()
+        }),
+    )?;
     let secs = start.elapsed().as_secs_f64();
     println!(
         "ALS fit: {} factors × {iterations} iterations on {} threads: {secs:.2} s total, {:.3} s per iteration",

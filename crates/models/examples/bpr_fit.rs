@@ -19,11 +19,10 @@
 use std::time::Instant;
 
 use clickrec_core::SplitMix64;
-use clickrec_core::{
-    EventLog, ItemId, RecommendRequest, TestSet, UserId, UserItemMatrix, recommend,
-};
+use clickrec_core::{EventLog, ItemId, TestSet, UserId, UserItemMatrix};
 use clickrec_models::bpr::{Bpr, BprParams, NegativeSampling};
 use clickrec_models::{FitMonitor, FitOptions, Model, TrainData};
+use clickrec_recommend::{RecommendRequest, recommend};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -116,10 +115,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = FitOptions {
         seed: 42,
         record_loss,
-        monitor: Some(&timer),
         ..FitOptions::default()
     };
-    let model = Bpr::fit(&params, &data, &options)?;
+    let model = Bpr::fit_watched(
+        &params,
+        &data,
+        &options,
+        Some(&|done, model: &dyn Fn() -> Bpr| {
+            timer
+                .after_iteration(done, &Model::Bpr(model()))
+                .is_continue()
+        }),
+    )?;
     let secs = timer.start.elapsed().as_secs_f64();
     println!(
         "bpr fit: {} threads, {} blocks, {:?} negatives, {} factors, {} epochs: {secs:.2} s ({:.3} s/epoch); item factors {} × {}",

@@ -16,9 +16,10 @@
 
 use std::time::Instant;
 
-use clickrec_core::{EventLog, ItemId, RecommendRequest, UserId, UserItemMatrix, recommend};
+use clickrec_core::{EventLog, ItemId, UserId, UserItemMatrix};
 use clickrec_models::knn::{ItemKnn, ItemKnnParams, Weighting};
 use clickrec_models::{FitOptions, TrainData};
+use clickrec_recommend::{RecommendRequest, recommend};
 
 /// CPU seconds used by the process so far (user + system), from `/proc/self/stat`; on a
 /// machine shared with other jobs the wall time alone misleads.

@@ -10,9 +10,10 @@
 
 use std::time::Instant;
 
-use clickrec_core::{RecommendRequest, SplitMix64, UserId, UserItemMatrix, recommend};
+use clickrec_core::{SplitMix64, UserId, UserItemMatrix};
 use clickrec_models::Factors;
 use clickrec_models::als::{Als, AlsParams};
+use clickrec_recommend::{RecommendRequest, recommend};
 
 fn arg(k: usize, default: usize) -> usize {
     std::env::args()

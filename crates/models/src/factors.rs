@@ -1,7 +1,8 @@
 //! Dense latent factors, shared by the factor models (ALS, BPR): block scoring with a
 //! matrix multiply, similar items by cosine, save/load.
 
-use clickrec_core::{BlockScores, FactorScores, ItemId, TopN, UserId};
+use clickrec_core::{ItemId, UserId};
+use clickrec_recommend::{BlockScores, FactorScores, TopN};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{ArrayView2, ArrayViewMut2};
 
@@ -186,7 +187,8 @@ impl Factors {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-    use clickrec_core::{RecommendRequest, Recommender, UserItemMatrix, recommend};
+    use clickrec_core::UserItemMatrix;
+    use clickrec_recommend::{RecommendRequest, Recommender, recommend};
 
     struct Dot(Factors, Factors);
 

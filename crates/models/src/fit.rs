@@ -1,10 +1,8 @@
 //! What fitting reads, how it reports progress, and how a watcher can stop it early.
 
-use std::ops::ControlFlow;
-
 use clickrec_core::{EventLog, ItemUserMatrix, NoProgress, Progress, UserItemMatrix};
 
-use crate::{FitError, Model};
+use crate::FitError;
 
 /// Training data handed to every model's `fit`.
 #[derive(Clone, Copy, Debug)]
@@ -64,12 +62,14 @@ impl TestTrain {
     }
 }
 
-/// Watches an iterative fit (ALS, BPR) and may end it: early stopping on a validation
-/// metric. The state after iteration t never depends on the planned iteration count, so
-/// a fit stopped at t equals a fit of t iterations.
-pub trait FitMonitor: Sync {
-    /// Called after each iteration with the model as it stands; `Break` ends the fit there.
-    fn after_iteration(&self, done: usize, model: &Model) -> ControlFlow<()>;
+/// What an iterative fit (ALS, BPR) calls after each iteration: the iterations done and
+/// a maker of the model as it stands (called only when someone watches); `false` ends the
+/// fit there. [`crate::CheckedModel::fit_watched`] makes one of a [`crate::FitMonitor`].
+pub type Watch<'a, M> = Option<&'a (dyn Fn(usize, &dyn Fn() -> M) -> bool + Sync)>;
+
+/// Whether the fit goes on after `done` iterations.
+pub(crate) fn keep_going<M>(watch: Watch<'_, M>, done: usize, snapshot: &dyn Fn() -> M) -> bool {
+    watch.is_none_or(|watch| watch(done, snapshot))
 }
 
 /// Run-wide fitting options (not model parameters).
@@ -81,22 +81,9 @@ pub struct FitOptions<'a> {
     pub record_loss: bool,
     /// Iterations done of the planned count (`start`, then `advance_to` after each).
     pub progress: &'a dyn Progress,
-    /// Sees the model after each iteration of an iterative fit; `None` for a plain fit.
-    pub monitor: Option<&'a dyn FitMonitor>,
     /// Bytes a fit's dense buffers may take (factors, Gram matrices, accumulators): a fit
     /// needing more is refused before allocating ([`clickrec_core::check_memory`]).
     pub memory_limit: u64,
-}
-
-impl FitOptions<'_> {
-    /// Whether an iterative fit goes on after `done` iterations: it stops when the monitor
-    /// says so. `snapshot` builds the model as it stands, only when a monitor listens.
-    pub(crate) fn keep_going(&self, done: usize, snapshot: impl FnOnce() -> Model) -> bool {
-        match self.monitor {
-            Some(monitor) => monitor.after_iteration(done, &snapshot()).is_continue(),
-            None => true,
-        }
-    }
 }
 
 impl FitOptions<'_> {
@@ -122,7 +109,6 @@ impl std::fmt::Debug for FitOptions<'_> {
         f.debug_struct("FitOptions")
             .field("seed", &self.seed)
             .field("record_loss", &self.record_loss)
-            .field("monitor", &self.monitor.is_some())
             .field("memory_limit", &self.memory_limit)
             .finish_non_exhaustive()
     }
@@ -134,7 +120,6 @@ impl Default for FitOptions<'_> {
             seed: 42,
             record_loss: false,
             progress: &NoProgress,
-            monitor: None,
             memory_limit: clickrec_core::default_memory_limit(),
         }
     }

@@ -1,5 +1,5 @@
 //! clickrec's recommenders. Each model fits on [`TrainData`] and implements
-//! [`clickrec_core::Recommender`] (scoring only); filtering, batching and top-N selection
+//! [`clickrec_recommend::Recommender`] (scoring only); filtering, batching and top-N selection
 //! are shared in `clickrec_core`.
 //!
 //! - [`popularity`]: most popular items, all time or over the last days, weighted by behaviour.
@@ -29,6 +29,6 @@ pub use error::{FitError, ModelError, ParamError};
 pub use factors::Factors;
 #[cfg(test)]
 pub(crate) use fit::TestTrain;
-pub use fit::{FitMonitor, FitOptions, TrainData};
+pub use fit::{FitOptions, TrainData, Watch};
 pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
-pub use model::{CheckedModel, Model, ModelKind, ModelsConfig};
+pub use model::{CheckedModel, FitMonitor, Model, ModelKind, ModelsConfig};

@@ -1,11 +1,13 @@
 //! [`Model`]: any fitted model, for the pipeline and the CLI; `[models.*]` config tables.
 
+use std::ops::ControlFlow;
 use std::path::Path;
 
-use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, FactorScores, Recommender};
 use serde::{Deserialize, Serialize};
 
-use clickrec_core::SessionRecommender;
+use clickrec_recommend::SessionRecommender;
 use clickrec_session::knn::{SknnParams, StanParams, VsknnParams, VstanParams};
 use clickrec_session::rules::{ArParams, MarkovParams, SpopParams, SrParams};
 use clickrec_session::{CheckedSessionModel, SessionModel, SessionParams, TrainSessions};
@@ -20,6 +22,14 @@ use crate::{
     FitError, FitOptions, IdFingerprint, ModelError, ModelReader, ModelWriter, ParamError,
     TrainData,
 };
+
+/// Watches an iterative fit (ALS, BPR) and may end it: early stopping on a validation
+/// metric. The state after iteration t never depends on the planned iteration count, so
+/// a fit stopped at t equals a fit of t iterations.
+pub trait FitMonitor: Sync {
+    /// Called after each iteration with the model as it stands; `Break` ends the fit there.
+    fn after_iteration(&self, done: usize, model: &Model) -> ControlFlow<()>;
+}
 
 /// The kinds of model, named as in config tables and file names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -213,6 +223,17 @@ impl CheckedModel {
     }
 
     pub fn fit(&self, data: &TrainData<'_>, options: &FitOptions<'_>) -> Result<Model, FitError> {
+        self.fit_watched(data, options, None)
+    }
+
+    /// [`CheckedModel::fit`], with `monitor` seeing the model after each iteration of an
+    /// iterative fit (ALS, BPR) and able to end it; other models fit as without.
+    pub fn fit_watched(
+        &self,
+        data: &TrainData<'_>,
+        options: &FitOptions<'_>,
+        monitor: Option<&dyn FitMonitor>,
+    ) -> Result<Model, FitError> {
         Ok(match self {
             CheckedModel::Popularity(p) => Model::Popularity(Popularity::fit(p, data, options)?),
             CheckedModel::PopularityRecent(p) => {
@@ -220,8 +241,24 @@ impl CheckedModel {
             }
             CheckedModel::Recent(p) => Model::Recent(Recent::fit(p, data, options)?),
             CheckedModel::ItemKnn(p) => Model::ItemKnn(ItemKnn::fit(p, data, options)?),
-            CheckedModel::Als(p) => Model::Als(Als::fit(p, data, options)?),
-            CheckedModel::Bpr(p) => Model::Bpr(Bpr::fit(p, data, options)?),
+            CheckedModel::Als(p) => {
+                let watch = monitor.map(|m| {
+                    move |done: usize, model: &dyn Fn() -> Als| {
+                        m.after_iteration(done, &Model::Als(model())).is_continue()
+                    }
+                });
+                let watch = watch.as_ref().map(|w| w as _);
+                Model::Als(Als::fit_watched(p, data, options, watch)?)
+            }
+            CheckedModel::Bpr(p) => {
+                let watch = monitor.map(|m| {
+                    move |done: usize, model: &dyn Fn() -> Bpr| {
+                        m.after_iteration(done, &Model::Bpr(model())).is_continue()
+                    }
+                });
+                let watch = watch.as_ref().map(|w| w as _);
+                Model::Bpr(Bpr::fit_watched(p, data, options, watch)?)
+            }
             CheckedModel::Ease(p) => Model::Ease(Ease::fit(p, data, options)?),
             CheckedModel::Session(p) => {
                 Model::Session(Box::new(p.fit(train_sessions(p.name(), data)?)))

@@ -4,11 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{
-    Behavior, Candidates, CategoryId, EventLog, ItemId, RecommendRequest, Recommendations,
-    Recommender, UserId, UserItemMatrix, recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
 use clickrec_models::{FitOptions, IdFingerprint, Model, ModelKind, ModelsConfig, TrainData};
+use clickrec_recommend::{Candidates, RecommendRequest, Recommendations, Recommender, recommend};
 
 const USERS: u32 = 12;
 const ITEMS: u32 = 12;
@@ -265,7 +263,7 @@ fn the_popularity_fallback_serves_users_without_history() {
     let users = all_users();
     for model in models.iter().filter(|m| m.needs_history()) {
         let mut lists = Recommendations::new();
-        clickrec_core::recommend_blocks_with_fallback(
+        clickrec_recommend::recommend_blocks_with_fallback(
             model,
             Some(popularity),
             &matrix,

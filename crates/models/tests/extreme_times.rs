@@ -5,10 +5,9 @@
 
 #![allow(clippy::unwrap_used)] // tests report failures by panicking
 
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, UserId, UserItemMatrix, recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
 use clickrec_models::{FitOptions, ModelKind, ModelsConfig, TrainData};
+use clickrec_recommend::{RecommendRequest, recommend};
 use proptest::prelude::*;
 
 /// Times at and near the edges of i64 and of the years 1..9999, and a narrow band where

@@ -4,9 +4,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use clickrec_core::{IdMaps, Recommender, TestSet, UserItemMatrix};
+use clickrec_core::{IdMaps, TestSet, UserItemMatrix};
 use clickrec_io::{read_events, read_json, read_split_id_maps};
 use clickrec_models::{IdFingerprint, Model, ModelKind};
+use clickrec_recommend::Recommender;
 use clickrec_rerank::Reranker;
 use clickrec_segment::SegmentPopular;
 use serde::{Deserialize, Serialize};
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ListSource, Plan};
 use crate::error::PipelineError;
 
+pub const MANIFEST_FILE: &str = "manifest.json";
 pub const PREPARED_FILE: &str = "prepared.parquet";
 pub const PREP_REPORT_FILE: &str = "prep.json";
 pub const TRAIN_FILE: &str = "train.parquet";
@@ -36,6 +38,15 @@ pub const RERANK_REPORT_FILE: &str = "rerank.json";
 pub const METRICS_FILE: &str = "metrics.json";
 pub const REPORT_MD_FILE: &str = "report.md";
 pub const REPORT_HTML_FILE: &str = "report.html";
+/// The tuner's folder in the run directory.
+pub const TUNE_DIR: &str = "tune";
+/// Every trial, relative to the run directory.
+pub const TRIALS_FILE: &str = "tune/trials.json";
+/// The validation-train matrix the trials fit on, relative to the run directory (the
+/// format of `train_matrix.csr`).
+pub const VALIDATION_MATRIX_FILE: &str = "tune/validation_matrix.csr";
+/// The pipeline with the winning values, relative to the run directory.
+pub const BEST_FILE: &str = "tune/best.toml";
 
 /// Creates a folder of the run directory (and its parents).
 pub(crate) fn create_dir(path: &Path) -> Result<(), PipelineError> {
@@ -109,7 +120,7 @@ impl Drop for RunDir {
 /// Refuses an existing folder that holds files but neither `manifest.json` nor `.lock`,
 /// the marks every clickrec run or ingest leaves (a config error: the folder is wrong).
 fn refuse_foreign(dir: &Path) -> Result<(), PipelineError> {
-    if dir.join(crate::MANIFEST_FILE).exists() || dir.join(clickrec_io::LOCK_FILE).exists() {
+    if dir.join(MANIFEST_FILE).exists() || dir.join(clickrec_io::LOCK_FILE).exists() {
         return Ok(());
     }
     let mut entries = std::fs::read_dir(dir)
@@ -122,7 +133,7 @@ fn refuse_foreign(dir: &Path) -> Result<(), PipelineError> {
         message: format!(
             "not empty and not a clickrec run directory (no {}): choose a new or empty \
              folder for the run, so that no file of yours is overwritten",
-            crate::MANIFEST_FILE
+            MANIFEST_FILE
         ),
     })
 }
@@ -186,7 +197,7 @@ pub struct FitRecord {
     /// The validation metric after each iteration and the iteration kept (ALS, BPR with
     /// `[train.early_stopping]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub early_stopping: Option<crate::early_stop::EarlyStopRecord>,
+    pub early_stopping: Option<clickrec_tune::EarlyStopRecord>,
     /// On `engine.kind = "spark"`: where ALS trained and the rule's numbers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub placement: Option<TrainPlacement>,

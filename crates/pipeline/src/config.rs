@@ -8,8 +8,8 @@ use clickrec_models::{CheckedModel, ModelKind, ModelsConfig};
 use clickrec_prep::{CheckedPrep, CheckedSplit, PrepConfig, SplitConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::early_stop::{CheckedEarlyStopping, EarlyStoppingConfig};
 use crate::error::PipelineError;
+use clickrec_tune::{CheckedEarlyStopping, EarlyStoppingConfig};
 
 /// A pipeline file. Unknown keys are errors, so a typo never silently falls back to a default.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -44,7 +44,7 @@ pub struct PipelineConfig {
     pub evaluate: EvalConfig,
     /// `[tune]`: what `clickrec tune` searches; `clickrec run` ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tune: Option<crate::tune::TuneConfig>,
+    pub tune: Option<clickrec_tune::TuneConfig>,
     /// `[engine]`: where ingest, prep, split and the matrix run (default: this process).
     #[serde(default, skip_serializing_if = "EngineConfig::is_default")]
     pub engine: EngineConfig,

@@ -102,14 +102,7 @@ pub enum PipelineError {
         list: &'static str,
         path: PathBuf,
         #[source]
-        source: clickrec_core::RecommendError,
-    },
-    #[error("recommending with {list} for the validation users of {path}: {source}")]
-    ValidationRecommend {
-        list: &'static str,
-        path: PathBuf,
-        #[source]
-        source: clickrec_core::RecommendError,
+        source: clickrec_recommend::RecommendError,
     },
     #[error(
         "{path} is missing: tuning and early stopping need the validation split (split.validation = true)"
@@ -136,6 +129,11 @@ pub enum PipelineError {
     NoModels,
     #[error("the pipeline has no [{0}] table: add one to run the {0} stage")]
     NotConfigured(&'static str),
+    #[error(transparent)]
+    Tune(#[from] clickrec_tune::TuneError),
+    /// A configuration part that JSON cannot hold, so no fingerprint can vouch for it.
+    #[error("cannot fingerprint {what}: {message}")]
+    Fingerprint { what: &'static str, message: String },
 }
 
 impl PipelineError {
@@ -150,7 +148,7 @@ impl PipelineError {
                 | PipelineError::Override { .. }
                 | PipelineError::NoModels
                 | PipelineError::NotConfigured(_)
-        )
+        ) || matches!(self, PipelineError::Tune(e) if e.is_config_error())
     }
 }
 

@@ -16,7 +16,6 @@
 
 mod artifacts;
 mod config;
-mod early_stop;
 mod engine;
 mod error;
 mod manifest;
@@ -25,23 +24,24 @@ mod progress;
 mod runner;
 mod stages;
 pub mod tune;
+mod validation;
 
 pub use artifacts::{
-    EvalInputs, FitRecord, MATRIX_FILE, METRICS_FILE, MODELS_DIR, PREPARED_FILE, RECS_DIR,
-    REPORT_HTML_FILE, REPORT_MD_FILE, RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, RunDir,
-    SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE, SPLIT_REPORT_FILE,
-    TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, TRAIN_REPORT_FILE, VALIDATION_EVENTS_FILE,
-    VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file, recs_file,
+    EvalInputs, FitRecord, MANIFEST_FILE, MATRIX_FILE, METRICS_FILE, MODELS_DIR, PREPARED_FILE,
+    RECS_DIR, REPORT_HTML_FILE, REPORT_MD_FILE, RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord,
+    RunDir, SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE,
+    SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, TRAIN_REPORT_FILE,
+    VALIDATION_EVENTS_FILE, VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file,
+    recs_file,
 };
+pub use clickrec_tune::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use config::{
     CheckedEngine, EngineConfig, EngineKind, GenerateConfig, ListSource, PipelineConfig, Plan,
     RecommendConfig, RecommendUsers, RecsFormat, RunConfig, SparkSettings, TrainConfig,
 };
-pub use early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use error::PipelineError;
-pub use manifest::{
-    Artifact, FileRecord, MANIFEST_FILE, Manifest, StageRecord, fingerprint, hash_file,
-};
+pub use manifest::{Artifact, FileRecord, Manifest, StageRecord, fingerprint, hash_file};
 pub use progress::{Bars, NoBars};
-pub use runner::{RunOptions, Stage, StageReport, StageStatus, run};
+pub use runner::{RunOptions, StageReport, StageStatus, run};
+pub use stages::Stage;
 pub use stages::evaluate::write_reports;

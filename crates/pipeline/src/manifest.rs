@@ -12,10 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::artifacts::MANIFEST_FILE;
 use crate::error::PipelineError;
-use crate::runner::Stage;
-
-pub const MANIFEST_FILE: &str = "manifest.json";
+use crate::stages::Stage;
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -161,7 +160,7 @@ impl Manifest {
     /// artifacts); the names of those dropped, in stage order.
     pub fn forget_from(&mut self, stage: Stage) -> Vec<&'static str> {
         let mut forgotten = Vec::new();
-        for later in Stage::ALL.into_iter().filter(|s| *s >= stage) {
+        for later in Stage::ALL.iter().copied().filter(|s| *s >= stage) {
             if self.stages.remove(later.name()).is_some() {
                 forgotten.push(later.name());
             }
@@ -238,19 +237,6 @@ pub fn fingerprint(parts: &[&serde_json::Value]) -> String {
         hasher.update(b"\0");
     }
     hasher.finalize().to_hex()[..32].to_owned()
-}
-
-/// Peak resident set size of this process so far (Linux `VmHWM`).
-pub fn peak_rss_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
-}
-
-/// Resets the peak so the next reading covers one stage only (Linux ≥ 4.0; a no-op elsewhere).
-pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 #[cfg(test)]

@@ -3,16 +3,15 @@
 
 use std::time::Instant;
 
+use clickrec_core::{peak_rss_bytes, reset_peak_rss};
+
 use crate::artifacts::RunDir;
 use crate::config::Plan;
 use crate::error::PipelineError;
-use crate::manifest::{
-    Manifest, Reuse, StageRecord, check_artifacts, fingerprint, hash_file, peak_rss_bytes,
-    reset_peak_rss,
-};
+use crate::manifest::{Manifest, Reuse, StageRecord, check_artifacts, fingerprint, hash_file};
 use crate::output::StageOutput;
 use crate::progress::Bars;
-use crate::stages;
+use crate::stages::{RunFacts, Stage, StageContext, StageSpec, json};
 
 /// What happened to one stage.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,58 +34,6 @@ pub struct StageReport {
     /// What the run noticed before the stage, for stderr: why a stage whose record matched
     /// was redone (a damaged artifact), the temporary files of an interrupted run removed.
     pub notes: Vec<String>,
-}
-
-/// The stages, in order. Each reads the artifacts of the ones before it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    /// Only with a `[generate]` table: writes the synthetic input log.
-    Generate,
-    Ingest,
-    Prep,
-    Split,
-    Matrix,
-    /// Only with `[models.*]` tables: fit and save each model.
-    Train,
-    /// Only with `[segment]`: k-means user segments and the segment-popular model.
-    Segment,
-    /// Top-N lists per model → `recs/`.
-    Recommend,
-    /// Only with `[rerank]`: the logistic-regression re-ranker → `recs/rerank.*`.
-    Rerank,
-    /// Metrics and reports of the lists on the test set.
-    Evaluate,
-}
-
-impl Stage {
-    /// Every stage, in order.
-    pub const ALL: [Stage; 10] = [
-        Stage::Generate,
-        Stage::Ingest,
-        Stage::Prep,
-        Stage::Split,
-        Stage::Matrix,
-        Stage::Train,
-        Stage::Segment,
-        Stage::Recommend,
-        Stage::Rerank,
-        Stage::Evaluate,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Generate => "generate",
-            Stage::Ingest => "ingest",
-            Stage::Prep => "prep",
-            Stage::Split => "split",
-            Stage::Matrix => "matrix",
-            Stage::Train => "train",
-            Stage::Segment => "segment",
-            Stage::Recommend => "recommend",
-            Stage::Rerank => "rerank",
-            Stage::Evaluate => "evaluate",
-        }
-    }
 }
 
 /// Options of a run that are not part of the pipeline's identity.
@@ -114,7 +61,7 @@ pub fn run(
     let mut manifest = Manifest::load(dir)?;
     manifest.clickrec_version = env!("CARGO_PKG_VERSION").to_owned();
     manifest.seed = plan.seed;
-    manifest.config = serde_json::to_value(&plan.config).unwrap_or_default();
+    manifest.config = json("the pipeline", &plan.config)?;
     let mut reports = Vec::new();
     // The first stage's report carries what opening the directory removed.
     let mut opening_note = run_dir.removed_note();
@@ -123,125 +70,74 @@ pub fn run(
         on_stage(&report);
         reports.push(report);
     };
-    let version = serde_json::json!(manifest.clickrec_version);
-    if let Some(params) = &plan.generate {
-        let generate_config = serde_json::to_value(&plan.config.generate).unwrap_or_default();
-        let fp = fingerprint(&[&version, &generate_config, &serde_json::json!(plan.seed)]);
-        let wanted = options.only.is_none_or(|only| only == Stage::Generate);
-        if wanted {
-            finished(stage(
-                dir,
-                &mut manifest,
-                Stage::Generate,
-                &fp,
-                options,
-                || stages::generate::run(&plan.input, params),
-            )?);
-        }
+    let mut facts = RunFacts {
+        version: serde_json::json!(manifest.clickrec_version),
+        input: serde_json::Value::Null,
+        test_input: None,
+    };
+    // Connects (if it is Spark) only when a stage runs on it.
+    let engine = crate::engine::for_plan(plan);
+    let cx = StageContext {
+        plan,
+        engine: engine.as_ref(),
+        bars,
+    };
+    // `generate` writes the input, so it runs before the input is hashed, apart from the
+    // fingerprint chain of the other stages.
+    let generate = Stage::Generate.spec();
+    if (generate.runs)(plan) && options.only.is_none_or(|only| only == Stage::Generate) {
+        let fp = stage_fingerprint(generate, plan, &facts, None)?;
+        finished(stage(
+            dir,
+            &mut manifest,
+            Stage::Generate,
+            &fp,
+            options,
+            &cx,
+        )?);
     }
     let input = hash_file(&plan.input)?;
     let test_input = plan.test_input.as_deref().map(hash_file).transpose()?;
-    manifest.inputs = std::iter::once(input.clone())
-        .chain(test_input.clone())
-        .collect();
+    facts.input = serde_json::json!(input.blake3);
+    facts.test_input = test_input.as_ref().map(|t| serde_json::json!(t.blake3));
+    manifest.inputs = std::iter::once(input).chain(test_input).collect();
 
-    // Each fingerprint covers the one before it, so a change anywhere upstream
-    // invalidates everything downstream.
-    let config = &plan.config;
-    let mut prep_config = serde_json::to_value(&config.prep).unwrap_or_default();
-    if let Some(table) = prep_config.as_object_mut() {
-        table.remove("weights"); // weights only shape the matrix
+    // Each fingerprint covers the one of the stage before it, so a change anywhere
+    // upstream invalidates everything downstream.
+    let mut fingerprints = vec![String::new(); Stage::ALL.len()];
+    for &kind in &Stage::ALL[1..] {
+        let spec = kind.spec();
+        let upstream = spec
+            .after
+            .map(|after| fingerprints[after as usize].as_str());
+        let fp = stage_fingerprint(spec, plan, &facts, upstream)?;
+        fingerprints[kind as usize] = fp;
     }
-    let input_hash = serde_json::json!(input.blake3);
-    let ingest_options = serde_json::to_value(&plan.ingest).unwrap_or_default();
-    let test_hash = test_input.as_ref().map(|t| serde_json::json!(t.blake3));
-    let mut ingest_parts = vec![&version, &input_hash, &ingest_options];
-    ingest_parts.extend(test_hash.as_ref());
-    // Another engine (or cluster) redoes every stage; the local engine's fingerprints
-    // stay what they were before `[engine]` existed.
-    let engine_config = serde_json::to_value(&config.engine).unwrap_or_default();
-    if plan.engine != crate::config::CheckedEngine::Local {
-        ingest_parts.push(&engine_config);
-    }
-    let ingest_fp = fingerprint(&ingest_parts);
-    let prep_fp = fingerprint(&[&serde_json::json!(ingest_fp), &prep_config]);
-    let split_fp = fingerprint(&[
-        &serde_json::json!(prep_fp),
-        &serde_json::to_value(&config.split).unwrap_or_default(),
-        // Splits made before item ids were compacted (no split_items.parquet) are redone.
-        &serde_json::json!("compact item ids"),
-    ]);
-    let matrix_fp = fingerprint(&[
-        &serde_json::json!(split_fp),
-        &serde_json::to_value(config.prep.weights).unwrap_or_default(),
-    ]);
-    let train_fp = fingerprint(&[
-        &serde_json::json!(matrix_fp),
-        &serde_json::to_value(&config.models).unwrap_or_default(),
-        &serde_json::to_value(&config.train).unwrap_or_default(),
-        &serde_json::json!(plan.seed),
-    ]);
-    let segment_fp = fingerprint(&[
-        &serde_json::json!(train_fp),
-        &serde_json::to_value(&config.segment).unwrap_or_default(),
-    ]);
-    let recommend_fp = fingerprint(&[
-        &serde_json::json!(segment_fp),
-        &serde_json::to_value(config.recommend).unwrap_or_default(),
-    ]);
-    let rerank_fp = fingerprint(&[
-        &serde_json::json!(recommend_fp),
-        &serde_json::to_value(&config.rerank).unwrap_or_default(),
-    ]);
-    let evaluate_fp = fingerprint(&[
-        &serde_json::json!(rerank_fp),
-        &serde_json::to_value(&config.evaluate).unwrap_or_default(),
-    ]);
-    let mut stage_kinds = vec![Stage::Ingest, Stage::Prep, Stage::Split, Stage::Matrix];
-    if !plan.generated_lists().is_empty() {
-        stage_kinds.push(Stage::Train);
-        if plan.segment.is_some() {
-            stage_kinds.push(Stage::Segment);
-        }
-        stage_kinds.push(Stage::Recommend);
-        if plan.rerank.is_some() {
-            stage_kinds.push(Stage::Rerank);
-        }
-        stage_kinds.push(Stage::Evaluate);
-    } else if options.only.is_some_and(|only| only > Stage::Matrix) {
-        return Err(PipelineError::NoModels);
-    }
+    let runs = |kind: Stage| (kind.spec().runs)(plan);
     if let Some(only) = options.only
         && only > Stage::Matrix
-        && !stage_kinds.contains(&only)
+        && !runs(only)
     {
-        return Err(PipelineError::NotConfigured(only.name()));
+        return Err(if runs(Stage::Train) {
+            PipelineError::NotConfigured(only.name())
+        } else {
+            PipelineError::NoModels
+        });
     }
 
-    // Connects (if it is Spark) only when a stage runs on it.
-    let engine = crate::engine::for_plan(plan);
-    // `generate` ran above: the input must exist before it is hashed.
-    for stage_kind in stage_kinds {
-        let fp = match stage_kind {
-            Stage::Generate | Stage::Ingest => &ingest_fp,
-            Stage::Prep => &prep_fp,
-            Stage::Split => &split_fp,
-            Stage::Matrix => &matrix_fp,
-            Stage::Train => &train_fp,
-            Stage::Segment => &segment_fp,
-            Stage::Recommend => &recommend_fp,
-            Stage::Rerank => &rerank_fp,
-            Stage::Evaluate => &evaluate_fp,
-        };
-        if options.until.is_some_and(|until| stage_kind > until) {
+    for (&kind, fp) in Stage::ALL[1..].iter().zip(&fingerprints[1..]) {
+        if !runs(kind) {
+            continue;
+        }
+        if options.until.is_some_and(|until| kind > until) {
             break;
         }
         if let Some(only) = options.only {
-            if stage_kind > only {
+            if kind > only {
                 break;
             }
-            if stage_kind < only {
-                let why = match manifest.reuse(dir, stage_kind, fp) {
+            if kind < only {
+                let why = match manifest.reuse(dir, kind, fp) {
                     Reuse::Yes(_) => continue,
                     Reuse::No => {
                         "the manifest has no record of it for this input and configuration"
@@ -250,35 +146,28 @@ pub fn run(
                     Reuse::Damaged(why) => why,
                 };
                 return Err(PipelineError::MissingStage {
-                    stage: stage_kind.name(),
+                    stage: kind.name(),
                     dir: dir.clone(),
                     why,
                 });
             }
         }
-        finished(stage(
-            dir,
-            &mut manifest,
-            stage_kind,
-            fp,
-            options,
-            || match stage_kind {
-                Stage::Generate | Stage::Ingest => {
-                    let bar = bars.bar("ingest", "bytes");
-                    stages::ingest::run(plan, engine.as_ref(), bar.as_ref())
-                }
-                Stage::Prep => stages::prep::run(plan, engine.as_ref()),
-                Stage::Split => stages::split::run(plan, engine.as_ref()),
-                Stage::Matrix => stages::matrix::run(plan, engine.as_ref()),
-                Stage::Train => stages::train::run(plan, engine.as_ref(), bars),
-                Stage::Segment => stages::segment::run(plan, engine.as_ref()),
-                Stage::Recommend => stages::recommend::run(plan, bars),
-                Stage::Rerank => stages::rerank::run(plan, engine.as_ref(), bars),
-                Stage::Evaluate => stages::evaluate::run(plan),
-            },
-        )?);
+        finished(stage(dir, &mut manifest, kind, fp, options, &cx)?);
     }
     Ok(reports)
+}
+
+/// The fingerprint of one stage: the one it starts from, then what it covers.
+fn stage_fingerprint(
+    spec: &StageSpec,
+    plan: &Plan,
+    facts: &RunFacts,
+    upstream: Option<&str>,
+) -> Result<String, PipelineError> {
+    let mut parts: Vec<serde_json::Value> =
+        upstream.map(serde_json::Value::from).into_iter().collect();
+    parts.extend((spec.covers)(plan, facts)?);
+    Ok(fingerprint(&parts.iter().collect::<Vec<_>>()))
 }
 
 /// Runs or reuses one stage and records it in the manifest.
@@ -288,9 +177,10 @@ fn stage(
     kind: Stage,
     fp: &str,
     options: RunOptions,
-    body: impl FnOnce() -> Result<StageOutput, PipelineError>,
+    cx: &StageContext<'_>,
 ) -> Result<StageReport, PipelineError> {
-    let name = kind.name();
+    let spec = kind.spec();
+    let name = spec.name;
     let mut notes = Vec::new();
     if !options.force {
         match manifest.reuse(dir, kind, fp) {
@@ -327,7 +217,11 @@ fn stage(
         details,
         summary,
         artifacts,
-    } = body()?;
+    } = (spec.run)(cx)?;
+    debug_assert!(
+        artifacts.iter().all(|a| spec.declares(a)),
+        "{name} wrote {artifacts:?}, not all declared in the stage table"
+    );
     let seconds = started.elapsed().as_secs_f64();
     let peak_rss_bytes = peak_rss_bytes();
     let record = StageRecord {

@@ -6,9 +6,9 @@
 use std::num::NonZeroU32;
 
 use serde::{Deserialize, Serialize};
-use thiserror::Error;
 
 use crate::dedup::{DedupConfig, DedupParams};
+use crate::error::ConfigError;
 use crate::kcore::{KCoreConfig, KCoreParams};
 use crate::min_events::{MinEventsConfig, MinEventsParams};
 use crate::outliers::{OutlierConfig, OutlierParams};
@@ -16,39 +16,6 @@ use crate::session::SessionConfig;
 use crate::split::TrainFilters;
 use crate::weights::{CheckedWeights, WeightsConfig};
 use crate::window::{TimeWindow, WindowConfig};
-
-/// A configuration value that cannot work, named by its key path in the pipeline file.
-#[derive(Clone, Debug, Error, PartialEq, Eq)]
-#[error("{key}: expected {expected}, found {found}")]
-pub struct ConfigError {
-    /// Key path as written in a pipeline file, e.g. `prep.kcore.min_items_per_user`.
-    pub key: &'static str,
-    /// What the key accepts.
-    pub expected: String,
-    /// The offending value (`nothing` when a required key is missing).
-    pub found: String,
-}
-
-pub(crate) fn config_error(
-    key: &'static str,
-    expected: impl Into<String>,
-    found: impl ToString,
-) -> ConfigError {
-    ConfigError {
-        key,
-        expected: expected.into(),
-        found: found.to_string(),
-    }
-}
-
-/// A count that must be at least 1.
-pub(crate) fn positive(
-    key: &'static str,
-    value: u32,
-    expected: &str,
-) -> Result<NonZeroU32, ConfigError> {
-    NonZeroU32::new(value).ok_or_else(|| config_error(key, expected, value))
-}
 
 /// The `[prep]` table: one sub-table per step, in the order the steps run. Window and
 /// dedup clean rows of the whole log ([`crate::prepare`]); outlier users, min events and

@@ -6,7 +6,7 @@ use std::ops::Range;
 use clickrec_core::EventLog;
 use serde::{Deserialize, Serialize};
 
-use crate::config::ConfigError;
+use crate::error::ConfigError;
 use crate::report::DedupDetails;
 use crate::rows::{par_chunks, retain_rows, user_runs};
 

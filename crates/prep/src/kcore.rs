@@ -8,7 +8,7 @@ use std::num::NonZeroU32;
 use clickrec_core::EventLog;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, positive};
+use crate::error::{ConfigError, positive};
 use crate::report::KCoreDetails;
 use rayon::prelude::*;
 

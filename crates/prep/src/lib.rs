@@ -40,6 +40,7 @@
 
 mod config;
 mod dedup;
+mod error;
 mod kcore;
 mod min_events;
 mod outliers;
@@ -51,12 +52,13 @@ mod split;
 mod weights;
 mod window;
 
-pub use config::{CheckedPrep, ConfigError, PrepConfig};
+pub use config::{CheckedPrep, PrepConfig};
 pub use dedup::{DedupConfig, DedupParams, dedup};
+pub use error::{ConfigError, PrepError};
 pub use kcore::{KCoreConfig, KCoreParams, k_core};
 pub use min_events::{MinEventsConfig, MinEventsParams, filter_min_events};
 pub use outliers::{OutlierConfig, OutlierParams, remove_outlier_users};
-pub use prepare::{PrepError, Prepared, prepare};
+pub use prepare::{Prepared, prepare};
 pub use report::{
     DedupDetails, KCoreDetails, LogStats, MinEventsDetails, OutlierDetails, PrepReport,
     SessionDetails, SessionSource, StepDetails, StepReport, WindowDetails,

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use clickrec_core::EventLog;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, positive};
+use crate::error::{ConfigError, positive};
 use crate::report::MinEventsDetails;
 use crate::rows::{item_space, retain_rows, user_runs};
 

@@ -5,7 +5,7 @@ use std::num::NonZeroU32;
 use clickrec_core::EventLog;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, config_error, positive};
+use crate::error::{ConfigError, config_error, positive};
 use crate::report::OutlierDetails;
 use crate::rows::{par_chunks, retain_rows, user_runs};
 

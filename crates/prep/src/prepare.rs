@@ -1,21 +1,13 @@
 //! All preprocessing steps in order: [`prepare`].
 
 use clickrec_core::EventLog;
-use thiserror::Error;
 
 use crate::config::CheckedPrep;
 use crate::dedup::dedup;
+use crate::error::PrepError;
 use crate::report::{LogStats, PrepReport, StepDetails, StepReport};
 use crate::session::sessionize;
 use crate::window::filter_time_window;
-
-/// Preprocessing that cannot finish on this log.
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum PrepError {
-    /// Session indices are `u32`.
-    #[error("the log has more than {} sessions; session indices are u32", u64::from(u32::MAX) + 1)]
-    TooManySessions,
-}
 
 /// The cleaned log, a session index per event, and what every step did.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,8 +6,8 @@ use std::num::NonZeroU32;
 use clickrec_core::{EventLog, SessionId};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, positive};
-use crate::prepare::PrepError;
+use crate::error::PrepError;
+use crate::error::{ConfigError, positive};
 use crate::report::{SessionDetails, SessionSource};
 
 /// `[prep.session]`.

@@ -3,7 +3,7 @@
 use clickrec_core::{Behavior, EventLog, MatrixError, UserItemMatrix};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, config_error};
+use crate::error::{ConfigError, config_error};
 use crate::rows::{par_chunks, user_runs};
 
 /// `[prep.weights]`: how much each event says about a user's interest in an item.
@@ -100,6 +100,11 @@ impl CheckedWeights {
     /// The base confidence of one event of `behavior`.
     pub fn weight(&self, behavior: Behavior) -> f64 {
         self.by_behavior[usize::from(behavior.code())]
+    }
+    /// The base confidence of one event per behaviour code (pv, fav, cart, buy), the
+    /// models' behaviour weights in `f32`.
+    pub fn per_behavior(&self) -> [f32; 4] {
+        self.by_behavior.map(|w| w as f32)
     }
     pub fn half_life_s(&self) -> Option<f64> {
         self.half_life_s

@@ -3,7 +3,7 @@
 use clickrec_core::EventLog;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, config_error};
+use crate::error::{ConfigError, config_error};
 use crate::report::WindowDetails;
 use crate::rows::retain_rows;
 

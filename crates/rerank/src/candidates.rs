@@ -1,9 +1,7 @@
 //! Candidate generation: the union of each generator's top-M and the user's recent items.
 
-use clickrec_core::{
-    Candidates, ItemId, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{Candidates, RecommendRequest, Recommendations, Recommender, recommend};
 
 use crate::{History, RerankError};
 
@@ -67,7 +65,7 @@ pub(crate) fn check_generators(
     Ok(())
 }
 
-/// Users must strictly increase, as in `clickrec_core::recommend`.
+/// Users must strictly increase, as in `clickrec_recommend::recommend`.
 pub(crate) fn check_user_order(users: &[UserId]) -> Result<(), RerankError> {
     match users.windows(2).find(|w| w[0] >= w[1]) {
         Some(pair) => Err(RerankError::UserOrder {
@@ -79,7 +77,7 @@ pub(crate) fn check_user_order(users: &[UserId]) -> Result<(), RerankError> {
 }
 
 /// Each generator's top-`m` for a block of users (increasing), one list per generator.
-/// Scoring runs in parallel inside `clickrec_core::recommend`.
+/// Scoring runs in parallel inside `clickrec_recommend::recommend`.
 pub(crate) fn generator_lists(
     generators: &[Generator<'_>],
     matrix: &UserItemMatrix,

@@ -1,6 +1,7 @@
 //! Errors of parameter checking, candidate generation, training and re-ranking.
 
-use clickrec_core::{Behavior, RecommendError, UserId};
+use clickrec_core::{Behavior, UserId};
+use clickrec_recommend::RecommendError;
 use thiserror::Error;
 
 /// Why the re-ranker could not be checked, trained, loaded or applied.

@@ -3,8 +3,8 @@
 //! which candidates to put first.
 //!
 //! 1. **Candidates** ([`Generator`]): the union of each generator's top-M (any fitted
-//!    [`clickrec_core::Recommender`]: ALS, item-kNN, popularity, segment-popular, the
-//!    session models, the user's recent items, scored through `clickrec_core::recommend`)
+//!    [`clickrec_recommend::Recommender`]: ALS, item-kNN, popularity, segment-popular, the
+//!    session models, the user's recent items, scored through `clickrec_recommend::recommend`)
 //!    and the user's most recent distinct items (repeat visits are common; left out when
 //!    seen items are excluded).
 //! 2. **Features** ([`feature_names`]), from the generators' lists and a [`History`] of
@@ -51,8 +51,8 @@
 //! # Example
 //!
 //! ```
-//! use clickrec_core::{Behavior, BlockScores, CategoryId, EventLog, ItemId, Recommender,
-//!     TestSet, UserId, UserItemMatrix};
+//! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, TestSet, UserId, UserItemMatrix};
+//! use clickrec_recommend::{BlockScores, Recommender};
 //! use clickrec_rerank::{Generator, History, RerankParams, train};
 //!
 //! /// Scores item i as i for everyone: a (poor) candidate generator.

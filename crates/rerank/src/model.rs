@@ -1,6 +1,7 @@
 //! The fitted re-ranker: standardised features → logit, and re-ranked lists per block.
 
-use clickrec_core::{ItemId, Recommendations, TopN, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{Recommendations, TopN};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 

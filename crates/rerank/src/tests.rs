@@ -2,10 +2,8 @@
 //! (learning, standardisation, determinism) and the re-ranked lists.
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{
-    Behavior, BlockScores, CategoryId, EventLog, ItemId, Recommender, TestSet, UserId,
-    UserItemMatrix,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, TestSet, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender};
 use proptest::prelude::*;
 
 use crate::candidates::{UserCandidates, generator_lists};
@@ -658,7 +656,7 @@ fn streamed_blocks_match_the_collected_lists_and_respect_exclude_seen() {
     )
     .unwrap();
     let users: Vec<UserId> = (0..50).step_by(3).map(UserId).collect();
-    let mut streamed = clickrec_core::Recommendations::new();
+    let mut streamed = clickrec_recommend::Recommendations::new();
     reranker
         .recommend_blocks(
             &generators,

@@ -312,7 +312,7 @@ pub(crate) fn sample_users(users: &[UserId], max: usize, seed: u64) -> Vec<UserI
         .iter()
         .map(|&u| (mix(seed, TAG_USERS, u64::from(u.0)), u))
         .collect();
-    clickrec_core::retain_best(&mut keyed, max, Ord::cmp);
+    clickrec_recommend::retain_best(&mut keyed, max, Ord::cmp);
     let mut kept: Vec<UserId> = keyed[..max].iter().map(|&(_, u)| u).collect();
     kept.sort_unstable();
     kept

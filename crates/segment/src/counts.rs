@@ -7,6 +7,7 @@ use clickrec_core::{CategoryId, EventLog, ItemId};
 use rayon::prelude::*;
 
 use crate::Segmentation;
+use crate::vectors::id_space;
 
 /// Row ranges of each segment's members in `log` (users outside the segmentation, or
 /// without a segment, belong to none).
@@ -20,11 +21,6 @@ pub(crate) fn segment_rows(seg: &Segmentation, log: &EventLog) -> Vec<Vec<Range<
         }
     }
     groups
-}
-
-/// One more than the largest id (0 when there is none): the length of a table indexed by them.
-pub(crate) fn id_space(ids: impl Iterator<Item = u32>) -> usize {
-    ids.map(|id| id as usize + 1).max().unwrap_or(0)
 }
 
 fn weight(log: &EventLog, behavior_weights: &[f32; 4], row: usize) -> f64 {
@@ -105,7 +101,7 @@ pub(crate) fn top_categories(
 
 /// Keeps the best `keep` entries, highest value first, ties by lower id.
 fn best_first<I: Ord + Copy>(entries: &mut Vec<(I, f64)>, keep: usize) {
-    clickrec_core::keep_best(entries, keep, |a, b| {
+    clickrec_recommend::keep_best(entries, keep, |a, b| {
         b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
     });
 }

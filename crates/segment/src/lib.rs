@@ -48,8 +48,8 @@
 //! # Example
 //!
 //! ```
-//! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, RecommendRequest, UserId,
-//!     UserItemMatrix, recommend};
+//! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
+//! use clickrec_recommend::{RecommendRequest, recommend};
 //! use clickrec_segment::{SegmentParams, SegmentPopular, UserVectors, fit_segments};
 //!
 //! // Users 0 and 1 shop category 0 (items 0, 1); users 2 and 3 category 1 (items 2, 3).

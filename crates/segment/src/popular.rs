@@ -1,6 +1,7 @@
 //! The segment-popular recommender: what a user's segment engages with most.
 
-use clickrec_core::{BlockScores, EventLog, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{EventLog, ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender};
 use serde::{Deserialize, Serialize};
 
 use crate::Segmentation;

@@ -4,7 +4,8 @@ use clickrec_core::{CategoryId, EventLog, ItemId};
 use serde::{Deserialize, Serialize};
 
 use crate::Segmentation;
-use crate::counts::{id_space, segment_rows, top_categories, top_items};
+use crate::counts::{segment_rows, top_categories, top_items};
+use crate::vectors::id_space;
 
 /// One segment of a [`SegmentSummary`]. Ids are dense; the pipeline maps them back.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -2,10 +2,8 @@
 //! segment-popular recommender and summary on hand-computed logs.
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, SplitMix64, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, SplitMix64, UserId, UserItemMatrix};
+use clickrec_recommend::{RecommendRequest, recommend};
 
 use crate::kmeans::lloyd;
 use crate::*;

@@ -6,8 +6,6 @@
 use clickrec_core::{CategoryId, EventLog};
 use serde::{Deserialize, Serialize};
 
-use crate::counts::id_space;
-
 /// One vector per user (row-major `n_users × dim` f32); users without a vector (no train
 /// events, or an all-zero row) take no part in k-means.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -153,6 +151,11 @@ fn normalise_into(sums: &[f64], out: &mut [f32]) -> bool {
         .zip(sums)
         .for_each(|(o, s)| *o = (s / norm) as f32);
     true
+}
+
+/// One more than the largest id (0 when there is none): the length of a table indexed by them.
+pub(crate) fn id_space(ids: impl Iterator<Item = u32>) -> usize {
+    ids.map(|id| id as usize + 1).max().unwrap_or(0)
 }
 
 #[cfg(test)]

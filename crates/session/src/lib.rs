@@ -8,8 +8,8 @@
 //!   chain, and session popularity (SPOP).
 //!
 //! Every model fits on [`TrainSessions`] and is both a next-item
-//! [`clickrec_core::SessionRecommender`] (one state per session, one event at a time) and
-//! a batch [`clickrec_core::Recommender`] whose query is the user's last train session.
+//! [`clickrec_recommend::SessionRecommender`] (one state per session, one event at a time) and
+//! a batch [`clickrec_recommend::Recommender`] whose query is the user's last train session.
 //!
 //! ```
 //! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId};

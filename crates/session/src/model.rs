@@ -1,7 +1,8 @@
 //! [`SessionModel`]: any fitted session model, as a next-item [`SessionRecommender`] and as
 //! a batch [`Recommender`] whose query is each user's last train session.
 
-use clickrec_core::{BlockScores, ItemId, Recommender, SessionRecommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender, SessionRecommender};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ParamError;
@@ -183,7 +184,7 @@ impl SessionRecommender for SessionModel {
         self.sessions().n_items()
     }
 
-    fn start_session(&self, user: UserId) -> Box<dyn clickrec_core::SessionState + '_> {
+    fn start_session(&self, user: UserId) -> Box<dyn clickrec_recommend::SessionState + '_> {
         self.as_session().start_session(user)
     }
 }

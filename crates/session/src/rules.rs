@@ -2,7 +2,8 @@
 //! (SR), association rules (AR) and the first-order Markov chain; and session popularity
 //! (SPOP), which scores the session's own items first.
 
-use clickrec_core::{ItemId, SessionRecommender, SessionState, UserId};
+use clickrec_core::{ItemId, UserId};
+use clickrec_recommend::{SessionRecommender, SessionState};
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 

@@ -4,10 +4,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, Recommender, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{RecommendRequest, Recommender, recommend};
 use proptest::prelude::*;
 
 use crate::knn::{Decay, Similarity, SknnParams, StanParams, VsknnParams, VstanParams};

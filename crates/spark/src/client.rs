@@ -18,7 +18,7 @@ use spark_connect::SparkSession;
 use spark_connect_core::{ChannelBuilder, RetryPolicy, SparkConnectClient, block_on};
 use spark_connect_proto as proto;
 
-use crate::error::{SparkError, describe, is_unreachable};
+use crate::error::{Cause, SparkError, is_unreachable};
 
 /// The trivial job that proves the application has executor cores: two partitions, so
 /// it needs a task slot on an executor (a driver-only query would not).
@@ -80,7 +80,7 @@ impl SparkClient {
     pub fn connect(url: &str, options: &ConnectOptions) -> Result<Self, SparkError> {
         let mut channel = ChannelBuilder::parse(url).map_err(|e| SparkError::BadUrl {
             url: url.to_string(),
-            reason: describe(&e),
+            reason: Cause::client(&e),
         })?;
         check_listening(url, &channel, options.connect_timeout)?;
 
@@ -89,13 +89,13 @@ impl SparkClient {
             .get_or_create()
             .map_err(|e| SparkError::BadUrl {
                 url: url.to_string(),
-                reason: describe(&e),
+                reason: Cause::client(&e),
             })?;
         channel.set("session_id", session.session_id());
         let mut raw =
             block_on(SparkConnectClient::connect(&channel)).map_err(|e| SparkError::BadUrl {
                 url: url.to_string(),
-                reason: describe(&e),
+                reason: Cause::client(&e),
             })?;
         // The handshake retries little: a server that is down or is not Spark Connect
         // should say so in seconds, not after the client's hour of backoff.
@@ -107,12 +107,12 @@ impl SparkClient {
             if is_unreachable(&e) {
                 SparkError::Unreachable {
                     url: url.to_string(),
-                    cause: describe(&e),
+                    cause: Cause::client(&e),
                 }
             } else {
                 SparkError::NotSparkConnect {
                     url: url.to_string(),
-                    cause: describe(&e),
+                    cause: Cause::client(&e),
                 }
             }
         })?;
@@ -125,7 +125,7 @@ impl SparkClient {
                 .map_err(|e| SparkError::Protocol {
                     url: url.to_string(),
                     what: "reading spark.cores.max".into(),
-                    detail: describe(&e),
+                    detail: Cause::client(&e),
                 })?;
         match server_cores {
             None => {
@@ -198,7 +198,7 @@ impl SparkClient {
                 url: self.url.clone(),
                 what: format!("setting {key} = {value}"),
                 sql: format!("SET {key} = {value}"),
-                message: describe(&e),
+                message: Cause::client(&e),
             })
     }
 
@@ -281,14 +281,14 @@ impl SparkClient {
         if is_unreachable(e) {
             SparkError::Unreachable {
                 url: self.url.clone(),
-                cause: describe(e),
+                cause: Cause::client(e),
             }
         } else {
             SparkError::Query {
                 url: self.url.clone(),
                 what: what.to_string(),
                 sql: sql.to_string(),
-                message: describe(e),
+                message: Cause::client(e),
             }
         }
     }
@@ -312,7 +312,7 @@ impl SparkClient {
                     return Err(SparkError::Protocol {
                         url: self.url.clone(),
                         what: CORES_PROBE_SQL.to_string(),
-                        detail: format!("expected one row n = 1000, got {counts:?}"),
+                        detail: format!("expected one row n = 1000, got {counts:?}").into(),
                     });
                 }
                 Ok(())
@@ -402,6 +402,7 @@ fn check_listening(
 }
 
 fn unreachable(url: &str, cause: String) -> SparkError {
+    let cause = Cause::from(cause);
     match java_problem() {
         Some(java) => SparkError::JavaMissing {
             url: url.to_string(),

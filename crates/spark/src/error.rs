@@ -13,7 +13,11 @@ pub enum SparkError {
     #[error(
         "engine.url = {url:?} is not a Spark Connect URL ({reason}); write it as sc://HOST:PORT, e.g. sc://127.0.0.1:15002 as printed by {CLUSTER_SCRIPT}"
     )]
-    BadUrl { url: String, reason: String },
+    BadUrl {
+        url: String,
+        #[source]
+        reason: Cause,
+    },
 
     /// Nothing answers at the URL, and there is no Java here to run a local cluster.
     #[error(
@@ -21,7 +25,8 @@ pub enum SparkError {
     )]
     JavaMissing {
         url: String,
-        cause: String,
+        #[source]
+        cause: Cause,
         java: String,
     },
 
@@ -29,13 +34,21 @@ pub enum SparkError {
     #[error(
         "no Spark Connect server answers at {url} ({cause}). Start one with {CLUSTER_SCRIPT} and use the URL it prints (check it with `scripts/spark-cluster.sh status`), or set engine.kind = \"local\""
     )]
-    Unreachable { url: String, cause: String },
+    Unreachable {
+        url: String,
+        #[source]
+        cause: Cause,
+    },
 
     /// Something answers at the URL, but not as a Spark Connect server.
     #[error(
         "the server at {url} accepted a connection but did not answer as Spark Connect: {cause}. Check that engine.url names the Connect port (spark.connect.grpc.binding.port), not the master's or a worker's"
     )]
-    NotSparkConnect { url: String, cause: String },
+    NotSparkConnect {
+        url: String,
+        #[source]
+        cause: Cause,
+    },
 
     /// The Connect application runs without `spark.cores.max`.
     #[error(
@@ -82,7 +95,8 @@ pub enum SparkError {
         url: String,
         what: String,
         sql: String,
-        message: String,
+        #[source]
+        message: Cause,
     },
 
     /// An MLlib command failed on the server.
@@ -90,7 +104,8 @@ pub enum SparkError {
     Ml {
         url: String,
         what: String,
-        message: String,
+        #[source]
+        message: Cause,
     },
 
     /// The server answered with something this client did not expect.
@@ -98,7 +113,8 @@ pub enum SparkError {
     Protocol {
         url: String,
         what: String,
-        detail: String,
+        #[source]
+        detail: Cause,
     },
 
     /// An MLlib parameter cannot be sent as the type MLlib declares.
@@ -130,11 +146,41 @@ pub enum SparkError {
     },
 }
 
+/// Why a call failed, in the words of whoever said so; the Spark Connect client's own
+/// error, when it was the one, is kept as the source.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Cause {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl From<String> for Cause {
+    fn from(message: String) -> Self {
+        Cause {
+            message,
+            source: None,
+        }
+    }
+}
+
+impl From<&str> for Cause {
+    fn from(message: &str) -> Self {
+        message.to_owned().into()
+    }
+}
+
 #[cfg(feature = "connect")]
-/// The client's own error as its message (it starts with the server's error class when
-/// there is one, e.g. `[TABLE_OR_VIEW_NOT_FOUND] ...`).
-pub(crate) fn describe(error: &spark_connect::SparkError) -> String {
-    error.message()
+impl Cause {
+    /// The client's error: its message (it starts with the server's error class when
+    /// there is one, e.g. `[TABLE_OR_VIEW_NOT_FOUND] ...`), and the error itself.
+    pub(crate) fn client(error: &spark_connect::SparkError) -> Self {
+        Cause {
+            message: error.message(),
+            source: Some(Box::new(error.clone())),
+        }
+    }
 }
 
 #[cfg(feature = "connect")]
@@ -161,6 +207,9 @@ mod tests {
         assert!(text.contains("sc://127.0.0.1:15002"), "{text}");
         assert!(text.contains("scripts/spark-cluster.sh start"), "{text}");
         assert!(text.contains("connection refused"), "{text}");
+        // The cause is also the error's source, for whoever walks the chain.
+        let source = std::error::Error::source(&e).map(|s| s.to_string());
+        assert_eq!(source.as_deref(), Some("connection refused"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use spark_connect_proto as proto;
 
 use crate::client::{SparkClient, sql_relation};
 use crate::columns::{f32_rows, row_count, u32_column};
-use crate::error::{SparkError, describe};
+use crate::error::{Cause, SparkError};
 use crate::table_files::read_table;
 use crate::vectors::{single_row_matrices, vector_dataset, vector_rows, write_vectors};
 
@@ -530,7 +530,7 @@ fn shared_path(client: &SparkClient, dir: &Path) -> Result<String, SparkError> {
     let bad = |detail: &str| SparkError::Ml {
         url: client.url().to_string(),
         what: format!("save a model to {}", dir.display()),
-        message: detail.to_string(),
+        message: detail.into(),
     };
     let text = dir
         .to_str()
@@ -559,7 +559,7 @@ fn run(
         .map_err(|e| SparkError::Ml {
             url: client.url().to_string(),
             what: what.to_string(),
-            message: describe(&e),
+            message: Cause::client(&e),
         })
 }
 

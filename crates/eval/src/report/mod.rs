@@ -1,12 +1,6 @@
 //! The report: every number of every model with its K, variant and interval, the
-//! protocol and the counts (`metrics.json`), rendered as Markdown, one self-contained
-//! HTML page with SVG charts, and a compact terminal table.
+//! protocol and the counts (`metrics.json`). `clickrec-report` renders it for people.
 
-mod html;
-mod markdown;
-mod svg;
-mod tables;
-mod terminal;
 mod tuning;
 
 pub use tuning::{Tuning, TuningTrial};
@@ -20,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use crate::bootstrap::{
     Estimate, PairedComparison, holm, interval, paired_from_draws_raw, resample_means,
 };
-use crate::cold::ColdUsers;
 use crate::config::{CheckedEval, headline_k};
 use crate::error::EvalError;
 use crate::evaluate::{EvalData, ModelEvaluation, Population, SegmentSummary};
@@ -187,6 +180,27 @@ struct Draws {
 pub struct TargetKinds {
     pub new_to_user: u64,
     pub repeat: u64,
+}
+
+/// The cold test users' results: every model in the headline variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ColdUsers {
+    /// Test users without train events.
+    pub users: u64,
+    /// Of them, those with targets in the headline variant (the others are skipped).
+    pub evaluated_users: u64,
+    /// Per model, in the order evaluated.
+    pub models: Vec<ColdModel>,
+}
+
+/// One model on the cold users.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ColdModel {
+    pub name: String,
+    /// Evaluated cold users without a list (they score 0).
+    pub users_without_recommendations: u64,
+    /// The headline variant at every K, with intervals over cold users.
+    pub at_k: Vec<AtK>,
 }
 
 /// Everything the evaluator found; see the module docs. Serialize it for `metrics.json`.
@@ -644,28 +658,6 @@ impl Report {
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self)
             .unwrap_or_else(|e| format!("{{\"error\": {:?}}}", e.to_string()))
-    }
-
-    /// `report.md`.
-    pub fn markdown(&self) -> String {
-        markdown::render(self)
-    }
-
-    /// `report.html`: one self-contained page (inline CSS and SVG, no scripts).
-    pub fn html(&self) -> String {
-        html::render(self)
-    }
-
-    /// A table per model for the terminal: Recall, NDCG, HitRate and MRR at each K (in
-    /// the headline variant) with intervals, then the headline comparisons.
-    pub fn terminal_table(&self) -> String {
-        terminal::render(self)
-    }
-
-    /// The answer at a glance for the terminal: every model at the headline K, the best
-    /// one marked with its margin over the best simple baseline, and the cold users.
-    pub fn terminal_answer(&self) -> String {
-        terminal::answer(self)
     }
 
     /// Whether `model` has lists in the headline variant for some evaluated user. A list

@@ -39,7 +39,7 @@ pub struct TuningTrial {
 
 impl Tuning {
     /// The tuned models, in order of first appearance.
-    pub(crate) fn models(&self) -> Vec<&str> {
+    pub fn models(&self) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for t in &self.trials {
             if !out.contains(&t.model.as_str()) {
@@ -50,7 +50,7 @@ impl Tuning {
     }
 
     /// The names of the numeric parameters searched for `model`.
-    pub(crate) fn numeric_params(&self, model: &str) -> Vec<&str> {
+    pub fn numeric_params(&self, model: &str) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         for t in self.trials.iter().filter(|t| t.model == model) {
             for (name, _) in &t.numeric {

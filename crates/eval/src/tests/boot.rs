@@ -234,7 +234,7 @@ fn block_wise_draws_are_uniform_with_replacement() {
     for r in 0..resamples {
         counts.fill(0);
         let by_mask = draw_counts(
-            &mut crate::rng::stream(3, r),
+            &mut clickrec_core::SplitMix64::stream(3, r),
             &mut counts,
             &membership,
             &mut per_block,
@@ -289,5 +289,22 @@ fn batched_resamples_equal_one_at_a_time() {
         for (x, y) in a.iter().zip(b) {
             assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()));
         }
+    }
+}
+
+/// A comparison turned around keeps zero bounds at +0, so they print as 0.0000.
+#[test]
+fn reversed_comparisons_keep_zero_positive() {
+    let c = crate::PairedComparison::new(
+        ("a", "b"),
+        (crate::Metric::Recall, 1, crate::Variant::All),
+        (0.0, 0.0),
+        Some(vec![0.0; 20]),
+        0.95,
+    )
+    .reversed();
+    assert_eq!((c.model_a.as_str(), c.model_b.as_str()), ("b", "a"));
+    for x in [c.difference, c.ci_low.unwrap(), c.ci_high.unwrap()] {
+        assert!(x == 0.0 && x.is_sign_positive(), "{x}");
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, SessionRecommender, UserId};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId};
+use clickrec_recommend::SessionRecommender;
 use clickrec_session::knn::VsknnParams;
 use clickrec_session::rules::SrParams;
 use clickrec_session::{SessionModel, SessionParams, TrainSessions};

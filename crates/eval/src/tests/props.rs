@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
+use clickrec_core::{Behavior, ItemId, TestSet, UserId, UserItemMatrix};
+use clickrec_recommend::Recommendations;
 use proptest::prelude::*;
 use proptest::sample::subsequence;
 

@@ -4,8 +4,11 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use clickrec_core::{Excerpt, RecommendError, TestSetError, UserId};
+use clickrec_core::{Excerpt, TestSetError, UserId};
+use clickrec_recommend::RecommendError;
 use thiserror::Error;
+
+use crate::error::ArtifactError;
 
 /// Where a value sits in its file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -74,21 +77,6 @@ pub enum RecsError {
     UnsupportedFormat {
         path: PathBuf,
         expected: &'static str,
-    },
-    /// A file operation failed (the file, what was being done, the OS error).
-    #[error(transparent)]
-    Io(#[from] clickrec_core::FileError),
-    #[error("{path}: {source}")]
-    Polars {
-        path: PathBuf,
-        #[source]
-        source: polars::error::PolarsError,
-    },
-    #[error("{path}: {source}")]
-    Parquet {
-        path: PathBuf,
-        #[source]
-        source: parquet::errors::ParquetError,
     },
     #[error("{path}: the file is empty")]
     Empty { path: PathBuf },
@@ -191,6 +179,7 @@ pub enum RecsError {
         #[source]
         source: RecommendError,
     },
+    /// A file, Parquet or polars operation failed ([`crate::ArtifactError`] says which).
     #[error(transparent)]
     Artifact(#[from] crate::error::ArtifactError),
     #[error("{path}: {source}")]
@@ -201,22 +190,22 @@ pub enum RecsError {
     },
 }
 
+impl From<clickrec_core::FileError> for RecsError {
+    fn from(error: clickrec_core::FileError) -> Self {
+        RecsError::Artifact(error.into())
+    }
+}
+
 impl RecsError {
     pub(crate) fn io(path: &Path, action: &'static str, source: std::io::Error) -> Self {
-        RecsError::Io(clickrec_core::FileError::new(path, action, source))
+        ArtifactError::io(path, action, source).into()
     }
 
     pub(crate) fn parquet(path: &Path, source: parquet::errors::ParquetError) -> Self {
-        RecsError::Parquet {
-            path: path.to_owned(),
-            source,
-        }
+        ArtifactError::parquet(path, source).into()
     }
 
     pub(crate) fn polars(path: &Path, source: polars::error::PolarsError) -> Self {
-        RecsError::Polars {
-            path: path.to_owned(),
-            source,
-        }
+        ArtifactError::polars(path, source).into()
     }
 }

@@ -5,7 +5,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::Path;
 
-use clickrec_core::{IdMaps, ItemId, Recommendations, UserId};
+use clickrec_core::{IdMaps, ItemId, UserId};
+use clickrec_recommend::Recommendations;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -534,7 +535,7 @@ impl Pass<'_> {
 /// Merges segments of increasing users (no user in two segments) into one.
 fn merge(
     mut segments: Vec<Recommendations>,
-) -> Result<Recommendations, clickrec_core::RecommendError> {
+) -> Result<Recommendations, clickrec_recommend::RecommendError> {
     if segments.len() == 1
         && let Some(only) = segments.pop()
     {

@@ -6,6 +6,7 @@ use rayon::prelude::*;
 
 use super::cg::{RowSolver, Scratch};
 use super::{Als, CheckedAls};
+use crate::fit::{Watch, keep_going};
 use crate::{Factors, FitError, FitOptions, TrainData};
 
 /// Rows per partial Gram matrix and per partial loss sum. Fixed, so sums are added in the
@@ -174,6 +175,16 @@ impl Als {
         data: &TrainData<'_>,
         options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
+        Self::fit_watched(params, data, options, None)
+    }
+
+    /// [`Als::fit`], with `watch` told of every iteration (and able to end the fit).
+    pub fn fit_watched(
+        params: &CheckedAls,
+        data: &TrainData<'_>,
+        options: &FitOptions<'_>,
+        watch: Watch<'_, Als>,
+    ) -> Result<Self, FitError> {
         const MODEL: &str = "als";
         let p = params.params();
         let (n_users, n_items) = (data.n_users(), data.n_items());
@@ -256,11 +267,8 @@ impl Als {
                 losses.push(l);
             }
             options.progress.advance_to(it as u64 + 1);
-            let snapshot = || {
-                let model = Als::new(p.clone(), users.clone(), items.clone(), losses.clone());
-                crate::Model::Als(model)
-            };
-            if !options.keep_going(it + 1, snapshot) {
+            let snapshot = || Als::new(p.clone(), users.clone(), items.clone(), losses.clone());
+            if !keep_going(watch, it + 1, &snapshot) {
                 break;
             }
         }

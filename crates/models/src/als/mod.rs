@@ -32,7 +32,8 @@ mod params;
 #[cfg(test)]
 mod tests;
 
-use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, FactorScores, Recommender};
 
 pub use params::{AlsParams, CheckedAls};
 

@@ -2,10 +2,8 @@
 
 use std::sync::Mutex;
 
-use clickrec_core::{
-    BlockScores, EventLog, ItemId, ItemUserMatrix, RecommendRequest, Recommender, UserId,
-    UserItemMatrix, recommend,
-};
+use clickrec_core::{EventLog, ItemId, ItemUserMatrix, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, RecommendRequest, Recommender, recommend};
 
 use super::cg::{RowSolver, Scratch};
 use super::fit::gram;

@@ -15,14 +15,13 @@
 //! are disjoint `&mut` borrows): user blocks for the whole fit, item blocks scattered from
 //! and gathered back into the global item [`Factors`] around every epoch.
 
-use clickrec_core::UserId;
+use clickrec_core::{SplitMix64, UserId};
 use pulp::{Arch, Simd, WithSimd, as_arrays};
 use rayon::prelude::*;
 
 use super::params::{BprParams, CheckedBpr, NegativeSampling};
-use super::rng;
+use crate::fit::{Watch, keep_going};
 use crate::{Factors, FitError, FitOptions, TrainData};
-use clickrec_core::SplitMix64;
 
 /// Stream tags, so that no two uses of the seed share a PRNG stream.
 const TAG_USER_BLOCKS: u64 = 1;
@@ -74,7 +73,7 @@ impl Partition {
     fn balanced(weights: &[usize], blocks: usize, seed: u64, tags: &[u64]) -> Self {
         let n = weights.len();
         let mut order: Vec<u32> = (0..n as u32).collect();
-        let mut rng = rng::derived(seed, tags);
+        let mut rng = SplitMix64::derived(seed, tags);
         for k in (1..n).rev() {
             order.swap(k, rng.below(k + 1));
         }
@@ -461,7 +460,7 @@ fn init_row(row: &mut [f32], id: usize, active: bool, bias: f32, seed: u64, tag:
     let factors = row.len() - 1;
     let scale = 1.0 / factors as f32;
     if active {
-        let mut rng = rng::derived(seed, &[tag, id as u64]);
+        let mut rng = SplitMix64::derived(seed, &[tag, id as u64]);
         row[..factors]
             .iter_mut()
             .for_each(|v| *v = (rng.next_f32() - 0.5) * scale);
@@ -497,7 +496,7 @@ fn loss_sample(data: &TrainData<'_>, params: &BprParams, seed: u64) -> Vec<(u32,
     let indices = csr.indices();
     let nnz = indices.len();
     let n_items = data.n_items();
-    let mut rng = rng::derived(seed, &[TAG_LOSS]);
+    let mut rng = SplitMix64::derived(seed, &[TAG_LOSS]);
     let count = LOSS_SAMPLES.min(nnz.saturating_mul(10));
     let mut triples = Vec::with_capacity(count);
     for _ in 0..count {
@@ -578,6 +577,7 @@ pub(super) fn fit(
     checked: &CheckedBpr,
     data: &TrainData<'_>,
     options: &FitOptions<'_>,
+    watch: Watch<'_, super::Bpr>,
 ) -> Result<Fitted, FitError> {
     let params = checked.params();
     let matrix = data.matrix;
@@ -676,7 +676,8 @@ pub(super) fn fit(
                         NegativeSampling::Popularity => Negatives::Popularity(&tables[b]),
                         NegativeSampling::Uniform => Negatives::Uniform(item_part.members[b].len()),
                     };
-                    let mut rng = rng::derived(seed, &[TAG_SGD, epoch as u64, a as u64, b as u64]);
+                    let mut rng =
+                        SplitMix64::derived(seed, &[TAG_SGD, epoch as u64, a as u64, b as u64]);
                     run_stratum(
                         &strata[a][b],
                         users,
@@ -717,9 +718,9 @@ pub(super) fn fit(
                 item_factors: item_factors.clone(),
                 loss: losses.clone(),
             };
-            crate::Model::Bpr(super::Bpr::from_fitted(checked, fitted))
+            super::Bpr::from_fitted(checked, fitted)
         };
-        if !options.keep_going(epoch + 1, snapshot) {
+        if !keep_going(watch, epoch + 1, &snapshot) {
             break;
         }
     }

@@ -40,14 +40,16 @@
 
 mod fit;
 mod params;
-mod rng;
 
 pub use params::{BprParams, CheckedBpr, NegativeSampling};
 
-use clickrec_core::{BlockScores, FactorScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, FactorScores, Recommender};
 
 use crate::factors::ScoredRows;
-use crate::{Factors, FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData};
+use crate::{
+    Factors, FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData, Watch,
+};
 
 /// A fitted BPR model.
 #[derive(Clone, Debug)]
@@ -68,7 +70,17 @@ impl Bpr {
         data: &TrainData<'_>,
         options: &FitOptions<'_>,
     ) -> Result<Self, FitError> {
-        let fitted = fit::fit(params, data, options)?;
+        Self::fit_watched(params, data, options, None)
+    }
+
+    /// [`Bpr::fit`], with `watch` told of every epoch (and able to end the fit).
+    pub fn fit_watched(
+        params: &CheckedBpr,
+        data: &TrainData<'_>,
+        options: &FitOptions<'_>,
+        watch: Watch<'_, Bpr>,
+    ) -> Result<Self, FitError> {
+        let fitted = fit::fit(params, data, options, watch)?;
         Ok(Bpr::from_fitted(params, fitted))
     }
 
@@ -437,11 +449,11 @@ mod tests {
         );
 
         // Scoring: dense dot products, block size in range.
-        let recs = clickrec_core::recommend(
+        let recs = clickrec_recommend::recommend(
             &loaded,
             &data.matrix,
             &[UserId(0), UserId(1)],
-            &clickrec_core::RecommendRequest::top(5),
+            &clickrec_recommend::RecommendRequest::top(5),
         )
         .unwrap();
         assert_eq!(recs.len(), 2);

@@ -35,7 +35,8 @@ mod tests;
 
 pub use params::{CheckedEase, EaseParams};
 
-use clickrec_core::{BlockScores, ItemId, Recommender, TopN, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender, TopN};
 
 use crate::{FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData};
 

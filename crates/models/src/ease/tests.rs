@@ -1,6 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{RecommendRequest, SplitMix64, recommend};
+use clickrec_core::SplitMix64;
+use clickrec_recommend::{RecommendRequest, recommend};
 
 use super::*;
 use crate::{IdFingerprint, Model, TestTrain as Data};

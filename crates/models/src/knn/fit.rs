@@ -288,17 +288,17 @@ impl Scratch {
             if key > threshold && !sim.is_nan() && v.has_norm[j as usize] {
                 candidates.push(key);
                 if candidates.len() >= buffer {
-                    clickrec_core::retain_best(candidates, k, |a, b| b.cmp(a));
+                    clickrec_recommend::retain_best(candidates, k, |a, b| b.cmp(a));
                     threshold = candidates[k - 1];
                 }
             }
         }
-        clickrec_core::keep_best(candidates, k, |a, b| b.cmp(a));
+        clickrec_recommend::keep_best(candidates, k, |a, b| b.cmp(a));
         candidates.iter().map(|&key| from_rank_key(key)).collect()
     }
 }
 
-/// A key in the order of the shared top-N (`clickrec_core::TopN`): a larger key is a
+/// A key in the order of the shared top-N (`clickrec_recommend::TopN`): a larger key is a
 /// higher similarity by `f32::total_cmp` (the f32 bits mapped to an order-preserving
 /// integer), then a lower id. Not for NaN.
 #[inline]

@@ -1,6 +1,7 @@
 //! The fitted item-kNN model: neighbour lists, scoring, similar items, save/load.
 
-use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender};
 
 use super::params::{CheckedItemKnn, ItemKnnParams, ScoreMode};
 use crate::{ModelError, ModelReader, ModelWriter};

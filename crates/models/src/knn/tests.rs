@@ -2,9 +2,8 @@
 
 use std::collections::BTreeMap;
 
-use clickrec_core::{
-    EventLog, ItemId, RecommendRequest, Recommender, UserId, UserItemMatrix, recommend,
-};
+use clickrec_core::{EventLog, ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{RecommendRequest, Recommender, recommend};
 use proptest::prelude::*;
 
 use super::*;
@@ -516,7 +515,7 @@ proptest! {
         let mut pairs = pairs;
         pairs.sort_by_key(|p| p.1);
         pairs.dedup_by_key(|p| p.1);
-        let mut top = clickrec_core::TopN::new(pairs.len());
+        let mut top = clickrec_recommend::TopN::new(pairs.len());
         pairs.iter().for_each(|&(s, i)| top.push(ItemId(i), s));
         let mut expected = Vec::new();
         top.drain_sorted(&mut expected);

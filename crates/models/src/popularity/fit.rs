@@ -1,6 +1,7 @@
 //! Fitting, scoring and saving the popularity model.
 
-use clickrec_core::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender};
 
 use super::{CheckedPopularity, PopularityParams};
 use crate::{FitError, FitOptions, ModelError, ModelReader, ModelWriter, TrainData};

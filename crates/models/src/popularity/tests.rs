@@ -1,9 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, Recommender, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{RecommendRequest, Recommender, recommend};
 
 use super::*;
 use crate::{FitError, FitOptions, IdFingerprint, Model, TrainData};

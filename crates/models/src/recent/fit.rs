@@ -1,6 +1,7 @@
 //! Fitting, scoring and saving the recent-items model.
 
-use clickrec_core::{BlockScores, ItemId, Recommender, TopN, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{BlockScores, Recommender, TopN};
 use rayon::prelude::*;
 
 use super::{CheckedRecent, RecentParams};

@@ -1,8 +1,7 @@
 #![allow(clippy::unwrap_used)]
 
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, RecommendRequest, UserId, UserItemMatrix, recommend,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, UserId, UserItemMatrix};
+use clickrec_recommend::{RecommendRequest, recommend};
 
 use super::*;
 use crate::{FitOptions, IdFingerprint, Model, TrainData};

@@ -1,7 +1,9 @@
 //! The embedded engine: the data stages in this process, over the run directory.
 
 use clickrec_core::{Progress, UserItemMatrix};
-use clickrec_ingest::TEST_FILE_EVENTS_FILE;
+use clickrec_ingest::{
+    QUARANTINE_FILE, SUMMARY_FILE, TEST_FILE_EVENTS_FILE, TEST_QUARANTINE_FILE, TEST_SUMMARY_FILE,
+};
 use clickrec_io::{EVENTS_FILE, read_events, read_id_maps, read_input_events, read_split_id_maps};
 use clickrec_prep::{
     Prepared, SplitOutput, SplitRule, SplitSpec, build_matrix, prepare, sessionize, split_test_file,
@@ -11,7 +13,7 @@ use super::Engine;
 use crate::artifacts::{PREPARED_FILE, TRAIN_FILE};
 use crate::config::Plan;
 use crate::error::PipelineError;
-use crate::output::StageOutput;
+use crate::output::{StageOutput, json, names};
 
 /// `engine.kind = "local"`.
 #[derive(Debug)]
@@ -19,7 +21,7 @@ pub(crate) struct LocalEngine;
 
 impl Engine for LocalEngine {
     fn ingest(&self, plan: &Plan, progress: &dyn Progress) -> Result<StageOutput, PipelineError> {
-        crate::stages::ingest::run_local(plan, progress)
+        ingest(plan, progress)
     }
 
     fn prepare(&self, plan: &Plan) -> Result<Prepared, PipelineError> {
@@ -84,4 +86,45 @@ impl Engine for LocalEngine {
             source,
         })
     }
+}
+
+/// The local engine's ingest: `events.parquet`, the id maps, `ingest.json` and, when rows
+/// were skipped, `quarantine.csv`; with a test file also `test_file_events.parquet`,
+/// `test_ingest.json` and `test_quarantine.csv`.
+fn ingest(plan: &Plan, progress: &dyn Progress) -> Result<StageOutput, PipelineError> {
+    let mut artifacts = names(&clickrec_io::EVENT_LOG_FILES);
+    artifacts.push(SUMMARY_FILE.to_owned());
+    let Some(test_input) = &plan.test_input else {
+        let summary =
+            clickrec_ingest::ingest_to_dir(&plan.input, &plan.ingest, &plan.out, progress)?;
+        if summary.quarantine.is_some() {
+            artifacts.push(QUARANTINE_FILE.to_owned());
+        }
+        return Ok(StageOutput {
+            details: String::new(),
+            text: summary.human(),
+            summary: json(&summary),
+            artifacts,
+        });
+    };
+    let (summary, test) = clickrec_ingest::ingest_pair_to_dir(
+        &plan.input,
+        test_input,
+        &plan.ingest,
+        &plan.out,
+        progress,
+    )?;
+    artifacts.extend(names(&[TEST_FILE_EVENTS_FILE, TEST_SUMMARY_FILE]));
+    if summary.quarantine.is_some() {
+        artifacts.push(QUARANTINE_FILE.to_owned());
+    }
+    if test.quarantine.is_some() {
+        artifacts.push(TEST_QUARANTINE_FILE.to_owned());
+    }
+    Ok(StageOutput {
+        details: String::new(),
+        text: format!("{}test file: {}", summary.human(), test.human()),
+        summary: serde_json::json!({ "input": summary, "test_file": test }),
+        artifacts,
+    })
 }

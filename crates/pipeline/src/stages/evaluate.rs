@@ -4,17 +4,21 @@
 use std::path::Path;
 use std::time::Instant;
 
-use clickrec_core::{Recommendations, SessionRecommender, UserId, UserScoresSessions};
+use clickrec_core::UserId;
 use clickrec_eval::{
     EvalProtocol, Evaluator, Latency, NextItemReport, NextItemSessions, NextItemSummary, Protocol,
     evaluate_next_item, next_item_reports,
 };
 use clickrec_io::{RecsError, read_events, read_recommendations, write_atomic};
+use clickrec_models::ModelKind;
+use clickrec_recommend::{Recommendations, SessionRecommender, UserScoresSessions};
+use clickrec_report::Render;
+use clickrec_tune::{ITERATIONS, TrialsFile, checked_model};
 use serde::Serialize;
 
 use crate::artifacts::{
-    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, create_dir,
-    load_model, read_coefficients, read_leakage, read_losses, recs_file,
+    EvalInputs, METRICS_FILE, REPORT_HTML_FILE, REPORT_MD_FILE, TEST_EVENTS_FILE, TRIALS_FILE,
+    create_dir, load_model, read_coefficients, read_leakage, read_losses, recs_file,
 };
 use crate::config::{ListSource, Plan};
 use crate::error::PipelineError;
@@ -82,7 +86,7 @@ pub(crate) fn run(plan: &Plan) -> Result<StageOutput, PipelineError> {
         let (name, table) = read_coefficients(dir)?;
         report.coefficients.insert(name, table);
     }
-    if let Some(tuning) = crate::tune::report_section(plan) {
+    if let Some(tuning) = tuning_section(plan) {
         report.add_tuning(tuning);
     }
     let mut latencies = serde_json::Map::new();
@@ -183,4 +187,82 @@ fn run_next_item(plan: &Plan, inputs: &EvalInputs) -> Result<NextItemRun, Pipeli
         summary,
         timings,
     })
+}
+
+/// The report's tuning section, when `tune/trials.json` chose the models `plan` fits
+/// (a search whose winners were since changed is not shown).
+fn tuning_section(plan: &Plan) -> Option<clickrec_eval::Tuning> {
+    let trials = trials_for(plan)?;
+    let rows = trials
+        .trials
+        .iter()
+        .map(|t| {
+            let name = t.model.name();
+            let mut searched: Vec<&str> = trials
+                .spaces
+                .get(name)
+                .map(|v| v.iter().map(String::as_str).collect())
+                .unwrap_or_default();
+            if t.budget.iterations.is_some() && !searched.contains(&ITERATIONS) {
+                searched.push(ITERATIONS);
+            }
+            let params: Vec<(String, String)> = searched
+                .iter()
+                .filter_map(|p| {
+                    let v = t.params.get(*p)?;
+                    // Strings bare (tfidf, not "tfidf"); numbers as TOML writes them.
+                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+                    Some((p.to_string(), text))
+                })
+                .collect();
+            let numeric = searched
+                .iter()
+                .filter_map(|p| {
+                    let v = t.params.get(*p)?;
+                    Some((
+                        p.to_string(),
+                        v.as_float().or(v.as_integer().map(|i| i as f64))?,
+                    ))
+                })
+                .collect();
+            let chosen = trials
+                .best
+                .get(name)
+                .is_some_and(|b| b.config == t.config && b.rung == t.rung);
+            clickrec_eval::TuningTrial {
+                model: name.to_owned(),
+                config: t.config,
+                rung: t.rung,
+                params,
+                numeric,
+                value: t.value.map(|mean| clickrec_eval::Estimate {
+                    mean,
+                    ci_low: t.ci_low,
+                    ci_high: t.ci_high,
+                }),
+                fit_seconds: t.fit_seconds,
+                chosen,
+            }
+        })
+        .collect();
+    Some(clickrec_eval::Tuning {
+        metric: trials.metric.clone(),
+        strategy: format!("{:?}", trials.strategy).to_lowercase(),
+        seconds: trials.seconds,
+        stopped_by_budget: trials.stopped_by_budget,
+        trials: rows,
+    })
+}
+
+fn trials_for(plan: &Plan) -> Option<TrialsFile> {
+    let trials: TrialsFile =
+        clickrec_io::read_json(&plan.out.join(TRIALS_FILE), "tune trials").ok()?;
+    // Compared as checked parameters: the file's f32 values print differently.
+    let matches = trials.best.iter().all(|(name, best)| {
+        ModelKind::from_name(name).is_some_and(|kind| {
+            let chosen = checked_model(kind, &best.params).ok();
+            chosen.is_some() && plan.models.iter().any(|m| Some(m) == chosen.as_ref())
+        })
+    });
+    (matches && !trials.best.is_empty()).then_some(trials)
 }

@@ -2,12 +2,13 @@
 
 use std::time::Instant;
 
-use clickrec_core::{
-    IdMaps, RecommendRequest, Recommendations, Recommender, UserId, UserItemMatrix,
-    recommend_blocks_with_fallback,
-};
+use clickrec_core::{IdMaps, UserId, UserItemMatrix};
+use clickrec_core::{peak_rss_bytes, reset_peak_rss};
 use clickrec_io::{RecsWriter, read_split_id_maps};
 use clickrec_models::ModelKind;
+use clickrec_recommend::{
+    RecommendRequest, Recommendations, Recommender, recommend_blocks_with_fallback,
+};
 
 use crate::artifacts::{
     RecommendRecord, TEST_SET_FILE, create_dir, load_model, load_recommender, read_matrix,
@@ -15,7 +16,6 @@ use crate::artifacts::{
 };
 use crate::config::{Fallback, ListSource, Plan, RecommendUsers};
 use crate::error::PipelineError;
-use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
 use crate::progress::Bars;
 
@@ -95,7 +95,7 @@ pub(crate) fn run(plan: &Plan, bars: &dyn Bars) -> Result<StageOutput, PipelineE
         clickrec_core::cap_at_catalogue("recommend.n", config.n, matrix.n_items(), "recommending");
     let request = RecommendRequest {
         n,
-        candidates: clickrec_core::Candidates::All,
+        candidates: clickrec_recommend::Candidates::All,
         exclude_seen: config.exclude_seen,
     };
     let mut records = Vec::new();

@@ -10,16 +10,16 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::time::Instant;
 
-use clickrec_core::{EventLog, ItemUserMatrix, UserItemMatrix};
+use clickrec_core::{EventLog, UserItemMatrix};
 use clickrec_io::{read_events, read_split_id_maps, write_atomic, write_json};
-use clickrec_models::{Model, ModelKind, TrainData};
+use clickrec_models::{Model, ModelKind};
 use clickrec_rerank::{CheckedRerank, Generator, History, LogisticFitter, Reranker, TrainReport};
 use clickrec_segment::VectorSource;
 use serde::Serialize;
 
 use crate::artifacts::{
     RERANK_REPORT_FILE, RERANKER_FILE, RecommendRecord, TRAIN_FILE, TrainPlacement,
-    VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_recommender, read_matrix, read_test_set,
+    load_recommender, read_matrix,
 };
 use crate::config::{ListSource, Plan};
 use crate::engine::{Engine, SparkEngine};
@@ -29,6 +29,7 @@ use crate::progress::Bars;
 use crate::stages::recommend::{recommend_users, write_lists};
 use crate::stages::segment::fit_segments;
 use crate::stages::train::{behavior_weights, fit_model};
+use crate::validation::read_validation;
 
 /// What `rerank.json` records.
 #[derive(Serialize)]
@@ -99,23 +100,10 @@ fn learn_reranker(
     let dir = &plan.out;
     let started = Instant::now();
     let ids = read_split_id_maps(dir)?;
-    let events = dir.join(VALIDATION_TRAIN_FILE);
-    let (log, sessions) = read_events(&events, &ids)?;
-    let validation = read_test_set(&dir.join(VALIDATION_SET_FILE))?;
-    let matrix =
-        clickrec_prep::build_matrix(&log, ids.users.len(), ids.items.len(), plan.prep.weights())
-            .map_err(|source| PipelineError::Matrix {
-                path: events.clone(),
-                source,
-            })?;
-    let item_users: ItemUserMatrix = matrix.transpose();
-    let data = TrainData {
-        matrix: &matrix,
-        item_users: &item_users,
-        log: &log,
-        behavior_weights: behavior_weights(plan),
-        sessions: sessions.as_deref(),
-    };
+    let validation = read_validation(plan)?;
+    let events = validation.path.clone();
+    let (log, matrix) = (&validation.train.log, &validation.train.matrix);
+    let data = validation.train_data(&validation.train);
     // ALS is also needed when segments are built from its user factors.
     let needs_als = plan
         .segment
@@ -140,21 +128,21 @@ fn learn_reranker(
         Some(checked) if generators.contains(&ListSource::SegmentPopular) => {
             let als = models.iter().find(|m| m.kind() == ModelKind::Als);
             Some(fit_segments(
-                plan, engine, checked, &log, &events, &ids, als, false,
+                plan, engine, checked, log, &events, &ids, als, false,
             )?)
         }
         _ => None,
     };
     let mut named: Vec<Generator<'_>> = Vec::new();
     for &source in generators {
-        let model: &dyn clickrec_core::Recommender = match source {
+        let model: &dyn clickrec_recommend::Recommender = match source {
             ListSource::Model(kind) => models
                 .iter()
                 .find(|m| m.kind() == kind)
-                .map(|m| m as &dyn clickrec_core::Recommender),
+                .map(|m| m as &dyn clickrec_recommend::Recommender),
             ListSource::SegmentPopular => segments
                 .as_ref()
-                .map(|s| &s.popular as &dyn clickrec_core::Recommender),
+                .map(|s| &s.popular as &dyn clickrec_recommend::Recommender),
             ListSource::Rerank => None,
         }
         .ok_or(PipelineError::NotAGenerator(source.name()))?;
@@ -164,7 +152,7 @@ fn learn_reranker(
         });
     }
     let fit_seconds = started.elapsed().as_secs_f64();
-    let history = history(plan, params, &log, &events, &matrix)?;
+    let history = history(plan, params, log, &events, matrix)?;
     let bar = bars.bar("rerank (learning)", "users");
     let mllib = engine.spark().map(|spark| MllibLogistic {
         spark,
@@ -173,8 +161,8 @@ fn learn_reranker(
     let (reranker, training) = clickrec_rerank::train_observed(
         &named,
         &history,
-        &matrix,
-        &validation,
+        matrix,
+        &validation.test,
         params,
         plan.config.recommend.exclude_seen,
         plan.seed,
@@ -262,7 +250,7 @@ pub(crate) fn run(
     let history = history(plan, params, &log, &train_path, &matrix)?;
     let config = &plan.config.recommend;
     // Lists and candidate lists hold each item once: longer ones are cut to the
-    // catalogue (the core's top-N does so too), with a note.
+    // catalogue (clickrec-recommend's top-N does so too), with a note.
     let n_items = matrix.n_items();
     let (n, n_note) =
         clickrec_core::cap_at_catalogue("recommend.n", config.n, n_items, "recommending");

@@ -3,32 +3,28 @@
 
 use std::time::Instant;
 
-use clickrec_core::Progress;
+use clickrec_core::{Progress, peak_rss_bytes, reset_peak_rss};
 use clickrec_io::{read_events, read_split_id_maps, write_json};
 use clickrec_models::{
     CheckedModel, FitMonitor, FitOptions, IdFingerprint, Model, ModelKind, TrainData,
+};
+use clickrec_tune::{
+    CheckedEarlyStopping, EarlyStopRecord, EarlyStopping, Validation, with_iterations,
 };
 
 use crate::artifacts::{
     FitRecord, MODELS_DIR, TRAIN_FILE, TRAIN_REPORT_FILE, create_dir, model_file, read_matrix,
 };
 use crate::config::Plan;
-use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
 use crate::engine::Engine;
 use crate::error::PipelineError;
-use crate::manifest::{peak_rss_bytes, reset_peak_rss};
 use crate::output::StageOutput;
 use crate::progress::Bars;
-use crate::tune::{Scorer, Validation, with_iterations};
+use crate::validation::{read_validation, scorer};
 
 /// Confidence of one event per behaviour (pv, fav, cart, buy), as the matrix stage uses.
 pub(crate) fn behavior_weights(plan: &Plan) -> [f32; 4] {
-    let weights = plan.prep.weights();
-    [0u8, 1, 2, 3].map(|code| {
-        clickrec_core::Behavior::from_code(code)
-            .map(|b| weights.weight(b) as f32)
-            .unwrap_or(0.0)
-    })
+    plan.prep.weights().per_behavior()
 }
 
 /// Fits one model with the run's seed, reporting iterations to `bar`. `events` names the
@@ -56,11 +52,10 @@ fn fit_watched(
         seed: plan.seed,
         record_loss: plan.config.train.record_loss,
         progress: bar.as_ref(),
-        monitor,
         memory_limit: plan.memory_limit,
     };
     let model = checked
-        .fit(data, &options)
+        .fit_watched(data, &options, monitor)
         .map_err(|source| PipelineError::Fit {
             model: checked.kind(),
             path: events.to_owned(),
@@ -99,7 +94,7 @@ pub(crate) fn run(
     // Early stopping watches the validation split: read it once, when a model needs it.
     let watched_by = match plan.early_stopping {
         Some(settings) if plan.models.iter().any(|m| iterative(m.kind())) => {
-            Some((settings, Validation::read(plan)?))
+            Some((settings, read_validation(plan)?))
         }
         _ => None,
     };
@@ -194,7 +189,7 @@ fn best_iterations(
     bars: &dyn Bars,
 ) -> Result<(CheckedModel, EarlyStopRecord), PipelineError> {
     let kind = checked.kind();
-    let scorer = Scorer::new(plan, validation, settings.metric)?;
+    let scorer = scorer(plan, validation, settings.metric)?;
     let monitor = EarlyStopping::new(&scorer, settings);
     let data = validation.train_data(&validation.train);
     let label = format!("{} (early stopping)", kind.name());

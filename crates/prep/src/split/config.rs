@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clickrec_core::{parse_utc_time, utc_text};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ConfigError, config_error, positive};
+use crate::error::{ConfigError, config_error, positive};
 
 /// Which events are held out.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

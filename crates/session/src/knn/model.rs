@@ -11,7 +11,8 @@
 //! in the union of the parts' most recent `m`. So a prediction touches only candidate
 //! sessions, never a whole item list (the idea of VMIS-kNN, Kersbergen et al. 2022).
 
-use clickrec_core::{ItemId, SessionRecommender, SessionState, UserId};
+use clickrec_core::{ItemId, UserId};
+use clickrec_recommend::{SessionRecommender, SessionState};
 use rustc_hash::FxHashMap;
 
 use super::params::{CheckedKnn, Similarity};
@@ -291,7 +292,7 @@ impl SessionState for KnnState<'_> {
         }
         // Best first: higher similarity, then the more recent session.
         let better = |a: &(f64, u32), b: &(f64, u32)| b.0.total_cmp(&a.0).then(b.1.cmp(&a.1));
-        clickrec_core::keep_best(&mut neighbours, p.k, better);
+        clickrec_recommend::keep_best(&mut neighbours, p.k, better);
         self.scores.clear();
         let len = self.items.len();
         for &(sim, rank) in &neighbours {

@@ -1,13 +1,13 @@
 //! The report's text content as plain sections and tables, rendered identically by the
 //! Markdown and HTML writers.
 
-use crate::bootstrap::{Estimate, PairedComparison, Verdict, percent};
-use crate::cold::ColdUsers;
-use crate::evaluate::Population;
-use crate::metric::{Metric, Segment, Variant};
-use crate::next_item::{NextItemAtK, NextItemSummary};
+use clickrec_eval::ColdUsers;
+use clickrec_eval::Population;
+use clickrec_eval::{Estimate, PairedComparison, Verdict, percent};
+use clickrec_eval::{Metric, Segment, Variant};
+use clickrec_eval::{NextItemAtK, NextItemSummary};
 
-use super::{ModelReport, Report};
+use clickrec_eval::{ModelReport, Report};
 
 /// A table of text cells; the first `label_columns` columns are labels, the rest numbers.
 #[derive(Clone, Debug)]
@@ -990,8 +990,8 @@ fn next_item(report: &Report, summary: &NextItemSummary) -> Section {
     s
 }
 
-fn verdict(c: &crate::PairedComparison) -> String {
-    use crate::Verdict::*;
+fn verdict(c: &clickrec_eval::PairedComparison) -> String {
+    use clickrec_eval::Verdict::*;
     let word = |v| match v {
         ABetter => format!("{} better", c.model_a),
         BBetter => format!("{} better", c.model_b),
@@ -1079,7 +1079,7 @@ fn coefficients(report: &Report) -> Section {
     s
 }
 
-fn tuning_section(tuning: &super::Tuning) -> Section {
+fn tuning_section(tuning: &clickrec_eval::Tuning) -> Section {
     let mut s = Section::new(
         "tuning",
         format!(
@@ -1099,7 +1099,7 @@ fn tuning_section(tuning: &super::Tuning) -> Section {
         }
     ));
     for model in tuning.models() {
-        let trials: Vec<&super::TuningTrial> =
+        let trials: Vec<&clickrec_eval::TuningTrial> =
             tuning.trials.iter().filter(|t| t.model == model).collect();
         let mut names: Vec<&str> = Vec::new();
         for t in &trials {
@@ -1111,7 +1111,7 @@ fn tuning_section(tuning: &super::Tuning) -> Section {
         }
         let mut ranked = trials.clone();
         ranked.sort_by(|a, b| {
-            let v = |t: &super::TuningTrial| t.value.map_or(f64::NEG_INFINITY, |e| e.mean);
+            let v = |t: &clickrec_eval::TuningTrial| t.value.map_or(f64::NEG_INFINITY, |e| e.mean);
             v(b).total_cmp(&v(a)).then(b.rung.cmp(&a.rung))
         });
         let rows = ranked

@@ -6,14 +6,14 @@ use clickrec_core::SplitMix64;
 use clickrec_models::{CheckedModel, ModelKind, ModelsConfig};
 use serde::Deserialize;
 
-use super::config::{Domain, Range};
+use crate::config::{Domain, Range};
 
 /// The key of the iteration count of iterative models (ALS, BPR).
-pub(crate) const ITERATIONS: &str = "iterations";
+pub const ITERATIONS: &str = "iterations";
 
 /// A model's configured table (`[models.<name>]`, or empty) and its searched parameters.
 #[derive(Clone, Debug)]
-pub(crate) struct Space {
+pub struct Space {
     pub kind: ModelKind,
     /// Every parameter of the model, the configured values or defaults.
     pub base: toml::Table,
@@ -180,7 +180,7 @@ fn shortest(x: f64) -> f64 {
 }
 
 /// The configured model of `models` with another iteration count (early stopping's best).
-pub(crate) fn with_iterations(
+pub fn with_iterations(
     kind: ModelKind,
     models: &ModelsConfig,
     iterations: usize,
@@ -191,7 +191,7 @@ pub(crate) fn with_iterations(
 }
 
 /// Checks a model table as `[models.<name>]` of a pipeline would be checked.
-pub(crate) fn checked_model(kind: ModelKind, table: &toml::Table) -> Result<CheckedModel, String> {
+pub fn checked_model(kind: ModelKind, table: &toml::Table) -> Result<CheckedModel, String> {
     models_config(kind, table)?
         .check()
         .map_err(|e| e.to_string())?

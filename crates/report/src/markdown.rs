@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use super::Report;
-use super::tables::{Section, Table, sections};
+use crate::tables::{Section, Table, sections};
+use clickrec_eval::Report;
 
 /// Escapes a cell for a Markdown table: pipes, and line breaks as spaces; `<` and `&` so
 /// that names are never read as HTML.

@@ -3,40 +3,25 @@
 //! which reads the test split once, for the chosen configuration.
 //!
 //! The search runs the stages up to `split` (with `split.validation = true`), then fits
-//! every trial on validation-train and scores it on the validation sessions
-//! ([`validation`]); no test file is opened until the final run.
-
-mod config;
-mod search;
-mod space;
-mod validation;
+//! every trial on validation-train and scores it on the validation sessions (the search
+//! itself is `clickrec-tune`'s); no test file is opened until the final run.
 
 use std::path::{Path, PathBuf};
 
-use clickrec_models::ModelKind;
+pub use clickrec_tune::{
+    BestTrial, Budget, CheckedTune, Domain, MetricAtK, Range, Strategy, TrialRecord, TrialsFile,
+    TuneConfig,
+};
+use clickrec_tune::{Search, Space, rung_sizes};
 
-pub use config::{CheckedTune, Domain, MetricAtK, Range, Strategy, TuneConfig};
-pub use search::{BestTrial, Budget, TrialRecord, TrialsFile};
-pub(crate) use validation::{Scorer, Validation};
-
+pub use crate::artifacts::{BEST_FILE, TRIALS_FILE, TUNE_DIR, VALIDATION_MATRIX_FILE};
 use crate::config::{PipelineConfig, Plan};
 use crate::error::PipelineError;
 use crate::manifest::{Manifest, fingerprint};
 use crate::progress::Bars;
-use crate::runner::{RunOptions, Stage, StageReport, run};
-use search::Search;
-pub(crate) use space::with_iterations;
-use space::{Space, checked_model};
-
-/// The tuner's folder in the run directory.
-pub const TUNE_DIR: &str = "tune";
-/// Every trial, relative to the run directory.
-pub const TRIALS_FILE: &str = "tune/trials.json";
-/// The validation-train matrix the trials fit on, relative to the run directory (the
-/// format of `train_matrix.csr`).
-pub const VALIDATION_MATRIX_FILE: &str = "tune/validation_matrix.csr";
-/// The pipeline with the winning values, relative to the run directory.
-pub const BEST_FILE: &str = "tune/best.toml";
+use crate::runner::{RunOptions, StageReport, run};
+use crate::stages::{Stage, json};
+use crate::validation::{read_validation, scorer};
 
 /// Options of `clickrec tune` that are not part of the pipeline.
 #[derive(Clone, Copy, Debug, Default)]
@@ -106,25 +91,26 @@ pub fn tune(
     let trials = {
         let _lock = clickrec_io::RunDirLock::acquire(dir)?;
         crate::artifacts::create_dir(&dir.join(TUNE_DIR))?;
-        let validation = Validation::read(&plan)?;
+        let validation = read_validation(&plan)?;
         // For other systems' searches on the same validation split (bench/tune.sh).
         crate::stages::matrix::write_matrix(
             &dir.join(VALIDATION_MATRIX_FILE),
             &validation.train.matrix,
         )?;
-        let scorer = Scorer::new(&plan, &validation, checked.metric)?;
+        let scorer = scorer(&plan, &validation, checked.metric)?;
         let planned: usize = spaces
             .iter()
             .map(|s| match checked.strategy {
                 Strategy::Random => checked.trials,
                 Strategy::Grid => s.grid().len(),
-                Strategy::Halving => search::rung_sizes(checked.trials, checked.eta).iter().sum(),
+                Strategy::Halving => rung_sizes(checked.trials, checked.eta).iter().sum(),
             })
             .sum();
         let trial_bar = bars.bar("tune", "trials");
         trial_bar.start(planned as u64);
         let search = Search {
-            plan: &plan,
+            seed: plan.seed,
+            memory_limit: plan.memory_limit,
             tune: &checked,
             validation: &validation,
             scorer: &scorer,
@@ -182,18 +168,14 @@ fn search_fingerprint(plan: &Plan, tune: &TuneConfig) -> Result<String, Pipeline
     Ok(fingerprint(&[
         &serde_json::json!(env!("CARGO_PKG_VERSION")),
         &serde_json::json!(split),
-        &json(&plan.config.prep.weights),
-        &json(&plan.config.models),
-        &json(&plan.config.train),
-        &json(tune),
-        &json(&plan.config.recommend),
-        &json(&plan.config.evaluate),
+        &json("prep.weights", &plan.config.prep.weights)?,
+        &json("models", &plan.config.models)?,
+        &json("train", &plan.config.train)?,
+        &json("tune", tune)?,
+        &json("recommend", &plan.config.recommend)?,
+        &json("evaluate", &plan.config.evaluate)?,
         &serde_json::json!(plan.seed),
     ]))
-}
-
-fn json<T: serde::Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or_default()
 }
 
 /// `best.toml`: the pipeline as run, with each tuned model's winning table, no `[tune]`,
@@ -244,82 +226,4 @@ fn best_toml(
         message: format!("cannot write the pipeline as TOML: {e}"),
     })?;
     Ok(format!("{header}\n{body}"))
-}
-
-/// The report's tuning section, when `tune/trials.json` chose the models `plan` fits
-/// (a search whose winners were since changed is not shown).
-pub(crate) fn report_section(plan: &Plan) -> Option<clickrec_eval::Tuning> {
-    let trials = trials_for(plan)?;
-    let rows = trials
-        .trials
-        .iter()
-        .map(|t| {
-            let name = t.model.name();
-            let mut searched: Vec<&str> = trials
-                .spaces
-                .get(name)
-                .map(|v| v.iter().map(String::as_str).collect())
-                .unwrap_or_default();
-            if t.budget.iterations.is_some() && !searched.contains(&space::ITERATIONS) {
-                searched.push(space::ITERATIONS);
-            }
-            let params: Vec<(String, String)> = searched
-                .iter()
-                .filter_map(|p| {
-                    let v = t.params.get(*p)?;
-                    // Strings bare (tfidf, not "tfidf"); numbers as TOML writes them.
-                    let text = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-                    Some((p.to_string(), text))
-                })
-                .collect();
-            let numeric = searched
-                .iter()
-                .filter_map(|p| {
-                    let v = t.params.get(*p)?;
-                    Some((
-                        p.to_string(),
-                        v.as_float().or(v.as_integer().map(|i| i as f64))?,
-                    ))
-                })
-                .collect();
-            let chosen = trials
-                .best
-                .get(name)
-                .is_some_and(|b| b.config == t.config && b.rung == t.rung);
-            clickrec_eval::TuningTrial {
-                model: name.to_owned(),
-                config: t.config,
-                rung: t.rung,
-                params,
-                numeric,
-                value: t.value.map(|mean| clickrec_eval::Estimate {
-                    mean,
-                    ci_low: t.ci_low,
-                    ci_high: t.ci_high,
-                }),
-                fit_seconds: t.fit_seconds,
-                chosen,
-            }
-        })
-        .collect();
-    Some(clickrec_eval::Tuning {
-        metric: trials.metric.clone(),
-        strategy: format!("{:?}", trials.strategy).to_lowercase(),
-        seconds: trials.seconds,
-        stopped_by_budget: trials.stopped_by_budget,
-        trials: rows,
-    })
-}
-
-fn trials_for(plan: &Plan) -> Option<TrialsFile> {
-    let trials: TrialsFile =
-        clickrec_io::read_json(&plan.out.join(TRIALS_FILE), "tune trials").ok()?;
-    // Compared as checked parameters: the file's f32 values print differently.
-    let matches = trials.best.iter().all(|(name, best)| {
-        ModelKind::from_name(name).is_some_and(|kind| {
-            let chosen = checked_model(kind, &best.params).ok();
-            chosen.is_some() && plan.models.iter().any(|m| Some(m) == chosen.as_ref())
-        })
-    });
-    (matches && !trials.best.is_empty()).then_some(trials)
 }

@@ -2,8 +2,8 @@
 //! report (bootstrap intervals and paired comparisons) and its renderings.
 //!
 //! ```text
-//! cargo run --release -p clickrec-eval --example eval_speed
-//! cargo run --release -p clickrec-eval --example eval_speed -- --users 200000 --samples 200
+//! cargo run --release -p clickrec-report --example eval_speed
+//! cargo run --release -p clickrec-report --example eval_speed -- --users 200000 --samples 200
 //! ```
 //!
 //! Options: `--users N` (default 1 000 000), `--items N` (100 000), `--len N` (list length,
@@ -12,8 +12,10 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use clickrec_core::{Behavior, ItemId, Recommendations, TestSet, UserId, UserItemMatrix};
+use clickrec_core::{Behavior, ItemId, TestSet, UserId, UserItemMatrix};
 use clickrec_eval::{EvalConfig, EvalData, Population, Protocol, build_report, evaluate_model};
+use clickrec_recommend::Recommendations;
+use clickrec_report::Render;
 
 /// Core's SplitMix64, with the draws synthetic data needs.
 struct Rng(clickrec_core::SplitMix64);

@@ -23,8 +23,10 @@
 
 use pulp::{Arch, Simd, WithSimd};
 
-use crate::UserId;
-use crate::recommend::{Columns, FactorScores, Filter, TopN, item_at};
+use clickrec_core::UserId;
+
+use crate::recommender::FactorScores;
+use crate::topn::{Columns, Filter, TopN, item_at};
 
 /// Users per block of the factor path: a tile is read from cache by every user of the
 /// block, so large blocks spread its load from memory.
@@ -347,9 +349,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::{
-        BlockScores, Candidates, ItemId, RecommendRequest, Recommender, UserItemMatrix, recommend,
-    };
+    use crate::{BlockScores, Candidates, RecommendRequest, Recommender, recommend};
+    use clickrec_core::{ItemId, UserItemMatrix};
 
     /// A dot-product model over given factors.
     struct Dot {
@@ -445,7 +446,7 @@ mod tests {
             candidates in 0u8..3,
             n in 0usize..30,
         ) {
-            let mut rng = crate::SplitMix64::new(seed);
+            let mut rng = clickrec_core::SplitMix64::new(seed);
             let mut value = || if fractions {
                 rng.next_f32() - 0.5
             } else {
@@ -458,7 +459,7 @@ mod tests {
             // The last user has no factor row: it scores 0 everywhere.
             let users: Vec<f32> = (0..(n_users - 1) * dim).map(|_| value()).collect();
             let items: Vec<f32> = (0..width * dim).map(|_| value()).collect();
-            let mut pick = crate::SplitMix64::new(seed ^ 1);
+            let mut pick = clickrec_core::SplitMix64::new(seed ^ 1);
             let triples: Vec<(UserId, ItemId, f32)> = (0..n_users * 8)
                 .map(|_| {
                     let u = UserId(pick.below(n_users) as u32);
@@ -510,7 +511,7 @@ mod tests {
         // Item norms fall geometrically, as a popularity tail does; the users point the
         // same way, so the first items fill every list and the tail cannot reach them.
         let (dim, n_items, n_users, n) = (8, 20_000, 13, 10);
-        let mut rng = crate::SplitMix64::new(7);
+        let mut rng = clickrec_core::SplitMix64::new(7);
         let items: Vec<f32> = (0..n_items)
             .flat_map(|c| std::iter::repeat_n(0.9995f32.powi(c as i32), dim))
             .map(|v| v * (0.5 + rng.next_f32()))

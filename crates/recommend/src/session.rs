@@ -3,7 +3,9 @@
 //! after each. The next-item evaluator drives any model through these two traits, so a
 //! model updates its state per event instead of re-scoring the whole prefix.
 
-use crate::{BlockScores, ItemId, Recommender, UserId, UserItemMatrix};
+use clickrec_core::{ItemId, UserId, UserItemMatrix};
+
+use crate::recommender::{BlockScores, Recommender};
 
 /// A model that follows a session event by event and scores its next item.
 pub trait SessionRecommender: Send + Sync {

@@ -3,13 +3,12 @@
 use std::collections::BTreeMap;
 
 use clickrec_core::Behavior::{Buy, Pv};
-use clickrec_core::{
-    Behavior, CategoryId, EventLog, ItemId, Leakage, Recommendations, SessionRecommender,
-    SessionState, UserId,
-};
+use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, Leakage, UserId};
+use clickrec_recommend::{Recommendations, SessionRecommender, SessionState};
 
 use super::{TestSpec, config, matrix, recs, synthetic, test_set};
-use crate::{
+use crate::Render;
+use clickrec_eval::{
     EvalConfig, EvalData, EvalProtocol, Evaluator, Metric, NextItemSessions, Population, Protocol,
     Report, Variant, build_report, evaluate_model, evaluate_next_item, next_item_reports,
 };
@@ -245,19 +244,6 @@ fn terminal_table_is_compact() {
     );
     assert!(t.contains(" ["), "{t}");
     assert!(t.lines().count() < 40, "{t}");
-}
-
-#[test]
-fn sample_report_for_the_browser() {
-    // Writes the sample page when asked, for a look in a browser:
-    // CLICKREC_EVAL_SAMPLE=/tmp/eval-sample.html cargo test -p clickrec-eval sample_report
-    if let Ok(path) = std::env::var("CLICKREC_EVAL_SAMPLE") {
-        let r = sample_report();
-        std::fs::write(&path, r.html()).unwrap();
-        std::fs::write(format!("{path}.md"), r.markdown()).unwrap();
-        std::fs::write(format!("{path}.json"), r.to_json()).unwrap();
-        std::fs::write(format!("{path}.txt"), r.terminal_table()).unwrap();
-    }
 }
 
 /// A session model by rule: after item i it ranks `next(i)`, best first. A rule that

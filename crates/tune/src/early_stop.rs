@@ -8,8 +8,9 @@ use std::sync::Mutex;
 use clickrec_models::{FitMonitor, Model};
 use serde::{Deserialize, Serialize};
 
-use crate::error::PipelineError;
-use crate::tune::{MetricAtK, Scorer};
+use crate::config::MetricAtK;
+use crate::error::TuneError;
+use crate::validation::Scorer;
 
 /// `[train.early_stopping]`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -75,7 +76,7 @@ pub struct EarlyStopRecord {
 }
 
 /// A [`FitMonitor`] that scores each iteration and keeps the best model.
-pub(crate) struct EarlyStopping<'a> {
+pub struct EarlyStopping<'a> {
     scorer: &'a Scorer<'a>,
     settings: CheckedEarlyStopping,
     state: Mutex<State>,
@@ -85,7 +86,15 @@ pub(crate) struct EarlyStopping<'a> {
 struct State {
     values: Vec<f64>,
     best: Option<(usize, f64, Model)>,
-    error: Option<PipelineError>,
+    error: Option<TuneError>,
+}
+
+impl std::fmt::Debug for EarlyStopping<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EarlyStopping")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> EarlyStopping<'a> {
@@ -98,7 +107,7 @@ impl<'a> EarlyStopping<'a> {
     }
 
     /// The best model and the record; an error when scoring failed or nothing was seen.
-    pub fn finish(self) -> Result<(Model, EarlyStopRecord), PipelineError> {
+    pub fn finish(self) -> Result<(Model, EarlyStopRecord), TuneError> {
         let state = self
             .state
             .into_inner()
@@ -106,9 +115,7 @@ impl<'a> EarlyStopping<'a> {
         if let Some(e) = state.error {
             return Err(e);
         }
-        let (best_iteration, best_value, model) = state.best.ok_or(
-            PipelineError::NotConfigured("early stopping of an iterative model"),
-        )?;
+        let (best_iteration, best_value, model) = state.best.ok_or(TuneError::NothingScored)?;
         Ok((
             model,
             EarlyStopRecord {

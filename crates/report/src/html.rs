@@ -2,15 +2,15 @@
 
 use std::fmt::Write;
 
-use crate::bootstrap::percent;
-use crate::metric::{Metric, Segment};
+use clickrec_eval::percent;
+use clickrec_eval::{Metric, Segment};
 
-use super::Report;
-use super::svg::{
+use crate::svg::{
     BarSeries, Curve, CurvePoint, PopularityBar, ScatterPoint, esc, grouped_bars, k_curves,
     loss_chart, popularity_bars, scatter,
 };
-use super::tables::{Anchor, Section, Table, next_item_ranking, sections, thousands};
+use crate::tables::{Anchor, Section, Table, next_item_ranking, sections, thousands};
+use clickrec_eval::Report;
 
 const STYLE: &str = "
 :root { color-scheme: light; }
@@ -345,11 +345,11 @@ fn item_charts(out: &mut String, report: &Report) {
 }
 
 /// Per tuned model: the metric against each searched number, and against fit time.
-fn tuning_charts(out: &mut String, tuning: &super::Tuning) {
+fn tuning_charts(out: &mut String, tuning: &clickrec_eval::Tuning) {
     for (i, model) in tuning.models().into_iter().enumerate() {
-        let trials: Vec<&super::TuningTrial> =
+        let trials: Vec<&clickrec_eval::TuningTrial> =
             tuning.trials.iter().filter(|t| t.model == model).collect();
-        let point = |t: &super::TuningTrial, x: f64| {
+        let point = |t: &clickrec_eval::TuningTrial, x: f64| {
             t.value.map(|v| ScatterPoint {
                 x,
                 y: v.mean,
@@ -414,7 +414,7 @@ pub(crate) fn render(report: &Report) -> String {
             let _ = write!(
                 out,
                 "<span class=\"swatch\" style=\"background:{}\"></span>{}{}",
-                super::svg::colour(i),
+                crate::svg::colour(i),
                 esc(name),
                 if i + 1 < names.len() { " &nbsp; " } else { "" }
             );

@@ -4,16 +4,16 @@
 
 use std::fmt::Write;
 
-use crate::bootstrap::percent;
-use crate::metric::{Metric, Variant};
+use clickrec_eval::percent;
+use clickrec_eval::{Metric, Variant};
 
-use super::tables::{
+use crate::tables::{
     baseline_mark, baseline_note, best_sentence, cell, cold_line, leakage_note,
     next_item_best_sentence, next_item_headline_note, next_item_ranking, no_hit_sentence, num,
     population_users, thousands,
 };
-use super::{ModelReport, Report};
-use crate::next_item::NextItemSummary;
+use clickrec_eval::NextItemSummary;
+use clickrec_eval::{ModelReport, Report};
 
 /// One line per model at the headline K, the best model's margin over the best simple
 /// baseline, models that cannot score in the headline variant named once, and the cold

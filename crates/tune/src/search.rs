@@ -12,13 +12,13 @@ use clickrec_models::{FitOptions, Model, ModelKind};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::config::{CheckedTune, Strategy};
-use super::space::{ITERATIONS, Space, checked_model};
-use super::validation::{Scorer, TrainPart, Validation};
-use crate::config::Plan;
+use clickrec_core::{peak_rss_bytes, reset_peak_rss};
+
+use crate::config::{CheckedTune, Strategy};
 use crate::early_stop::{CheckedEarlyStopping, EarlyStopRecord, EarlyStopping};
-use crate::error::PipelineError;
-use crate::manifest::{peak_rss_bytes, reset_peak_rss};
+use crate::error::TuneError;
+use crate::space::{ITERATIONS, Space, checked_model};
+use crate::validation::{Scorer, TrainPart, Validation};
 
 /// The budget a trial ran with.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,8 +88,11 @@ pub struct TrialsFile {
 }
 
 /// What a search needs besides the trials' parameters.
-pub(crate) struct Search<'a> {
-    pub plan: &'a Plan,
+pub struct Search<'a> {
+    /// The run's seed, for the fits.
+    pub seed: u64,
+    /// The run's memory limit, for the fits.
+    pub memory_limit: u64,
     pub tune: &'a CheckedTune,
     pub validation: &'a Validation,
     pub scorer: &'a Scorer<'a>,
@@ -102,6 +105,15 @@ pub(crate) struct Search<'a> {
     pub done: AtomicU64,
 }
 
+impl std::fmt::Debug for Search<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Search")
+            .field("tune", &self.tune)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
 struct State {
     record: TrialsFile,
     /// Trials of an earlier run of the same search, by (model, config, rung).
@@ -112,7 +124,7 @@ struct State {
 
 impl Search<'_> {
     /// Runs every model's search; returns the file as written.
-    pub fn run(&self, spaces: &[Space], fingerprint: String) -> Result<TrialsFile, PipelineError> {
+    pub fn run(&self, spaces: &[Space], fingerprint: String) -> Result<TrialsFile, TuneError> {
         let earlier = match clickrec_io::read_json::<TrialsFile>(self.file, "tune trials") {
             Ok(old) if old.search == fingerprint => old
                 .trials
@@ -169,11 +181,7 @@ impl Search<'_> {
 
     /// Successive halving: each rung keeps the best 1/eta for the next, with eta times
     /// the budget; the last rung runs the full budget.
-    fn halving(
-        &self,
-        space: &Space,
-        state: &mut State,
-    ) -> Result<Option<BestTrial>, PipelineError> {
+    fn halving(&self, space: &Space, state: &mut State) -> Result<Option<BestTrial>, TuneError> {
         let eta = self.tune.eta;
         let n = self.tune.trials;
         let rungs = rung_sizes(n, eta).len();
@@ -228,7 +236,7 @@ impl Search<'_> {
         configs: Vec<(usize, toml::Table)>,
         rung: usize,
         budget: impl Fn(&toml::Table) -> Budget + Sync,
-    ) -> Result<Vec<Option<BestTrial>>, PipelineError> {
+    ) -> Result<Vec<Option<BestTrial>>, TuneError> {
         let mut done: Vec<TrialRecord> = Vec::new();
         for batch in configs.chunks(self.tune.parallel) {
             let mut todo = Vec::new();
@@ -253,7 +261,7 @@ impl Search<'_> {
                 break;
             }
             reset_peak_rss();
-            let results: Vec<Result<TrialRecord, PipelineError>> = todo
+            let results: Vec<Result<TrialRecord, TuneError>> = todo
                 .into_par_iter()
                 .with_max_len(1)
                 .map(|(config, params)| {
@@ -303,7 +311,7 @@ impl Search<'_> {
         (self.on_trial)(trial);
     }
 
-    fn save(&self, state: &mut State) -> Result<(), PipelineError> {
+    fn save(&self, state: &mut State) -> Result<(), TuneError> {
         state.record.seconds = state.earlier_seconds + state.started.elapsed().as_secs_f64();
         Ok(clickrec_io::write_json(self.file, &state.record)?)
     }
@@ -317,7 +325,7 @@ impl Search<'_> {
         rung: usize,
         mut params: toml::Table,
         budget: Budget,
-    ) -> Result<TrialRecord, PipelineError> {
+    ) -> Result<TrialRecord, TuneError> {
         if let Some(iterations) = budget.iterations {
             params.insert(ITERATIONS.into(), toml::Value::Integer(iterations as i64));
         }
@@ -347,7 +355,7 @@ impl Search<'_> {
         let part: &TrainPart = if budget.users_share < 1.0 {
             subsample = self
                 .validation
-                .subsample(self.plan, budget.users_share, self.tune.seed)?;
+                .subsample(budget.users_share, self.tune.seed)?;
             &subsample
         } else {
             &self.validation.train
@@ -359,15 +367,15 @@ impl Search<'_> {
             .filter(|_| budget.iterations.is_some())
             .map(|settings| EarlyStopping::new(self.scorer, settings));
         let options = FitOptions {
-            seed: self.plan.seed,
+            seed: self.seed,
             record_loss: false,
             progress: &clickrec_core::NoProgress,
-            monitor: monitor
-                .as_ref()
-                .map(|m| m as &dyn clickrec_models::FitMonitor),
-            memory_limit: self.plan.memory_limit,
+            memory_limit: self.memory_limit,
         };
-        let fitted: Model = match checked.fit(&data, &options) {
+        let watching = monitor
+            .as_ref()
+            .map(|m| m as &dyn clickrec_models::FitMonitor);
+        let fitted: Model = match checked.fit_watched(&data, &options, watching) {
             Ok(m) => m,
             Err(e) => {
                 record.fit_seconds = started.elapsed().as_secs_f64();
@@ -431,7 +439,7 @@ fn choose(ranked: &[Option<BestTrial>], own_values: bool) -> Option<BestTrial> {
 /// How many configurations each rung of successive halving runs at most: `n`, then the
 /// best 1/`eta` of the rung before (plus the pipeline's own values, when they fell out),
 /// while `n / etaʳ` ≥ 1.
-pub(crate) fn rung_sizes(n: usize, eta: usize) -> Vec<usize> {
+pub fn rung_sizes(n: usize, eta: usize) -> Vec<usize> {
     let mut sizes = vec![n];
     let mut power = eta;
     while n / power >= 1 {

@@ -4,63 +4,71 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use clickrec_core::{
-    Candidates, EventLog, ItemUserMatrix, RecommendRequest, TestSet, UserId, UserItemMatrix,
-    recommend,
-};
+use clickrec_core::{EventLog, ItemUserMatrix, TestSet, UserId, UserItemMatrix};
 use clickrec_eval::{CheckedEval, Estimate, EvalConfig, EvalData, Population, Protocol, Variant};
-use clickrec_io::{read_events, read_split_id_maps};
 use clickrec_models::{Model, ModelKind, TrainData};
+use clickrec_prep::CheckedWeights;
+use clickrec_recommend::{Candidates, RecommendRequest, recommend};
 
-use super::config::MetricAtK;
-use crate::artifacts::{VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, read_test_set};
-use crate::config::Plan;
-use crate::error::PipelineError;
-use crate::stages::train::behavior_weights;
+use crate::config::MetricAtK;
+use crate::error::TuneError;
 
 /// Validation-train events (with their sessions) and the matrix built from them.
 #[derive(Debug)]
-pub(crate) struct TrainPart {
+pub struct TrainPart {
     pub log: EventLog,
     pub sessions: Option<Vec<u32>>,
     pub matrix: UserItemMatrix,
     pub item_users: ItemUserMatrix,
 }
 
-/// The validation split of a run directory.
+/// The validation split of a run directory, as read by the pipeline.
 #[derive(Debug)]
-pub(crate) struct Validation {
+pub struct Validation {
     pub train: TrainPart,
     pub test: TestSet,
     events_per_user: Vec<u32>,
-    weights: [f32; 4],
+    /// The matrix stage's weights (`prep.weights`), for the subsamples' matrices.
+    weights: CheckedWeights,
     /// For errors: the validation-train file.
     pub path: PathBuf,
 }
 
+/// What [`Validation::new`] builds from: the validation-train events of `path`, their
+/// sessions, the held-out validation sessions and the split's id spaces.
+#[derive(Debug)]
+pub struct ValidationParts {
+    pub log: EventLog,
+    pub sessions: Option<Vec<u32>>,
+    pub test: TestSet,
+    pub n_users: usize,
+    pub n_items: usize,
+    /// The matrix stage's weights (`prep.weights`).
+    pub weights: CheckedWeights,
+    pub path: PathBuf,
+}
+
 impl Validation {
-    /// Reads `validation_train.parquet` and `validation_set.json` of the plan's run
-    /// directory (the split stage must have run with `split.validation = true`).
-    pub fn read(plan: &Plan) -> Result<Self, PipelineError> {
-        let dir = &plan.out;
-        let ids = read_split_id_maps(dir)?;
-        let path = dir.join(VALIDATION_TRAIN_FILE);
-        if !path.is_file() {
-            return Err(PipelineError::NoValidation { path });
-        }
-        let (log, sessions) = read_events(&path, &ids)?;
-        let test = read_test_set(&dir.join(VALIDATION_SET_FILE))?;
-        let mut events_per_user = vec![0u32; ids.users.len()];
-        for (user, rows) in log.user_rows() {
+    /// The validation-train matrix and the per-user event counts, built from `parts`.
+    pub fn new(parts: ValidationParts) -> Result<Self, TuneError> {
+        let mut events_per_user = vec![0u32; parts.n_users];
+        for (user, rows) in parts.log.user_rows() {
             events_per_user[user.0 as usize] = rows.len() as u32;
         }
-        let train = TrainPart::build(plan, log, sessions, ids.users.len(), ids.items.len(), &path)?;
+        let train = TrainPart::build(
+            &parts.weights,
+            parts.log,
+            parts.sessions,
+            parts.n_users,
+            parts.n_items,
+            &parts.path,
+        )?;
         Ok(Validation {
             train,
-            test,
+            test: parts.test,
             events_per_user,
-            weights: behavior_weights(plan),
-            path,
+            weights: parts.weights,
+            path: parts.path,
         })
     }
 
@@ -70,19 +78,14 @@ impl Validation {
             matrix: &part.matrix,
             item_users: &part.item_users,
             log: &part.log,
-            behavior_weights: self.weights,
+            behavior_weights: self.weights.per_behavior(),
             sessions: part.sessions.as_deref(),
         }
     }
 
     /// The validation-train events of about `share` of the users (each user kept or not
     /// by a hash of the seed and its id), for the small budgets of successive halving.
-    pub fn subsample(
-        &self,
-        plan: &Plan,
-        share: f64,
-        seed: u64,
-    ) -> Result<TrainPart, PipelineError> {
+    pub fn subsample(&self, share: f64, seed: u64) -> Result<TrainPart, TuneError> {
         let keep_user = |u: UserId| {
             let mut rng = clickrec_core::SplitMix64::new(
                 seed ^ u64::from(u.0).wrapping_mul(0x9E37_79B9_7F4A_7C15),
@@ -105,7 +108,7 @@ impl Validation {
         });
         let log = clickrec_prep::retain_rows(self.train.log.clone(), &keep);
         TrainPart::build(
-            plan,
+            &self.weights,
             log,
             sessions,
             self.train.matrix.n_users(),
@@ -117,17 +120,19 @@ impl Validation {
 
 impl TrainPart {
     fn build(
-        plan: &Plan,
+        weights: &CheckedWeights,
         log: EventLog,
         sessions: Option<Vec<u32>>,
         n_users: usize,
         n_items: usize,
         path: &std::path::Path,
-    ) -> Result<Self, PipelineError> {
-        let matrix = clickrec_prep::build_matrix(&log, n_users, n_items, plan.prep.weights())
-            .map_err(|source| PipelineError::Matrix {
-                path: path.to_owned(),
-                source,
+    ) -> Result<Self, TuneError> {
+        let matrix =
+            clickrec_prep::build_matrix(&log, n_users, n_items, weights).map_err(|source| {
+                TuneError::Matrix {
+                    path: path.to_owned(),
+                    source,
+                }
             })?;
         let item_users = matrix.transpose();
         Ok(TrainPart {
@@ -141,7 +146,7 @@ impl TrainPart {
 
 /// Scores a model on the validation sessions: its top-K lists, then one metric at K.
 #[derive(Debug)]
-pub(crate) struct Scorer<'a> {
+pub struct Scorer<'a> {
     validation: &'a Validation,
     pub metric: MetricAtK,
     exclude_seen: bool,
@@ -152,19 +157,24 @@ pub(crate) struct Scorer<'a> {
 }
 
 impl<'a> Scorer<'a> {
+    /// Scores `metric` on `validation` with the run's `evaluate` settings,
+    /// `bootstrap_samples` resamples for the trials' intervals (the checked
+    /// `evaluate.bootstrap_samples`) and `recommend.exclude_seen`.
     pub fn new(
-        plan: &Plan,
         validation: &'a Validation,
         metric: MetricAtK,
-    ) -> Result<Self, PipelineError> {
+        evaluate: &EvalConfig,
+        bootstrap_samples: usize,
+        exclude_seen: bool,
+    ) -> Result<Self, TuneError> {
         let eval = |bootstrap_samples| {
             EvalConfig {
                 ks: vec![metric.k],
                 bootstrap_samples,
-                ..plan.config.evaluate.clone()
+                ..evaluate.clone()
             }
             .check()
-            .map_err(|e| PipelineError::Invalid {
+            .map_err(|e| TuneError::Invalid {
                 path: validation.path.clone(),
                 message: e.to_string(),
             })
@@ -172,8 +182,8 @@ impl<'a> Scorer<'a> {
         Ok(Scorer {
             validation,
             metric,
-            exclude_seen: plan.config.recommend.exclude_seen,
-            with_ci: eval(plan.evaluate.bootstrap_samples())?,
+            exclude_seen,
+            with_ci: eval(bootstrap_samples)?,
             plain: eval(0)?,
         })
     }
@@ -182,7 +192,7 @@ impl<'a> Scorer<'a> {
         Variant::headline(self.exclude_seen)
     }
 
-    fn lists(&self, model: &Model) -> Result<clickrec_core::Recommendations, PipelineError> {
+    fn lists(&self, model: &Model) -> Result<clickrec_recommend::Recommendations, TuneError> {
         let request = RecommendRequest {
             n: self.metric.k,
             candidates: Candidates::All,
@@ -191,7 +201,7 @@ impl<'a> Scorer<'a> {
         };
         let v = self.validation;
         recommend(model, &v.train.matrix, v.test.users(), &request).map_err(|source| {
-            PipelineError::ValidationRecommend {
+            TuneError::ValidationRecommend {
                 list: model.kind().name(),
                 path: v.path.clone(),
                 source,
@@ -214,10 +224,10 @@ impl<'a> Scorer<'a> {
         &self,
         model: &Model,
         config: &CheckedEval,
-    ) -> Result<clickrec_eval::ModelEvaluation, PipelineError> {
+    ) -> Result<clickrec_eval::ModelEvaluation, TuneError> {
         let recs = self.lists(model)?;
         clickrec_eval::evaluate_model(model.kind().name(), &recs, &self.data(), config).map_err(
-            |source| PipelineError::Evaluate {
+            |source| TuneError::Evaluate {
                 path: self.validation.path.clone(),
                 source,
             },
@@ -225,7 +235,7 @@ impl<'a> Scorer<'a> {
     }
 
     /// The metric's value (no interval): for early stopping.
-    pub fn value(&self, model: &Model) -> Result<f64, PipelineError> {
+    pub fn value(&self, model: &Model) -> Result<f64, TuneError> {
         let eval = self.evaluation(model, &self.plain)?;
         Ok(eval
             .value(self.variant(), self.metric.metric, self.metric.k)
@@ -233,7 +243,7 @@ impl<'a> Scorer<'a> {
     }
 
     /// The metric with its bootstrap interval over validation users.
-    pub fn estimate(&self, model: &Model) -> Result<Estimate, PipelineError> {
+    pub fn estimate(&self, model: &Model) -> Result<Estimate, TuneError> {
         let eval = self.evaluation(model, &self.with_ci)?;
         let protocol = Protocol {
             exclude_seen: self.exclude_seen,
