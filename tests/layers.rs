@@ -28,6 +28,7 @@ const LAYERS: &[&[&str]] = &[
     ],
     &["clickrec-report", "clickrec-tune", "clickrec-spark"],
     &["clickrec-pipeline"],
+    &["clickrec-serve"],
     &["clickrec-cli"],
     &["clickrec-tests"],
 ];

@@ -6,6 +6,7 @@ mod generate_cmd;
 mod ingest_cmd;
 mod progress;
 mod run_cmd;
+mod serve_cmd;
 mod similar_cmd;
 mod tune_cmd;
 
@@ -72,6 +73,8 @@ enum Command {
     Similar(similar_cmd::SimilarArgs),
     /// Write a synthetic Taobao-format click log (seeded, deterministic).
     Generate(generate_cmd::GenerateArgs),
+    /// Serve a finished run's models over HTTP: user and session recommendations, similar items.
+    Serve(Box<serve_cmd::ServeArgs>),
 }
 
 fn main() -> ExitCode {
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Evaluate(args) => evaluate_cmd::run(args),
         Command::Similar(args) => similar_cmd::run(args),
         Command::Generate(args) => generate_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

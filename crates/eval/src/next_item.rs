@@ -110,7 +110,8 @@ impl NextItemSessions {
         (self.items.len() - self.users.len()) as u64
     }
 
-    fn session(&self, s: usize) -> (UserId, &[ItemId], &[i64]) {
+    /// Session `s`: its user, items and times (after the drops above).
+    pub fn session(&self, s: usize) -> (UserId, &[ItemId], &[i64]) {
         let r = self.offsets[s]..self.offsets[s + 1];
         (self.users[s], &self.items[r.clone()], &self.times[r])
     }

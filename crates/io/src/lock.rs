@@ -75,6 +75,35 @@ impl RunDirLock {
     }
 }
 
+impl RunDirLock {
+    /// Fails as [`RunDirLock::acquire`] would when a process holds `dir`'s lock, without
+    /// taking it: a shared lock, tried and released at once, so readers (a server loading
+    /// the run) never block each other. A directory without a lock file is free.
+    pub fn check_free(dir: &Path) -> Result<(), LockError> {
+        let path = dir.join(LOCK_FILE);
+        let mut file = match File::open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(LockError::Io { path, source }),
+        };
+        match file.try_lock_shared() {
+            Ok(()) => Ok(()),
+            Err(TryLockError::WouldBlock) => {
+                let mut pid = String::new();
+                let _ = file.read_to_string(&mut pid);
+                Err(LockError::Busy {
+                    dir: dir.to_owned(),
+                    pid: match pid.trim() {
+                        "" => "(unknown)".to_owned(),
+                        p => p.to_owned(),
+                    },
+                })
+            }
+            Err(TryLockError::Error(source)) => Err(LockError::Io { path, source }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -93,7 +122,13 @@ mod tests {
                 std::process::id()
             )
         );
+        assert!(matches!(
+            RunDirLock::check_free(dir.path()),
+            Err(LockError::Busy { .. })
+        ));
         drop(held);
+        RunDirLock::check_free(dir.path()).unwrap();
+        RunDirLock::check_free(dir.path()).unwrap();
         RunDirLock::acquire(dir.path()).unwrap();
     }
 }

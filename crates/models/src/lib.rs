@@ -19,6 +19,7 @@ pub mod ease;
 mod error;
 mod factors;
 mod fit;
+mod fold_in;
 mod io;
 pub mod knn;
 mod model;
@@ -30,5 +31,6 @@ pub use factors::Factors;
 #[cfg(test)]
 pub(crate) use fit::TestTrain;
 pub use fit::{FitOptions, TrainData, Watch};
+pub use fold_in::FoldedUser;
 pub use io::{IdFingerprint, MODEL_FORMAT_VERSION, MODEL_MAGIC, ModelReader, ModelWriter};
 pub use model::{CheckedModel, FitMonitor, Model, ModelKind, ModelsConfig};

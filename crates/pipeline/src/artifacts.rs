@@ -256,8 +256,8 @@ pub struct RecommendRecord {
     pub file: String,
 }
 
-/// The train matrix (`train_matrix.csr`).
-pub(crate) fn read_matrix(dir: &Path) -> Result<UserItemMatrix, PipelineError> {
+/// The run's train matrix (`train_matrix.csr`).
+pub fn read_matrix(dir: &Path) -> Result<UserItemMatrix, PipelineError> {
     let path = dir.join(MATRIX_FILE);
     let file = std::fs::File::open(&path).map_err(|source| {
         PipelineError::Io(clickrec_core::FileError {

@@ -32,12 +32,12 @@ pub use artifacts::{
     RunDir, SEGMENT_ASSIGNMENTS_FILE, SEGMENT_POPULAR_FILE, SEGMENT_SUMMARY_FILE,
     SPLIT_REPORT_FILE, TEST_EVENTS_FILE, TEST_SET_FILE, TRAIN_FILE, TRAIN_REPORT_FILE,
     VALIDATION_EVENTS_FILE, VALIDATION_SET_FILE, VALIDATION_TRAIN_FILE, load_model, model_file,
-    recs_file,
+    read_matrix, recs_file,
 };
 pub use clickrec_tune::{CheckedEarlyStopping, EarlyStopRecord, EarlyStoppingConfig};
 pub use config::{
-    CheckedEngine, EngineConfig, EngineKind, GenerateConfig, ListSource, PipelineConfig, Plan,
-    RecommendConfig, RecommendUsers, RecsFormat, RunConfig, SparkSettings, TrainConfig,
+    CheckedEngine, EngineConfig, EngineKind, Fallback, GenerateConfig, ListSource, PipelineConfig,
+    Plan, RecommendConfig, RecommendUsers, RecsFormat, RunConfig, SparkSettings, TrainConfig,
 };
 pub use error::PipelineError;
 pub use manifest::{Artifact, FileRecord, Manifest, StageRecord, fingerprint, hash_file};

@@ -156,6 +156,22 @@ impl Manifest {
         }
     }
 
+    /// The record of `stage` when its artifacts in `dir` can be trusted; else why not: no
+    /// record (the stage never finished, or it was forgotten because a stage before it ran
+    /// again) or an artifact missing or changed since the stage wrote it.
+    pub fn trusted(&self, dir: &Path, stage: Stage) -> Result<&StageRecord, String> {
+        let record = self.stages.get(stage.name()).ok_or_else(|| {
+            format!(
+                "the manifest has no finished {} stage (run the pipeline to the end first)",
+                stage.name()
+            )
+        })?;
+        match record.artifacts.iter().find_map(|a| a.damage(dir)) {
+            Some(why) => Err(format!("{} stage: {why}", stage.name())),
+            None => Ok(record),
+        }
+    }
+
     /// Drops the records of `stage` and of every stage after it (they were built on its
     /// artifacts); the names of those dropped, in stage order.
     pub fn forget_from(&mut self, stage: Stage) -> Vec<&'static str> {

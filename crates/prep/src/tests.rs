@@ -234,6 +234,40 @@ proptest! {
         prop_assert_eq!((m.n_users(), m.n_items()), (7, 9));
     }
 
+    /// A user's train events added to an empty row give exactly their matrix row, and a
+    /// row built from the first events plus the rest added equals the row of all of them.
+    #[test]
+    fn added_events_extend_a_row_as_the_matrix_weighs_them(
+        rows in arb_rows(80, 1000),
+        pv in 0u8..3,
+        log_scale: bool,
+        cut in 0usize..80,
+    ) {
+        let weights = weights_of(f64::from(pv), 2.0, None, log_scale);
+        let log = log_of(&rows);
+        let m = build_matrix(&log, 7, 9, &weights).expect("ids in range");
+        let log = &log;
+        let events = |range: std::ops::Range<usize>, u: u32| {
+            range
+                .filter(|&r| log.users()[r] == UserId(u))
+                .map(|r| (log.items()[r], log.behaviors()[r]))
+                .collect::<Vec<_>>()
+        };
+        let cut = cut.min(log.len());
+        let first = build_matrix(&retain_rows(log.clone(), &(0..log.len()).map(|r| r < cut).collect::<Vec<_>>()), 7, 9, &weights)
+            .expect("ids in range");
+        for u in 0..7 {
+            let (cols, vals) = m.row(UserId(u));
+            let from_nothing = weights.add_events((&[], &[]), events(0..log.len(), u));
+            prop_assert_eq!((&from_nothing.0[..], &from_nothing.1[..]), (cols, vals));
+            let (c, v) = weights.add_events(first.row(UserId(u)), events(cut..log.len(), u));
+            prop_assert_eq!(&c[..], cols);
+            for (a, b) in v.iter().zip(vals) {
+                prop_assert!((a - b).abs() <= 1e-5 * b.abs().max(1.0), "{} vs {}", a, b);
+            }
+        }
+    }
+
     /// The row-level chain equals the references composed in the documented order; the
     /// learned filters (outliers, min events, k-core) wait for the split.
     #[test]

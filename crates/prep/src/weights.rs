@@ -101,6 +101,47 @@ impl CheckedWeights {
     pub fn weight(&self, behavior: Behavior) -> f64 {
         self.by_behavior[usize::from(behavior.code())]
     }
+    /// A user's matrix row after more events: `row` (columns increasing, as
+    /// [`build_matrix`] wrote it) with each of `events` added at its behaviour's weight,
+    /// summed per item as `build_matrix` sums (before `log_scale`). New events are taken
+    /// as no older than the train's newest, so the decay leaves them at full weight and
+    /// the train values as they are. From an empty row, a user's train events in time
+    /// order give exactly their train row.
+    pub fn add_events(
+        &self,
+        row: (&[u32], &[f32]),
+        events: impl IntoIterator<Item = (clickrec_core::ItemId, Behavior)>,
+    ) -> (Vec<u32>, Vec<f32>) {
+        let (cols, vals) = row;
+        let mut sums: Vec<(u32, f64)> = cols
+            .iter()
+            .zip(vals)
+            .map(|(&c, &v)| {
+                let v = f64::from(v);
+                (c, if self.log_scale { v.exp_m1() } else { v })
+            })
+            .collect();
+        sums.extend(
+            events
+                .into_iter()
+                .filter(|&(_, b)| self.weight(b) > 0.0)
+                .map(|(item, b)| (item.0, self.weight(b))),
+        );
+        // Stable: per item the train value first, then the new events in their order.
+        sums.sort_by_key(|s| s.0);
+        let mut out = (Vec::new(), Vec::new());
+        for group in sums.chunk_by(|a, b| a.0 == b.0) {
+            let mut total = 0f64;
+            for &(_, w) in group {
+                total += w;
+            }
+            out.0.push(group[0].0);
+            out.1
+                .push(if self.log_scale { total.ln_1p() } else { total } as f32);
+        }
+        out
+    }
+
     /// The base confidence of one event per behaviour code (pv, fav, cart, buy), the
     /// models' behaviour weights in `f32`.
     pub fn per_behavior(&self) -> [f32; 4] {

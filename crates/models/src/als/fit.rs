@@ -276,6 +276,50 @@ impl Als {
     }
 }
 
+impl Als {
+    /// The factor of a user whose matrix row is `cols`/`vals`, solved exactly against the
+    /// fitted item factors (implicit's `recalculate_user`): the minimiser of the user's part
+    /// of the objective, `(YᵀY + λI + Yᵀ(C_u − I)Y) x = YᵀC_u p_u`, by a Cholesky solve in
+    /// f64. A user whose factor the fit solved from the same row gets it back up to the
+    /// fit's convergence (its last user sweep saw the item factors of the iteration
+    /// before). An empty row gets a zero factor, as in the fit.
+    pub fn fold_in_user(&self, cols: &[u32], vals: &[f32]) -> Factors {
+        let dim = self.items.dim();
+        let mut out = Factors::zeros(1, dim);
+        if cols.is_empty() {
+            return out;
+        }
+        let gram = self
+            .item_gram
+            .get_or_init(|| gram(&self.items, self.params.regularization));
+        let alpha = f64::from(self.params.alpha);
+        let mut a = faer::Mat::<f64>::from_fn(dim, dim, |i, j| f64::from(gram[i * dim + j]));
+        let mut b = faer::Mat::<f64>::zeros(dim, 1);
+        for (&col, &val) in cols.iter().zip(vals) {
+            let y = self.items.row(col as usize);
+            let confidence = alpha * f64::from(val.abs());
+            // p = 1 for a positive value, 0 otherwise (the fit's convention).
+            let target = if val > 0.0 { confidence } else { 0.0 };
+            for i in 0..dim {
+                let yi = f64::from(y[i]);
+                b[(i, 0)] += target * yi;
+                for j in 0..dim {
+                    a[(i, j)] += (confidence - 1.0) * yi * f64::from(y[j]);
+                }
+            }
+        }
+        // YᵀY + λI is positive definite for λ > 0 and the row's term adds (C − 1) ≥ −1
+        // times y yᵀ, which YᵀY already holds once: the matrix stays positive definite.
+        if let Ok(llt) = a.llt(faer::Side::Lower) {
+            faer::linalg::solvers::Solve::solve_in_place(&llt, b.as_mut());
+            for (i, x) in out.row_mut(0).iter_mut().enumerate() {
+                *x = b[(i, 0)] as f32;
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

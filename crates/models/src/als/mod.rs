@@ -50,6 +50,8 @@ pub struct Als {
     scored: Option<ScoredRows>,
     /// Training loss after each iteration, when the fit recorded it.
     loss: Vec<f64>,
+    /// `YᵀY + λI` of the item factors, made on the first fold-in and kept.
+    item_gram: std::sync::OnceLock<Vec<f32>>,
 }
 
 impl Als {
@@ -60,6 +62,7 @@ impl Als {
             scored: ScoredRows::of(&items),
             items,
             loss,
+            item_gram: std::sync::OnceLock::new(),
         }
     }
 
@@ -107,6 +110,15 @@ impl Als {
     /// The `n` items most similar to `item` by cosine of item factors, best first.
     pub fn similar_items(&self, item: ItemId, n: usize) -> Vec<(ItemId, f32)> {
         self.items.most_similar(item.0 as usize, n)
+    }
+
+    /// The item factors recommending scores, and the items they stand for when some are
+    /// left out (see [`Recommender::scored_items`]).
+    pub(crate) fn item_side(&self) -> (&Factors, Option<&[ItemId]>) {
+        (
+            ScoredRows::or_all(&self.scored, &self.items),
+            self.scored.as_ref().map(ScoredRows::items),
+        )
     }
 
     pub fn write(&self, w: &mut ModelWriter) -> Result<(), ModelError> {

@@ -733,6 +733,53 @@ pub(super) fn fit(
     })
 }
 
+/// The seed of a fold-in's draws: fixed, so the same history always folds in to the same
+/// factor.
+const FOLD_IN_SEED: u64 = 0x464F_4C44_2D49_4E00;
+
+impl super::Bpr {
+    /// The factor row (`factors + 1`, last column 1) of a user whose positives are `cols`
+    /// (increasing), learnt by the fit's SGD step with the item factors held fixed: as many
+    /// epochs as the fit ran, each of `|cols|` triples (a positive drawn from `cols`, a
+    /// negative drawn uniformly from the items outside it), the user's row starting as the
+    /// fit starts it. An empty row gets a zero factor, as the fit gives a user without
+    /// positives.
+    pub fn fold_in_user(&self, cols: &[u32]) -> Factors {
+        let items = self.item_factors();
+        let dim = items.dim();
+        let mut user = Factors::zeros(1, dim);
+        let n_items = items.rows();
+        if cols.is_empty() || cols.len() >= n_items {
+            return user;
+        }
+        let p = self.params().params();
+        init_row(user.row_mut(0), 0, true, 1.0, FOLD_IN_SEED, TAG_USER_INIT);
+        let (lr, reg) = (p.learning_rate as f32, p.regularization as f32);
+        let mut rng = SplitMix64::new(FOLD_IN_SEED);
+        let row = user.row_mut(0);
+        let factors = dim - 1;
+        for _ in 0..p.iterations * cols.len() {
+            let positive = items.row(cols[rng.below(cols.len())] as usize);
+            let j = rng.below(n_items) as u32;
+            if cols.binary_search(&j).is_ok() {
+                continue;
+            }
+            let negative = items.row(j as usize);
+            let x: f32 = row
+                .iter()
+                .zip(positive.iter().zip(negative))
+                .map(|(u, (a, b))| u * (a - b))
+                .sum();
+            // σ(−x), the weight of the triple's gradient, as in the fit's step.
+            let z = 1.0 / (1.0 + x.exp());
+            for k in 0..factors {
+                row[k] += lr * (z * (positive[k] - negative[k]) - reg * row[k]);
+            }
+        }
+        user
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

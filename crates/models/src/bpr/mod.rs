@@ -114,6 +114,15 @@ impl Bpr {
         &self.loss
     }
 
+    /// The item factors recommending scores, and the items they stand for when some are
+    /// left out (see [`Recommender::scored_items`]).
+    pub(crate) fn item_side(&self) -> (&Factors, Option<&[ItemId]>) {
+        (
+            ScoredRows::or_all(&self.scored, &self.item_factors),
+            self.scored.as_ref().map(ScoredRows::items),
+        )
+    }
+
     /// The `n` items most similar to `item` by cosine of item factor rows, best first.
     /// The rows include the item-bias column (as implicit's `similar_items` does), so
     /// items of similar popularity are slightly closer. `item` must be in range.

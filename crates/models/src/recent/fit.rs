@@ -21,7 +21,55 @@ pub struct Recent {
     scores: Vec<f32>,
 }
 
+/// Ranks one user's items from their events `(item, time)` in time order (see the module
+/// docs) into `out`, with `top` keeping the best.
+fn rank(
+    events: impl ExactSizeIterator<Item = (ItemId, i64)> + Clone,
+    half_life: f64,
+    sums: &mut Vec<(u32, f64)>,
+    top: &mut TopN,
+    out: &mut Vec<(ItemId, f32)>,
+) {
+    let Some(latest) = events.clone().last().map(|(_, t)| t) else {
+        out.clear();
+        return;
+    };
+    sums.clear();
+    sums.extend(events.map(|(item, time)| {
+        // In f64: two i64 times may be further apart than an i64 holds.
+        let age = latest as f64 - time as f64;
+        (item.0, 0.5f64.powf(age / half_life))
+    }));
+    sums.sort_unstable_by_key(|s| s.0);
+    let mut k = 0;
+    while k < sums.len() {
+        let item = sums[k].0;
+        let mut total = 0f64;
+        while k < sums.len() && sums[k].0 == item {
+            total += sums[k].1;
+            k += 1;
+        }
+        top.push(ItemId(item), total as f32);
+    }
+    top.drain_sorted(out);
+}
+
 impl Recent {
+    /// The list the fit would give a user whose events are `events` (item and time, in
+    /// time order): for a user's train events plus events since, at serving time.
+    pub fn rank_events(&self, events: &[(ItemId, i64)]) -> Vec<(ItemId, f32)> {
+        let keep = (self.params.params().max_items as usize).min(self.n_items);
+        let mut out = Vec::new();
+        rank(
+            events.iter().copied(),
+            self.params.half_life_seconds(),
+            &mut Vec::new(),
+            &mut TopN::new(keep),
+            &mut out,
+        );
+        out
+    }
+
     /// Scores each user's items from its own train events (see the module docs).
     ///
     /// Fails on an empty train log, or on events naming users or items outside the matrix.
@@ -56,25 +104,13 @@ impl Recent {
             .map_init(
                 || (Vec::new(), TopN::new(keep), Vec::new()),
                 |(sums, top, out): &mut Scratch, (user, rows)| {
-                    let latest = times[rows.end - 1];
-                    sums.clear();
-                    sums.extend(rows.map(|r| {
-                        // In f64: two i64 times may be further apart than an i64 holds.
-                        let age = latest as f64 - times[r] as f64;
-                        (items[r].0, 0.5f64.powf(age / half_life))
-                    }));
-                    sums.sort_unstable_by_key(|s| s.0);
-                    let mut k = 0;
-                    while k < sums.len() {
-                        let item = sums[k].0;
-                        let mut total = 0f64;
-                        while k < sums.len() && sums[k].0 == item {
-                            total += sums[k].1;
-                            k += 1;
-                        }
-                        top.push(ItemId(item), total as f32);
-                    }
-                    top.drain_sorted(out);
+                    rank(
+                        rows.map(|r| (items[r], times[r])),
+                        half_life,
+                        sums,
+                        top,
+                        out,
+                    );
                     (user, out.clone())
                 },
             )
