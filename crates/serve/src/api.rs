@@ -286,12 +286,18 @@ fn n_of(state: &AppState, run: &ServedRun, n: Option<usize>) -> Result<usize, Ap
     Ok(n)
 }
 
-fn items_json(run: &ServedRun, list: &[(ItemId, f32)]) -> Value {
-    Value::Array(
-        list.iter()
-            .map(|&(item, score)| json!({ "item_id": run.item_name(item), "score": score }))
-            .collect(),
-    )
+/// A list answer: `{field: id, "model", "items": [{"item_id", "score"}]}`.
+fn list_answer(
+    run: &ServedRun,
+    (field, id): (&str, String),
+    model: &Model,
+    list: &[(ItemId, f32)],
+) -> Response {
+    let items: Vec<Value> = list
+        .iter()
+        .map(|&(item, score)| json!({ "item_id": run.item_name(item), "score": score }))
+        .collect();
+    axum::Json(json!({ field: id, "model": model.kind().name(), "items": items })).into_response()
 }
 
 /// Checks posted events against the run: unknown items fail the request or are skipped
@@ -381,10 +387,25 @@ async fn user_recommendations(
     let list = run
         .recommend_user(model, user, &added, n, exclude_seen)
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), json!({})))?;
+    Ok(list_answer(&run, ("user_id", user_id), model, &list))
+}
+
+/// Checks and stores posted events for `id` in `store`; the answer names it by `field`.
+fn post_events(
+    state: &AppState,
+    store: &Store,
+    (field, id): (&str, String),
+    body: Result<axum::Json<EventsBody>, JsonRejection>,
+) -> ApiResult {
+    let axum::Json(body) = body?;
+    let (kept, skipped) = check_events(state, &state.run(), body)?;
+    let accepted = kept.len();
+    let held = store.append(&id, kept);
     Ok(axum::Json(json!({
-        "user_id": user_id,
-        "model": model.kind().name(),
-        "items": items_json(&run, &list),
+        field: id,
+        "accepted": accepted,
+        "skipped": skipped,
+        "events_held": held,
     }))
     .into_response())
 }
@@ -394,18 +415,7 @@ async fn user_events(
     Path(user_id): Path<String>,
     body: Result<axum::Json<EventsBody>, JsonRejection>,
 ) -> ApiResult {
-    let axum::Json(body) = body?;
-    let run = state.run();
-    let (kept, skipped) = check_events(&state, &run, body)?;
-    let accepted = kept.len();
-    let held = state.users.append(&user_id, kept);
-    Ok(axum::Json(json!({
-        "user_id": user_id,
-        "accepted": accepted,
-        "skipped": skipped,
-        "events_held": held,
-    }))
-    .into_response())
+    post_events(&state, &state.users, ("user_id", user_id), body)
 }
 
 async fn session_events(
@@ -413,18 +423,7 @@ async fn session_events(
     Path(session_id): Path<String>,
     body: Result<axum::Json<EventsBody>, JsonRejection>,
 ) -> ApiResult {
-    let axum::Json(body) = body?;
-    let run = state.run();
-    let (kept, skipped) = check_events(&state, &run, body)?;
-    let accepted = kept.len();
-    let held = state.sessions.append(&session_id, kept);
-    Ok(axum::Json(json!({
-        "session_id": session_id,
-        "accepted": accepted,
-        "skipped": skipped,
-        "events_held": held,
-    }))
-    .into_response())
+    post_events(&state, &state.sessions, ("session_id", session_id), body)
 }
 
 async fn session_recommendations(
@@ -453,12 +452,7 @@ async fn session_recommendations(
         Some(session_model) => run.recommend_session(session_model, &events, n),
         None => Vec::new(),
     };
-    Ok(axum::Json(json!({
-        "session_id": session_id,
-        "model": model.kind().name(),
-        "items": items_json(&run, &list),
-    }))
-    .into_response())
+    Ok(list_answer(&run, ("session_id", session_id), model, &list))
 }
 
 async fn similar_items(
@@ -491,12 +485,7 @@ async fn similar_items(
             json!({ "model": model.kind().name(), "models": with_similar }),
         )
     })?;
-    Ok(axum::Json(json!({
-        "item_id": item_id,
-        "model": model.kind().name(),
-        "items": items_json(&run, &list),
-    }))
-    .into_response())
+    Ok(list_answer(&run, ("item_id", item_id), model, &list))
 }
 
 async fn healthz() -> Response {

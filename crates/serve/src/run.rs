@@ -15,7 +15,8 @@ use clickrec_core::{Behavior, IdMaps, ItemId, UserId, UserItemMatrix};
 use clickrec_io::{LockError, RunDirLock, read_events, read_split_id_maps};
 use clickrec_models::{FoldedUser, Model, ModelKind};
 use clickrec_pipeline::{
-    Fallback, MODELS_DIR, Manifest, PipelineConfig, Stage, TRAIN_FILE, load_model, read_matrix,
+    Fallback, MODELS_DIR, Manifest, PipelineConfig, Stage, StageRecord, TRAIN_FILE, load_model,
+    read_matrix,
 };
 use clickrec_prep::CheckedWeights;
 use clickrec_recommend::{
@@ -109,16 +110,17 @@ impl ServedRun {
             }
         }
         let manifest = Manifest::load(&dir)?;
-        let mut fingerprint = String::new();
-        for stage in [Stage::Split, Stage::Matrix, Stage::Train] {
-            let record = manifest
+        let trusted = |stage| {
+            manifest
                 .trusted(&dir, stage)
                 .map_err(|why| ServeError::Untrusted {
                     dir: dir.clone(),
                     why,
-                })?;
-            fingerprint.clone_from(&record.fingerprint);
-        }
+                })
+        };
+        trusted(Stage::Split)?;
+        trusted(Stage::Matrix)?;
+        let train_record = trusted(Stage::Train)?;
         let config: PipelineConfig =
             serde_json::from_value(manifest.config.clone()).map_err(|e| ServeError::Config {
                 dir: dir.clone(),
@@ -128,7 +130,8 @@ impl ServedRun {
             dir: dir.clone(),
             message: e.to_string(),
         })?;
-        let trained = trained_models(&manifest, &dir)?;
+        let trained = trained_models(train_record, &dir)?;
+        let fingerprint = train_record.fingerprint.clone();
         let kinds = match only {
             None => trained,
             Some(names) => pick(&dir, names, &trained)?,
@@ -374,14 +377,7 @@ impl ServedRun {
 }
 
 /// The models the train stage wrote (`models/<kind>.model`), in `ModelKind::ALL` order.
-fn trained_models(manifest: &Manifest, dir: &Path) -> Result<Vec<ModelKind>, ServeError> {
-    let record = manifest
-        .stages
-        .get(Stage::Train.name())
-        .ok_or_else(|| ServeError::Untrusted {
-            dir: dir.to_owned(),
-            why: "no train stage".into(),
-        })?;
+fn trained_models(record: &StageRecord, dir: &Path) -> Result<Vec<ModelKind>, ServeError> {
     let mut kinds: Vec<ModelKind> = record
         .artifacts
         .iter()

@@ -21,19 +21,16 @@ pub struct Recent {
     scores: Vec<f32>,
 }
 
-/// Ranks one user's items from their events `(item, time)` in time order (see the module
-/// docs) into `out`, with `top` keeping the best.
+/// Ranks one user's items from their events `(item, time)`, the latest at `latest` (see
+/// the module docs), into `out`, with `top` keeping the best.
 fn rank(
-    events: impl ExactSizeIterator<Item = (ItemId, i64)> + Clone,
+    events: impl Iterator<Item = (ItemId, i64)>,
+    latest: i64,
     half_life: f64,
     sums: &mut Vec<(u32, f64)>,
     top: &mut TopN,
     out: &mut Vec<(ItemId, f32)>,
 ) {
-    let Some(latest) = events.clone().last().map(|(_, t)| t) else {
-        out.clear();
-        return;
-    };
     sums.clear();
     sums.extend(events.map(|(item, time)| {
         // In f64: two i64 times may be further apart than an i64 holds.
@@ -60,8 +57,12 @@ impl Recent {
     pub fn rank_events(&self, events: &[(ItemId, i64)]) -> Vec<(ItemId, f32)> {
         let keep = (self.params.params().max_items as usize).min(self.n_items);
         let mut out = Vec::new();
+        let Some(&(_, latest)) = events.last() else {
+            return out;
+        };
         rank(
             events.iter().copied(),
+            latest,
             self.params.half_life_seconds(),
             &mut Vec::new(),
             &mut TopN::new(keep),
@@ -104,8 +105,10 @@ impl Recent {
             .map_init(
                 || (Vec::new(), TopN::new(keep), Vec::new()),
                 |(sums, top, out): &mut Scratch, (user, rows)| {
+                    let latest = times[rows.end - 1];
                     rank(
                         rows.map(|r| (items[r], times[r])),
+                        latest,
                         half_life,
                         sums,
                         top,
