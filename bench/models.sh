@@ -34,8 +34,10 @@ export RAYON_NUM_THREADS=$threads
 # draws them uniformly (its default), within the item block of its parallel strata, where
 # popularity-drawn negatives cost it recall (bench/results/models.md).
 bpr_lr=0.1
+# ALS without its final exact user solve: implicit's algorithm to the letter (the solve's
+# cost and effect are measured in bench/results/serve.md).
 common=(--set recommend.n=50 --set "evaluate.ks=[10, 20, 50]" --set train.record_loss=false
-  --set models.bpr.learning_rate=$bpr_lr)
+  --set models.bpr.learning_rate=$bpr_lr --set models.als.exact_user_solve=false)
 
 for dataset in "${datasets[@]}"; do
   run="$data/models-$dataset"

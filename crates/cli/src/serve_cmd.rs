@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 use clickrec_serve::state::Limits;
-use clickrec_serve::{ApiOptions, ServeOptions, UnknownItems, UnknownUsers};
+use clickrec_serve::{ApiOptions, ServeError, ServeOptions, UnknownItems, UnknownUsers};
+
+use crate::failure::UsageError;
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -25,7 +27,8 @@ Examples:
   clickrec serve runs/quickstart
   curl 'http://127.0.0.1:8080/v1/users/1001/recommendations?model=als&n=5'
   clickrec serve runs/sessions-rsc15 --models vstan,sr --max-sessions 50000 --session-ttl 30m
-  clickrec serve runs/quickstart --addr 0.0.0.0:8080 --token \"$TOKEN\"")]
+  clickrec serve runs/quickstart --addr 0.0.0.0:8080 --token \"$TOKEN\"
+  clickrec serve runs/quickstart --check-parity   # online equals offline? (exit 1 if not)")]
 pub struct ServeArgs {
     /// Run directory of a finished pipeline run.
     pub run_dir: PathBuf,
@@ -65,6 +68,16 @@ pub struct ServeArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Do not listen: ask the API in-process for every user of recs/<model>.parquet (the
+    /// same list, scores within 1e-6?), replay the test sessions event by event (the
+    /// run's next-item HitRate and MRR within 1e-9?), fold in each train user's events
+    /// as a new user (the ALS factor within 1e-4, the same top-20?); print the tables,
+    /// exit 1 if any check fails.
+    #[arg(long)]
+    pub check_parity: bool,
+    /// With --check-parity: ask for at most this many users per check (spread evenly).
+    #[arg(long, requires = "check_parity")]
+    pub check_users: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -80,6 +93,19 @@ pub enum OnUnknownUser {
 }
 
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    if args.check_parity {
+        let parity =
+            clickrec_serve::parity::check(&args.run_dir, args.models.as_deref(), args.check_users)
+                .map_err(usage_or)?;
+        print!("{}", parity.render());
+        if !parity.holds() {
+            anyhow::bail!(
+                "{}: online and offline differ (tables above)",
+                args.run_dir.display()
+            );
+        }
+        return Ok(());
+    }
     let limits = |capacity, ttl| Limits {
         capacity,
         max_events: args.max_events.max(1),
@@ -115,6 +141,18 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
             run.model_names().join(", ")
         );
         let _ = std::io::Write::flush(&mut std::io::stdout());
-    })?;
+    })
+    .map_err(usage_or)?;
     Ok(())
+}
+
+/// A directory that is not a run, or `--models` naming a model the run did not fit, is
+/// a mistake in the command (exit 2); the rest are failures (exit 1).
+fn usage_or(error: ServeError) -> anyhow::Error {
+    match error {
+        ServeError::NotARun { .. } | ServeError::Models { .. } => {
+            UsageError(error.to_string()).into()
+        }
+        other => other.into(),
+    }
 }

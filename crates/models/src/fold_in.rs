@@ -15,7 +15,7 @@
 //! exclude-seen, candidates and the fallback to it as it does offline.
 
 use clickrec_core::{ItemId, UserId, UserItemMatrix};
-use clickrec_recommend::{BlockScores, FactorScores, Recommender, SessionRecommender};
+use clickrec_recommend::{BlockScores, FactorScores, PackedItems, Recommender, SessionRecommender};
 
 use crate::{Factors, Model};
 
@@ -32,6 +32,8 @@ enum Inner<'a> {
         user: Factors,
         items: &'a Factors,
         scored: Option<&'a [ItemId]>,
+        /// The model's packed item side, kept for every user it folds in.
+        packed: Option<&'a PackedItems>,
         n_items: usize,
     },
     /// The user's own items, ranked as the recent-items fit ranks them.
@@ -84,6 +86,7 @@ impl Model {
                     user: m.fold_in_user(row.0, row.1),
                     items,
                     scored,
+                    packed: m.packed_items(),
                     n_items: m.n_items(),
                 }
             }
@@ -93,6 +96,7 @@ impl Model {
                     user: m.fold_in_user(row.0),
                     items,
                     scored,
+                    packed: m.packed_items(),
                     n_items: m.n_items(),
                 }
             }
@@ -177,6 +181,14 @@ impl Recommender for FoldedUser<'_> {
         match &self.inner {
             Inner::History(m) => m.factors(),
             Inner::Factors { user, items, .. } => Some(user.scores_against(items)),
+            Inner::Ranked { .. } | Inner::Session { .. } => None,
+        }
+    }
+
+    fn packed_items(&self) -> Option<&PackedItems> {
+        match &self.inner {
+            Inner::History(m) => m.packed_items(),
+            Inner::Factors { packed, .. } => *packed,
             Inner::Ranked { .. } | Inner::Session { .. } => None,
         }
     }

@@ -475,4 +475,8 @@ impl Recommender for Model {
     fn factors(&self) -> Option<FactorScores<'_>> {
         self.as_recommender().factors()
     }
+
+    fn packed_items(&self) -> Option<&clickrec_recommend::PackedItems> {
+        self.as_recommender().packed_items()
+    }
 }

@@ -124,7 +124,7 @@ struct Scorer<'a> {
     width: usize,
     /// The factors of a dot-product model, with its item factors packed once for this
     /// run: scored tile by tile ([`tiles`]).
-    factors: Option<(FactorScores<'a>, tiles::PackedItems)>,
+    factors: Option<(FactorScores<'a>, std::borrow::Cow<'a, tiles::PackedItems>)>,
 }
 
 /// A worker's buffers, reused from block to block.
@@ -158,7 +158,13 @@ impl<'a> Scorer<'a> {
             model,
             columns,
             width,
-            factors: factors.map(|f| (f, tiles::PackedItems::new(&f))),
+            factors: factors.map(|f| {
+                let packed = match model.packed_items() {
+                    Some(kept) => std::borrow::Cow::Borrowed(kept),
+                    None => std::borrow::Cow::Owned(tiles::PackedItems::new(&f)),
+                };
+                (f, packed)
+            }),
         })
     }
 
@@ -387,6 +393,9 @@ impl<M: Recommender + ?Sized> Recommender for ModelRef<'_, M> {
     }
     fn factors(&self) -> Option<FactorScores<'_>> {
         self.0.factors()
+    }
+    fn packed_items(&self) -> Option<&tiles::PackedItems> {
+        self.0.packed_items()
     }
 }
 

@@ -23,4 +23,5 @@ pub use recommender::{
 };
 pub use select::{keep_best, retain_best};
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
+pub use tiles::PackedItems;
 pub use topn::TopN;

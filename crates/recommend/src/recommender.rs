@@ -200,6 +200,14 @@ pub trait Recommender: Send + Sync {
     fn factors(&self) -> Option<FactorScores<'_>> {
         None
     }
+
+    /// The item side of [`Self::factors`] packed for the kernel, when the model keeps it
+    /// packed: a server asking for one user's list at a time then packs once, not per
+    /// request (packing a 50k-item catalogue costs more than scoring one user against
+    /// it). `None` (the default): packed for each call.
+    fn packed_items(&self) -> Option<&crate::PackedItems> {
+        None
+    }
 }
 
 /// Scores as dot products: `score(u, column) = users[u] · items[column]`, both row-major

@@ -40,9 +40,10 @@ const GROUP: usize = 6;
 /// by every user group of a block.
 const TILE_VALUES: usize = 16 * 1024;
 
-/// Item factors packed for the kernel, once per run.
-#[derive(Debug)]
-pub(crate) struct PackedItems {
+/// Item factors packed for the top-N kernel: once per `recommend` call, or once for a
+/// model's life when it keeps them ([`crate::Recommender::packed_items`]).
+#[derive(Clone, Debug)]
+pub struct PackedItems {
     arch: Arch,
     dim: usize,
     columns: usize,
@@ -58,7 +59,7 @@ pub(crate) struct PackedItems {
 }
 
 impl PackedItems {
-    pub(crate) fn new(f: &FactorScores<'_>) -> Self {
+    pub fn new(f: &FactorScores<'_>) -> Self {
         let arch = Arch::new();
         let panel = 2 * arch.dispatch(Lanes);
         let dim = f.dim;

@@ -25,12 +25,16 @@ pub enum ServeError {
     Pipeline(#[from] clickrec_pipeline::PipelineError),
     #[error(transparent)]
     Artifact(#[from] clickrec_io::ArtifactError),
+    #[error(transparent)]
+    Recs(#[from] clickrec_io::RecsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: String,
         #[source]
         source: std::io::Error,
     },
+    #[error("a parity check's request failed: {0}")]
+    Parity(String),
     #[error("the server stopped: {0}")]
     Server(#[source] std::io::Error),
 }

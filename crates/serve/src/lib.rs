@@ -22,6 +22,7 @@
 mod api;
 mod error;
 mod metrics;
+pub mod parity;
 mod run;
 mod server;
 pub mod state;

@@ -196,6 +196,11 @@ impl ServedRun {
         &self.dir
     }
 
+    /// The run's id maps (external user and item ids).
+    pub fn ids(&self) -> &IdMaps {
+        &self.ids
+    }
+
     pub fn settings(&self) -> RunSettings {
         self.settings
     }

@@ -272,50 +272,114 @@ impl Als {
                 break;
             }
         }
+        if p.exact_user_solve {
+            solve_users_exactly(&mut users, &items, data, p.regularization, p.alpha);
+        }
         Ok(Als::new(p.clone(), users, items, losses))
     }
 }
 
-impl Als {
-    /// The factor of a user whose matrix row is `cols`/`vals`, solved exactly against the
-    /// fitted item factors (implicit's `recalculate_user`): the minimiser of the user's part
-    /// of the objective, `(YᵀY + λI + Yᵀ(C_u − I)Y) x = YᵀC_u p_u`, by a Cholesky solve in
-    /// f64. A user whose factor the fit solved from the same row gets it back up to the
-    /// fit's convergence (its last user sweep saw the item factors of the iteration
-    /// before). An empty row gets a zero factor, as in the fit.
-    pub fn fold_in_user(&self, cols: &[u32], vals: &[f32]) -> Factors {
+/// The exact solve of one user's normal equation against fixed item factors, in f64:
+/// `(YᵀY + λI + Yᵀ(C_u − I)Y) x = YᵀC_u p_u` by Cholesky. The fit's last user sweep
+/// ([`AlsParams::exact_user_solve`](super::AlsParams::exact_user_solve)) and fold-in
+/// ([`Als::fold_in_user`]) both solve with it, so a user folded in from their train row
+/// gets the trained factor bit for bit.
+pub(super) struct ExactUserSolver<'a> {
+    /// `YᵀY + λI`, row-major ([`gram`]).
+    gram: &'a [f32],
+    items: &'a Factors,
+    alpha: f64,
+}
+
+impl<'a> ExactUserSolver<'a> {
+    pub(super) fn new(gram: &'a [f32], items: &'a Factors, alpha: f32) -> Self {
+        ExactUserSolver {
+            gram,
+            items,
+            alpha: f64::from(alpha),
+        }
+    }
+
+    /// Writes the factor of the row `cols`/`vals` into `out`: zero for an empty row (as
+    /// the fit gives), unchanged when the system is not positive definite (λ = 0 with
+    /// too few items).
+    pub(super) fn solve(&self, cols: &[u32], vals: &[f32], out: &mut [f32]) {
         let dim = self.items.dim();
-        let mut out = Factors::zeros(1, dim);
         if cols.is_empty() {
-            return out;
+            out.fill(0.0);
+            return;
         }
-        let gram = self
-            .item_gram
-            .get_or_init(|| gram(&self.items, self.params.regularization));
-        let alpha = f64::from(self.params.alpha);
-        let mut a = faer::Mat::<f64>::from_fn(dim, dim, |i, j| f64::from(gram[i * dim + j]));
-        let mut b = faer::Mat::<f64>::zeros(dim, 1);
-        for (&col, &val) in cols.iter().zip(vals) {
-            let y = self.items.row(col as usize);
-            let confidence = alpha * f64::from(val.abs());
-            // p = 1 for a positive value, 0 otherwise (the fit's convention).
-            let target = if val > 0.0 { confidence } else { 0.0 };
-            for i in 0..dim {
-                let yi = f64::from(y[i]);
-                b[(i, 0)] += target * yi;
-                for j in 0..dim {
-                    a[(i, j)] += (confidence - 1.0) * yi * f64::from(y[j]);
-                }
-            }
-        }
+        // The row's items, and the same scaled by C − 1: A += Yᵀ (C − 1) Y in one product.
+        let y = faer::Mat::<f64>::from_fn(cols.len(), dim, |r, j| {
+            f64::from(self.items.row(cols[r] as usize)[j])
+        });
+        let confidence = |r: usize| self.alpha * f64::from(vals[r].abs());
+        let weighted =
+            faer::Mat::<f64>::from_fn(cols.len(), dim, |r, j| (confidence(r) - 1.0) * y[(r, j)]);
+        let mut a = faer::Mat::<f64>::from_fn(dim, dim, |i, j| f64::from(self.gram[i * dim + j]));
+        faer::linalg::matmul::matmul(
+            a.as_mut(),
+            faer::Accum::Add,
+            y.transpose(),
+            weighted.as_ref(),
+            1.0,
+            faer::Par::Seq,
+        );
+        // p = 1 for a positive value, 0 otherwise (the fit's convention).
+        let target = faer::Mat::<f64>::from_fn(cols.len(), 1, |r, _| {
+            if vals[r] > 0.0 { confidence(r) } else { 0.0 }
+        });
+        let mut b = y.transpose() * &target;
         // YᵀY + λI is positive definite for λ > 0 and the row's term adds (C − 1) ≥ −1
         // times y yᵀ, which YᵀY already holds once: the matrix stays positive definite.
         if let Ok(llt) = a.llt(faer::Side::Lower) {
             faer::linalg::solvers::Solve::solve_in_place(&llt, b.as_mut());
-            for (i, x) in out.row_mut(0).iter_mut().enumerate() {
+            for (i, x) in out.iter_mut().enumerate() {
                 *x = b[(i, 0)] as f32;
             }
         }
+    }
+}
+
+/// Every user's factor solved exactly against the final item factors, in parallel (rows
+/// are independent: the same result at any thread count).
+fn solve_users_exactly(
+    users: &mut Factors,
+    items: &Factors,
+    data: &TrainData<'_>,
+    reg: f32,
+    alpha: f32,
+) {
+    let dim = users.dim();
+    let g = gram(items, reg);
+    let solver = ExactUserSolver::new(&g, items, alpha);
+    users
+        .as_mut_slice()
+        .par_chunks_mut(dim)
+        .enumerate()
+        .with_min_len(MIN_ROWS_PER_TASK)
+        .for_each(|(u, xu)| {
+            let (cols, vals) = data.matrix.row(UserId(u as u32));
+            solver.solve(cols, vals, xu);
+        });
+}
+
+impl Als {
+    /// The factor of a user whose matrix row is `cols`/`vals`, solved exactly against the
+    /// fitted item factors (implicit's `recalculate_user`) by [`ExactUserSolver`], the
+    /// solve of the fit's last user sweep: a train user's row gives back their trained
+    /// factor (with `exact_user_solve = false`, only up to the fit's convergence). An
+    /// empty row gets a zero factor, as in the fit.
+    pub fn fold_in_user(&self, cols: &[u32], vals: &[f32]) -> Factors {
+        let mut out = Factors::zeros(1, self.items.dim());
+        let gram = self
+            .item_gram
+            .get_or_init(|| gram(&self.items, self.params.regularization));
+        ExactUserSolver::new(gram, &self.items, self.params.alpha).solve(
+            cols,
+            vals,
+            out.row_mut(0),
+        );
         out
     }
 }

@@ -1,7 +1,7 @@
 //! Implicit ALS: matrix factorisation for implicit feedback (Hu, Koren, Volinsky 2008),
 //! solved with a few warm-started conjugate-gradient steps per row (Takács, Pilászy,
 //! Tikk 2011), the algorithm of Python `implicit` 0.7.3's CPU `AlternatingLeastSquares`
-//! with `use_cg=True`.
+//! with `use_cg=True` (by default followed by one exact user solve, below).
 //!
 //! Each observed pair `(u, i)` with matrix value `r` has preference `p = 1` (`p = 0` for
 //! a negative value, implicit's convention for dislikes) and confidence
@@ -12,6 +12,12 @@
 //! [`AlsParams::cg_steps`] CG steps on `(YᵀY + λI + Yᵀ(C_u − I)Y) x = YᵀC_u p_u`, starting
 //! from the current factor, with `YᵀY + λI` computed once per half-sweep and the sparse
 //! correction applied over the row's items only. Rows without any pair get zero factors.
+//! With [`AlsParams::exact_user_solve`] (the default) the fit then solves every user's
+//! equation exactly against the final item factors (Cholesky, f64), the solve
+//! [`Als::fold_in_user`] uses: a user folded in from their train row gets the trained
+//! factor, so serving a user's new events never jumps away from the offline list. Without
+//! it the last user factors are implicit's: `cg_steps` steps against the item factors of
+//! the sweep before.
 //!
 //! Everything runs in f32 and in parallel over rows, and is bit-identical at any thread
 //! count: rows are solved independently, Gram matrices and loss sums are reduced over
@@ -52,6 +58,8 @@ pub struct Als {
     loss: Vec<f64>,
     /// `YᵀY + λI` of the item factors, made on the first fold-in and kept.
     item_gram: std::sync::OnceLock<Vec<f32>>,
+    /// The scored item factors packed for top-N, made on first use and kept.
+    packed: std::sync::OnceLock<clickrec_recommend::PackedItems>,
 }
 
 impl Als {
@@ -63,6 +71,7 @@ impl Als {
             items,
             loss,
             item_gram: std::sync::OnceLock::new(),
+            packed: std::sync::OnceLock::new(),
         }
     }
 
@@ -189,6 +198,14 @@ impl Recommender for Als {
         Some(
             self.users
                 .scores_against(ScoredRows::or_all(&self.scored, &self.items)),
+        )
+    }
+
+    fn packed_items(&self) -> Option<&clickrec_recommend::PackedItems> {
+        let f = self.factors()?;
+        Some(
+            self.packed
+                .get_or_init(|| clickrec_recommend::PackedItems::new(&f)),
         )
     }
 }

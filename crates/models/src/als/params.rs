@@ -29,6 +29,12 @@ pub struct AlsParams {
     /// Initial factors are drawn uniformly from `[0, init_scale)` (implicit draws
     /// `rand() * 0.01`). Default 0.01; must be finite and > 0.
     pub init_scale: f32,
+    /// After the last sweep, solve every user's factor exactly against the final item
+    /// factors (a Cholesky solve per user, the solve serving folds new events in with),
+    /// so a served user's list is what folding in their train row gives. Default true;
+    /// false is implicit's algorithm to the letter (its last user sweep saw the item
+    /// factors of the sweep before, in `cg_steps` CG steps).
+    pub exact_user_solve: bool,
 }
 
 impl Default for AlsParams {
@@ -40,6 +46,7 @@ impl Default for AlsParams {
             iterations: 15,
             cg_steps: 3,
             init_scale: 0.01,
+            exact_user_solve: true,
         }
     }
 }

@@ -318,7 +318,14 @@ fn training_loss_decreases_and_is_reported() {
 #[test]
 fn loss_matches_a_direct_sum_over_all_pairs() {
     let data = random_data(30, 12, 4);
-    let model = Als::fit(&params(5, 2), &data.train(), &options(true)).unwrap();
+    // The loss is recorded after each sweep, before the last exact user solve.
+    let cg_only = AlsParams {
+        factors: 5,
+        iterations: 2,
+        exact_user_solve: false,
+        ..AlsParams::default()
+    };
+    let model = Als::fit(&cg_only.check().unwrap(), &data.train(), &options(true)).unwrap();
     let (users, items) = (model.user_factors(), model.item_factors());
     let (alpha, reg) = (1.0f64, 0.01f64);
     let (mut loss, mut total_c) = (0.0f64, 0.0f64);
@@ -553,4 +560,37 @@ fn block_toy_recommends_the_unseen_item_of_the_users_group() {
     );
     assert_eq!(model.n_items(), 20);
     assert_eq!(model.block_size(), 1024);
+}
+
+#[test]
+fn folding_in_a_train_row_gives_back_the_trained_factor_bit_for_bit() {
+    let data = random_data(40, 25, 6);
+    let model = Als::fit(&params(8, 3), &data.train(), &options(false)).unwrap();
+    for u in 0..40 {
+        let (cols, vals) = data.matrix.row(UserId(u));
+        let folded = model.fold_in_user(cols, vals);
+        let trained = model.user_factors().row(u as usize);
+        assert_eq!(
+            folded
+                .row(0)
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>(),
+            trained.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            "user {u}"
+        );
+    }
+    // Without the exact solve, the fit's own CG factors are only near it.
+    let cg_only = AlsParams {
+        factors: 8,
+        iterations: 3,
+        exact_user_solve: false,
+        ..AlsParams::default()
+    };
+    let model = Als::fit(&cg_only.check().unwrap(), &data.train(), &options(false)).unwrap();
+    let (cols, vals) = data.matrix.row(UserId(0));
+    assert_ne!(
+        model.fold_in_user(cols, vals).row(0),
+        model.user_factors().row(0)
+    );
 }

@@ -60,6 +60,8 @@ pub struct Bpr {
     /// The item rows scored when recommending (`None`: all).
     scored: Option<ScoredRows>,
     loss: Vec<f64>,
+    /// The scored item factors packed for top-N, made on first use and kept.
+    packed: std::sync::OnceLock<clickrec_recommend::PackedItems>,
 }
 
 impl Bpr {
@@ -91,6 +93,7 @@ impl Bpr {
             scored: ScoredRows::of(&fitted.item_factors),
             item_factors: fitted.item_factors,
             loss: fitted.loss,
+            packed: std::sync::OnceLock::new(),
         }
     }
 
@@ -172,6 +175,7 @@ impl Bpr {
             scored: ScoredRows::of(&item_factors),
             item_factors,
             loss,
+            packed: std::sync::OnceLock::new(),
         })
     }
 }
@@ -199,6 +203,14 @@ impl Recommender for Bpr {
     fn factors(&self) -> Option<FactorScores<'_>> {
         let items = ScoredRows::or_all(&self.scored, &self.item_factors);
         Some(self.user_factors.scores_against(items))
+    }
+
+    fn packed_items(&self) -> Option<&clickrec_recommend::PackedItems> {
+        let f = self.factors()?;
+        Some(
+            self.packed
+                .get_or_init(|| clickrec_recommend::PackedItems::new(&f)),
+        )
     }
 }
 
