@@ -10,7 +10,8 @@ use rayon::prelude::*;
 use thread_local::ThreadLocal;
 
 use crate::recommender::{
-    BlockScores, FactorScores, RecommendError, RecommendRequest, Recommendations, Recommender,
+    BlockScores, FactorScores, PackedItems, RecommendError, RecommendRequest, Recommendations,
+    Recommender,
 };
 use crate::tiles;
 use crate::topn::{Columns, Filter, TopN, column_of, item_at};
@@ -124,7 +125,7 @@ struct Scorer<'a> {
     width: usize,
     /// The factors of a dot-product model, with its item factors packed once for this
     /// run: scored tile by tile ([`tiles`]).
-    factors: Option<(FactorScores<'a>, std::borrow::Cow<'a, tiles::PackedItems>)>,
+    factors: Option<(FactorScores<'a>, std::borrow::Cow<'a, PackedItems>)>,
 }
 
 /// A worker's buffers, reused from block to block.
@@ -161,7 +162,7 @@ impl<'a> Scorer<'a> {
             factors: factors.map(|f| {
                 let packed = match model.packed_items() {
                     Some(kept) => std::borrow::Cow::Borrowed(kept),
-                    None => std::borrow::Cow::Owned(tiles::PackedItems::new(&f)),
+                    None => std::borrow::Cow::Owned(PackedItems::new(&f)),
                 };
                 (f, packed)
             }),
@@ -394,7 +395,7 @@ impl<M: Recommender + ?Sized> Recommender for ModelRef<'_, M> {
     fn factors(&self) -> Option<FactorScores<'_>> {
         self.0.factors()
     }
-    fn packed_items(&self) -> Option<&tiles::PackedItems> {
+    fn packed_items(&self) -> Option<&PackedItems> {
         self.0.packed_items()
     }
 }

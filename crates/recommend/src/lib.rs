@@ -18,10 +18,9 @@ mod topn;
 
 pub use batch::{recommend, recommend_blocks, recommend_blocks_with_fallback};
 pub use recommender::{
-    BlockScores, Candidates, FactorScores, ItemSums, RankedList, RecommendError, RecommendRequest,
-    Recommendations, Recommender,
+    BlockScores, Candidates, FactorScores, ItemSums, PackedItems, RankedList, RecommendError,
+    RecommendRequest, Recommendations, Recommender,
 };
 pub use select::{keep_best, retain_best};
 pub use session::{SessionRecommender, SessionState, UserScoresSessions};
-pub use tiles::PackedItems;
 pub use topn::TopN;

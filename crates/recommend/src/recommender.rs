@@ -205,9 +205,29 @@ pub trait Recommender: Send + Sync {
     /// packed: a server asking for one user's list at a time then packs once, not per
     /// request (packing a 50k-item catalogue costs more than scoring one user against
     /// it). `None` (the default): packed for each call.
-    fn packed_items(&self) -> Option<&crate::PackedItems> {
+    fn packed_items(&self) -> Option<&PackedItems> {
         None
     }
+}
+
+/// Item factors packed for the top-N kernel: once per `recommend` call, or once for a
+/// model's life when it keeps them ([`Recommender::packed_items`]). Made and read by
+/// the kernel (`tiles.rs`); declared here so the trait names it without importing the
+/// kernel.
+#[derive(Clone, Debug)]
+pub struct PackedItems {
+    pub(crate) arch: pulp::Arch,
+    pub(crate) dim: usize,
+    pub(crate) columns: usize,
+    /// Items per panel: two vectors of the SIMD level picked at run time.
+    pub(crate) panel: usize,
+    /// Panel after panel; inside a panel, factor `k` of its items at `k * panel..`.
+    /// Columns past the last item (in the last panel) are 0 and never offered.
+    pub(crate) values: Vec<f32>,
+    /// Packed position → column: columns by decreasing factor norm (ties by column).
+    pub(crate) order: Vec<u32>,
+    /// Per panel, the largest factor norm of its items (its first item's).
+    pub(crate) panel_norms: Vec<f64>,
 }
 
 /// Scores as dot products: `score(u, column) = users[u] · items[column]`, both row-major

@@ -25,7 +25,7 @@ use pulp::{Arch, Simd, WithSimd};
 
 use clickrec_core::UserId;
 
-use crate::recommender::FactorScores;
+use crate::recommender::{FactorScores, PackedItems};
 use crate::topn::{Columns, Filter, TopN, item_at};
 
 /// Users per block of the factor path: a tile is read from cache by every user of the
@@ -39,24 +39,6 @@ const GROUP: usize = 6;
 /// Item-factor values per tile: 64 KiB of f32 (256 items at 64 factors), read from L2
 /// by every user group of a block.
 const TILE_VALUES: usize = 16 * 1024;
-
-/// Item factors packed for the top-N kernel: once per `recommend` call, or once for a
-/// model's life when it keeps them ([`crate::Recommender::packed_items`]).
-#[derive(Clone, Debug)]
-pub struct PackedItems {
-    arch: Arch,
-    dim: usize,
-    columns: usize,
-    /// Items per panel: two vectors of the SIMD level picked at run time.
-    panel: usize,
-    /// Panel after panel; inside a panel, factor `k` of its items at `k * panel..`.
-    /// Columns past the last item (in the last panel) are 0 and never offered.
-    values: Vec<f32>,
-    /// Packed position → column: columns by decreasing factor norm (ties by column).
-    order: Vec<u32>,
-    /// Per panel, the largest factor norm of its items (its first item's).
-    panel_norms: Vec<f64>,
-}
 
 impl PackedItems {
     pub fn new(f: &FactorScores<'_>) -> Self {
