@@ -369,14 +369,7 @@ async fn fold_in(
     let names = |v: &Value| items(v).into_iter().map(|i| i.0).collect::<Vec<_>>();
     let step = every(train.user_rows().count());
     for (user, rows) in train.user_rows().step_by(step) {
-        let events: Vec<Event> = rows
-            .clone()
-            .map(|r| Event {
-                item: train.items()[r],
-                behavior: train.behaviors()[r],
-                time: train.timestamps()[r],
-            })
-            .collect();
+        let events = train_events(&train, rows);
         if let Some(folded) = run.folded_factor(als, None, &events) {
             let trained = fitted.user_factors().row(user.0 as usize);
             for (a, b) in folded.iter().zip(trained) {
@@ -384,12 +377,7 @@ async fn fold_in(
             }
         }
         let name = format!("parity-new-{}", user.0);
-        let body = json!({"events": events.iter().map(|e| json!({
-            "item_id": run.item_name(e.item),
-            "behavior": e.behavior.name(),
-            "timestamp": e.time,
-        })).collect::<Vec<_>>()});
-        post(app, &format!("/v1/users/{name}/events"), body).await?;
+        post_as_new_user(app, run, &name, &events).await?;
         let folded = get(
             app,
             &format!("/v1/users/{name}/recommendations?model=als&n={FOLD_IN_N}"),
@@ -438,13 +426,8 @@ async fn bpr_fold_in(
         let Some(truth) = held_out.get(&user.0) else {
             continue;
         };
-        let body = json!({"events": rows.map(|r| json!({
-            "item_id": run.item_name(train.items()[r]),
-            "behavior": train.behaviors()[r].name(),
-            "timestamp": train.timestamps()[r],
-        })).collect::<Vec<_>>()});
         let name = format!("parity-bpr-{}", user.0);
-        post(app, &format!("/v1/users/{name}/events"), body).await?;
+        post_as_new_user(app, run, &name, &train_events(&train, rows)).await?;
         let uri = |u: &str| format!("/v1/users/{u}/recommendations?model=bpr&n={FOLD_IN_N}");
         let folded = names(&get(app, &uri(&name)).await?);
         let trained = names(&get(app, &uri(ids.users.external(user))).await?);
@@ -463,6 +446,31 @@ async fn bpr_fold_in(
     out.folded_recall /= users;
     out.overlap /= users;
     Ok(out)
+}
+
+/// A user's train events, rows `rows` of the train log.
+fn train_events(train: &clickrec_core::EventLog, rows: std::ops::Range<usize>) -> Vec<Event> {
+    rows.map(|r| Event {
+        item: train.items()[r],
+        behavior: train.behaviors()[r],
+        time: train.timestamps()[r],
+    })
+    .collect()
+}
+
+/// Posts `events` for `user` (a name the run does not know: a new user).
+async fn post_as_new_user(
+    app: &Router,
+    run: &ServedRun,
+    user: &str,
+    events: &[Event],
+) -> Result<Value, ServeError> {
+    let body = json!({"events": events.iter().map(|e| json!({
+        "item_id": run.item_name(e.item),
+        "behavior": e.behavior.name(),
+        "timestamp": e.time,
+    })).collect::<Vec<_>>()});
+    post(app, &format!("/v1/users/{user}/events"), body).await
 }
 
 fn items(answer: &Value) -> Vec<(String, f64)> {

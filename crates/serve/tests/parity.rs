@@ -58,20 +58,25 @@ fn run_dir() -> &'static Path {
         let file = tmp.path().join("pipeline.toml");
         std::fs::write(&file, PIPELINE.replace("SAMPLE", sample.to_str().unwrap())).unwrap();
         let out = tmp.path().join("run");
-        let plan = clickrec_pipeline::PipelineConfig::load(&file, &[])
-            .unwrap()
-            .plan(&file, tmp.path(), Some(&out))
-            .unwrap();
-        clickrec_pipeline::run(
-            &plan,
-            clickrec_pipeline::RunOptions::default(),
-            &clickrec_pipeline::NoBars,
-            &mut |_| {},
-        )
-        .unwrap();
+        run_pipeline(&file, &[], tmp.path(), &out);
         (tmp, out)
     })
     .1
+}
+
+/// Runs the pipeline `file` with `overrides` into `out` (relative paths from `base`).
+fn run_pipeline(file: &Path, overrides: &[String], base: &Path, out: &Path) {
+    let plan = clickrec_pipeline::PipelineConfig::load(file, overrides)
+        .unwrap()
+        .plan(file, base, Some(out))
+        .unwrap();
+    clickrec_pipeline::run(
+        &plan,
+        clickrec_pipeline::RunOptions::default(),
+        &clickrec_pipeline::NoBars,
+        &mut |_| {},
+    )
+    .unwrap();
 }
 
 fn app(options: ApiOptions) -> (Arc<AppState>, axum::Router) {
@@ -192,17 +197,7 @@ fn the_sessions_pipeline_run_is_served_as_it_was_evaluated() {
         "evaluate.bootstrap_samples=10".to_owned(),
     ];
     let file = root.join("pipelines/sessions-rsc15.toml");
-    let plan = clickrec_pipeline::PipelineConfig::load(&file, &overrides)
-        .unwrap()
-        .plan(&file, &root, Some(&out))
-        .unwrap();
-    clickrec_pipeline::run(
-        &plan,
-        clickrec_pipeline::RunOptions::default(),
-        &clickrec_pipeline::NoBars,
-        &mut |_| {},
-    )
-    .unwrap();
+    run_pipeline(&file, &overrides, &root, &out);
     let parity = clickrec_serve::parity::check(&out, None, None).unwrap();
     eprintln!("{}", parity.render());
     let replayed: Vec<&str> = parity.replays.iter().map(|r| r.model.as_str()).collect();
