@@ -27,6 +27,7 @@ const LAYERS: &[&[&str]] = &[
         "clickrec-eval",
     ],
     &["clickrec-report", "clickrec-tune", "clickrec-spark"],
+    &["clickrec-spark-engine"],
     &["clickrec-pipeline"],
     &["clickrec-serve"],
     &["clickrec-cli"],

@@ -65,6 +65,24 @@ impl EventLog {
     /// Builds a log from a source's columns, sorted by (user, time, sub-second time) with
     /// equal keys in their source order; the given sessions move with their rows.
     pub fn from_event_columns(columns: EventColumns) -> Result<Self, CoreError> {
+        let (log, subsec_nanos) = Self::checked_columns(columns)?;
+        Ok(log.sorted_by_user_time(&subsec_nanos))
+    }
+
+    /// Builds a log from columns that must already be sorted by (user, time), for callers
+    /// whose parallel data (such as a session per row) must stay aligned with the rows.
+    /// Sub-second times, if given, are only checked for their length.
+    pub fn from_sorted_columns(columns: EventColumns) -> Result<Self, CoreError> {
+        let (log, _) = Self::checked_columns(columns)?;
+        match log.first_unsorted_row() {
+            Some(row) => Err(CoreError::NotSorted { row }),
+            None => Ok(log),
+        }
+    }
+
+    /// The log of equally long `columns`, rows in their given order, and its sub-second
+    /// times (empty or one per row): what both constructors check before ordering.
+    fn checked_columns(columns: EventColumns) -> Result<(Self, Vec<u32>), CoreError> {
         let EventColumns {
             users,
             items,
@@ -75,48 +93,6 @@ impl EventLog {
             sessions,
             weights,
         } = columns;
-        let log = Self::checked_lengths(users, items, categories, behaviors, timestamps)?;
-        if !subsec_nanos.is_empty() && subsec_nanos.len() != log.len() {
-            return Err(CoreError::ColumnLength {
-                column: "sub-second time",
-                expected: log.len(),
-                found: subsec_nanos.len(),
-            });
-        }
-        let log = match sessions {
-            Some(sessions) => log.with_given_sessions(sessions)?,
-            None => log,
-        };
-        let log = match weights {
-            Some(weights) => log.with_weights(weights)?,
-            None => log,
-        };
-        Ok(log.sorted_by_user_time(&subsec_nanos))
-    }
-
-    /// Builds a log from columns that must already be sorted by (user, time), for callers
-    /// whose parallel data (such as a session per row) must stay aligned with the rows.
-    pub fn from_sorted_columns(
-        users: Vec<UserId>,
-        items: Vec<ItemId>,
-        categories: Vec<CategoryId>,
-        behaviors: Vec<Behavior>,
-        timestamps: Vec<i64>,
-    ) -> Result<Self, CoreError> {
-        let log = Self::checked_lengths(users, items, categories, behaviors, timestamps)?;
-        match log.first_unsorted_row() {
-            Some(row) => Err(CoreError::NotSorted { row }),
-            None => Ok(log),
-        }
-    }
-
-    fn checked_lengths(
-        users: Vec<UserId>,
-        items: Vec<ItemId>,
-        categories: Vec<CategoryId>,
-        behaviors: Vec<Behavior>,
-        timestamps: Vec<i64>,
-    ) -> Result<Self, CoreError> {
         let expected = users.len();
         for (column, found) in [
             ("item", items.len()),
@@ -132,7 +108,7 @@ impl EventLog {
                 });
             }
         }
-        Ok(EventLog {
+        let log = EventLog {
             users,
             items,
             categories,
@@ -140,7 +116,23 @@ impl EventLog {
             timestamps,
             sessions: None,
             weights: None,
-        })
+        };
+        if !subsec_nanos.is_empty() && subsec_nanos.len() != log.len() {
+            return Err(CoreError::ColumnLength {
+                column: "sub-second time",
+                expected: log.len(),
+                found: subsec_nanos.len(),
+            });
+        }
+        let log = match sessions {
+            Some(sessions) => log.with_given_sessions(sessions)?,
+            None => log,
+        };
+        let log = match weights {
+            Some(weights) => log.with_weights(weights)?,
+            None => log,
+        };
+        Ok((log, subsec_nanos))
     }
 
     /// Attaches the input's session of each row (rows already in their final order).
@@ -385,13 +377,14 @@ mod tests {
     #[test]
     fn sorted_constructor_rejects_unsorted_rows() {
         let cols = |ts: Vec<i64>| {
-            EventLog::from_sorted_columns(
-                vec![UserId(0); ts.len()],
-                vec![ItemId(0); ts.len()],
-                vec![CategoryId(0); ts.len()],
-                vec![Behavior::Pv; ts.len()],
-                ts,
-            )
+            EventLog::from_sorted_columns(EventColumns {
+                users: vec![UserId(0); ts.len()],
+                items: vec![ItemId(0); ts.len()],
+                categories: vec![CategoryId(0); ts.len()],
+                behaviors: vec![Behavior::Pv; ts.len()],
+                timestamps: ts,
+                ..EventColumns::default()
+            })
         };
         assert_eq!(
             cols(vec![1, 3, 2]).unwrap_err(),

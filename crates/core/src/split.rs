@@ -118,10 +118,16 @@ pub struct TestUser<'a> {
     pub conversion_targets: &'a [ItemId],
 }
 
-/// Held-out targets per test user; see the module docs.
+/// Held-out targets per test user; see the module docs. Serialized as its columns,
+/// which are checked to fit together when read back.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawTestSet")]
-pub struct TestSet {
+#[serde(try_from = "TestSetColumns")]
+pub struct TestSet(TestSetColumns);
+
+/// The columns of a [`TestSet`], as serialized: unchecked until they become one.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TestSetColumns {
     users: Vec<UserId>,
     cold: Vec<bool>,
     /// `targets[target_offsets[k]..target_offsets[k + 1]]` belong to `users[k]`.
@@ -138,10 +144,10 @@ impl TestSet {
     pub fn builder(seen_in_train: &[bool]) -> TestSetBuilder<'_> {
         TestSetBuilder {
             seen_in_train,
-            set: TestSet {
+            set: TestSetColumns {
                 target_offsets: vec![0],
                 conversion_offsets: vec![0],
-                ..TestSet::default()
+                ..TestSetColumns::default()
             },
             scratch: Vec::new(),
         }
@@ -149,33 +155,33 @@ impl TestSet {
 
     /// Number of test users.
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.0.users.len()
     }
 
     /// True when no user has test events.
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.0.users.is_empty()
     }
 
     /// Test users, increasing.
     pub fn users(&self) -> &[UserId] {
-        &self.users
+        &self.0.users
     }
 
     /// The `k`-th test user (in increasing user order). Panics if `k >= len()`.
     pub fn get(&self, k: usize) -> TestUser<'_> {
         TestUser {
-            user: self.users[k],
-            cold: self.cold[k],
-            targets: &self.targets[self.target_offsets[k]..self.target_offsets[k + 1]],
-            conversion_targets: &self.conversion_targets
-                [self.conversion_offsets[k]..self.conversion_offsets[k + 1]],
+            user: self.0.users[k],
+            cold: self.0.cold[k],
+            targets: &self.0.targets[self.0.target_offsets[k]..self.0.target_offsets[k + 1]],
+            conversion_targets: &self.0.conversion_targets
+                [self.0.conversion_offsets[k]..self.0.conversion_offsets[k + 1]],
         }
     }
 
     /// The ground truth of `user`, if it is a test user.
     pub fn find(&self, user: UserId) -> Option<TestUser<'_>> {
-        self.users.binary_search(&user).ok().map(|k| self.get(k))
+        self.0.users.binary_search(&user).ok().map(|k| self.get(k))
     }
 
     /// All test users in increasing user order.
@@ -185,16 +191,18 @@ impl TestSet {
 
     /// Totals for reports.
     pub fn counts(&self) -> &TestSetCounts {
-        &self.counts
+        &self.0.counts
     }
 
     /// Renames every target by `rename`, which must keep the order of ids (targets stay
     /// sorted), e.g. into a compacted item id space.
     pub fn rename_items(&mut self, rename: impl Fn(ItemId) -> ItemId) {
-        self.targets
+        self.0
+            .targets
             .iter_mut()
             .for_each(|item| *item = rename(*item));
-        self.conversion_targets
+        self.0
+            .conversion_targets
             .iter_mut()
             .for_each(|item| *item = rename(*item));
     }
@@ -204,7 +212,7 @@ impl TestSet {
 #[derive(Debug)]
 pub struct TestSetBuilder<'a> {
     seen_in_train: &'a [bool],
-    set: TestSet,
+    set: TestSetColumns,
     /// `(item, is conversion)` of the current user, reused across users.
     scratch: Vec<(ItemId, bool)>,
 }
@@ -277,27 +285,14 @@ impl TestSetBuilder<'_> {
 
     /// The finished test set.
     pub fn finish(self) -> TestSet {
-        self.set
+        TestSet(self.set)
     }
 }
 
-/// The serialized form, checked before it becomes a [`TestSet`].
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTestSet {
-    users: Vec<UserId>,
-    cold: Vec<bool>,
-    target_offsets: Vec<usize>,
-    targets: Vec<ItemId>,
-    conversion_offsets: Vec<usize>,
-    conversion_targets: Vec<ItemId>,
-    counts: TestSetCounts,
-}
-
-impl TryFrom<RawTestSet> for TestSet {
+impl TryFrom<TestSetColumns> for TestSet {
     type Error = TestSetError;
 
-    fn try_from(raw: RawTestSet) -> Result<Self, TestSetError> {
+    fn try_from(raw: TestSetColumns) -> Result<Self, TestSetError> {
         let bad = |m: String| Err(TestSetError::Inconsistent(m));
         let n = raw.users.len();
         if raw.users.windows(2).any(|w| w[0] >= w[1]) {
@@ -368,15 +363,7 @@ impl TryFrom<RawTestSet> for TestSet {
                 ));
             }
         }
-        Ok(TestSet {
-            users: raw.users,
-            cold: raw.cold,
-            target_offsets: raw.target_offsets,
-            targets: raw.targets,
-            conversion_offsets: raw.conversion_offsets,
-            conversion_targets: raw.conversion_targets,
-            counts: raw.counts,
-        })
+        Ok(TestSet(raw))
     }
 }
 

@@ -325,13 +325,7 @@ pub(crate) fn resample_means(
     samples: usize,
     seed: u64,
 ) -> Vec<Vec<f64>> {
-    let job = Job {
-        models,
-        membership,
-        variants,
-        slots: models.first().map_or(0, |m| m.slots()),
-        seed,
-    };
+    let job = Job::new(models, membership, variants, seed);
     let width = variants.len() * job.slots;
     let rows: Vec<Vec<f64>> = (0..samples.div_ceil(BATCH))
         .into_par_iter()
@@ -379,7 +373,8 @@ struct Scratch {
     per_block: Vec<u32>,
 }
 
-struct Job<'a> {
+/// One resampling: what [`resample_means`] draws over.
+pub(crate) struct Job<'a> {
     models: &'a [&'a ModelEvaluation],
     membership: &'a [u8],
     variants: &'a [Variant],
@@ -403,7 +398,24 @@ fn denominators(by_mask: &[u64; MASKS]) -> [u64; Variant::ALL.len()] {
     out
 }
 
-impl Job<'_> {
+impl<'a> Job<'a> {
+    /// The resampling of `models` (which share their cut-offs, so the first one's slots
+    /// serve all) over the users of `membership` in `variants`.
+    pub(crate) fn new(
+        models: &'a [&'a ModelEvaluation],
+        membership: &'a [u8],
+        variants: &'a [Variant],
+        seed: u64,
+    ) -> Self {
+        Job {
+            models,
+            membership,
+            variants,
+            slots: models.first().map_or(0, |m| m.slots()),
+            seed,
+        }
+    }
+
     fn width(&self) -> usize {
         self.variants.len() * self.slots
     }
@@ -655,25 +667,13 @@ fn hit_sums<'a>(per_user: &PerUser, counts: &[u32], acc: &'a mut Vec<u64>) -> &'
     &acc[..n_keys]
 }
 
-/// Resample means through the u32 path only (reference for the batched path in tests).
+/// [`resample_means`] of `job` through the u32 path only (reference for the batched path
+/// in tests).
 #[cfg(test)]
-pub(crate) fn resample_means_unbatched(
-    models: &[&ModelEvaluation],
-    membership: &[u8],
-    variants: &[Variant],
-    samples: usize,
-    seed: u64,
-) -> Vec<Vec<f64>> {
-    let job = Job {
-        models,
-        membership,
-        variants,
-        slots: models.first().map_or(0, |m| m.slots()),
-        seed,
-    };
+pub(crate) fn resample_means_unbatched(job: &Job<'_>, samples: usize) -> Vec<Vec<f64>> {
     let mut scratch = Scratch::default();
     let rows: Vec<Vec<f64>> = (0..samples).map(|r| job.single(r, &mut scratch)).collect();
-    by_model(&rows, models.len(), job.width())
+    by_model(&rows, job.models.len(), job.width())
 }
 
 /// Why `a` and `b` cannot be compared, if they cannot.

@@ -130,19 +130,37 @@ pub fn ingest_file_with_ids(
     read_any(input, options, quarantine, progress, Some(known))
 }
 
+/// One read of a click log, what the Parquet and the text reader both take: the file, how
+/// its columns map, where rejected rows go, progress, and the id maps to extend (if any).
+#[derive(Clone, Copy)]
+pub(crate) struct Input<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) layout: &'a Layout,
+    pub(crate) options: &'a IngestOptions,
+    pub(crate) quarantine: &'a Path,
+    pub(crate) progress: &'a dyn Progress,
+    pub(crate) known: Option<&'a IdMaps>,
+}
+
 fn read_any(
-    input: &Path,
+    path: &Path,
     options: &IngestOptions,
     quarantine: &Path,
     progress: &dyn Progress,
     known: Option<&IdMaps>,
 ) -> Result<Ingested, IngestError> {
     let layout = options.format.layout();
+    let input = Input {
+        path,
+        layout: &layout,
+        options,
+        quarantine,
+        progress,
+        known,
+    };
     match &options.format {
-        LogFormat::Parquet(_) => {
-            parquet::read_parquet(input, &layout, options, quarantine, progress, known)
-        }
-        _ => text::read_text(input, &layout, options, quarantine, progress, known),
+        LogFormat::Parquet(_) => parquet::read_parquet(input),
+        _ => text::read_text(input),
     }
 }
 

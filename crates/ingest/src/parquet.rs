@@ -1,33 +1,22 @@
 //! Parquet input: the mapped columns, read in row slices and validated like text rows.
 
-use std::path::Path;
-
 use polars::prelude::*;
 
+use crate::Input;
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
-use crate::format::Layout;
-use crate::options::IngestOptions;
 use crate::row::{Positions, RowSpec};
 use crate::text::resolve_positions;
-use clickrec_core::{IdMaps, Progress};
 
 /// Rows per slice: bounds the memory of the string copies made for validation.
 const SLICE_ROWS: usize = 1 << 20;
 
-pub(crate) fn read_parquet(
-    path: &Path,
-    layout: &Layout,
-    options: &IngestOptions,
-    quarantine: &Path,
-    progress: &dyn Progress,
-    known: Option<&IdMaps>,
-) -> Result<Ingested, IngestError> {
-    let polars_err = |e| IngestError::polars(path, e);
-    let mut reader = ParquetReader::new(crate::open_input(path)?);
+pub(crate) fn read_parquet(input: Input<'_>) -> Result<Ingested, IngestError> {
+    let polars_err = |e| IngestError::polars(input.path, e);
+    let mut reader = ParquetReader::new(crate::open_input(input.path)?);
     let schema = reader.schema().map_err(polars_err)?;
     let all_names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
-    let all = resolve_positions(path, layout, &all_names)?;
+    let all = resolve_positions(input.path, input.layout, &all_names)?;
     let total = reader.num_rows().map_err(polars_err)?;
 
     // Read only the mapped columns; positions then index into that selection.
@@ -71,7 +60,7 @@ pub(crate) fn read_parquet(
             );
             if !readable {
                 return Err(IngestError::ColumnType {
-                    path: path.to_owned(),
+                    path: input.path.to_owned(),
                     role: "mapped value",
                     column: name.clone(),
                     dtype: format!("{dtype:?}"),
@@ -80,18 +69,19 @@ pub(crate) fn read_parquet(
         }
     }
     let spec = RowSpec::new(
-        layout,
+        input.layout,
         positions,
         names.clone(),
-        options.window,
-        options.time_range,
+        input.options.window,
+        input.options.time_range,
     )?;
-    let mut assembler = Assembler::new(path, options, quarantine, 0, known)?;
-    progress.start(total as u64);
+    let mut assembler =
+        Assembler::new(input.path, input.options, input.quarantine, 0, input.known)?;
+    input.progress.start(total as u64);
 
     for offset in (0..total).step_by(SLICE_ROWS) {
         let len = SLICE_ROWS.min(total - offset);
-        let frame = ParquetReader::new(crate::open_input(path)?)
+        let frame = ParquetReader::new(crate::open_input(input.path)?)
             .with_columns(Some(names.clone()))
             .with_slice(Some((offset, len)))
             .finish()
@@ -125,10 +115,10 @@ pub(crate) fn read_parquet(
         }
         let rows = frame.height() as u64;
         assembler.absorb(block.finish(rows, 0))?;
-        progress.advance_to((offset + len) as u64);
+        input.progress.advance_to((offset + len) as u64);
     }
-    progress.finish();
+    input.progress.finish();
     assembler.finish(&spec, false, || IngestError::Empty {
-        path: path.to_owned(),
+        path: input.path.to_owned(),
     })
 }

@@ -11,13 +11,13 @@ use std::sync::mpsc;
 use flate2::read::MultiGzDecoder;
 use rayon::prelude::*;
 
+use crate::Input;
 use crate::assemble::{Assembler, Ingested, ParsedBlock};
 use crate::error::IngestError;
 use crate::format::{ColumnRef, Layout, LogFormat};
 use crate::options::{BadRowPolicy, IngestOptions};
 use crate::rejection::RejectReason;
 use crate::row::{Positions, RowSpec};
-use clickrec_core::{IdMaps, Progress};
 use clickrec_io::csv_dialect::{
     OpenQuote, RecordEnd, RecordSplitter, count_line_ends, for_each_record, last_record_end,
 };
@@ -26,26 +26,20 @@ use clickrec_io::csv_dialect::{
 /// a few blocks in flight stay far below the size of the parsed columns.
 const BLOCK_BYTES: usize = 8 << 20;
 
-pub(crate) fn read_text(
-    path: &Path,
-    layout: &Layout,
-    options: &IngestOptions,
-    quarantine: &Path,
-    progress: &dyn Progress,
-    known: Option<&IdMaps>,
-) -> Result<Ingested, IngestError> {
-    let file = crate::open_input(path)?;
+pub(crate) fn read_text(input: Input<'_>) -> Result<Ingested, IngestError> {
+    let file = crate::open_input(input.path)?;
     let total = file
         .metadata()
-        .map_err(|e| IngestError::io(path, "cannot read file metadata", e))?
+        .map_err(|e| IngestError::io(input.path, "cannot read file metadata", e))?
         .len();
-    progress.start(total);
+    input.progress.start(total);
     let read_bytes = Arc::new(AtomicU64::new(0));
     let counted = CountingReader {
         inner: file,
         count: Arc::clone(&read_bytes),
     };
-    let gz = path
+    let gz = input
+        .path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("gz"));
     let source: Box<dyn Read + Send> = if gz {
@@ -56,32 +50,44 @@ pub(crate) fn read_text(
     } else {
         Box::new(counted)
     };
-    let shape = match options.format {
+    let shape = match input.options.format {
         LogFormat::Jsonl(_) => Shape::JsonLines,
-        _ => Shape::Delimited(layout.delimiter),
+        _ => Shape::Delimited(input.layout.delimiter),
     };
-    let mut blocks = BlockReader::new(source, path, shape, options);
+    let mut blocks = BlockReader::new(source, input.path, shape, input.options);
 
     let Some(mut first) = blocks.next_block()? else {
         return Err(IngestError::Empty {
-            path: path.to_owned(),
+            path: input.path.to_owned(),
         });
     };
     if first.bytes_mut().starts_with(b"\xef\xbb\xbf") {
         first.bytes_mut().drain(..3);
     }
     let (spec, line_base) = match shape {
-        Shape::Delimited(_) => resolve_spec(path, layout, options, &mut first)?,
+        Shape::Delimited(_) => resolve_spec(input.path, input.layout, input.options, &mut first)?,
         Shape::JsonLines => {
-            let names = json_field_names(layout);
-            let positions = resolve_positions(path, layout, &names)?;
+            let names = json_field_names(input.layout);
+            let positions = resolve_positions(input.path, input.layout, &names)?;
             (
-                RowSpec::new(layout, positions, names, options.window, options.time_range)?,
+                RowSpec::new(
+                    input.layout,
+                    positions,
+                    names,
+                    input.options.window,
+                    input.options.time_range,
+                )?,
                 0,
             )
         }
     };
-    let mut assembler = Assembler::new(path, options, quarantine, line_base, known)?;
+    let mut assembler = Assembler::new(
+        input.path,
+        input.options,
+        input.quarantine,
+        line_base,
+        input.known,
+    )?;
 
     let batch_len = 2 * rayon::current_num_threads().max(1);
     let unterminated = std::thread::scope(|scope| -> Result<bool, IngestError> {
@@ -116,7 +122,7 @@ pub(crate) fn read_text(
             }
             Ok(batch)
         };
-        let limit = options.max_record_bytes;
+        let limit = input.options.max_record_bytes;
         let parse = |batch: Vec<Piece>| -> Vec<Result<ParsedBlock, OpenQuote>> {
             batch
                 .par_iter()
@@ -145,7 +151,9 @@ pub(crate) fn read_text(
                 },
             );
             merged?;
-            progress.advance_to(read_bytes.load(Ordering::Relaxed));
+            input
+                .progress
+                .advance_to(read_bytes.load(Ordering::Relaxed));
             pending = parsed;
             if last {
                 break;
@@ -157,15 +165,15 @@ pub(crate) fn read_text(
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
     })?;
-    progress.finish();
+    input.progress.finish();
     assembler.finish(&spec, unterminated, || {
-        if layout.has_header {
+        if input.layout.has_header {
             IngestError::HeaderOnly {
-                path: path.to_owned(),
+                path: input.path.to_owned(),
             }
         } else {
             IngestError::Empty {
-                path: path.to_owned(),
+                path: input.path.to_owned(),
             }
         }
     })

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use clickrec_core::{
-    Behavior, CategoryId, DenseId, EventLog, IdMap, IdMaps, ItemId, SessionId, UserId,
+    Behavior, CategoryId, DenseId, EventColumns, EventLog, IdMap, IdMaps, ItemId, SessionId, UserId,
 };
 use polars::prelude::*;
 
@@ -235,13 +235,14 @@ pub fn read_events(
         .collect();
     // Written logs are sorted; reading them back must not reorder rows, or the session
     // column would no longer line up.
-    let log = EventLog::from_sorted_columns(
-        users.into_iter().map(UserId).collect(),
-        items.into_iter().map(ItemId).collect(),
-        categories.into_iter().map(CategoryId).collect(),
+    let log = EventLog::from_sorted_columns(EventColumns {
+        users: users.into_iter().map(UserId).collect(),
+        items: items.into_iter().map(ItemId).collect(),
+        categories: categories.into_iter().map(CategoryId).collect(),
         behaviors,
         timestamps,
-    )
+        ..EventColumns::default()
+    })
     .map_err(|source| ArtifactError::Core {
         path: path.clone(),
         source,

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use clickrec_recommend::SessionRecommender;
 use clickrec_session::knn::{SknnParams, StanParams, VsknnParams, VstanParams};
 use clickrec_session::rules::{ArParams, MarkovParams, SpopParams, SrParams};
-use clickrec_session::{CheckedSessionModel, SessionModel, SessionParams, TrainSessions};
+use clickrec_session::{
+    CheckedSessionModel, SessionModel, SessionParams, SessionParts, TrainSessions,
+};
 
 use crate::als::{Als, AlsParams, CheckedAls};
 use crate::bpr::{Bpr, BprParams, CheckedBpr};
@@ -436,14 +438,16 @@ fn read_session(r: &mut ModelReader) -> Result<SessionModel, ModelError> {
     let checked = params
         .check()
         .map_err(|e| r.corrupt(format!("stored parameters: {e}")))?;
-    let n_users = r.u64()? as usize;
-    let n_items = r.u64()? as usize;
-    let offsets = r.u64s()?.into_iter().map(|o| o as usize).collect();
-    let items = r.u32s()?.into_iter().map(ItemId).collect();
-    let times = r.u64s()?.into_iter().map(|t| t as i64).collect();
-    let users = r.u32s()?.into_iter().map(UserId).collect();
-    let sessions = TrainSessions::from_parts(n_users, n_items, offsets, items, times, users)
-        .map_err(|e| r.corrupt(e.to_string()))?;
+    // Fields are read in the order written, as `write_session` wrote them.
+    let parts = SessionParts {
+        n_users: r.u64()? as usize,
+        n_items: r.u64()? as usize,
+        offsets: r.u64s()?.into_iter().map(|o| o as usize).collect(),
+        items: r.u32s()?.into_iter().map(ItemId).collect(),
+        times: r.u64s()?.into_iter().map(|t| t as i64).collect(),
+        users: r.u32s()?.into_iter().map(UserId).collect(),
+    };
+    let sessions = TrainSessions::from_parts(parts).map_err(|e| r.corrupt(e.to_string()))?;
     Ok(checked.fit(sessions))
 }
 

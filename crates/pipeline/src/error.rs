@@ -45,14 +45,10 @@ pub enum PipelineError {
         #[source]
         source: clickrec_prep::PrepError,
     },
-    /// A Spark engine stage failed; the cause says what to do (start the cluster, …).
-    #[error("{stage} on Spark: {source}")]
-    Spark {
-        stage: &'static str,
-        /// Boxed: the client's errors are large, and every `Result` here carries this enum.
-        #[source]
-        source: Box<clickrec_spark::SparkError>,
-    },
+    /// A stage on the Spark engine failed; the cause says what to do (start the cluster, …).
+    #[cfg(feature = "spark")]
+    #[error(transparent)]
+    SparkStage(clickrec_spark_engine::SparkStageError),
     #[error("{path}: has no session column (rerun the prep stage)")]
     NoSessions { path: PathBuf },
     #[error("splitting {path}: {source}")]
@@ -149,16 +145,5 @@ impl PipelineError {
                 | PipelineError::NoModels
                 | PipelineError::NotConfigured(_)
         ) || matches!(self, PipelineError::Tune(e) if e.is_config_error())
-    }
-}
-
-impl PipelineError {
-    /// A Spark engine stage's error.
-    #[cfg(feature = "spark")]
-    pub(crate) fn spark(stage: &'static str, source: clickrec_spark::SparkError) -> Self {
-        PipelineError::Spark {
-            stage,
-            source: Box::new(source),
-        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use clickrec_core::{EventLog, UserId};
+use clickrec_core::{EventColumns, EventLog, UserId};
 use rayon::prelude::*;
 
 /// The rows of each user inside `rows` (which must start and end at user boundaries).
@@ -103,19 +103,17 @@ pub fn retain_rows(log: EventLog, keep: &[bool]) -> EventLog {
             s.spawn(|_| compact(weights, keep));
         }
     });
-    let mut log = EventLog::from_sorted_columns(users, items, categories, behaviors, timestamps)
-        .expect("filtered columns stay equally long and sorted");
-    if let Some(sessions) = sessions {
-        log = log
-            .with_given_sessions(sessions)
-            .expect("the session column is filtered like the others");
-    }
-    if let Some(weights) = weights {
-        log = log
-            .with_weights(weights)
-            .expect("the weight column is filtered like the others");
-    }
-    log
+    EventLog::from_sorted_columns(EventColumns {
+        users,
+        items,
+        categories,
+        behaviors,
+        timestamps,
+        sessions,
+        weights,
+        ..EventColumns::default()
+    })
+    .expect("filtered columns stay equally long and sorted")
 }
 
 fn compact<T: Copy>(column: &mut Vec<T>, keep: &[bool]) {

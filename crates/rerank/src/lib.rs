@@ -51,7 +51,9 @@
 //! # Example
 //!
 //! ```
-//! use clickrec_core::{Behavior, CategoryId, EventLog, ItemId, TestSet, UserId, UserItemMatrix};
+//! use clickrec_core::{
+//!     Behavior, CategoryId, EventLog, ItemId, NoProgress, TestSet, UserId, UserItemMatrix,
+//! };
 //! use clickrec_recommend::{BlockScores, Recommender};
 //! use clickrec_rerank::{Generator, History, RerankParams, train};
 //!
@@ -91,7 +93,8 @@
 //! let by_item = ByItem;
 //! let generators = [Generator { name: "by_item", model: &by_item }];
 //! let (reranker, report) =
-//!     train(&generators, &history, &matrix, &validation, &params, false, 42).unwrap();
+//!     train(&generators, &history, &matrix, &validation, &params, false, 42, &NoProgress, None)
+//!         .unwrap();
 //! assert_eq!(report.candidate_recall, 1.0); // recent items bring the targets in
 //!
 //! // Having interacted with an item is what predicts the return visit.
@@ -120,4 +123,4 @@ pub use features::{BASE_FEATURES, Standardizer, feature_names};
 pub use history::History;
 pub use model::Reranker;
 pub use params::{CheckedRerank, RerankParams};
-pub use train::{LogisticFitter, TrainReport, train, train_observed};
+pub use train::{LogisticFitter, LogisticProblem, TrainReport, train};

@@ -19,8 +19,13 @@ pub(crate) const BLOCK_USERS: usize = 1024;
 ///
 /// Saved as JSON by the pipeline; loading checks that the parts fit together.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(try_from = "RawReranker")]
-pub struct Reranker {
+#[serde(try_from = "RerankerParts")]
+pub struct Reranker(RerankerParts);
+
+/// The parts of a [`Reranker`], as serialized: unchecked until they become one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RerankerParts {
     /// Generator names, in the order their features come.
     generators: Vec<String>,
     /// List length per generator at training time (a missing item ranks this + 1).
@@ -42,7 +47,7 @@ impl Reranker {
         intercept: f64,
     ) -> Result<Self, RerankError> {
         let names: Vec<&str> = generators.iter().map(String::as_str).collect();
-        RawReranker {
+        RerankerParts {
             feature_names: feature_names(&names),
             generators,
             candidates_per_generator,
@@ -55,49 +60,50 @@ impl Reranker {
 
     /// Feature names in column order (see [`feature_names`]).
     pub fn feature_names(&self) -> &[String] {
-        &self.feature_names
+        &self.0.feature_names
     }
 
     /// The generators the re-ranker learned from, in feature order.
     pub fn generator_names(&self) -> &[String] {
-        &self.generators
+        &self.0.generators
     }
 
     pub fn candidates_per_generator(&self) -> usize {
-        self.candidates_per_generator
+        self.0.candidates_per_generator
     }
 
     pub fn standardizer(&self) -> &Standardizer {
-        &self.standardizer
+        &self.0.standardizer
     }
 
     /// Coefficients on the standardised features, one per feature.
     pub fn coefficients(&self) -> &[f64] {
-        &self.coefficients
+        &self.0.coefficients
     }
 
     pub fn intercept(&self) -> f64 {
-        self.intercept
+        self.0.intercept
     }
 
     /// `(feature name, coefficient)` in column order, for reports.
     pub fn coefficients_table(&self) -> Vec<(String, f64)> {
-        self.feature_names
+        self.0
+            .feature_names
             .iter()
             .cloned()
-            .zip(self.coefficients.iter().copied())
+            .zip(self.0.coefficients.iter().copied())
             .collect()
     }
 
     /// The logit of one raw (unstandardised) feature row.
     pub fn score(&self, features: &[f32]) -> f64 {
-        let s = &self.standardizer;
+        let s = &self.0.standardizer;
         features
             .iter()
             .zip(s.mean())
             .zip(s.std())
-            .zip(&self.coefficients)
-            .fold(self.intercept, |acc, (((&x, m), sd), w)| {
+            .zip(&self.0.coefficients)
+            .fold(self.0.intercept, |acc, (((&x, m), sd), w)| {
                 acc + w * ((f64::from(x) - m) / sd)
             })
     }
@@ -125,9 +131,9 @@ impl Reranker {
         self.check_generators(generators)?;
         check_generators(generators, history, matrix)?;
         let p = params.params();
-        if p.candidates_per_generator != self.candidates_per_generator {
+        if p.candidates_per_generator != self.0.candidates_per_generator {
             return Err(RerankError::CandidatesMismatch {
-                trained: self.candidates_per_generator,
+                trained: self.0.candidates_per_generator,
                 found: p.candidates_per_generator,
             }
             .into());
@@ -191,14 +197,14 @@ impl Reranker {
     }
 
     fn check_generators(&self, generators: &[Generator<'_>]) -> Result<(), RerankError> {
-        if generators.len() != self.generators.len()
+        if generators.len() != self.0.generators.len()
             || generators
                 .iter()
-                .zip(&self.generators)
+                .zip(&self.0.generators)
                 .any(|(g, name)| g.name != name)
         {
             return Err(RerankError::GeneratorMismatch {
-                expected: self.generators.clone(),
+                expected: self.0.generators.clone(),
                 found: generators.iter().map(|g| g.name.to_owned()).collect(),
             });
         }
@@ -226,22 +232,10 @@ impl Scratch {
     }
 }
 
-/// The serialized form, checked before it becomes a [`Reranker`].
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawReranker {
-    generators: Vec<String>,
-    candidates_per_generator: usize,
-    feature_names: Vec<String>,
-    standardizer: Standardizer,
-    coefficients: Vec<f64>,
-    intercept: f64,
-}
-
-impl TryFrom<RawReranker> for Reranker {
+impl TryFrom<RerankerParts> for Reranker {
     type Error = RerankError;
 
-    fn try_from(raw: RawReranker) -> Result<Self, RerankError> {
+    fn try_from(raw: RerankerParts) -> Result<Self, RerankError> {
         let bad = |m: String| Err(RerankError::Inconsistent(m));
         let names: Vec<&str> = raw.generators.iter().map(String::as_str).collect();
         if raw.feature_names != feature_names(&names) {
@@ -270,13 +264,6 @@ impl TryFrom<RawReranker> for Reranker {
         if raw.candidates_per_generator == 0 {
             return bad("candidates_per_generator is 0".to_owned());
         }
-        Ok(Reranker {
-            generators: raw.generators,
-            candidates_per_generator: raw.candidates_per_generator,
-            feature_names: raw.feature_names,
-            standardizer: raw.standardizer,
-            coefficients: raw.coefficients,
-            intercept: raw.intercept,
-        })
+        Ok(Reranker(raw))
     }
 }

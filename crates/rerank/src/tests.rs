@@ -12,6 +12,30 @@ use crate::history::UserHistory;
 use crate::train::{sample_rows, sample_users};
 use crate::*;
 
+/// [`train`] without progress or an external fitter.
+fn train_quietly(
+    generators: &[Generator<'_>],
+    history: &History<'_>,
+    matrix: &UserItemMatrix,
+    validation: &TestSet,
+    params: &CheckedRerank,
+    exclude_seen: bool,
+    seed: u64,
+) -> Result<(Reranker, TrainReport), RerankError> {
+    let progress = &clickrec_core::NoProgress;
+    train(
+        generators,
+        history,
+        matrix,
+        validation,
+        params,
+        exclude_seen,
+        seed,
+        progress,
+        None,
+    )
+}
+
 const DAY: i64 = 86_400;
 const WEIGHTS: [f32; 4] = [1.0, 2.0, 3.0, 4.0];
 
@@ -409,7 +433,7 @@ fn a_separating_feature_is_learned_and_puts_the_target_first() {
         fn finish(&self) {}
     }
     let calls = Calls::default();
-    let (reranker, report) = train_observed(
+    let (reranker, report) = train(
         &generators,
         &history,
         &matrix,
@@ -468,14 +492,14 @@ impl crate::LogisticFitter for Recording {
     fn takes(&self, rows: usize, _features: usize) -> bool {
         rows >= self.min_rows
     }
-    fn fit(
-        &self,
-        x: &[f32],
-        features: usize,
-        labels: &[bool],
-        l2: f64,
-        max_iterations: u64,
-    ) -> Result<(Vec<f64>, f64), String> {
+    fn fit(&self, problem: &crate::LogisticProblem<'_>) -> Result<(Vec<f64>, f64), String> {
+        let crate::LogisticProblem {
+            x,
+            features,
+            labels,
+            l2,
+            max_iterations,
+        } = *problem;
         // Column means of what it was given: standardised rows have mean 0.
         let means = (0..features)
             .map(|j| {
@@ -503,7 +527,7 @@ fn an_external_fitter_that_takes_the_rows_fits_them_standardised() {
     let generators = oracle_and_desc(&oracle, &descending);
     let params = params(4, 10);
     let run = |fitter: &Recording| {
-        train_observed(
+        train(
             &generators,
             &history,
             &matrix,
@@ -557,7 +581,7 @@ fn standardizer_is_fitted_on_the_kept_training_rows_only() {
     let generators = oracle_and_desc(&oracle, &descending);
     // One negative per positive: the oracle scores 1 on exactly half the kept rows, while
     // over all candidates (about 7 per user) it would be about 1/7.
-    let (reranker, report) = train(
+    let (reranker, report) = train_quietly(
         &generators,
         &history,
         &matrix,
@@ -597,7 +621,7 @@ fn training_and_reranking_do_not_depend_on_the_thread_count() {
             .build()
             .unwrap()
             .install(|| {
-                let (reranker, mut report) = train(
+                let (reranker, mut report) = train_quietly(
                     &generators,
                     &history,
                     &matrix,
@@ -625,7 +649,7 @@ fn training_and_reranking_do_not_depend_on_the_thread_count() {
     assert_eq!(one.1, two.1);
     assert_eq!(one.2, two.2);
     // Another seed samples other users and negatives, so it learns another model.
-    let (other, _) = train(
+    let (other, _) = train_quietly(
         &generators,
         &history,
         &matrix,
@@ -645,7 +669,7 @@ fn streamed_blocks_match_the_collected_lists_and_respect_exclude_seen() {
     let (oracle, descending) = (Oracle { noisy: true }, Descending);
     let generators = oracle_and_desc(&oracle, &descending);
     let params = params(3, 5);
-    let (reranker, _) = train(
+    let (reranker, _) = train_quietly(
         &generators,
         &history,
         &matrix,
@@ -704,7 +728,8 @@ fn generators_must_match_the_trained_ones() {
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
     let trained = oracle_and_desc(&oracle, &descending);
     let params = params(4, 10);
-    let (reranker, _) = train(&trained, &history, &matrix, &validation, &params, false, 1).unwrap();
+    let (reranker, _) =
+        train_quietly(&trained, &history, &matrix, &validation, &params, false, 1).unwrap();
     let users = [UserId(0)];
     let swapped = [trained[1], trained[0]];
     let err = reranker
@@ -739,12 +764,12 @@ fn generators_must_match_the_trained_ones() {
     );
 
     let twice = [trained[0], trained[0]];
-    let err = train(&twice, &history, &matrix, &validation, &params, false, 1).unwrap_err();
+    let err = train_quietly(&twice, &history, &matrix, &validation, &params, false, 1).unwrap_err();
     assert_eq!(err.to_string(), "generator name \"oracle\" is listed twice");
-    let err = train(&[], &history, &matrix, &validation, &params, false, 1).unwrap_err();
+    let err = train_quietly(&[], &history, &matrix, &validation, &params, false, 1).unwrap_err();
     assert_eq!(err, RerankError::NoGenerators);
     let other_space = FixedSparse;
-    let err = train(
+    let err = train_quietly(
         &[Generator {
             name: "pop",
             model: &other_space,
@@ -791,7 +816,7 @@ fn training_without_any_positive_says_so() {
     }
     .check()
     .unwrap();
-    let err = train(
+    let err = train_quietly(
         &generators,
         &history,
         &matrix,
@@ -820,7 +845,7 @@ fn saved_rerankers_round_trip_and_are_checked_on_load() {
     let history = History::new(&log, &matrix, WEIGHTS, 7.0).unwrap();
     let (oracle, descending) = (Oracle { noisy: false }, Descending);
     let generators = oracle_and_desc(&oracle, &descending);
-    let (reranker, _) = train(
+    let (reranker, _) = train_quietly(
         &generators,
         &history,
         &matrix,

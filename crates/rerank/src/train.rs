@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use clickrec_core::{NoProgress, Progress, SplitMix64, TestSet, UserId, UserItemMatrix};
+use clickrec_core::{Progress, SplitMix64, TestSet, UserId, UserItemMatrix};
 use linfa::DatasetBase;
 use linfa::traits::Fit;
 use linfa_logistic::LogisticRegression;
@@ -46,6 +46,26 @@ pub struct TrainReport {
     pub seconds: f64,
 }
 
+/// A standardised training set and the fit's settings, as an external fitter gets them.
+#[derive(Debug)]
+pub struct LogisticProblem<'a> {
+    /// `labels.len() × features`, row-major, each column standardised.
+    pub x: &'a [f32],
+    pub features: usize,
+    pub labels: &'a [bool],
+    /// linfa's L2 weight: `½·l2·|w|²` on the *summed* log-loss.
+    pub l2: f64,
+    pub max_iterations: u64,
+}
+
+/// Another engine's logistic regression, for training sets it should take.
+pub trait LogisticFitter {
+    /// Whether `rows × features` go to this fitter rather than to linfa here.
+    fn takes(&self, rows: usize, features: usize) -> bool;
+    /// Fits `problem`; returns the coefficients and the intercept of the logit of `true`.
+    fn fit(&self, problem: &LogisticProblem<'_>) -> Result<(Vec<f64>, f64), String>;
+}
+
 /// Learns which candidates come first, from the validation users' held-out targets.
 ///
 /// `generators` must be fit on the validation-train events only and `history`/`matrix`
@@ -54,50 +74,12 @@ pub struct TrainReport {
 /// `max_training_users`) contributes all positive candidates and up to
 /// `negatives_per_positive` × as many negatives, drawn from a PRNG seeded by
 /// (`seed`, user): the result is the same at any thread count.
-pub fn train(
-    generators: &[Generator<'_>],
-    history: &History<'_>,
-    matrix: &UserItemMatrix,
-    validation: &TestSet,
-    params: &CheckedRerank,
-    exclude_seen: bool,
-    seed: u64,
-) -> Result<(Reranker, TrainReport), RerankError> {
-    train_observed(
-        generators,
-        history,
-        matrix,
-        validation,
-        params,
-        exclude_seen,
-        seed,
-        &NoProgress,
-        None,
-    )
-}
-
-/// Another engine's logistic regression, for training sets it should take.
-pub trait LogisticFitter {
-    /// Whether `rows × features` go to this fitter rather than to linfa here.
-    fn takes(&self, rows: usize, features: usize) -> bool;
-    /// Fits standardised `x` (`labels.len() × features`, row-major) with linfa's L2
-    /// weight `l2` (`½·l2·|w|²` on the *summed* log-loss) in at most `max_iterations`;
-    /// returns the coefficients and the intercept of the logit of `true`.
-    fn fit(
-        &self,
-        x: &[f32],
-        features: usize,
-        labels: &[bool],
-        l2: f64,
-        max_iterations: u64,
-    ) -> Result<(Vec<f64>, f64), String>;
-}
-
-/// [`train`], reporting to `progress` in training users: the total at the start, the
-/// users done after each block has its candidates and features, and `finish` once the
-/// logistic fit that follows is done. The fit goes to `external` when it takes the rows.
+///
+/// Reports to `progress` in training users: the total at the start, the users done after
+/// each block has its candidates and features, and `finish` once the logistic fit that
+/// follows is done. The fit goes to `external` when it takes the rows.
 #[allow(clippy::too_many_arguments)]
-pub fn train_observed(
+pub fn train(
     generators: &[Generator<'_>],
     history: &History<'_>,
     matrix: &UserItemMatrix,
@@ -292,7 +274,13 @@ fn fit_external(
     drop(blocks);
     let p = params.params();
     fitter
-        .fit(&x, nf, labels, p.l2, p.max_iterations)
+        .fit(&LogisticProblem {
+            x: &x,
+            features: nf,
+            labels,
+            l2: p.l2,
+            max_iterations: p.max_iterations,
+        })
         .map_err(RerankError::Fit)
 }
 

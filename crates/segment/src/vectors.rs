@@ -51,8 +51,7 @@ impl UserVectors {
             column[c.0 as usize] = d;
         }
 
-        let mut rows = vec![0f32; n_users * dim];
-        let mut has_vector = vec![false; n_users];
+        let mut vectors = UserVectors::none(n_users, dim, Some(chosen));
         let mut sums = vec![0f64; dim];
         for (user, range) in log.user_rows() {
             let u = user.0 as usize;
@@ -63,15 +62,9 @@ impl UserVectors {
             for row in range {
                 sums[column[log.categories()[row].0 as usize]] += weight_of(row);
             }
-            has_vector[u] = normalise_into(&sums, &mut rows[u * dim..(u + 1) * dim]);
+            vectors.set_normalised(u, &sums);
         }
-        UserVectors {
-            n_users,
-            dim,
-            rows,
-            has_vector,
-            categories: Some(chosen),
-        }
+        vectors
     }
 
     /// Vectors from model factors (e.g. ALS user factors), `n_users × dim` row-major,
@@ -80,8 +73,7 @@ impl UserVectors {
     /// vector; data beyond `n_users × dim` is ignored. This is where model factors enter
     /// linfa's ndarray 0.16 world: through a plain slice.
     pub fn from_factors(n_users: usize, dim: usize, data: &[f32]) -> UserVectors {
-        let mut rows = vec![0f32; n_users * dim];
-        let mut has_vector = vec![false; n_users];
+        let mut vectors = UserVectors::none(n_users, dim, None);
         if dim > 0 {
             let mut sums = vec![0f64; dim];
             for (u, source) in data.chunks_exact(dim).take(n_users).enumerate() {
@@ -91,16 +83,28 @@ impl UserVectors {
                 sums.iter_mut()
                     .zip(source)
                     .for_each(|(s, &v)| *s = f64::from(v));
-                has_vector[u] = normalise_into(&sums, &mut rows[u * dim..(u + 1) * dim]);
+                vectors.set_normalised(u, &sums);
             }
         }
+        vectors
+    }
+
+    /// `n_users` users, none with a vector yet ([`UserVectors::set_normalised`] gives one):
+    /// what both kinds of vectors start from.
+    fn none(n_users: usize, dim: usize, categories: Option<Vec<CategoryId>>) -> UserVectors {
         UserVectors {
             n_users,
             dim,
-            rows,
-            has_vector,
-            categories: None,
+            rows: vec![0f32; n_users * dim],
+            has_vector: vec![false; n_users],
+            categories,
         }
+    }
+
+    /// User `u`'s vector: `sums` L2-normalised; none when their norm is 0 or not finite.
+    fn set_normalised(&mut self, u: usize, sums: &[f64]) {
+        let dim = self.dim;
+        self.has_vector[u] = normalise_into(sums, &mut self.rows[u * dim..(u + 1) * dim]);
     }
 
     /// Size of the user-id space (rows, with or without a vector).

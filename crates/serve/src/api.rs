@@ -13,7 +13,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use clickrec_core::{Behavior, ItemId};
 use clickrec_models::Model;
 use serde::Deserialize;
@@ -410,20 +410,19 @@ fn post_events(
     .into_response())
 }
 
-async fn user_events(
-    State(state): State<Arc<AppState>>,
-    Path(user_id): Path<String>,
-    body: Result<axum::Json<EventsBody>, JsonRejection>,
-) -> ApiResult {
-    post_events(&state, &state.users, ("user_id", user_id), body)
-}
-
-async fn session_events(
-    State(state): State<Arc<AppState>>,
-    Path(session_id): Path<String>,
-    body: Result<axum::Json<EventsBody>, JsonRejection>,
-) -> ApiResult {
-    post_events(&state, &state.sessions, ("session_id", session_id), body)
+/// The `POST …/{id}/events` route of users or sessions: the two differ only in the store
+/// the events go to (`store`) and the id's name in the answer (`field`).
+fn events_route(
+    field: &'static str,
+    store: fn(&AppState) -> &Store,
+) -> MethodRouter<Arc<AppState>> {
+    post(
+        move |State(state): State<Arc<AppState>>,
+              Path(id): Path<String>,
+              body: Result<axum::Json<EventsBody>, JsonRejection>| async move {
+            post_events(&state, store(&state), (field, id), body)
+        },
+    )
 }
 
 async fn session_recommendations(
@@ -593,8 +592,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/v1/users/{user_id}/recommendations",
             get(user_recommendations),
         )
-        .route("/v1/users/{user_id}/events", post(user_events))
-        .route("/v1/sessions/{session_id}/events", post(session_events))
+        .route(
+            "/v1/users/{user_id}/events",
+            events_route("user_id", |state| &state.users),
+        )
+        .route(
+            "/v1/sessions/{session_id}/events",
+            events_route("session_id", |state| &state.sessions),
+        )
         .route(
             "/v1/sessions/{session_id}/recommendations",
             get(session_recommendations),

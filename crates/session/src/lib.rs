@@ -38,7 +38,7 @@ mod sessions;
 
 pub use error::{ParamError, SessionsError};
 pub use model::{CheckedSessionModel, SessionModel, SessionParams, score_session};
-pub use sessions::TrainSessions;
+pub use sessions::{SessionParts, TrainSessions};
 
 #[cfg(test)]
 mod tests;

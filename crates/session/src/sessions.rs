@@ -12,15 +12,24 @@ use crate::error::SessionsError;
 /// consecutive; [`TrainSessions::user_sessions`] finds them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrainSessions {
-    n_users: usize,
-    n_items: usize,
-    offsets: Vec<usize>,
-    items: Vec<ItemId>,
-    times: Vec<i64>,
-    /// User of each session.
-    users: Vec<UserId>,
-    /// First session of each user, plus one entry past the end (`n_users + 1`).
+    parts: SessionParts,
+    /// First session of each user, plus one entry past the end (`n_users + 1`), derived
+    /// from `parts.users`.
     user_starts: Vec<u32>,
+}
+
+/// What [`TrainSessions`] are stored as (e.g. in a model file): the id spaces and the
+/// columns, unchecked until [`TrainSessions::from_parts`] takes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SessionParts {
+    pub n_users: usize,
+    pub n_items: usize,
+    /// Session `s` holds `items[offsets[s]..offsets[s + 1]]` (and their `times`).
+    pub offsets: Vec<usize>,
+    pub items: Vec<ItemId>,
+    pub times: Vec<i64>,
+    /// User of each session.
+    pub users: Vec<UserId>,
 }
 
 impl TrainSessions {
@@ -74,30 +83,35 @@ impl TrainSessions {
         if !log.is_empty() {
             offsets.push(log.len());
         }
-        Self::from_parts(
+        Self::from_parts(SessionParts {
             n_users,
             n_items,
             offsets,
-            items.to_vec(),
-            times.to_vec(),
-            session_users,
-        )
+            items: items.to_vec(),
+            times: times.to_vec(),
+            users: session_users,
+        })
     }
 
-    /// Sessions from their columns (as stored in a model file), checked.
-    pub fn from_parts(
-        n_users: usize,
-        n_items: usize,
-        offsets: Vec<usize>,
-        items: Vec<ItemId>,
-        times: Vec<i64>,
-        users: Vec<UserId>,
-    ) -> Result<Self, SessionsError> {
+    /// Sessions from their stored parts, checked.
+    pub fn from_parts(mut parts: SessionParts) -> Result<Self, SessionsError> {
         let corrupt = |m: &str| Err(SessionsError::Corrupt(m.to_owned()));
-        if offsets.first() != Some(&0) && !(offsets.is_empty() && items.is_empty()) {
+        if parts.offsets.first() != Some(&0)
+            && !(parts.offsets.is_empty() && parts.items.is_empty())
+        {
             return corrupt("offsets must start at 0");
         }
-        let offsets = if offsets.is_empty() { vec![0] } else { offsets };
+        if parts.offsets.is_empty() {
+            parts.offsets = vec![0];
+        }
+        let SessionParts {
+            n_users,
+            n_items,
+            ref offsets,
+            ref items,
+            ref times,
+            ref users,
+        } = parts;
         if offsets.last() != Some(&items.len()) || times.len() != items.len() {
             return corrupt("offsets, items and times disagree in length");
         }
@@ -114,59 +128,51 @@ impl TrainSessions {
             return corrupt("an item is outside the item space");
         }
         let mut user_starts = vec![0u32; n_users + 1];
-        for u in &users {
+        for u in users {
             user_starts[u.0 as usize + 1] += 1;
         }
         for i in 1..user_starts.len() {
             user_starts[i] += user_starts[i - 1];
         }
-        Ok(TrainSessions {
-            n_users,
-            n_items,
-            offsets,
-            items,
-            times,
-            users,
-            user_starts,
-        })
+        Ok(TrainSessions { parts, user_starts })
     }
 
     /// Number of sessions.
     pub fn len(&self) -> usize {
-        self.users.len()
+        self.parts.users.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.users.is_empty()
+        self.parts.users.is_empty()
     }
 
     pub fn n_users(&self) -> usize {
-        self.n_users
+        self.parts.n_users
     }
 
     pub fn n_items(&self) -> usize {
-        self.n_items
+        self.parts.n_items
     }
 
     /// Items of session `s`, in time order.
     pub fn items(&self, s: usize) -> &[ItemId] {
-        &self.items[self.offsets[s]..self.offsets[s + 1]]
+        &self.parts.items[self.parts.offsets[s]..self.parts.offsets[s + 1]]
     }
 
     /// Event times of session `s`.
     pub fn times(&self, s: usize) -> &[i64] {
-        &self.times[self.offsets[s]..self.offsets[s + 1]]
+        &self.parts.times[self.parts.offsets[s]..self.parts.offsets[s + 1]]
     }
 
     /// Time of the last event of session `s`: its recency.
     pub fn end_time(&self, s: usize) -> i64 {
-        self.times[self.offsets[s + 1] - 1]
+        self.parts.times[self.parts.offsets[s + 1] - 1]
     }
 
     /// The sessions of `user` (empty for users without train sessions or outside the space).
     pub fn user_sessions(&self, user: UserId) -> Range<usize> {
         let u = user.0 as usize;
-        if u >= self.n_users {
+        if u >= self.parts.n_users {
             return 0..0;
         }
         self.user_starts[u] as usize..self.user_starts[u + 1] as usize
@@ -174,7 +180,12 @@ impl TrainSessions {
 
     /// The columns, for storing: (offsets, items, times, users).
     pub fn columns(&self) -> (&[usize], &[ItemId], &[i64], &[UserId]) {
-        (&self.offsets, &self.items, &self.times, &self.users)
+        (
+            &self.parts.offsets,
+            &self.parts.items,
+            &self.parts.times,
+            &self.parts.users,
+        )
     }
 
     /// Every event as (session, item), in session order.
@@ -190,15 +201,18 @@ impl TrainSessions {
             return (Vec::new(), Vec::new());
         }
         let events = match last_events {
-            None => self.offsets[range.end - 1]..self.offsets[range.end],
+            None => self.parts.offsets[range.end - 1]..self.parts.offsets[range.end],
             Some(n) => {
-                let (start, end) = (self.offsets[range.start], self.offsets[range.end]);
+                let (start, end) = (
+                    self.parts.offsets[range.start],
+                    self.parts.offsets[range.end],
+                );
                 end.saturating_sub(n).max(start)..end
             }
         };
         (
-            self.items[events.clone()].to_vec(),
-            self.times[events].to_vec(),
+            self.parts.items[events.clone()].to_vec(),
+            self.parts.times[events].to_vec(),
         )
     }
 }
@@ -238,8 +252,15 @@ mod tests {
         assert_eq!(s.query(UserId(0), Some(2)).0, vec![ItemId(2), ItemId(3)]);
         assert_eq!(s.query(UserId(9), None).0, vec![]);
         let (o, i, t, u) = s.columns();
-        let back = TrainSessions::from_parts(3, 4, o.to_vec(), i.to_vec(), t.to_vec(), u.to_vec())
-            .expect("parts");
+        let back = TrainSessions::from_parts(SessionParts {
+            n_users: 3,
+            n_items: 4,
+            offsets: o.to_vec(),
+            items: i.to_vec(),
+            times: t.to_vec(),
+            users: u.to_vec(),
+        })
+        .expect("parts");
         assert_eq!(back, s);
     }
 

@@ -13,7 +13,7 @@ use crate::client::{SparkClient, sql_relation};
 use crate::columns::{f32_rows, row_count, u32_column};
 use crate::error::{Cause, SparkError};
 use crate::table_files::read_table;
-use crate::vectors::{single_row_matrices, vector_dataset, vector_rows, write_vectors};
+use crate::vectors::{Stored, dense_rows, vector_dataset, write_vectors};
 
 /// The MLlib estimator class of implicit/explicit ALS.
 pub const ALS_ESTIMATOR: &str = "org.apache.spark.ml.recommendation.ALS";
@@ -422,7 +422,7 @@ pub fn fit_kmeans(
     )?;
     let batches = read_table(Path::new(&what), &["clusterIdx", "clusterCenter"])?;
     let index = u32_column(&batches, "clusterIdx", &what)?;
-    let centres = vector_rows(&batches, "clusterCenter", dim, &what)?;
+    let centres = dense_rows(&batches, "clusterCenter", dim, &what, Stored::Vectors)?;
     let k = params.k as usize;
     if index.len() != k {
         return Err(SparkError::Value {
@@ -477,8 +477,14 @@ pub fn fit_logistic(
         work_dir,
     )?;
     let batches = read_table(Path::new(&what), &["interceptVector", "coefficientMatrix"])?;
-    let coefficients = single_row_matrices(&batches, "coefficientMatrix", dim, &what)?;
-    let intercept = vector_rows(&batches, "interceptVector", 1, &what)?;
+    let coefficients = dense_rows(
+        &batches,
+        "coefficientMatrix",
+        dim,
+        &what,
+        Stored::SingleRowMatrices,
+    )?;
+    let intercept = dense_rows(&batches, "interceptVector", 1, &what, Stored::Vectors)?;
     if row_count(&batches) != 1 {
         return Err(SparkError::Value {
             what,

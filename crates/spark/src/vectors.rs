@@ -134,106 +134,131 @@ pub fn vector_dataset(table_sql: &str, with_label: bool) -> proto::Relation {
     }
 }
 
-/// A column of MLlib `Vector` structs (`type`, `size`, `indices`, `values`; type 1 dense,
-/// 0 sparse) as dense rows of `width`.
-pub fn vector_rows(
+/// How MLlib stored the rows of a column [`dense_rows`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Stored {
+    /// `Vector` structs (`type`, `size`, `indices`, `values`; type 1 dense, 0 sparse).
+    Vectors,
+    /// One-row `Matrix` structs (`type`, `numRows`, `numCols`, `colPtrs`, `rowIndices`,
+    /// `values`, `isTransposed`; type 1 dense, 0 sparse).
+    SingleRowMatrices,
+}
+
+/// A column of MLlib vectors or one-row matrices, as `stored`, as dense rows of `width`.
+pub fn dense_rows(
     batches: &[RecordBatch],
     column: &str,
     width: usize,
     what: &str,
+    stored: Stored,
 ) -> Result<Vec<f64>, SparkError> {
     let mut out = Vec::new();
     let mut row = 0;
     for batch in batches {
         let fields = struct_column(batch, column, what)?;
-        let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
-        let values = child(fields, "values", column, what)?;
-        let indices = child(fields, "indices", column, what)?;
-        for i in 0..fields.len() {
-            let at = row + i;
-            if fields.is_null(i) || kinds.is_null(i) {
-                return Err(shape(what, column, at, "null".into()));
-            }
-            let values = doubles(values, i, column, what, at)?;
-            if kinds.value(i) == 1 {
-                out.extend(dense_values(values, width, what, column, at)?);
-            } else {
-                let indices = ints(indices, i, column, what, at)?;
-                out.extend(scatter(width, &indices, &values, what, column, at)?);
-            }
+        let place = Place {
+            column,
+            what,
+            width,
+            row,
+        };
+        match stored {
+            Stored::Vectors => vectors(fields, &place, &mut out)?,
+            Stored::SingleRowMatrices => single_row_matrices(fields, &place, &mut out)?,
         }
         row += fields.len();
     }
     Ok(out)
 }
 
-/// A column of one-row MLlib `Matrix` structs (`type`, `numRows`, `numCols`, `colPtrs`,
-/// `rowIndices`, `values`, `isTransposed`; type 1 dense, 0 sparse) as dense rows of `width`.
-pub fn single_row_matrices(
-    batches: &[RecordBatch],
-    column: &str,
+/// Where a batch of [`dense_rows`] comes from: its column, the table, the row width and
+/// the index of its first row, for the error messages.
+struct Place<'a> {
+    column: &'a str,
+    what: &'a str,
     width: usize,
-    what: &str,
-) -> Result<Vec<f64>, SparkError> {
-    let mut out = Vec::new();
-    let mut row = 0;
-    for batch in batches {
-        let fields = struct_column(batch, column, what)?;
-        let int_field =
-            |name| primitive_field::<Int32Type>(fields, name, "an int", column, what, row);
-        let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
-        let (rows, cols) = (int_field("numRows")?, int_field("numCols")?);
-        let transposed: BooleanArray = child(fields, "isTransposed", column, what)?
-            .as_boolean_opt()
-            .cloned()
-            .ok_or_else(|| shape(what, column, row, "`isTransposed` is not a boolean".into()))?;
-        let (values, pointers, indices) = (
-            child(fields, "values", column, what)?,
-            child(fields, "colPtrs", column, what)?,
-            child(fields, "rowIndices", column, what)?,
-        );
-        for i in 0..fields.len() {
-            let at = row + i;
-            if fields.is_null(i) {
-                return Err(shape(what, column, at, "null".into()));
-            }
-            if rows.value(i) != 1 || usize::try_from(cols.value(i)).ok() != Some(width) {
-                return Err(shape(
-                    what,
-                    column,
-                    at,
-                    format!(
-                        "{} × {}, expected 1 × {width}",
-                        rows.value(i),
-                        cols.value(i)
-                    ),
-                ));
-            }
-            let values = doubles(values, i, column, what, at)?;
-            if kinds.value(i) == 1 {
-                // One row: row-major and column-major order are the same.
-                out.extend(dense_values(values, width, what, column, at)?);
-            } else {
-                let pointers = ints(pointers, i, column, what, at)?;
-                let indices = ints(indices, i, column, what, at)?;
-                let columns: Vec<i32> = if transposed.value(i) {
-                    // Compressed rows: the one row's entries, indices are columns.
-                    indices
-                } else {
-                    // Compressed columns: column j holds entries colPtrs[j]..colPtrs[j + 1].
-                    (0..width)
-                        .flat_map(|j| {
-                            let (a, b) = (pointers[j], pointers.get(j + 1).copied().unwrap_or(0));
-                            (a..b).map(move |_| j as i32)
-                        })
-                        .collect()
-                };
-                out.extend(scatter(width, &columns, &values, what, column, at)?);
-            }
+    row: usize,
+}
+
+fn vectors(fields: &StructArray, place: &Place<'_>, out: &mut Vec<f64>) -> Result<(), SparkError> {
+    let (column, what, width, row) = (place.column, place.what, place.width, place.row);
+    let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
+    let values = child(fields, "values", column, what)?;
+    let indices = child(fields, "indices", column, what)?;
+    for i in 0..fields.len() {
+        let at = row + i;
+        if fields.is_null(i) || kinds.is_null(i) {
+            return Err(shape(what, column, at, "null".into()));
         }
-        row += fields.len();
+        let values = doubles(values, i, column, what, at)?;
+        if kinds.value(i) == 1 {
+            out.extend(dense_values(values, width, what, column, at)?);
+        } else {
+            let indices = ints(indices, i, column, what, at)?;
+            out.extend(scatter(width, &indices, &values, what, column, at)?);
+        }
     }
-    Ok(out)
+    Ok(())
+}
+
+fn single_row_matrices(
+    fields: &StructArray,
+    place: &Place<'_>,
+    out: &mut Vec<f64>,
+) -> Result<(), SparkError> {
+    let (column, what, width, row) = (place.column, place.what, place.width, place.row);
+    let int_field = |name| primitive_field::<Int32Type>(fields, name, "an int", column, what, row);
+    let kinds = primitive_field::<Int8Type>(fields, "type", "a tinyint", column, what, row)?;
+    let (rows, cols) = (int_field("numRows")?, int_field("numCols")?);
+    let transposed: BooleanArray = child(fields, "isTransposed", column, what)?
+        .as_boolean_opt()
+        .cloned()
+        .ok_or_else(|| shape(what, column, row, "`isTransposed` is not a boolean".into()))?;
+    let (values, pointers, indices) = (
+        child(fields, "values", column, what)?,
+        child(fields, "colPtrs", column, what)?,
+        child(fields, "rowIndices", column, what)?,
+    );
+    for i in 0..fields.len() {
+        let at = row + i;
+        if fields.is_null(i) {
+            return Err(shape(what, column, at, "null".into()));
+        }
+        if rows.value(i) != 1 || usize::try_from(cols.value(i)).ok() != Some(width) {
+            return Err(shape(
+                what,
+                column,
+                at,
+                format!(
+                    "{} × {}, expected 1 × {width}",
+                    rows.value(i),
+                    cols.value(i)
+                ),
+            ));
+        }
+        let values = doubles(values, i, column, what, at)?;
+        if kinds.value(i) == 1 {
+            // One row: row-major and column-major order are the same.
+            out.extend(dense_values(values, width, what, column, at)?);
+        } else {
+            let pointers = ints(pointers, i, column, what, at)?;
+            let indices = ints(indices, i, column, what, at)?;
+            let columns: Vec<i32> = if transposed.value(i) {
+                // Compressed rows: the one row's entries, indices are columns.
+                indices
+            } else {
+                // Compressed columns: column j holds entries colPtrs[j]..colPtrs[j + 1].
+                (0..width)
+                    .flat_map(|j| {
+                        let (a, b) = (pointers[j], pointers.get(j + 1).copied().unwrap_or(0));
+                        (a..b).map(move |_| j as i32)
+                    })
+                    .collect()
+            };
+            out.extend(scatter(width, &columns, &values, what, column, at)?);
+        }
+    }
+    Ok(())
 }
 
 fn struct_column<'a>(
@@ -508,9 +533,11 @@ mod tests {
                 ("values", double_list(vec![vec![1.0, 2.0, 3.0], vec![9.0]])),
             ],
         );
-        let rows = vector_rows(std::slice::from_ref(&batch), "v", 3, "t").unwrap();
+        let rows = dense_rows(std::slice::from_ref(&batch), "v", 3, "t", Stored::Vectors).unwrap();
         assert_eq!(rows, [1.0, 2.0, 3.0, 0.0, 0.0, 9.0]);
-        let e = vector_rows(&[batch], "v", 2, "t").unwrap_err().to_string();
+        let e = dense_rows(&[batch], "v", 2, "t", Stored::Vectors)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("3 values, expected 2"), "{e}");
     }
 
@@ -540,7 +567,7 @@ mod tests {
                 ),
             ],
         );
-        let rows = single_row_matrices(&[batch], "m", 3, "t").unwrap();
+        let rows = dense_rows(&[batch], "m", 3, "t", Stored::SingleRowMatrices).unwrap();
         assert_eq!(rows, [0.5, -1.0, 2.0, 0.0, 7.0, 0.0, 0.0, 4.0, 5.0]);
     }
 }

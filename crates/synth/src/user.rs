@@ -204,20 +204,22 @@ impl<'a> UserModel<'a> {
                         };
                     }
                 }
+                let pick = Pick {
+                    group,
+                    slot: cur,
+                    prev,
+                };
                 let r = rng.f64();
                 let (behavior, (item, cat)) = if r < t_buy {
-                    (BUY, self.buy_item(group, cur, prev, &mut rng, s))
+                    (BUY, self.buy_item(pick, &mut rng, s))
                 } else if r < t_cart {
-                    let it = self.acted_item(group, cur, prev, VIEW_AFTER_CART, &mut rng, s);
+                    let it = self.acted_item(pick, VIEW_AFTER_CART, &mut rng, s);
                     s.carted.push(it);
                     (CART, it)
                 } else if r < t_fav {
-                    (
-                        FAV,
-                        self.acted_item(group, cur, prev, VIEW_AFTER_FAV, &mut rng, s),
-                    )
+                    (FAV, self.acted_item(pick, VIEW_AFTER_FAV, &mut rng, s))
                 } else {
-                    (PV, self.viewed_item(group, cur, prev, &mut rng, s))
+                    (PV, self.viewed_item(pick, &mut rng, s))
                 };
                 prev = item;
                 emit(item, cat, behavior, ts);
@@ -308,26 +310,19 @@ impl<'a> UserModel<'a> {
         }
     }
 
-    /// A fresh item of slot `slot` other than `prev` (if the category allows): the group's
-    /// taste or global popularity.
-    fn fresh_item(
-        &self,
-        group: &Group,
-        slot: usize,
-        prev: u32,
-        rng: &mut Rng,
-        s: &Scratch,
-    ) -> (u32, u32) {
+    /// A fresh item of slot `at.slot` other than `at.prev` (if the category allows): the
+    /// group's taste or global popularity.
+    fn fresh_item(&self, at: Pick<'_>, rng: &mut Rng, s: &Scratch) -> (u32, u32) {
         let w = self.world;
-        let Slot { cat, group_cat } = s.slots[slot];
-        let mut item = prev;
+        let Slot { cat, group_cat } = s.slots[at.slot];
+        let mut item = at.prev;
         for _ in 0..TRIES {
             item = if group_cat != NO_GROUP_CAT && rng.chance(self.p.taste_share()) {
-                w.taste_item(&group.cats[group_cat as usize], rng)
+                w.taste_item(&at.group.cats[group_cat as usize], rng)
             } else {
                 w.popular_item(cat, rng)
             };
-            if item != prev {
+            if item != at.prev {
                 return (item, cat);
             }
         }
@@ -345,15 +340,8 @@ impl<'a> UserModel<'a> {
         (item, cat) // a one-category world
     }
 
-    fn viewed_item(
-        &self,
-        group: &Group,
-        slot: usize,
-        prev: u32,
-        rng: &mut Rng,
-        s: &mut Scratch,
-    ) -> (u32, u32) {
-        if s.to_view.front().is_some_and(|it| it.0 != prev)
+    fn viewed_item(&self, at: Pick<'_>, rng: &mut Rng, s: &mut Scratch) -> (u32, u32) {
+        if s.to_view.front().is_some_and(|it| it.0 != at.prev)
             && rng.chance(VIEW_QUEUED)
             && let Some(it) = s.to_view.pop_front()
         {
@@ -364,13 +352,13 @@ impl<'a> UserModel<'a> {
         let revisit_session = self.p.revisit_session();
         let mut pick = None;
         if r < revisit_session {
-            pick = pick_other(&s.session_views, prev, rng);
+            pick = pick_other(&s.session_views, at.prev, rng);
         } else if r < revisit_session + self.p.revisit_history() {
-            pick = pick_other(&s.history[slot], prev, rng);
+            pick = pick_other(&s.history[at.slot], at.prev, rng);
         }
         let it = pick.unwrap_or_else(|| {
-            let it = self.fresh_item(group, slot, prev, rng, s);
-            s.history[slot].push(it);
+            let it = self.fresh_item(at, rng, s);
+            s.history[at.slot].push(it);
             it
         });
         s.session_views.push(it);
@@ -381,21 +369,19 @@ impl<'a> UserModel<'a> {
     /// be viewed later (as in the real log, where most carts precede any view).
     fn acted_item(
         &self,
-        group: &Group,
-        slot: usize,
-        prev: u32,
+        at: Pick<'_>,
         view_after: f64,
         rng: &mut Rng,
         s: &mut Scratch,
     ) -> (u32, u32) {
         if rng.chance(self.p.act_on_viewed()) {
-            let pick = pick_other(&s.session_views, prev, rng)
-                .or_else(|| pick_other(&s.history[slot], prev, rng));
+            let pick = pick_other(&s.session_views, at.prev, rng)
+                .or_else(|| pick_other(&s.history[at.slot], at.prev, rng));
             if let Some(it) = pick {
                 return it;
             }
         }
-        let it = self.fresh_item(group, slot, prev, rng, s);
+        let it = self.fresh_item(at, rng, s);
         if rng.chance(view_after) {
             s.to_view.push_back(it);
         }
@@ -403,26 +389,28 @@ impl<'a> UserModel<'a> {
     }
 
     /// Item of a buy: from the cart, one viewed in the session, or a direct buy.
-    fn buy_item(
-        &self,
-        group: &Group,
-        slot: usize,
-        prev: u32,
-        rng: &mut Rng,
-        s: &mut Scratch,
-    ) -> (u32, u32) {
+    fn buy_item(&self, at: Pick<'_>, rng: &mut Rng, s: &mut Scratch) -> (u32, u32) {
         if rng.chance(BUY_FROM_CART)
-            && let Some(i) = pick_other_index(&s.carted, prev, rng)
+            && let Some(i) = pick_other_index(&s.carted, at.prev, rng)
         {
             return s.carted.swap_remove(i);
         }
         if rng.chance(BUY_FROM_VIEW)
-            && let Some(it) = pick_other(&s.session_views, prev, rng)
+            && let Some(it) = pick_other(&s.session_views, at.prev, rng)
         {
             return it;
         }
-        self.fresh_item(group, slot, prev, rng, s)
+        self.fresh_item(at, rng, s)
     }
+}
+
+/// What the item of the next row is picked for: the user's taste group, the slot (interest
+/// category) the session is on, and the previous row's item, which the pick avoids.
+#[derive(Clone, Copy)]
+struct Pick<'a> {
+    group: &'a Group,
+    slot: usize,
+    prev: u32,
 }
 
 /// A random entry of `list` whose item is not `prev`, if a few tries find one.

@@ -274,7 +274,7 @@ fn block_wise_draws_are_uniform_with_replacement() {
 
 #[test]
 fn batched_resamples_equal_one_at_a_time() {
-    use crate::bootstrap::{resample_means, resample_means_unbatched};
+    use crate::bootstrap::{Job, resample_means, resample_means_unbatched};
     let s = synthetic(700, 50, 20, 13);
     let config = config(&[1, 5, 20], 0);
     let models = evaluate_all(&s, &config);
@@ -282,7 +282,8 @@ fn batched_resamples_equal_one_at_a_time() {
     let membership = data(&s).membership();
     // 19 resamples: two full batches of 8 and a partial one.
     let batched = resample_means(&refs, &membership, &Variant::ALL, 19, 5);
-    let single = resample_means_unbatched(&refs, &membership, &Variant::ALL, 19, 5);
+    let job = Job::new(&refs, &membership, &Variant::ALL, 5);
+    let single = resample_means_unbatched(&job, 19);
     assert_eq!(batched.len(), 2);
     for (a, b) in batched.iter().zip(&single) {
         assert_eq!(a.len(), b.len());

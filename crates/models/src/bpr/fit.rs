@@ -362,28 +362,7 @@ fn two_rows(data: &mut [f32], dim: usize, a: usize, b: usize) -> (&mut [f32], &m
 /// One pass over a stratum: as many triples as it has pairs, positives drawn uniformly
 /// with replacement (as implicit), a negative from `negatives`; a negative equal to the
 /// positive, or (with `verify`) one the user has, skips the triple, as in implicit.
-/// Compiled for every SIMD level; the CPU's own is picked at run time.
-fn run_stratum(
-    stratum: &Stratum,
-    users: &mut Factors,
-    items: &mut Factors,
-    negatives: Negatives<'_>,
-    verify: bool,
-    step: Step,
-    rng: &mut SplitMix64,
-) {
-    Arch::new().dispatch(StratumPass {
-        stratum,
-        users,
-        items,
-        negatives,
-        verify,
-        step,
-        rng,
-    })
-}
-
-/// [`run_stratum`]'s arguments, for [`Arch::dispatch`].
+/// Compiled for every SIMD level ([`StratumPass::run`] picks the CPU's own at run time).
 struct StratumPass<'a, 'n> {
     stratum: &'a Stratum,
     users: &'a mut Factors,
@@ -392,6 +371,12 @@ struct StratumPass<'a, 'n> {
     verify: bool,
     step: Step,
     rng: &'a mut SplitMix64,
+}
+
+impl StratumPass<'_, '_> {
+    fn run(self) {
+        Arch::new().dispatch(self)
+    }
 }
 
 impl WithSimd for StratumPass<'_, '_> {
@@ -407,49 +392,33 @@ impl WithSimd for StratumPass<'_, '_> {
             step,
             rng,
         } = self;
-        run_stratum_with(simd, stratum, users, items, negatives, verify, step, rng);
-    }
-}
-
-/// [`run_stratum`] at one SIMD level.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn run_stratum_with<S: Simd>(
-    simd: S,
-    stratum: &Stratum,
-    users: &mut Factors,
-    items: &mut Factors,
-    negatives: Negatives<'_>,
-    verify: bool,
-    step: Step,
-    rng: &mut SplitMix64,
-) {
-    let pairs = stratum.pairs.len();
-    let dim = users.dim();
-    if pairs == 0 {
-        return;
-    }
-    let user_rows = users.as_mut_slice();
-    let item_rows = items.as_mut_slice();
-    // Software pipelining: the pair and negative of the next triple are drawn and read one
-    // step ahead, so their cache misses overlap the current step's arithmetic.
-    let draw = |rng: &mut SplitMix64| {
-        let k = rng.below(pairs);
-        (k, negatives.sample(rng))
-    };
-    let (mut k, mut j) = draw(rng);
-    let mut pair = stratum.pairs[k];
-    for _ in 0..pairs {
-        let (next_k, next_j) = draw(rng);
-        let next_pair = stratum.pairs[next_k];
-        let (u, i) = (pair.user(), pair.item());
-        if !(j == i || (verify && stratum.user_has(k, j))) {
-            let u = u as usize;
-            let user = &mut user_rows[u * dim..(u + 1) * dim];
-            let (pos, neg) = two_rows(item_rows, dim, i as usize, j as usize);
-            step.apply(simd, user, pos, neg);
+        let pairs = stratum.pairs.len();
+        let dim = users.dim();
+        if pairs == 0 {
+            return;
         }
-        (k, j, pair) = (next_k, next_j, next_pair);
+        let user_rows = users.as_mut_slice();
+        let item_rows = items.as_mut_slice();
+        // Software pipelining: the pair and negative of the next triple are drawn and read
+        // one step ahead, so their cache misses overlap the current step's arithmetic.
+        let draw = |rng: &mut SplitMix64| {
+            let k = rng.below(pairs);
+            (k, negatives.sample(rng))
+        };
+        let (mut k, mut j) = draw(rng);
+        let mut pair = stratum.pairs[k];
+        for _ in 0..pairs {
+            let (next_k, next_j) = draw(rng);
+            let next_pair = stratum.pairs[next_k];
+            let (u, i) = (pair.user(), pair.item());
+            if !(j == i || (verify && stratum.user_has(k, j))) {
+                let u = u as usize;
+                let user = &mut user_rows[u * dim..(u + 1) * dim];
+                let (pos, neg) = two_rows(item_rows, dim, i as usize, j as usize);
+                step.apply(simd, user, pos, neg);
+            }
+            (k, j, pair) = (next_k, next_j, next_pair);
+        }
     }
 }
 
@@ -678,15 +647,16 @@ pub(super) fn fit(
                     };
                     let mut rng =
                         SplitMix64::derived(seed, &[TAG_SGD, epoch as u64, a as u64, b as u64]);
-                    run_stratum(
-                        &strata[a][b],
+                    StratumPass {
+                        stratum: &strata[a][b],
                         users,
                         items,
                         negatives,
-                        params.verify_negative_samples,
+                        verify: params.verify_negative_samples,
                         step,
-                        &mut rng,
-                    );
+                        rng: &mut rng,
+                    }
+                    .run();
                 });
         }
         gather(&mut item_factors, &item_blocks, &item_part);

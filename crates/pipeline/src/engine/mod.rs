@@ -4,8 +4,9 @@
 //! only those artifacts.
 //!
 //! - [`LocalEngine`]: this process (the embedded default, `engine.kind = "local"`).
-//! - `SparkEngine`: Spark SQL through Spark Connect; results are pulled back into the
-//!   same types (`engine.kind = "spark"`). Only with the `spark` feature; without it the
+//! - `SparkEngine`: the stages of `clickrec-spark-engine` (Spark SQL through Spark
+//!   Connect, results pulled back into the same types) and the rule that sends the big
+//!   fits to MLlib (`engine.kind = "spark"`). Only with the `spark` feature; without it the
 //!   configuration check refuses `engine.kind = "spark"`, and `SparkEngine` is a type
 //!   without values, so the stages' MLlib branches compile but can never be taken.
 
@@ -85,11 +86,7 @@ impl SparkEngine {
 
     pub(crate) fn fit_logistic(
         &self,
-        _: &[f32],
-        _: usize,
-        _: &[bool],
-        _: f64,
-        _: u64,
+        _: &clickrec_rerank::LogisticProblem<'_>,
     ) -> Result<(Vec<f64>, f64), PipelineError> {
         match *self {}
     }

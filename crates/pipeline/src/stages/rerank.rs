@@ -13,7 +13,9 @@ use std::time::Instant;
 use clickrec_core::{EventLog, UserItemMatrix};
 use clickrec_io::{read_events, read_split_id_maps, write_atomic, write_json};
 use clickrec_models::{Model, ModelKind};
-use clickrec_rerank::{CheckedRerank, Generator, History, LogisticFitter, Reranker, TrainReport};
+use clickrec_rerank::{
+    CheckedRerank, Generator, History, LogisticFitter, LogisticProblem, Reranker, TrainReport,
+};
 use clickrec_segment::VectorSource;
 use serde::Serialize;
 
@@ -63,17 +65,8 @@ impl LogisticFitter for MllibLogistic<'_> {
         takes
     }
 
-    fn fit(
-        &self,
-        x: &[f32],
-        features: usize,
-        labels: &[bool],
-        l2: f64,
-        max_iterations: u64,
-    ) -> Result<(Vec<f64>, f64), String> {
-        self.spark
-            .fit_logistic(x, features, labels, l2, max_iterations)
-            .map_err(|e| e.to_string())
+    fn fit(&self, problem: &LogisticProblem<'_>) -> Result<(Vec<f64>, f64), String> {
+        self.spark.fit_logistic(problem).map_err(|e| e.to_string())
     }
 }
 
@@ -158,7 +151,7 @@ fn learn_reranker(
         spark,
         placement: RefCell::new(None),
     });
-    let (reranker, training) = clickrec_rerank::train_observed(
+    let (reranker, training) = clickrec_rerank::train(
         &named,
         &history,
         matrix,
