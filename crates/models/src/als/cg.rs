@@ -154,7 +154,7 @@ fn accumulate_rows<S: Simd>(simd: S, ys: &[f32], t: &[f32], acc: &mut [f32]) {
 pub(super) struct Scratch {
     /// The row's other-side factors, gathered contiguously (`n × dim`).
     ys: Vec<f32>,
-    /// `C − 1 = alpha·|r| − 1` per entry of the row.
+    /// `C − α₀ = alpha·|r| − unobserved_weight` per entry of the row.
     extra: Vec<f32>,
     /// Per-entry coefficients of the row's sparse sums.
     t: Vec<f32>,
@@ -179,18 +179,31 @@ impl Scratch {
 /// One half-sweep's fixed inputs: solve each row's factor given the other side's.
 #[derive(Debug)]
 pub(super) struct RowSolver<'a> {
-    /// `YᵀY + λI` of the other side, row-major `dim × dim`.
+    /// `α₀·YᵀY + λI` of the other side, row-major `dim × dim`; without `λI` when the
+    /// rows have their own λ (`row_regularization`).
     pub gram: &'a [f32],
     /// The other side's factors `Y`.
     pub other: &'a Factors,
     pub alpha: f32,
+    /// α₀, the weight of an unobserved pair ([`super::AlsParams::unobserved_weight`]).
+    pub unobserved: f32,
+    /// With frequency-scaled regularization: the parameters and the other side's row
+    /// count, from which each row's λ follows; `None` when λ is in `gram`.
+    pub row_regularization: Option<(&'a super::AlsParams, usize)>,
     pub cg_steps: usize,
 }
 
 impl RowSolver<'_> {
+    /// λ of a row with `n` entries beyond what `gram` holds (0 when λ is in it).
+    fn extra_regularization(&self, n: usize) -> f32 {
+        self.row_regularization
+            .map_or(0.0, |(params, others)| params.row_regularization(n, others))
+    }
+
     /// Updates `x` towards the solution of `(YᵀC Y + λI) x = YᵀC p` for one row whose
-    /// observed entries are `cols` with matrix values `vals`: `cg_steps` conjugate-gradient
-    /// steps from the current `x`, exactly as implicit's `_least_squares_cg`. A row
+    /// observed entries are `cols` with matrix values `vals` (unobserved pairs weighing
+    /// α₀): `cg_steps` conjugate-gradient steps from the current `x`, exactly as
+    /// implicit's `_least_squares_cg` when α₀ = 1 and λ is the same for every row. A row
     /// without entries gets a zero factor.
     pub(super) fn solve(&self, s: &mut Scratch, cols: &[u32], vals: &[f32], x: &mut [f32]) {
         Arch::new().dispatch(Solve {
@@ -229,18 +242,26 @@ impl RowSolver<'_> {
         let (ys, t, extra) = (&mut s.ys[..n * dim], &mut s.t[..n], &mut s.extra[..n]);
         let (r, p, ap) = (&mut s.r[..], &mut s.p[..], &mut s.ap[..]);
         gather(self.other, cols, ys);
+        let row_lambda = self.extra_regularization(n);
 
         // r = YᵀC p − (YᵀC Y + λI) x
-        //   = −(YᵀY + λI) x + Σ_k (C_k p_k − (C_k − 1) y_kᵀx) y_k.
+        //   = −(α₀YᵀY + λI) x + Σ_k (C_k p_k − (C_k − α₀) y_kᵀx) y_k.
         sym_matvec(simd, self.gram, x, r);
         r.iter_mut().for_each(|v| *v = -*v);
+        if row_lambda != 0.0 {
+            axpy(simd, -row_lambda, x, r);
+        }
         row_dots(simd, ys, x, t);
         for ((t, extra), &val) in t.iter_mut().zip(extra.iter_mut()).zip(vals) {
-            let c_minus_1 = self.alpha * val.abs() - 1.0;
-            *extra = c_minus_1;
+            let c_minus_unobserved = self.alpha * val.abs() - self.unobserved;
+            *extra = c_minus_unobserved;
             // C·p: p = 1 for a positive value, 0 otherwise (implicit's convention).
-            let target = if val > 0.0 { 1.0 + c_minus_1 } else { 0.0 };
-            *t = target - c_minus_1 * *t;
+            let target = if val > 0.0 {
+                self.unobserved + c_minus_unobserved
+            } else {
+                0.0
+            };
+            *t = target - c_minus_unobserved * *t;
         }
         accumulate_rows(simd, ys, t, r);
         p.copy_from_slice(r);
@@ -249,8 +270,11 @@ impl RowSolver<'_> {
             return;
         }
         for _ in 0..self.cg_steps {
-            // Ap = (YᵀY + λI) p + Yᵀ(C − I)Y p, without forming YᵀC Y.
+            // Ap = (α₀YᵀY + λI) p + Yᵀ(C − α₀I)Y p, without forming YᵀC Y.
             sym_matvec(simd, self.gram, p, ap);
+            if row_lambda != 0.0 {
+                axpy(simd, row_lambda, p, ap);
+            }
             row_dots(simd, ys, p, t);
             t.iter_mut().zip(extra.iter()).for_each(|(t, e)| *t *= e);
             accumulate_rows(simd, ys, t, ap);
@@ -270,7 +294,8 @@ impl RowSolver<'_> {
     }
 
     /// This row's part of the unnormalised, unregularised loss
-    /// `Σ_i C_ui (p_ui − xᵀy_i)²` over all items, with `self.gram` = `YᵀY` (no λ).
+    /// `Σ_i C_ui (p_ui − xᵀy_i)²` over all items (`C = α₀` where unobserved), with
+    /// `self.gram` = `α₀YᵀY` (no λ).
     pub(super) fn row_loss(&self, s: &mut Scratch, cols: &[u32], vals: &[f32], x: &[f32]) -> f64 {
         Arch::new().dispatch(RowLoss {
             solver: self,
@@ -291,15 +316,20 @@ impl RowSolver<'_> {
         vals: &[f32],
         x: &[f32],
     ) -> f64 {
-        // Unobserved pairs: xᵀYᵀY x counts every item with C = 1, p = 0; the observed
-        // entries then correct it to C (p − s)² = (C − 1)s² − 2Cps + Cp (p² = p).
+        // Unobserved pairs: xᵀα₀YᵀY x counts every item with C = α₀, p = 0; the observed
+        // entries then correct it to C (p − s)² = (C − α₀)s² − 2Cps + Cp (p² = p).
         sym_matvec(simd, self.gram, x, &mut s.r);
         let mut loss = f64::from(dot(simd, &s.r, x));
         for (&col, &val) in cols.iter().zip(vals) {
             let score = f64::from(dot(simd, self.other.row(col as usize), x));
-            let c_minus_1 = f64::from(self.alpha * val.abs()) - 1.0;
-            let cp = if val > 0.0 { 1.0 + c_minus_1 } else { 0.0 };
-            loss += c_minus_1 * score * score - 2.0 * cp * score + cp;
+            let unobserved = f64::from(self.unobserved);
+            let c_minus_unobserved = f64::from(self.alpha * val.abs()) - unobserved;
+            let cp = if val > 0.0 {
+                unobserved + c_minus_unobserved
+            } else {
+                0.0
+            };
+            loss += c_minus_unobserved * score * score - 2.0 * cp * score + cp;
         }
         loss
     }

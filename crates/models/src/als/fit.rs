@@ -5,7 +5,7 @@ use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use super::cg::{RowSolver, Scratch};
-use super::{Als, CheckedAls};
+use super::{Als, AlsParams, CheckedAls};
 use crate::fit::{Watch, keep_going};
 use crate::{Factors, FitError, FitOptions, TrainData};
 
@@ -42,9 +42,9 @@ fn init_factors(rows: usize, dim: usize, seed: u64, side: Side, scale: f32) -> F
     f
 }
 
-/// `FᵀF + reg·I`, row-major `dim × dim`, from partial Gram matrices of fixed row chunks
-/// computed in parallel and summed in chunk order.
-pub(super) fn gram(f: &Factors, reg: f32) -> Vec<f32> {
+/// `scale·FᵀF + reg·I`, row-major `dim × dim`, from partial Gram matrices of fixed row
+/// chunks computed in parallel and summed in chunk order.
+pub(super) fn gram(f: &Factors, scale: f32, reg: f32) -> Vec<f32> {
     let dim = f.dim();
     let partials: Vec<ndarray::Array2<f32>> = f
         .as_slice()
@@ -66,9 +66,24 @@ pub(super) fn gram(f: &Factors, reg: f32) -> Vec<f32> {
         for j in 0..i {
             g[i * dim + j] = g[j * dim + i];
         }
+    }
+    // Scaling by 1 (the default α₀) is exact, so the default keeps implicit's bits.
+    g.iter_mut().for_each(|v| *v *= scale);
+    for i in 0..dim {
         g[i * dim + i] += reg;
     }
     g
+}
+
+/// The Gram matrix a half-sweep solves against: `α₀·YᵀY`, plus `λI` when every row has
+/// the same λ.
+pub(super) fn half_sweep_gram(other: &Factors, p: &AlsParams) -> Vec<f32> {
+    let reg = if p.uniform_regularization() {
+        p.regularization
+    } else {
+        0.0
+    };
+    gram(other, p.unobserved_weight, reg)
 }
 
 /// One half-sweep: every row of `x` takes `cg_steps` CG steps given `other`, in parallel.
@@ -77,17 +92,17 @@ fn solve_side<'a>(
     x: &mut Factors,
     other: &Factors,
     row: impl Fn(usize) -> (&'a [u32], &'a [f32]) + Sync,
-    reg: f32,
-    alpha: f32,
-    cg_steps: usize,
+    p: &AlsParams,
 ) {
     let dim = x.dim();
-    let g = gram(other, reg);
+    let g = half_sweep_gram(other, p);
     let solver = RowSolver {
         gram: &g,
         other,
-        alpha,
-        cg_steps,
+        alpha: p.alpha,
+        unobserved: p.unobserved_weight,
+        row_regularization: (!p.uniform_regularization()).then_some((p, other.rows())),
+        cg_steps: p.cg_steps,
     };
     x.as_mut_slice()
         .par_chunks_mut(dim)
@@ -116,22 +131,24 @@ fn ordered_sum(rows: usize, f: impl Fn(usize) -> f64 + Sync) -> f64 {
     partials.into_iter().sum()
 }
 
-/// implicit's `calculate_loss`: `Σ_ui C_ui (p_ui − x_uᵀy_i)² + λ(Σ‖x_u‖² + Σ‖y_i‖²)`,
-/// divided by the total confidence over all pairs, `Σ_observed C + (users·items − nnz)`.
+/// implicit's `calculate_loss`: `Σ_ui C_ui (p_ui − x_uᵀy_i)² + Σ_u λ_u‖x_u‖² + Σ_i λ_i‖y_i‖²`
+/// (`C = α₀` for an unobserved pair, λ the same for every row unless frequency-scaled),
+/// divided by the total confidence over all pairs, `Σ_observed C + α₀(users·items − nnz)`.
 fn training_loss(
     data: &TrainData<'_>,
     users: &Factors,
     items: &Factors,
-    reg: f32,
-    alpha: f32,
+    p: &AlsParams,
     total_confidence: f64,
 ) -> f64 {
     let dim = users.dim();
-    let yty = gram(items, 0.0);
+    let yty = gram(items, p.unobserved_weight, 0.0);
     let solver = RowSolver {
         gram: &yty,
         other: items,
-        alpha,
+        alpha: p.alpha,
+        unobserved: p.unobserved_weight,
+        row_regularization: None,
         cg_steps: 0,
     };
     let chunks = users.rows().div_ceil(CHUNK_ROWS);
@@ -150,14 +167,29 @@ fn training_loss(
         )
         .collect();
     let loss: f64 = partials.into_iter().sum();
-    let sq_norms = |f: &Factors| {
+    // Σ_r λ_r‖f_r‖² over one side, `entries(r)` being row r's observed count.
+    let penalty = |f: &Factors, entries: &(dyn Fn(usize) -> usize + Sync), others: usize| {
         ordered_sum(f.rows(), |r| {
-            f.row(r).iter().map(|&v| f64::from(v) * f64::from(v)).sum()
+            let sq: f64 = f.row(r).iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+            if p.uniform_regularization() {
+                sq
+            } else {
+                f64::from(p.row_regularization(entries(r), others)) * sq
+            }
         })
     };
-    let norms = sq_norms(users) + sq_norms(items);
+    let user_entries = |u: usize| data.matrix.row(UserId(u as u32)).0.len();
+    let item_entries = |i: usize| data.item_users.row(ItemId(i as u32)).0.len();
+    let penalties =
+        penalty(users, &user_entries, items.rows()) + penalty(items, &item_entries, users.rows());
+    let regularization = if p.uniform_regularization() {
+        f64::from(p.regularization) * penalties
+    } else {
+        penalties
+    };
     let pairs = data.n_users() as f64 * data.n_items() as f64;
-    (loss + f64::from(reg) * norms) / (total_confidence + pairs - data.matrix.nnz() as f64)
+    let unobserved = f64::from(p.unobserved_weight) * (pairs - data.matrix.nnz() as f64);
+    (loss + regularization) / (total_confidence + unobserved)
 }
 
 fn all_finite(f: &Factors) -> bool {
@@ -230,32 +262,16 @@ impl Als {
         let mut losses = Vec::new();
         options.progress.start(p.iterations as u64);
         for it in 0..p.iterations {
-            solve_side(
-                &mut users,
-                &items,
-                |u| data.matrix.row(UserId(u as u32)),
-                p.regularization,
-                p.alpha,
-                p.cg_steps,
-            );
+            solve_side(&mut users, &items, |u| data.matrix.row(UserId(u as u32)), p);
             solve_side(
                 &mut items,
                 &users,
                 |i| data.item_users.row(ItemId(i as u32)),
-                p.regularization,
-                p.alpha,
-                p.cg_steps,
+                p,
             );
-            let loss = options.record_loss.then(|| {
-                training_loss(
-                    data,
-                    &users,
-                    &items,
-                    p.regularization,
-                    p.alpha,
-                    total_confidence,
-                )
-            });
+            let loss = options
+                .record_loss
+                .then(|| training_loss(data, &users, &items, p, total_confidence));
             if !(all_finite(&users) && all_finite(&items)) || loss.is_some_and(|l| !l.is_finite()) {
                 return Err(FitError::Diverged {
                     model: MODEL,
@@ -273,30 +289,30 @@ impl Als {
             }
         }
         if p.exact_user_solve {
-            solve_users_exactly(&mut users, &items, data, p.regularization, p.alpha);
+            solve_users_exactly(&mut users, &items, data, p);
         }
         Ok(Als::new(p.clone(), users, items, losses))
     }
 }
 
 /// The exact solve of one user's normal equation against fixed item factors, in f64:
-/// `(YᵀY + λI + Yᵀ(C_u − I)Y) x = YᵀC_u p_u` by Cholesky. The fit's last user sweep
+/// `(α₀YᵀY + λ_u I + Yᵀ(C_u − α₀I)Y) x = YᵀC_u p_u` by Cholesky. The fit's last user sweep
 /// ([`AlsParams::exact_user_solve`](super::AlsParams::exact_user_solve)) and fold-in
 /// ([`Als::fold_in_user`]) both solve with it, so a user folded in from their train row
 /// gets the trained factor bit for bit.
 pub(super) struct ExactUserSolver<'a> {
-    /// `YᵀY + λI`, row-major ([`gram`]).
+    /// The half-sweep's Gram matrix of the items ([`half_sweep_gram`]).
     gram: &'a [f32],
     items: &'a Factors,
-    alpha: f64,
+    params: &'a AlsParams,
 }
 
 impl<'a> ExactUserSolver<'a> {
-    pub(super) fn new(gram: &'a [f32], items: &'a Factors, alpha: f32) -> Self {
+    pub(super) fn new(gram: &'a [f32], items: &'a Factors, params: &'a AlsParams) -> Self {
         ExactUserSolver {
             gram,
             items,
-            alpha: f64::from(alpha),
+            params,
         }
     }
 
@@ -313,10 +329,24 @@ impl<'a> ExactUserSolver<'a> {
         let y = faer::Mat::<f64>::from_fn(cols.len(), dim, |r, j| {
             f64::from(self.items.row(cols[r] as usize)[j])
         });
-        let confidence = |r: usize| self.alpha * f64::from(vals[r].abs());
-        let weighted =
-            faer::Mat::<f64>::from_fn(cols.len(), dim, |r, j| (confidence(r) - 1.0) * y[(r, j)]);
-        let mut a = faer::Mat::<f64>::from_fn(dim, dim, |i, j| f64::from(self.gram[i * dim + j]));
+        let alpha = f64::from(self.params.alpha);
+        let unobserved = f64::from(self.params.unobserved_weight);
+        let confidence = |r: usize| alpha * f64::from(vals[r].abs());
+        let weighted = faer::Mat::<f64>::from_fn(cols.len(), dim, |r, j| {
+            (confidence(r) - unobserved) * y[(r, j)]
+        });
+        let row_lambda = if self.params.uniform_regularization() {
+            0.0
+        } else {
+            f64::from(
+                self.params
+                    .row_regularization(cols.len(), self.items.rows()),
+            )
+        };
+        let mut a = faer::Mat::<f64>::from_fn(dim, dim, |i, j| {
+            let g = f64::from(self.gram[i * dim + j]);
+            if i == j { g + row_lambda } else { g }
+        });
         faer::linalg::matmul::matmul(
             a.as_mut(),
             faer::Accum::Add,
@@ -330,8 +360,8 @@ impl<'a> ExactUserSolver<'a> {
             if vals[r] > 0.0 { confidence(r) } else { 0.0 }
         });
         let mut b = y.transpose() * &target;
-        // YᵀY + λI is positive definite for λ > 0 and the row's term adds (C − 1) ≥ −1
-        // times y yᵀ, which YᵀY already holds once: the matrix stays positive definite.
+        // α₀YᵀY + λI is positive definite for λ > 0 and the row's term adds (C − α₀) ≥ −α₀
+        // times y yᵀ, which α₀YᵀY already holds once: the matrix stays positive definite.
         if let Ok(llt) = a.llt(faer::Side::Lower) {
             faer::linalg::solvers::Solve::solve_in_place(&llt, b.as_mut());
             for (i, x) in out.iter_mut().enumerate() {
@@ -343,16 +373,10 @@ impl<'a> ExactUserSolver<'a> {
 
 /// Every user's factor solved exactly against the final item factors, in parallel (rows
 /// are independent: the same result at any thread count).
-fn solve_users_exactly(
-    users: &mut Factors,
-    items: &Factors,
-    data: &TrainData<'_>,
-    reg: f32,
-    alpha: f32,
-) {
+fn solve_users_exactly(users: &mut Factors, items: &Factors, data: &TrainData<'_>, p: &AlsParams) {
     let dim = users.dim();
-    let g = gram(items, reg);
-    let solver = ExactUserSolver::new(&g, items, alpha);
+    let g = half_sweep_gram(items, p);
+    let solver = ExactUserSolver::new(&g, items, p);
     users
         .as_mut_slice()
         .par_chunks_mut(dim)
@@ -374,12 +398,8 @@ impl Als {
         let mut out = Factors::zeros(1, self.items.dim());
         let gram = self
             .item_gram
-            .get_or_init(|| gram(&self.items, self.params.regularization));
-        ExactUserSolver::new(gram, &self.items, self.params.alpha).solve(
-            cols,
-            vals,
-            out.row_mut(0),
-        );
+            .get_or_init(|| half_sweep_gram(&self.items, &self.params));
+        ExactUserSolver::new(gram, &self.items, &self.params).solve(cols, vals, out.row_mut(0));
         out
     }
 }
@@ -406,7 +426,7 @@ mod tests {
     #[test]
     fn gram_matches_a_naive_sum_and_is_symmetric() {
         let f = init_factors(CHUNK_ROWS * 2 + 17, 5, 1, Side::Items, 1.0);
-        let g = gram(&f, 0.5);
+        let g = gram(&f, 1.0, 0.5);
         for i in 0..5 {
             for j in 0..5 {
                 let naive: f64 = (0..f.rows())

@@ -6,7 +6,7 @@ use clickrec_core::{EventLog, ItemId, ItemUserMatrix, UserId, UserItemMatrix};
 use clickrec_recommend::{BlockScores, RecommendRequest, Recommender, recommend};
 
 use super::cg::{RowSolver, Scratch};
-use super::fit::gram;
+use super::fit::{ExactUserSolver, half_sweep_gram};
 use super::*;
 use crate::{FitError, FitOptions, IdFingerprint, Model, ModelReader, ModelWriter, TrainData};
 
@@ -88,6 +88,18 @@ fn params(factors: usize, iterations: usize) -> CheckedAls {
     .unwrap()
 }
 
+/// [`params`] with the revisit's terms: unobserved pairs weighing 0.1, λ scaled by the
+/// row's frequency.
+fn revisited(factors: usize, iterations: usize) -> CheckedAls {
+    AlsParams {
+        unobserved_weight: 0.1,
+        regularization_exp: 1.0,
+        ..params(factors, iterations).params().clone()
+    }
+    .check()
+    .unwrap()
+}
+
 fn options(record_loss: bool) -> FitOptions<'static> {
     FitOptions {
         seed: 7,
@@ -133,87 +145,110 @@ fn cholesky_solve(mut a: Vec<Vec<f64>>, mut b: Vec<f64>) -> Vec<f64> {
 }
 
 #[test]
-fn cg_with_factors_steps_matches_an_exact_least_squares_solve() {
-    let (dim, n_items, reg, alpha) = (4, 6, 0.1f32, 2.0f32);
+fn cg_with_factors_steps_and_the_exact_solver_match_a_textbook_least_squares_solve() {
+    let (dim, n_items) = (4, 6);
     let y: Vec<f32> = (0..n_items * dim)
         .map(|k| ((k * 7 + 3) % 11) as f32 / 11.0 - 0.3)
         .collect();
     let items = Factors::from_vec(n_items, dim, y);
     let cols = [0u32, 2, 3, 5];
     let vals = [1.0f32, 3.0, 0.5, -1.0];
-
-    // Exact: (YᵀC Y + λI) x = YᵀC p, with C = alpha·|r| observed, 1 otherwise.
-    let mut a = vec![vec![0f64; dim]; dim];
-    let mut b = vec![0f64; dim];
-    for i in 0..n_items {
-        let yi = items.row(i);
-        let (c, p) = match cols.iter().position(|&c| c as usize == i) {
-            Some(k) => (
-                f64::from(alpha * vals[k].abs()),
-                if vals[k] > 0.0 { 1.0 } else { 0.0 },
-            ),
-            None => (1.0, 0.0),
+    // implicit's objective, then the revisit's: unobserved weight and frequency-scaled λ.
+    for (unobserved_weight, regularization_exp) in [(1.0f32, 0.0f32), (0.2, 0.0), (0.3, 1.0)] {
+        let p = AlsParams {
+            factors: dim,
+            regularization: 0.1,
+            alpha: 2.0,
+            unobserved_weight,
+            regularization_exp,
+            ..AlsParams::default()
         };
-        for r in 0..dim {
-            b[r] += c * p * f64::from(yi[r]);
-            for s in 0..dim {
-                a[r][s] += c * f64::from(yi[r]) * f64::from(yi[s]);
+        // (YᵀC Y + λ_u I) x = YᵀC p, with C = alpha·|r| observed, α₀ otherwise, and
+        // λ_u = λ·(n_u + α₀·items)^ν.
+        let lambda = f64::from(p.regularization)
+            * (cols.len() as f64 + f64::from(unobserved_weight) * n_items as f64)
+                .powf(f64::from(regularization_exp));
+        let mut a = vec![vec![0f64; dim]; dim];
+        let mut b = vec![0f64; dim];
+        for i in 0..n_items {
+            let yi = items.row(i);
+            let (c, target) = match cols.iter().position(|&c| c as usize == i) {
+                Some(k) => (
+                    f64::from(p.alpha * vals[k].abs()),
+                    if vals[k] > 0.0 { 1.0 } else { 0.0 },
+                ),
+                None => (f64::from(unobserved_weight), 0.0),
+            };
+            for r in 0..dim {
+                b[r] += c * target * f64::from(yi[r]);
+                for s in 0..dim {
+                    a[r][s] += c * f64::from(yi[r]) * f64::from(yi[s]);
+                }
             }
         }
-    }
-    for (r, row) in a.iter_mut().enumerate() {
-        row[r] += f64::from(reg);
-    }
-    let exact = cholesky_solve(a, b);
+        for (r, row) in a.iter_mut().enumerate() {
+            row[r] += lambda;
+        }
+        let exact = cholesky_solve(a, b);
 
-    let g = gram(&items, reg);
-    let solver = RowSolver {
-        gram: &g,
-        other: &items,
-        alpha,
-        cg_steps: dim,
-    };
-    let mut x = vec![0.01f32, 0.002, 0.005, 0.0];
-    solver.solve(&mut Scratch::new(dim), &cols, &vals, &mut x);
-    for (got, want) in x.iter().zip(&exact) {
-        assert!(
-            (f64::from(*got) - want).abs() < 1e-4,
-            "cg {x:?} vs exact {exact:?}"
-        );
-    }
+        let g = half_sweep_gram(&items, &p);
+        let solver = RowSolver {
+            gram: &g,
+            other: &items,
+            alpha: p.alpha,
+            unobserved: unobserved_weight,
+            row_regularization: (!p.uniform_regularization()).then_some((&p, n_items)),
+            cg_steps: dim,
+        };
+        let mut x = vec![0.01f32, 0.002, 0.005, 0.0];
+        solver.solve(&mut Scratch::new(dim), &cols, &vals, &mut x);
+        let mut cholesky = vec![0f32; dim];
+        ExactUserSolver::new(&g, &items, &p).solve(&cols, &vals, &mut cholesky);
+        for ((cg, exact_solver), want) in x.iter().zip(&cholesky).zip(&exact) {
+            assert!(
+                (f64::from(*cg) - want).abs() < 1e-4,
+                "α₀ {unobserved_weight}, ν {regularization_exp}: cg {x:?} vs textbook {exact:?}"
+            );
+            assert!(
+                (f64::from(*exact_solver) - want).abs() < 1e-5,
+                "α₀ {unobserved_weight}, ν {regularization_exp}: cholesky {cholesky:?} vs textbook {exact:?}"
+            );
+        }
 
-    // An empty row gets a zero factor.
-    let mut x = vec![1.0f32; dim];
-    solver.solve(&mut Scratch::new(dim), &[], &[], &mut x);
-    assert_eq!(x, vec![0.0; dim]);
+        // An empty row gets a zero factor.
+        let mut x = vec![1.0f32; dim];
+        solver.solve(&mut Scratch::new(dim), &[], &[], &mut x);
+        assert_eq!(x, vec![0.0; dim]);
+    }
 }
 
 #[test]
 fn fit_is_bit_identical_at_any_thread_count() {
     let data = random_data(700, 300, 12);
     // 20 factors: one full block of 16 lanes plus a tail in every kernel.
-    let p = params(20, 4);
-    let fit = |threads: usize| {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .unwrap()
-            .install(|| Als::fit(&p, &data.train(), &options(true)).unwrap())
-    };
-    let (one, three) = (fit(1), fit(3));
-    assert_eq!(bits(one.user_factors()), bits(three.user_factors()));
-    assert_eq!(bits(one.item_factors()), bits(three.item_factors()));
-    let loss_bits = |m: &Als| {
-        m.training_loss()
-            .iter()
-            .map(|l| l.to_bits())
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(loss_bits(&one), loss_bits(&three));
-    assert_eq!(one.training_loss().len(), 4);
-    // The empty user and items have zero factors.
-    assert!(one.user_factors().row(700).iter().all(|&v| v == 0.0));
-    assert!(one.item_factors().row(301).iter().all(|&v| v == 0.0));
+    for p in [params(20, 4), revisited(20, 4)] {
+        let fit = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| Als::fit(&p, &data.train(), &options(true)).unwrap())
+        };
+        let (one, three) = (fit(1), fit(3));
+        assert_eq!(bits(one.user_factors()), bits(three.user_factors()));
+        assert_eq!(bits(one.item_factors()), bits(three.item_factors()));
+        let loss_bits = |m: &Als| {
+            m.training_loss()
+                .iter()
+                .map(|l| l.to_bits())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(loss_bits(&one), loss_bits(&three));
+        assert_eq!(one.training_loss().len(), 4);
+        // The empty user and items have zero factors.
+        assert!(one.user_factors().row(700).iter().all(|&v| v == 0.0));
+        assert!(one.item_factors().row(301).iter().all(|&v| v == 0.0));
+    }
 }
 
 /// Scores every item id, the zero rows of untrained items included.
@@ -318,51 +353,77 @@ fn training_loss_decreases_and_is_reported() {
 #[test]
 fn loss_matches_a_direct_sum_over_all_pairs() {
     let data = random_data(30, 12, 4);
-    // The loss is recorded after each sweep, before the last exact user solve.
-    let cg_only = AlsParams {
-        factors: 5,
-        iterations: 2,
-        exact_user_solve: false,
-        ..AlsParams::default()
-    };
-    let model = Als::fit(&cg_only.check().unwrap(), &data.train(), &options(true)).unwrap();
-    let (users, items) = (model.user_factors(), model.item_factors());
-    let (alpha, reg) = (1.0f64, 0.01f64);
-    let (mut loss, mut total_c) = (0.0f64, 0.0f64);
-    for u in 0..users.rows() {
-        let (cols, vals) = data.matrix.row(UserId(u as u32));
-        for i in 0..items.rows() {
-            let s: f64 = users
-                .row(u)
-                .iter()
-                .zip(items.row(i))
-                .map(|(a, b)| f64::from(*a) * f64::from(*b))
-                .sum();
-            let (c, p) = match cols.iter().position(|&c| c as usize == i) {
-                Some(k) => (alpha * f64::from(vals[k]), 1.0),
-                None => (1.0, 0.0),
-            };
-            loss += c * (p - s) * (p - s);
-            total_c += c;
+    for (unobserved_weight, regularization_exp) in [(1.0f32, 0.0f32), (0.25, 0.5)] {
+        // The loss is recorded after each sweep, before the last exact user solve.
+        let cg_only = AlsParams {
+            factors: 5,
+            iterations: 2,
+            exact_user_solve: false,
+            unobserved_weight,
+            regularization_exp,
+            ..AlsParams::default()
+        };
+        let model = Als::fit(&cg_only.check().unwrap(), &data.train(), &options(true)).unwrap();
+        let (users, items) = (model.user_factors(), model.item_factors());
+        let (alpha, reg, w0) = (1.0f64, 0.01f64, f64::from(unobserved_weight));
+        let lambda = |n: usize, others: usize| {
+            reg * (n as f64 + w0 * others as f64).powf(f64::from(regularization_exp))
+        };
+        let sq = |row: &[f32]| {
+            row.iter()
+                .map(|&v| f64::from(v) * f64::from(v))
+                .sum::<f64>()
+        };
+        let (mut loss, mut total_c) = (0.0f64, 0.0f64);
+        let mut item_counts = vec![0usize; items.rows()];
+        for u in 0..users.rows() {
+            let (cols, vals) = data.matrix.row(UserId(u as u32));
+            for i in 0..items.rows() {
+                let s: f64 = users
+                    .row(u)
+                    .iter()
+                    .zip(items.row(i))
+                    .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                    .sum();
+                let (c, p) = match cols.iter().position(|&c| c as usize == i) {
+                    Some(k) => (alpha * f64::from(vals[k]), 1.0),
+                    None => (w0, 0.0),
+                };
+                loss += c * (p - s) * (p - s);
+                total_c += c;
+            }
+            cols.iter().for_each(|&i| item_counts[i as usize] += 1);
+            loss += lambda(cols.len(), items.rows()) * sq(users.row(u));
         }
+        for (i, &n) in item_counts.iter().enumerate() {
+            loss += lambda(n, users.rows()) * sq(items.row(i));
+        }
+        let expected = loss / total_c;
+        let got = model.training_loss()[1];
+        assert!(
+            (got - expected).abs() < 1e-5 * expected,
+            "α₀ {unobserved_weight}, ν {regularization_exp}: {got} vs {expected}"
+        );
     }
-    let norms: f64 = users
-        .as_slice()
-        .iter()
-        .chain(items.as_slice())
-        .map(|&v| f64::from(v) * f64::from(v))
-        .sum();
-    let expected = (loss + reg * norms) / total_c;
-    let got = model.training_loss()[1];
-    assert!(
-        (got - expected).abs() < 1e-5 * expected,
-        "{got} vs {expected}"
-    );
 }
 
 #[test]
 fn impossible_params_name_their_key() {
     let cases: Vec<(&str, AlsParams)> = vec![
+        (
+            "regularization_exp",
+            AlsParams {
+                regularization_exp: 2.5,
+                ..AlsParams::default()
+            },
+        ),
+        (
+            "unobserved_weight",
+            AlsParams {
+                unobserved_weight: 0.0,
+                ..AlsParams::default()
+            },
+        ),
         (
             "factors",
             AlsParams {
@@ -565,20 +626,22 @@ fn block_toy_recommends_the_unseen_item_of_the_users_group() {
 #[test]
 fn folding_in_a_train_row_gives_back_the_trained_factor_bit_for_bit() {
     let data = random_data(40, 25, 6);
-    let model = Als::fit(&params(8, 3), &data.train(), &options(false)).unwrap();
-    for u in 0..40 {
-        let (cols, vals) = data.matrix.row(UserId(u));
-        let folded = model.fold_in_user(cols, vals);
-        let trained = model.user_factors().row(u as usize);
-        assert_eq!(
-            folded
-                .row(0)
-                .iter()
-                .map(|v| v.to_bits())
-                .collect::<Vec<_>>(),
-            trained.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            "user {u}"
-        );
+    for p in [params(8, 3), revisited(8, 3)] {
+        let model = Als::fit(&p, &data.train(), &options(false)).unwrap();
+        for u in 0..40 {
+            let (cols, vals) = data.matrix.row(UserId(u));
+            let folded = model.fold_in_user(cols, vals);
+            let trained = model.user_factors().row(u as usize);
+            assert_eq!(
+                folded
+                    .row(0)
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect::<Vec<_>>(),
+                trained.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                "user {u}"
+            );
+        }
     }
     // Without the exact solve, the fit's own CG factors are only near it.
     let cg_only = AlsParams {
