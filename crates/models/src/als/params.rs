@@ -25,8 +25,8 @@ pub struct AlsParams {
     #[serde(skip_serializing_if = "is_zero")]
     pub regularization_exp: f32,
     /// Weight α₀ of every unobserved pair (`p = 0`) in the loss; observed pairs keep their
-    /// confidence `C`. Default 1 (implicit's); must be finite and > 0. Small values
-    /// (e.g. 0.01–0.1) are the revisit's setting for large catalogues.
+    /// confidence `C`. Default 1 (implicit's); must be finite and > 0. The revisit tunes
+    /// it per data set, together with λ and ν.
     #[serde(skip_serializing_if = "is_one")]
     pub unobserved_weight: f32,
     /// Confidence scale: an observed pair with matrix value `r` has confidence
